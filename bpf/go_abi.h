@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Go ABIInternal on amd64: integer arguments in RAX RBX RCX RDI RSI R8 R9 R10
+ * R11, the current goroutine (runtime.g) in R14. Valid at a function's entry
+ * and at its stack-check branch, which is where otrace probes.
+ */
+#ifndef OTRACE_GO_ABI_H
+#define OTRACE_GO_ABI_H
+
+#define GO_ARG1(ctx) ((ctx)->ax)
+#define GO_ARG2(ctx) ((ctx)->bx)
+#define GO_ARG3(ctx) ((ctx)->cx)
+#define GO_ARG4(ctx) ((ctx)->di)
+#define GO_ARG5(ctx) ((ctx)->si)
+#define GO_ARG6(ctx) ((ctx)->r8)
+#define GO_ARG7(ctx) ((ctx)->r9)
+#define GO_ARG8(ctx) ((ctx)->r10)
+#define GO_ARG9(ctx) ((ctx)->r11)
+#define GO_G(ctx) ((ctx)->r14)
+
+struct go_string {
+	__u64 ptr;
+	__s64 len;
+};
+
+struct go_slice {
+	__u64 ptr;
+	__s64 len;
+	__s64 cap;
+};
+
+#endif

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Wire records shared by the BPF programs and user space.
+ *
+ * Every ring-buffer record starts with struct ot_rec_hdr; user space switches on
+ * the type and checks the size before it reads the rest. Only fixed-width
+ * types with explicit padding, so both compilers agree on the layout.
+ */
+#ifndef OTRACE_WIRE_H
+#define OTRACE_WIRE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+enum ot_rec_type {
+	OT_REC_HTTP_SERVER = 1,
+};
+
+struct ot_rec_hdr {
+	__u32 type;
+	__u32 size; /* of the whole record, header included */
+};
+
+/* String capacities; each string travels with its original length. */
+#define OT_METHOD_CAP 16
+#define OT_PATH_CAP 256
+#define OT_HOST_CAP 128
+#define OT_ADDR_CAP 64
+#define OT_PATTERN_CAP 128
+#define OT_UA_CAP 256
+
+enum ot_http_flag {
+	OT_HTTP_TLS = 1 << 0,
+	OT_HTTP_HAS_PATTERN = 1 << 1, /* target records Request.Pattern */
+	OT_HTTP_UA_FOUND = 1 << 2,
+};
+
+struct ot_http_server_rec {
+	struct ot_rec_hdr hdr;
+	__u32 pid;
+	__u32 flags; /* enum ot_http_flag */
+	__u64 goroutine; /* address of the runtime.g serving the request */
+	__u64 start_ns; /* CLOCK_MONOTONIC */
+	__u64 end_ns;
+	__s64 status;
+	__s64 proto_major;
+	__s64 proto_minor;
+	__u32 method_len;
+	__u32 path_len;
+	__u32 host_len;
+	__u32 remote_len;
+	__u32 pattern_len;
+	__u32 ua_len;
+	char method[OT_METHOD_CAP];
+	char path[OT_PATH_CAP];
+	char host[OT_HOST_CAP];
+	char remote[OT_ADDR_CAP];
+	char pattern[OT_PATTERN_CAP];
+	char ua[OT_UA_CAP];
+};
+
+/* Why a span was not produced; indexes the drop counters in BPF .bss. */
+enum ot_drop_reason {
+	OT_DROP_RINGBUF_FULL = 0, /* record lost: ring buffer had no room */
+	OT_DROP_NO_START,	  /* end seen without start (request began before attach) */
+	OT_DROP_INFLIGHT_FULL,	  /* in-flight map update failed */
+	OT_DROP_READ_FAULT,	  /* target memory could not be read */
+	OT_DROP__COUNT,
+};
+
+/* Layout of the Go runtime map behind http.Header. */
+enum ot_map_kind {
+	OT_MAP_NONE = 0,
+	OT_MAP_HMAP = 1,  /* Go <= 1.23 buckets */
+	OT_MAP_SWISS = 2, /* Go >= 1.24 Swiss tables */
+};
+
+/*
+ * Field offsets the HTTP server probes need, resolved by user space from DWARF
+ * or the generated table. A negative offset means "field not present".
+ */
+struct ot_http_server_cfg {
+	__s64 req_method;
+	__s64 req_url;
+	__s64 req_proto_major;
+	__s64 req_proto_minor;
+	__s64 req_header;
+	__s64 req_host;
+	__s64 req_remote_addr;
+	__s64 req_tls;
+	__s64 req_pattern;
+	__s64 url_path;
+	__s64 resp_req;
+	__s64 resp_status;
+	/* runtime map layout for map[string][]string */
+	__u32 map_kind;
+	__u32 _pad;
+	__s64 hmap_count;
+	__s64 hmap_b;
+	__s64 hmap_buckets;
+	__s64 hmap_oldbuckets;
+	__s64 swiss_dir_ptr;
+	__s64 swiss_dir_len;
+	__s64 swiss_table_groups; /* offset of groups.data in maps.table */
+	__s64 swiss_table_mask;	  /* offset of groups.lengthMask */
+};
+
+#endif

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "exitcodes.h"
+
+enum { OPT_EXEC = 256, OPT_SERVICE_NAME, OPT_LIST_PROBES };
+
+static const struct option long_options[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "exec", required_argument, NULL, OPT_EXEC },
+	{ "output", required_argument, NULL, 'o' },
+	{ "service-name", required_argument, NULL, OPT_SERVICE_NAME },
+	{ "list-probes", no_argument, NULL, OPT_LIST_PROBES },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void cli__usage(FILE *out)
+{
+	fputs("Usage: otrace [OPTIONS] -p PID\n"
+	      "       otrace [OPTIONS] --exec PROG [ARGS...]\n"
+	      "       otrace [OPTIONS] -- PROG [ARGS...]\n"
+	      "       otrace --list-probes (BINARY | -p PID)\n"
+	      "\n"
+	      "Trace a Go program with eBPF uprobes and write its spans as OTLP-JSON lines.\n"
+	      "\n"
+	      "  -p, --pid PID           trace the running Go process PID\n"
+	      "      --exec PROG ARGS    start PROG traced; probes are attached before it runs;\n"
+	      "                          every later argument goes to PROG\n"
+	      "  -o, --output FILE       write spans to FILE instead of stdout\n"
+	      "      --service-name NAME service.name of the spans (default: executable name)\n"
+	      "      --list-probes       print the probe plan as JSON and exit\n"
+	      "  -v, --verbose           more diagnostics on stderr (repeat for debug)\n"
+	      "  -h, --help              show this help and exit\n"
+	      "  -V, --version           show the version and exit\n"
+	      "\n"
+	      "Each output line is one OTLP/JSON ExportTraceServiceRequest.\n"
+	      "Exit codes: 0 ok, 1 runtime error, 2 usage, 3 no such process, 4 not a Go\n"
+	      "program, 5 nothing to trace, 6 program not found, 7 program not executable,\n"
+	      "8 missing privilege, 9 output not writable, 10 kernel lacks BTF or uprobes;\n"
+	      "with --exec, the program's own exit status. See otrace(8).\n",
+	      out);
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
+static int parse_pid(const char *s, pid_t *pid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > INT_MAX)
+		return -EINVAL;
+	*pid = (pid_t)v;
+	return 0;
+}
+
+/* Copies PROG and the arguments after it into a NULL-terminated vector. */
+static char **collect_argv(const char *prog, char **rest, int nrest)
+{
+	char **v = calloc(nrest + 2, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v[0] = (char *)prog;
+	for (int i = 0; i < nrest; i++)
+		v[i + 1] = rest[i];
+	return v;
+}
+
+int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_t errlen)
+{
+	const char *exec_prog = NULL;
+	int c;
+
+	memset(opts, 0, sizeof(*opts));
+	err[0] = '\0';
+	optind = 0; /* full reset, so the parser can run more than once */
+	opterr = 0;
+	/* '+': stop at the first non-option, which belongs to the program */
+	while (!exec_prog && (c = getopt_long(argc, argv, "+:p:o:vhV", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (strchr(optarg, ','))
+				return fail(err, errlen, "-p takes one PID in this version: '%s'",
+					    optarg);
+			if (parse_pid(optarg, &opts->pid))
+				return fail(err, errlen, "invalid PID '%s'", optarg);
+			break;
+		case OPT_EXEC:
+			exec_prog = optarg;
+			break;
+		case 'o':
+			opts->output = optarg;
+			break;
+		case OPT_SERVICE_NAME:
+			if (!*optarg)
+				return fail(err, errlen, "--service-name must not be empty");
+			opts->service_name = optarg;
+			break;
+		case OPT_LIST_PROBES:
+			opts->list_probes = true;
+			break;
+		case 'v':
+			opts->verbose++;
+			break;
+		case 'h':
+			opts->help = true;
+			break;
+		case 'V':
+			opts->version = true;
+			break;
+		case ':':
+			return fail(err, errlen, "option '%s' needs an argument", argv[optind - 1]);
+		default:
+			if (optopt)
+				return fail(err, errlen, "unknown option '-%c'", optopt);
+			return fail(err, errlen, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (opts->help || opts->version)
+		return 0;
+
+	if (exec_prog) {
+		opts->exec_argv = collect_argv(exec_prog, argv + optind, argc - optind);
+	} else if (optind < argc) {
+		bool after_dashes = optind > 0 && strcmp(argv[optind - 1], "--") == 0;
+
+		if (after_dashes && !opts->list_probes) {
+			opts->exec_argv =
+				collect_argv(argv[optind], argv + optind + 1, argc - optind - 1);
+		} else if (opts->list_probes && optind == argc - 1) {
+			opts->list_binary = argv[optind];
+		} else {
+			return fail(err, errlen, "unexpected argument '%s' (use --exec PROG)",
+				    argv[optind]);
+		}
+	}
+	if ((opts->exec_argv || exec_prog) && !opts->exec_argv)
+		return fail(err, errlen, "out of memory");
+
+	if (opts->list_probes) {
+		if (!!opts->pid + !!opts->list_binary + !!opts->exec_argv != 1)
+			return fail(err, errlen, "--list-probes needs exactly one BINARY or -p PID");
+		return 0;
+	}
+	if (opts->pid && opts->exec_argv)
+		return fail(err, errlen, "-p and --exec cannot be combined");
+	if (!opts->pid && !opts->exec_argv)
+		return fail(err, errlen, "nothing to trace: give -p PID or --exec PROG");
+	if (opts->output && !*opts->output)
+		return fail(err, errlen, "-o needs a file name");
+	return 0;
+}
+
+void cli__free(struct otrace_opts *opts)
+{
+	free(opts->exec_argv);
+	opts->exec_argv = NULL;
+}

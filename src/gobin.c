@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gobin.h"
+
+struct gobin {
+	int fd;
+	Elf *elf;
+	const uint8_t *data; /* whole file, mapped by libelf */
+	size_t size;
+	char *go_version;
+	struct go_module *modules;
+	size_t nmodules;
+	bool has_symtab;
+	bool has_pclntab;
+	bool has_runtime_sym;
+};
+
+static const char buildinfo_magic[] = "\xff Go buildinf:";
+#define BUILDINFO_MAGIC_LEN 14
+#define BUILDINFO_HDR_LEN 32
+#define BUILDINFO_FLAG_BIGENDIAN 0x1
+#define BUILDINFO_FLAG_INLINE 0x2
+#define MODINFO_SENTINEL_LEN 16
+
+Elf *gobin__elf(const struct gobin *gb)
+{
+	return gb->elf;
+}
+
+const char *gobin__go_version(const struct gobin *gb)
+{
+	return gb->go_version;
+}
+
+size_t gobin__module_count(const struct gobin *gb)
+{
+	return gb->nmodules;
+}
+
+const struct go_module *gobin__module(const struct gobin *gb, size_t i)
+{
+	return i < gb->nmodules ? &gb->modules[i] : NULL;
+}
+
+bool gobin__is_go(const struct gobin *gb)
+{
+	return gb->go_version || gb->has_pclntab || gb->has_runtime_sym;
+}
+
+bool gobin__has_symtab(const struct gobin *gb)
+{
+	return gb->has_symtab;
+}
+
+int gobin__vaddr_to_offset(const struct gobin *gb, uint64_t vaddr, uint64_t *offset)
+{
+	size_t phnum;
+
+	if (elf_getphdrnum(gb->elf, &phnum))
+		return -EINVAL;
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(gb->elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr - ph.p_vaddr < ph.p_filesz) {
+			*offset = vaddr - ph.p_vaddr + ph.p_offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+const uint8_t *gobin__bytes_at(const struct gobin *gb, uint64_t vaddr, size_t len)
+{
+	uint64_t off;
+
+	if (gobin__vaddr_to_offset(gb, vaddr, &off))
+		return NULL;
+	if (off > gb->size || len > gb->size - off)
+		return NULL;
+	return gb->data + off;
+}
+
+static uint64_t read_uint(const uint8_t *p, int size)
+{
+	uint64_t v = 0;
+
+	for (int i = size - 1; i >= 0; i--) /* little endian: x86-64 only */
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Reads a uvarint; returns bytes consumed or 0 when malformed. */
+static size_t read_uvarint(const uint8_t *p, size_t avail, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < avail && i < 10; i++) {
+		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80)) {
+			*out = v;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+/* Reads a Go string header {ptr, len} at vaddr (pointer-format build info). */
+static const uint8_t *read_go_string_at(const struct gobin *gb, uint64_t vaddr, int ptrsize,
+					size_t *len)
+{
+	const uint8_t *hdr = gobin__bytes_at(gb, vaddr, 2 * ptrsize);
+	uint64_t ptr, n;
+
+	if (!hdr)
+		return NULL;
+	ptr = read_uint(hdr, ptrsize);
+	n = read_uint(hdr + ptrsize, ptrsize);
+	if (n > (1u << 24))
+		return NULL;
+	*len = n;
+	return n ? gobin__bytes_at(gb, ptr, n) : hdr;
+}
+
+static char *strndup_checked(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+static void free_module(struct go_module *m)
+{
+	free(m->path);
+	free(m->version);
+	free(m->sum);
+	free(m->replace_path);
+	free(m->replace_version);
+}
+
+/* Splits one tab-separated modinfo line into at most 4 fields. */
+static int split_tabs(const char *line, size_t len, const char **f, size_t *flen, int max)
+{
+	int n = 0;
+	size_t start = 0;
+
+	for (size_t i = 0; i <= len && n < max; i++) {
+		if (i == len || line[i] == '\t') {
+			f[n] = line + start;
+			flen[n++] = i - start;
+			start = i + 1;
+		}
+	}
+	return n;
+}
+
+static int add_module(struct gobin *gb, const char **f, size_t *flen, int nf, bool is_main)
+{
+	struct go_module *m, *grown;
+
+	grown = realloc(gb->modules, (gb->nmodules + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	gb->modules = grown;
+	m = &gb->modules[gb->nmodules];
+	memset(m, 0, sizeof(*m));
+	m->main = is_main;
+	m->path = strndup_checked(f[1], flen[1]);
+	m->version = strndup_checked(nf > 2 ? f[2] : "", nf > 2 ? flen[2] : 0);
+	m->sum = strndup_checked(nf > 3 ? f[3] : "", nf > 3 ? flen[3] : 0);
+	if (!m->path || !m->version || !m->sum) {
+		free_module(m);
+		return -ENOMEM;
+	}
+	gb->nmodules++;
+	return 0;
+}
+
+static int replace_last_module(struct gobin *gb, const char **f, size_t *flen, int nf)
+{
+	struct go_module *m;
+
+	if (!gb->nmodules)
+		return 0; /* "=>" without a module: ignore, as Go does */
+	m = &gb->modules[gb->nmodules - 1];
+	free(m->replace_path);
+	free(m->replace_version);
+	m->replace_path = strndup_checked(f[1], flen[1]);
+	m->replace_version = strndup_checked(nf > 2 ? f[2] : "", nf > 2 ? flen[2] : 0);
+	return m->replace_path && m->replace_version ? 0 : -ENOMEM;
+}
+
+int gobin__parse_modinfo(struct gobin *gb, const char *info, size_t len)
+{
+	/* modinfo is framed by 16-byte sentinels; the last one follows a newline */
+	if (len >= 2 * MODINFO_SENTINEL_LEN + 1 && info[len - MODINFO_SENTINEL_LEN - 1] == '\n') {
+		info += MODINFO_SENTINEL_LEN;
+		len -= 2 * MODINFO_SENTINEL_LEN;
+	}
+	while (len) {
+		const char *nl = memchr(info, '\n', len);
+		size_t llen = nl ? (size_t)(nl - info) : len;
+		const char *f[4];
+		size_t flen[4];
+		int nf = split_tabs(info, llen, f, flen, 4);
+		int err = 0;
+
+		if (nf >= 2 && flen[0] == 3 && !memcmp(f[0], "mod", 3))
+			err = add_module(gb, f, flen, nf, true);
+		else if (nf >= 2 && flen[0] == 3 && !memcmp(f[0], "dep", 3))
+			err = add_module(gb, f, flen, nf, false);
+		else if (nf >= 2 && flen[0] == 2 && !memcmp(f[0], "=>", 2))
+			err = replace_last_module(gb, f, flen, nf);
+		if (err)
+			return err;
+		if (!nl)
+			break;
+		len -= llen + 1;
+		info = nl + 1;
+	}
+	return 0;
+}
+
+static Elf_Scn *find_section(Elf *elf, const char *name, GElf_Shdr *shdr)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *n;
+
+		if (!gelf_getshdr(scn, shdr))
+			continue;
+		n = elf_strptr(elf, shstrndx, shdr->sh_name);
+		if (n && !strcmp(n, name))
+			return scn;
+	}
+	return NULL;
+}
+
+/* Locates build info: its section, else a scan of writable PT_LOAD data. */
+static const uint8_t *find_buildinfo(const struct gobin *gb, size_t *avail)
+{
+	GElf_Shdr sh;
+	size_t phnum;
+
+	if (find_section(gb->elf, ".go.buildinfo", &sh) && sh.sh_type != SHT_NOBITS &&
+	    sh.sh_offset < gb->size && sh.sh_size <= gb->size - sh.sh_offset) {
+		*avail = sh.sh_size;
+		return gb->data + sh.sh_offset;
+	}
+	/* without section headers: Go aligns build info to 16 bytes in data */
+	if (elf_getphdrnum(gb->elf, &phnum))
+		return NULL;
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(gb->elf, i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_W))
+			continue;
+		if (ph.p_offset >= gb->size)
+			continue;
+		size_t end = ph.p_offset + ph.p_filesz > gb->size ? gb->size : ph.p_offset + ph.p_filesz;
+		for (size_t off = ph.p_offset; off + BUILDINFO_HDR_LEN <= end; off += 16) {
+			if (!memcmp(gb->data + off, buildinfo_magic, BUILDINFO_MAGIC_LEN)) {
+				*avail = end - off;
+				return gb->data + off;
+			}
+		}
+	}
+	return NULL;
+}
+
+static int parse_buildinfo(struct gobin *gb)
+{
+	const uint8_t *bi, *ver, *mod = NULL;
+	size_t avail = 0, vlen, mlen = 0;
+	int ptrsize, flags;
+
+	bi = find_buildinfo(gb, &avail);
+	if (!bi || avail < BUILDINFO_HDR_LEN || memcmp(bi, buildinfo_magic, BUILDINFO_MAGIC_LEN))
+		return -ENOENT;
+	ptrsize = bi[14];
+	flags = bi[15];
+	if (flags & BUILDINFO_FLAG_BIGENDIAN || (ptrsize != 4 && ptrsize != 8))
+		return -EINVAL;
+	if (flags & BUILDINFO_FLAG_INLINE) {
+		/* Go >= 1.18: two varint-prefixed strings right after the header */
+		const uint8_t *p = bi + BUILDINFO_HDR_LEN, *end = bi + avail;
+		uint64_t n;
+		size_t k = read_uvarint(p, end - p, &n);
+
+		if (!k || n > (size_t)(end - p - k))
+			return -EINVAL;
+		ver = p + k;
+		vlen = n;
+		p = ver + vlen;
+		k = read_uvarint(p, end - p, &n);
+		if (k && n <= (size_t)(end - p - k)) {
+			mod = p + k;
+			mlen = n;
+		}
+	} else {
+		/* Go < 1.18: pointers to two string headers follow the magic */
+		ver = read_go_string_at(gb, read_uint(bi + 16, ptrsize), ptrsize, &vlen);
+		if (!ver)
+			return -EINVAL;
+		mod = read_go_string_at(gb, read_uint(bi + 16 + ptrsize, ptrsize), ptrsize, &mlen);
+	}
+	gb->go_version = strndup_checked((const char *)ver, vlen);
+	if (!gb->go_version)
+		return -ENOMEM;
+	return mod ? gobin__parse_modinfo(gb, (const char *)mod, mlen) : 0;
+}
+
+int gobin__parse_version(const char *v, int *major, int *minor, int *patch)
+{
+	int n = 0, a = 0, b = 0, c = 0;
+
+	if (strncmp(v, "go", 2))
+		return -EINVAL;
+	/* "go1.21rc2", "go1.22.3 X:loopvar", "go1.26.0-devel_...+" all parse */
+	if (sscanf(v + 2, "%d.%d%n", &a, &b, &n) < 2)
+		return -EINVAL;
+	if (v[2 + n] == '.')
+		sscanf(v + 3 + n, "%d", &c);
+	*major = a;
+	*minor = b;
+	*patch = c;
+	return 0;
+}
+
+static void scan_sections(struct gobin *gb)
+{
+	GElf_Shdr sh;
+
+	gb->has_symtab = find_section(gb->elf, ".symtab", &sh) != NULL && sh.sh_type == SHT_SYMTAB;
+	gb->has_pclntab = find_section(gb->elf, ".gopclntab", &sh) != NULL;
+}
+
+int gobin__find_funcs(const struct gobin *gb, struct go_func *funcs, size_t n)
+{
+	Elf_Scn *scn = NULL;
+	int found = 0;
+
+	for (size_t i = 0; i < n; i++)
+		funcs[i].vaddr = funcs[i].size = 0;
+	while ((scn = elf_nextscn(gb->elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		size_t count = sh.sh_size / sh.sh_entsize;
+		for (size_t s = 0; s < count; s++) {
+			GElf_Sym sym;
+			const char *name;
+
+			if (!gelf_getsym(data, s, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+				continue;
+			name = elf_strptr(gb->elf, sh.sh_link, sym.st_name);
+			if (!name)
+				continue;
+			for (size_t i = 0; i < n; i++) {
+				if (!funcs[i].vaddr && !strcmp(name, funcs[i].name)) {
+					funcs[i].vaddr = sym.st_value;
+					funcs[i].size = sym.st_size;
+					found++;
+				}
+			}
+		}
+	}
+	return found;
+}
+
+static bool has_runtime_symbol(const struct gobin *gb)
+{
+	struct go_func f = { .name = "runtime.main" };
+
+	return gb->has_symtab && gobin__find_funcs(gb, &f, 1) == 1;
+}
+
+int gobin__open(const char *path, struct gobin **out)
+{
+	struct gobin *gb;
+	GElf_Ehdr eh;
+	int err;
+
+	*out = NULL;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	gb = calloc(1, sizeof(*gb));
+	if (!gb)
+		return -ENOMEM;
+	gb->fd = -1;
+	gb->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (gb->fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	gb->elf = elf_begin(gb->fd, ELF_C_READ_MMAP, NULL);
+	if (!gb->elf || elf_kind(gb->elf) != ELF_K_ELF) {
+		err = -ENOEXEC;
+		goto fail;
+	}
+	if (!gelf_getehdr(gb->elf, &eh) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_machine != EM_X86_64) {
+		err = -ENOEXEC;
+		goto fail;
+	}
+	gb->data = (const uint8_t *)elf_rawfile(gb->elf, &gb->size);
+	if (!gb->data) {
+		err = -EINVAL;
+		goto fail;
+	}
+	scan_sections(gb);
+	err = parse_buildinfo(gb);
+	if (err && err != -ENOENT && err != -EINVAL)
+		goto fail;
+	gb->has_runtime_sym = has_runtime_symbol(gb);
+	*out = gb;
+	return 0;
+fail:
+	gobin__free(gb);
+	return err;
+}
+
+void gobin__free(struct gobin *gb)
+{
+	if (!gb)
+		return;
+	for (size_t i = 0; i < gb->nmodules; i++)
+		free_module(&gb->modules[i]);
+	free(gb->modules);
+	free(gb->go_version);
+	if (gb->elf)
+		elf_end(gb->elf);
+	if (gb->fd >= 0)
+		close(gb->fd);
+	free(gb);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Struct field offsets in the target: DWARF first, the generated table second,
+ * never guessed. A field neither source knows stays at offset -1 and the
+ * probes needing it are skipped with a warning naming it.
+ */
+#ifndef OTRACE_OFFSETS_H
+#define OTRACE_OFFSETS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gobin.h"
+
+struct field_req {
+	const char *type;  /* Go type name as in DWARF, e.g. "net/http.Request" */
+	const char *field; /* member name */
+	int64_t offset;	   /* out: -1 when unknown */
+	const char *source; /* out: "dwarf" or "table", NULL when unknown */
+};
+
+/* Fills what DWARF knows; returns -ENODATA when the binary has no DWARF. */
+int dwarf__resolve_fields(Elf *elf, struct field_req *reqs, size_t n);
+
+/* Fills what the generated table knows for this Go version. */
+int offsets_table__resolve(const char *go_version, struct field_req *reqs, size_t n);
+
+/* DWARF, then the table, for every request; returns the number unresolved. */
+int offsets__resolve(const struct gobin *gb, struct field_req *reqs, size_t n);
+
+#endif

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The data sink: stdout or a file, one OTLP-JSON document per line. Each
+ * line goes out in a single write, so a reader of a pipe never sees half a
+ * line and nothing waits in a buffer. A closed pipe is reported, not fatal.
+ */
+#ifndef OTRACE_OUTPUT_H
+#define OTRACE_OUTPUT_H
+
+#include <stddef.h>
+
+struct output;
+
+/* Opens path for writing (created, truncated), or stdout when path is NULL. */
+int output__open(const char *path, struct output **out);
+/* Writes line plus a newline. Returns 0, -EPIPE when the reader is gone, or -errno. */
+int output__write_line(struct output *o, const char *line, size_t len);
+void output__close(struct output *o);
+
+#endif

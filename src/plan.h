@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The probe plan: for each instrumented library, which functions to probe,
+ * at which instruction, and the struct offsets its BPF programs need. Built
+ * from the binary alone, so `otrace --list-probes` shows the cost of a plan
+ * before anything is attached.
+ */
+#ifndef OTRACE_PLAN_H
+#define OTRACE_PLAN_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../bpf/otrace.h"
+#include "gobin.h"
+#include "insn.h"
+#include "offsets.h"
+
+enum probe_id {
+	PROBE_HTTP_SERVE,  /* net/http.serverHandler.ServeHTTP: request start */
+	PROBE_HTTP_FINISH, /* net/http.(*response).finishRequest: request end */
+	PROBE__COUNT,
+};
+
+struct probe {
+	const char *library; /* "net/http server" */
+	const char *symbol;
+	const char *program; /* BPF program attached there */
+	uint64_t file_offset;
+	struct probe_point point;
+	bool planned;	  /* false: skipped, see reason */
+	char reason[160]; /* why it was skipped */
+};
+
+#define PLAN_MAX_FIELDS 24
+
+struct plan {
+	struct probe probes[PROBE__COUNT];
+	struct field_req fields[PLAN_MAX_FIELDS];
+	size_t nfields;
+	struct ot_http_server_cfg http_cfg;
+	bool http_server; /* the net/http server library is instrumented */
+	int single_stepped; /* planned probes on single-stepped instructions */
+};
+
+/* Builds the plan for gb; returns the number of planned probes (0: nothing). */
+int plan__build(const struct gobin *gb, struct plan *plan);
+/* Prints the plan, the Go version and the modules as one JSON document. */
+int plan__print_json(const struct plan *plan, const struct gobin *gb, const char *binary,
+		     FILE *out);
+
+#endif

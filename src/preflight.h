@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* Checks done before touching the target: privileges and kernel features. */
+#ifndef OTRACE_PREFLIGHT_H
+#define OTRACE_PREFLIGHT_H
+
+#include <stddef.h>
+
+/* 0 when the effective capabilities suffice; else names what is missing. */
+int preflight__privileges(char *missing, size_t len);
+/*
+ * 0 when the kernel has BTF and the uprobe PMU; else names what is missing.
+ * OTRACE_SYSFS_ROOT (for tests) replaces "/sys" in the paths checked.
+ */
+int preflight__kernel(char *missing, size_t len);
+
+#endif

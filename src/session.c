@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+
+#include "attach.h"
+#include "exitcodes.h"
+#include "log.h"
+#include "session.h"
+#include "span.h"
+#include "target.h"
+
+#define RINGBUF_BYTES (8u << 20)
+#define BATCH_MAX 512			/* spans per output line at most */
+#define FLUSH_AFTER_NS 100000000ull	/* a span waits at most this long */
+#define IDLE_POLL_MS 1000
+
+struct session {
+	const struct session_config *cfg;
+	struct span_assembler *assembler;
+	struct tracer *tracer;
+	struct otlp_resource resource;
+	char exe_path[PATH_MAX];
+	char host_name[256];
+	pid_t pid;
+	bool spawned;
+	struct span *pending;
+	size_t npending;
+	uint64_t first_pending_ns;
+	uint64_t written;
+	uint64_t undecodable;
+	uint64_t unwritten;
+	bool output_closed;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void flush(struct session *s)
+{
+	const struct span *ptrs[BATCH_MAX];
+	struct otlp_group group = { .resource = &s->resource, .spans = ptrs };
+	char *line;
+	size_t len;
+	int err;
+
+	if (!s->npending)
+		return;
+	for (size_t i = 0; i < s->npending; i++)
+		ptrs[i] = &s->pending[i];
+	group.nspans = s->npending;
+	if (s->output_closed) {
+		s->unwritten += s->npending;
+		s->npending = 0;
+		return;
+	}
+	line = otlp__encode(&group, 1, &len);
+	if (!line) {
+		s->unwritten += s->npending;
+		s->npending = 0;
+		return;
+	}
+	err = output__write_line(s->cfg->out, line, len);
+	free(line);
+	if (err) {
+		if (err != -EPIPE)
+			pr_err("failed to write output: %s", strerror(-err));
+		s->output_closed = true;
+		s->unwritten += s->npending;
+	} else {
+		s->written += s->npending;
+	}
+	s->npending = 0;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+
+	if (span_assembler__decode(s->assembler, data, size, &s->pending[s->npending])) {
+		s->undecodable++;
+		return 0;
+	}
+	if (s->npending++ == 0)
+		s->first_pending_ns = now_ns();
+	if (s->npending == BATCH_MAX)
+		flush(s);
+	return 0;
+}
+
+static int block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	/* a closed output pipe shows up as EPIPE from write instead */
+	signal(SIGPIPE, SIG_IGN);
+	return sigprocmask(SIG_BLOCK, set, NULL) ? -errno : 0;
+}
+
+static void fill_resource(struct session *s)
+{
+	const struct session_config *cfg = s->cfg;
+	char name[PATH_MAX];
+
+	if (target__exe_path(s->pid, s->exe_path, sizeof(s->exe_path)))
+		snprintf(s->exe_path, sizeof(s->exe_path), "%s", cfg->binary);
+	if (gethostname(s->host_name, sizeof(s->host_name)))
+		snprintf(s->host_name, sizeof(s->host_name), "unknown");
+	s->host_name[sizeof(s->host_name) - 1] = '\0';
+	snprintf(name, sizeof(name), "%s", s->exe_path);
+	s->resource = (struct otlp_resource){
+		.pid = (uint32_t)s->pid,
+		.service_name = cfg->service_name ? cfg->service_name : strdup(basename(name)),
+		.executable_path = s->exe_path,
+		.go_version = cfg->go_version,
+		.host_name = s->host_name,
+	};
+}
+
+/* Maps a failed exec of the held child to otrace's exit codes. */
+static int exec_error_code(int err, const char *prog)
+{
+	pr_err("cannot execute %s: %s", prog, strerror(-err));
+	if (err == -ENOENT)
+		return EXIT_EXEC_MISSING;
+	if (err == -EACCES || err == -ENOEXEC)
+		return EXIT_EXEC_NOEXEC;
+	return EXIT_RUNTIME;
+}
+
+static int start_target(struct session *s)
+{
+	const struct session_config *cfg = s->cfg;
+	struct spawned sp;
+	int n, err;
+
+	if (!cfg->exec_argv) {
+		s->pid = cfg->pid;
+		n = tracer__attach(s->tracer, cfg->plan, cfg->binary, s->pid);
+		if (n < 0)
+			return target__exists(s->pid) ? EXIT_NO_PROCESS : EXIT_RUNTIME;
+		fill_resource(s);
+		pr_info("attached %d probes to PID %d (%s)", n, (int)s->pid, s->exe_path);
+		return EXIT_OK;
+	}
+	err = target__spawn(cfg->binary, cfg->exec_argv, &sp);
+	if (err) {
+		pr_err("failed to start %s: %s", cfg->binary, strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	s->pid = sp.pid;
+	s->spawned = true;
+	/* the child waits on a pipe until every probe is in place */
+	n = tracer__attach(s->tracer, cfg->plan, cfg->binary, s->pid);
+	if (n < 0) {
+		kill(sp.pid, SIGKILL);
+		waitpid(sp.pid, NULL, 0);
+		s->spawned = false;
+		return EXIT_RUNTIME;
+	}
+	err = target__release(&sp);
+	if (err) {
+		waitpid(sp.pid, NULL, 0);
+		s->spawned = false;
+		return exec_error_code(err, cfg->binary);
+	}
+	fill_resource(s);
+	pr_info("attached %d probes to PID %d (%s)", n, (int)s->pid, s->exe_path);
+	return EXIT_OK;
+}
+
+/* Decides what a signal means; returns true when the session should end. */
+static bool handle_signal(struct session *s, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return false;
+	if (!s->spawned)
+		return true;
+	/* a terminal's ^C already reached the child through its process group */
+	if (si.ssi_code != SI_KERNEL)
+		kill(s->pid, (int)si.ssi_signo);
+	return false; /* wait for the child to exit */
+}
+
+static int child_status_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_RUNTIME;
+}
+
+static int add_fd(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int next_timeout_ms(const struct session *s)
+{
+	uint64_t now, due;
+
+	if (!s->npending)
+		return IDLE_POLL_MS;
+	now = now_ns();
+	due = s->first_pending_ns + FLUSH_AFTER_NS;
+	return due <= now ? 0 : (int)((due - now) / 1000000) + 1;
+}
+
+/* Runs until the target exits, a signal ends the session or output closes. */
+static int event_loop(struct session *s, int sfd, int pidfd, int *exit_code)
+{
+	int epfd = epoll_create1(EPOLL_CLOEXEC), ringfd = tracer__fd(s->tracer);
+	bool done = false;
+
+	if (epfd < 0 || add_fd(epfd, sfd) || add_fd(epfd, pidfd) || add_fd(epfd, ringfd))
+		return -errno;
+	while (!done && !s->output_closed) {
+		struct epoll_event evs[4];
+		int n = epoll_wait(epfd, evs, 4, next_timeout_ms(s));
+
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == ringfd)
+				tracer__consume(s->tracer);
+			else if (evs[i].data.fd == sfd)
+				done |= handle_signal(s, sfd);
+			else if (evs[i].data.fd == pidfd)
+				done = true;
+		}
+		if (s->npending && now_ns() >= s->first_pending_ns + FLUSH_AFTER_NS)
+			flush(s);
+	}
+	/* the last records of an exiting target are still in the ring buffer */
+	tracer__consume(s->tracer);
+	flush(s);
+	if (s->spawned) {
+		int status;
+
+		if (s->output_closed && waitpid(s->pid, &status, WNOHANG) == 0) {
+			pr_info("output closed; PID %d continues untraced", (int)s->pid);
+			*exit_code = EXIT_OK;
+		} else if (waitpid(s->pid, &status, 0) == s->pid) {
+			*exit_code = child_status_code(status);
+		}
+	}
+	close(epfd);
+	return 0;
+}
+
+static void print_summary(const struct session *s)
+{
+	uint64_t drops[OT_DROP__COUNT] = {};
+	uint64_t lost;
+
+	if (s->tracer)
+		tracer__drops(s->tracer, drops);
+	lost = drops[OT_DROP_RINGBUF_FULL] + drops[OT_DROP_INFLIGHT_FULL] +
+	       drops[OT_DROP_READ_FAULT] + s->undecodable + s->unwritten;
+	fprintf(stderr,
+		"otrace: %llu spans written, %llu lost (ringbuf_full=%llu inflight_full=%llu "
+		"read_fault=%llu undecodable=%llu unwritten=%llu), %llu requests in flight at "
+		"attach not traced\n",
+		(unsigned long long)s->written, (unsigned long long)lost,
+		(unsigned long long)drops[OT_DROP_RINGBUF_FULL],
+		(unsigned long long)drops[OT_DROP_INFLIGHT_FULL],
+		(unsigned long long)drops[OT_DROP_READ_FAULT], (unsigned long long)s->undecodable,
+		(unsigned long long)s->unwritten, (unsigned long long)drops[OT_DROP_NO_START]);
+}
+
+int session__run(const struct session_config *cfg)
+{
+	struct session s = { .cfg = cfg };
+	int exit_code = EXIT_OK, sfd = -1, pidfd = -1, err;
+	sigset_t set;
+
+	s.pending = calloc(BATCH_MAX, sizeof(*s.pending));
+	if (!s.pending || block_signals(&set) || span_assembler__new(&s.assembler)) {
+		pr_err("failed to set up the session: %s", strerror(errno));
+		exit_code = EXIT_RUNTIME;
+		goto cleanup;
+	}
+	err = tracer__new(cfg->plan, RINGBUF_BYTES, on_record, &s, &s.tracer);
+	if (err) {
+		exit_code = EXIT_RUNTIME;
+		goto cleanup;
+	}
+	exit_code = start_target(&s);
+	if (exit_code != EXIT_OK)
+		goto cleanup;
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	pidfd = target__pidfd(s.pid);
+	if (sfd < 0 || pidfd < 0) {
+		pr_err("failed to watch PID %d: %s", (int)s.pid, strerror(pidfd < 0 ? -pidfd : errno));
+		exit_code = EXIT_RUNTIME;
+		goto cleanup;
+	}
+	if (event_loop(&s, sfd, pidfd, &exit_code)) {
+		pr_err("event loop failed: %s", strerror(errno));
+		exit_code = EXIT_RUNTIME;
+	}
+	print_summary(&s);
+cleanup:
+	if (sfd >= 0)
+		close(sfd);
+	if (pidfd >= 0)
+		close(pidfd);
+	tracer__free(s.tracer);
+	span_assembler__free(s.assembler);
+	if (!cfg->service_name)
+		free((char *)s.resource.service_name);
+	free(s.pending);
+	return exit_code;
+}

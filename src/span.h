@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Span assembly: ring-buffer records in, spans with OpenTelemetry semantic
+ * convention attributes out. Owns id generation and the clock translation
+ * from the kernel's monotonic clock to Unix time.
+ */
+#ifndef OTRACE_SPAN_H
+#define OTRACE_SPAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../bpf/otrace.h"
+
+#define SPAN_MAX_ATTRS 16
+
+enum attr_type { ATTR_STRING, ATTR_INT };
+
+struct attr {
+	const char *key;
+	enum attr_type type;
+	const char *str; /* ATTR_STRING: not NUL-terminated, may be invalid UTF-8 */
+	size_t len;
+	bool truncated; /* str was cut at otrace's capture limit */
+	int64_t num;	/* ATTR_INT */
+};
+
+/* OTLP enum values */
+enum span_kind { SPAN_KIND_SERVER = 2, SPAN_KIND_CLIENT = 3 };
+enum span_status { STATUS_UNSET = 0, STATUS_OK = 1, STATUS_ERROR = 2 };
+
+struct span {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t parent_span_id[8];
+	bool has_parent;
+	enum span_kind kind;
+	enum span_status status;
+	uint32_t pid;
+	uint64_t start_unix_ns;
+	uint64_t end_unix_ns;
+	char name[OT_METHOD_CAP + OT_PATTERN_CAP + 2];
+	size_t name_len;
+	size_t nattrs;
+	struct attr attrs[SPAN_MAX_ATTRS];
+	char scratch[OT_HOST_CAP + 16]; /* derived strings that attrs point into */
+	size_t scratch_used;
+	union {
+		struct ot_http_server_rec http_server;
+	} rec; /* the record the attributes point into */
+};
+
+struct span_assembler;
+
+int span_assembler__new(struct span_assembler **out);
+void span_assembler__free(struct span_assembler *sa);
+/*
+ * Decodes one ring-buffer record into span. Returns 0, or -EINVAL for a
+ * record that is truncated or of unknown type.
+ */
+int span_assembler__decode(struct span_assembler *sa, const void *data, size_t size,
+			   struct span *span);
+/* Converts a CLOCK_MONOTONIC timestamp to Unix nanoseconds. */
+uint64_t span_assembler__unix_ns(const struct span_assembler *sa, uint64_t mono_ns);
+
+/* Exposed for tests: splits "host:port", "[v6]:port" or "host". */
+int span__split_host_port(const char *s, size_t len, size_t *host_off, size_t *host_len,
+			  int64_t *port);
+
+#endif

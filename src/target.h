@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The traced process: checks on a PID, and starting a program held at the
+ * door until its probes are attached.
+ */
+#ifndef OTRACE_TARGET_H
+#define OTRACE_TARGET_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct spawned {
+	pid_t pid;
+	int go_fd;   /* write a byte to let the child exec */
+	int err_fd;  /* the child reports a failed exec here */
+};
+
+/* 0 when pid exists, -ESRCH when not, other -errno on failure. */
+int target__exists(pid_t pid);
+/* Resolves /proc/PID/exe into path. */
+int target__exe_path(pid_t pid, char *path, size_t len);
+/*
+ * Finds prog like execvp does. Returns 0 with the path, -ENOENT when nothing
+ * matches, -EACCES when the only match is not executable.
+ */
+int target__resolve_program(const char *prog, char *path, size_t len);
+/* Forks a child that waits, then execs path with argv (signals reset). */
+int target__spawn(const char *path, char *const argv[], struct spawned *sp);
+/* Lets the child exec; returns 0 or the child's exec error (-errno). */
+int target__release(struct spawned *sp);
+/* Opens a pidfd that becomes readable when pid exits. */
+int target__pidfd(pid_t pid);
+
+#endif

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* UTF-8 validation and repair: OTLP/JSON strings must be valid UTF-8. */
+#ifndef OTRACE_UTF8_H
+#define OTRACE_UTF8_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates, > U+10FFFF). */
+bool utf8__valid(const char *s, size_t len);
+
+/*
+ * Writes s with every maximal ill-formed subsequence replaced by U+FFFD into
+ * out (capacity must be >= 3 * len). When truncated, an incomplete sequence at
+ * the very end was cut by otrace and is dropped instead. Returns the length.
+ */
+size_t utf8__repair(const char *s, size_t len, bool truncated, char *out);
+
+#endif
