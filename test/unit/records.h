@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* Builds synthetic ring-buffer records for tests. */
+#ifndef OTRACE_TEST_RECORDS_H
+#define OTRACE_TEST_RECORDS_H
+
+#include <string.h>
+
+#include "../../bpf/otrace.h"
+
+#define SET_STR(rec, field, value)                                                         \
+	do {                                                                               \
+		size_t n_ = sizeof(value) - 1;                                             \
+		(rec)->field##_len = (__u32)n_;                                            \
+		memcpy((rec)->field, value, n_ < sizeof((rec)->field) ? n_ : sizeof((rec)->field)); \
+	} while (0)
+
+static inline void http_record(struct ot_http_server_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->hdr.type = OT_REC_HTTP_SERVER;
+	r->hdr.size = sizeof(*r);
+	r->pid = 4242;
+	r->start_ns = 1000000000ull;
+	r->end_ns = 1002500000ull;
+	r->status = 201;
+	r->proto_major = 1;
+	r->proto_minor = 1;
+	r->flags = OT_HTTP_HAS_PATTERN | OT_HTTP_UA_FOUND;
+	SET_STR(r, method, "POST");
+	SET_STR(r, path, "/items/7");
+	SET_STR(r, host, "example.com:8080");
+	SET_STR(r, remote, "127.0.0.1:51234");
+	SET_STR(r, pattern, "POST /items/{id}");
+	SET_STR(r, ua, "test-agent/1.0");
+}
+
+#endif

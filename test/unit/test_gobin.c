@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../../src/gobin.h"
+#include "../../src/insn.h"
+#include "unittest.h"
+
+static void test_versions(void)
+{
+	int a, b, c;
+
+	CHECK(gobin__parse_version("go1.26.8", &a, &b, &c) == 0 && a == 1 && b == 26 && c == 8);
+	CHECK(gobin__parse_version("go1.21rc2", &a, &b, &c) == 0 && b == 21 && c == 0);
+	CHECK(gobin__parse_version("go1.22.3 X:loopvar", &a, &b, &c) == 0 && b == 22 && c == 3);
+	CHECK(gobin__parse_version("go1.26-devel_abc+", &a, &b, &c) == 0 && b == 26);
+	CHECK(gobin__parse_version("devel go1.27-abc", &a, &b, &c) == -EINVAL);
+	CHECK(gobin__parse_version("", &a, &b, &c) == -EINVAL);
+}
+
+/* Runs modinfo parsing on a real (self) ELF handle, since gobin is opaque. */
+static void test_modinfo(void)
+{
+	static const char info[] =
+		"0123456789abcdef" /* sentinel */
+		"path\texample.com/app\n"
+		"mod\texample.com/app\t(devel)\t\n"
+		"dep\tgithub.com/a/b\tv1.2.3\th1:abc=\n"
+		"dep\tgithub.com/c/d\tv0.1.0\th1:def=\n"
+		"=>\t../local/d\t\t\n"
+		"build\t-compiler=gc\n"
+		"\nfedcba9876543210"; /* newline then sentinel */
+	struct gobin *gb;
+	const struct go_module *m;
+
+	if (gobin__open("/proc/self/exe", &gb)) {
+		CHECK(!"cannot open own binary");
+		return;
+	}
+	CHECK(gobin__parse_modinfo(gb, info, sizeof(info) - 1) == 0);
+	CHECK(gobin__module_count(gb) == 3);
+	m = gobin__module(gb, 0);
+	CHECK(m && m->main);
+	CHECK_STR(m->path, "example.com/app");
+	m = gobin__module(gb, 1);
+	CHECK_STR(m->version, "v1.2.3");
+	CHECK_STR(m->sum, "h1:abc=");
+	CHECK(m->replace_path == NULL);
+	m = gobin__module(gb, 2);
+	CHECK_STR(m->replace_path, "../local/d");
+	CHECK(gobin__module(gb, 3) == NULL);
+	/* the test binary is C: not Go */
+	CHECK(!gobin__is_go(gb));
+	gobin__free(gb);
+}
+
+static void test_open_errors(void)
+{
+	struct gobin *gb;
+	char path[] = "/tmp/otrace-test-XXXXXX";
+	int fd = mkstemp(path);
+
+	CHECK(gobin__open("/nonexistent/binary", &gb) == -ENOENT);
+	CHECK(fd >= 0);
+	CHECK(write(fd, "#!/bin/sh\n", 10) == 10);
+	close(fd);
+	CHECK(gobin__open(path, &gb) == -ENOEXEC);
+	truncate(path, 0);
+	CHECK(gobin__open(path, &gb) == -ENOEXEC);
+	unlink(path);
+}
+
+static void test_insn(void)
+{
+	/* cmp 0x10(%r14),%rsp; jbe +0x8c; push %rbp */
+	static const uint8_t go_prologue[] = { 0x49, 0x3b, 0x66, 0x10, 0x0f, 0x86, 0x8a,
+					       0x00, 0x00, 0x00, 0x55, 0x48, 0x89, 0xe5 };
+	/* lea -0x88(%rsp),%r12; cmp 0x10(%r14),%r12; jbe rel8 */
+	static const uint8_t big_frame[] = { 0x4c, 0x8d, 0x64, 0x24, 0x78, 0x4d, 0x3b,
+					     0x66, 0x10, 0x76, 0x40, 0x55 };
+	/* nosplit: push %rbp; mov %rsp,%rbp */
+	static const uint8_t nosplit[] = { 0x55, 0x48, 0x89, 0xe5, 0xc3 };
+	static const uint8_t ret[] = { 0xc3 };
+	static const uint8_t lea[] = { 0x48, 0x8d, 0x05, 0x00, 0x00, 0x00, 0x00 };
+	static const uint8_t call[] = { 0xe8, 0x00, 0x00, 0x00, 0x00 };
+	static const uint8_t nop5[] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+	struct probe_point pp;
+
+	CHECK(insn__entry_probe(go_prologue, sizeof(go_prologue), 0x1000, &pp) == 0);
+	CHECK(pp.vaddr == 0x1004 && pp.emulated);
+	CHECK(!strncmp(pp.text, "jbe", 3));
+	CHECK(insn__entry_probe(big_frame, sizeof(big_frame), 0x2000, &pp) == 0);
+	CHECK(pp.vaddr == 0x2009 && pp.emulated);
+	CHECK(insn__entry_probe(nosplit, sizeof(nosplit), 0x3000, &pp) == 0);
+	CHECK(pp.vaddr == 0x3000 && pp.emulated && !strncmp(pp.text, "push", 4));
+	CHECK(insn__describe(ret, sizeof(ret), 0, &pp) == 0 && !pp.emulated);
+	CHECK(insn__describe(lea, sizeof(lea), 0, &pp) == 0 && !pp.emulated);
+	CHECK(insn__describe(go_prologue, sizeof(go_prologue), 0, &pp) == 0 && !pp.emulated);
+	CHECK(insn__describe(call, sizeof(call), 0, &pp) == 0 && pp.emulated);
+	CHECK(insn__describe(nop5, sizeof(nop5), 0, &pp) == 0 && pp.emulated);
+	CHECK(insn__describe((const uint8_t *)"\x0f", 1, 0, &pp) == -EINVAL);
+}
+
+int main(void)
+{
+	test_versions();
+	test_modinfo();
+	test_open_errors();
+	test_insn();
+	return ut_summary();
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+#include <stdlib.h>
+#include <jansson.h>
+
+#include "../../src/otlp.h"
+#include "records.h"
+#include "unittest.h"
+
+static const struct otlp_resource resource = {
+	.pid = 4242,
+	.service_name = "svc\"quoted\"",
+	.executable_path = "/srv/api",
+	.go_version = "go1.26.8",
+	.host_name = "host1",
+};
+
+static json_t *encode_and_parse(const struct span *const *spans, size_t n)
+{
+	struct otlp_group g = { .resource = &resource, .spans = spans, .nspans = n };
+	json_error_t jerr;
+	size_t len;
+	char *line = otlp__encode(&g, 1, &len);
+	json_t *doc;
+
+	CHECK(line != NULL);
+	if (!line)
+		return NULL;
+	CHECK(strlen(line) == len);
+	CHECK(strchr(line, '\n') == NULL); /* one document, one line */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)line[i] < 0x20) {
+			CHECK(!"raw control character in output");
+			break;
+		}
+	doc = json_loads(line, 0, &jerr);
+	CHECK(doc != NULL);
+	free(line);
+	return doc;
+}
+
+static const char *attr_string(json_t *attrs, const char *key)
+{
+	size_t i;
+	json_t *kv;
+
+	json_array_foreach(attrs, i, kv) {
+		if (!strcmp(json_string_value(json_object_get(kv, "key")), key))
+			return json_string_value(
+				json_object_get(json_object_get(kv, "value"), "stringValue"));
+	}
+	return NULL;
+}
+
+static const char *attr_int(json_t *attrs, const char *key)
+{
+	size_t i;
+	json_t *kv;
+
+	json_array_foreach(attrs, i, kv) {
+		if (!strcmp(json_string_value(json_object_get(kv, "key")), key))
+			return json_string_value(
+				json_object_get(json_object_get(kv, "value"), "intValue"));
+	}
+	return NULL;
+}
+
+static void test_shape(struct span_assembler *sa)
+{
+	struct ot_http_server_rec r;
+	struct span s;
+	const struct span *ptr = &s;
+	json_t *doc, *rs, *ss, *sp;
+
+	http_record(&r);
+	r.status = 500;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	doc = encode_and_parse(&ptr, 1);
+	if (!doc)
+		return;
+	rs = json_array_get(json_object_get(doc, "resourceSpans"), 0);
+	CHECK_STR(attr_string(json_object_get(json_object_get(rs, "resource"), "attributes"),
+			      "service.name"),
+		  "svc\"quoted\"");
+	CHECK_STR(attr_int(json_object_get(json_object_get(rs, "resource"), "attributes"),
+			   "process.pid"),
+		  "4242");
+	ss = json_array_get(json_object_get(rs, "scopeSpans"), 0);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(ss, "scope"), "name")),
+		  "otrace");
+	sp = json_array_get(json_object_get(ss, "spans"), 0);
+	CHECK(strlen(json_string_value(json_object_get(sp, "traceId"))) == 32);
+	CHECK(strlen(json_string_value(json_object_get(sp, "spanId"))) == 16);
+	CHECK(json_object_get(sp, "parentSpanId") == NULL);
+	CHECK(json_integer_value(json_object_get(sp, "kind")) == 2);
+	CHECK(json_is_string(json_object_get(sp, "startTimeUnixNano")));
+	CHECK(json_is_string(json_object_get(sp, "endTimeUnixNano")));
+	CHECK(json_integer_value(json_object_get(json_object_get(sp, "status"), "code")) == 2);
+	CHECK_STR(attr_int(json_object_get(sp, "attributes"), "http.response.status_code"), "500");
+	CHECK_STR(json_string_value(json_object_get(sp, "name")), "POST /items/{id}");
+	json_decref(doc);
+}
+
+static void test_escaping(struct span_assembler *sa)
+{
+	struct ot_http_server_rec r;
+	struct span s;
+	const struct span *ptr = &s;
+	char ua[64], want[160];
+	size_t n = 0, w = 0;
+	json_t *doc, *sp;
+
+	/* every control character, DEL, quote, backslash, then invalid UTF-8 */
+	for (int c = 1; c < 0x20; c++)
+		ua[n++] = (char)c;
+	ua[n++] = 0x7f;
+	ua[n++] = '"';
+	ua[n++] = '\\';
+	memcpy(want, ua, n);
+	w = n;
+	ua[n++] = (char)0xff;
+	ua[n++] = (char)0xfe;
+	memcpy(want + w, "\xef\xbf\xbd\xef\xbf\xbd", 6);
+	w += 6;
+	want[w] = '\0';
+
+	http_record(&r);
+	memcpy(r.ua, ua, n);
+	r.ua_len = (__u32)n;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	doc = encode_and_parse(&ptr, 1);
+	if (!doc)
+		return;
+	sp = json_array_get(json_object_get(json_array_get(json_object_get(json_array_get(
+		json_object_get(doc, "resourceSpans"), 0), "scopeSpans"), 0), "spans"), 0);
+	CHECK_STR(attr_string(json_object_get(sp, "attributes"), "user_agent.original"), want);
+	json_decref(doc);
+}
+
+static void test_batch(struct span_assembler *sa)
+{
+	struct ot_http_server_rec r;
+	struct span spans[3];
+	const struct span *ptrs[3] = { &spans[0], &spans[1], &spans[2] };
+	json_t *doc;
+
+	http_record(&r);
+	for (int i = 0; i < 3; i++)
+		CHECK(span_assembler__decode(sa, &r, sizeof(r), &spans[i]) == 0);
+	doc = encode_and_parse(ptrs, 3);
+	if (!doc)
+		return;
+	CHECK(json_array_size(json_object_get(json_array_get(json_object_get(json_array_get(
+		json_object_get(doc, "resourceSpans"), 0), "scopeSpans"), 0), "spans")) == 3);
+	json_decref(doc);
+}
+
+int main(void)
+{
+	struct span_assembler *sa;
+
+	CHECK(span_assembler__new(&sa) == 0);
+	test_shape(sa);
+	test_escaping(sa);
+	test_batch(sa);
+	span_assembler__free(sa);
+	return ut_summary();
+}

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+
+#include "../../src/span.h"
+#include "records.h"
+#include "unittest.h"
+
+static const struct attr *find(const struct span *s, const char *key)
+{
+	for (size_t i = 0; i < s->nattrs; i++)
+		if (!strcmp(s->attrs[i].key, key))
+			return &s->attrs[i];
+	return NULL;
+}
+
+static int str_is(const struct span *s, const char *key, const char *want)
+{
+	const struct attr *a = find(s, key);
+
+	return a && a->type == ATTR_STRING && a->len == strlen(want) &&
+	       !memcmp(a->str, want, a->len);
+}
+
+static int int_is(const struct span *s, const char *key, int64_t want)
+{
+	const struct attr *a = find(s, key);
+
+	return a && a->type == ATTR_INT && a->num == want;
+}
+
+static void test_split(void)
+{
+	size_t off, len;
+	int64_t port;
+
+	CHECK(span__split_host_port("a.b:80", 6, &off, &len, &port) == 0);
+	CHECK(off == 0 && len == 3 && port == 80);
+	CHECK(span__split_host_port("host", 4, &off, &len, &port) == 0);
+	CHECK(len == 4 && port == -1);
+	CHECK(span__split_host_port("[::1]:8443", 10, &off, &len, &port) == 0);
+	CHECK(off == 1 && len == 3 && port == 8443);
+	CHECK(span__split_host_port("[::1]", 5, &off, &len, &port) == 0);
+	CHECK(off == 1 && len == 3 && port == -1);
+	CHECK(span__split_host_port("::1", 3, &off, &len, &port) == 0);
+	CHECK(len == 3 && port == -1);
+	CHECK(span__split_host_port("h:99999", 7, &off, &len, &port) == -EINVAL);
+	CHECK(span__split_host_port("h:8x", 4, &off, &len, &port) == -EINVAL);
+	CHECK(span__split_host_port("[::1", 4, &off, &len, &port) == -EINVAL);
+}
+
+static void test_http_server(struct span_assembler *sa)
+{
+	struct ot_http_server_rec r;
+	struct span s;
+
+	http_record(&r);
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(s.kind == SPAN_KIND_SERVER);
+	CHECK(s.status == STATUS_UNSET);
+	CHECK(s.pid == 4242);
+	CHECK(s.name_len == strlen("POST /items/{id}") && !memcmp(s.name, "POST /items/{id}", s.name_len));
+	CHECK(s.end_unix_ns - s.start_unix_ns == 2500000);
+	CHECK(s.start_unix_ns > 1600000000ull * 1000000000ull); /* Unix time, not boot time */
+	CHECK(str_is(&s, "http.request.method", "POST"));
+	CHECK(str_is(&s, "url.path", "/items/7"));
+	CHECK(str_is(&s, "url.scheme", "http"));
+	CHECK(int_is(&s, "http.response.status_code", 201));
+	CHECK(str_is(&s, "http.route", "/items/{id}"));
+	CHECK(str_is(&s, "server.address", "example.com"));
+	CHECK(int_is(&s, "server.port", 8080));
+	CHECK(str_is(&s, "client.address", "127.0.0.1"));
+	CHECK(int_is(&s, "client.port", 51234));
+	CHECK(str_is(&s, "network.protocol.version", "1.1"));
+	CHECK(str_is(&s, "user_agent.original", "test-agent/1.0"));
+	CHECK(!find(&s, "error.type"));
+	CHECK(memcmp(s.trace_id, (uint8_t[16]){ 0 }, 16) != 0);
+	CHECK(memcmp(s.span_id, (uint8_t[8]){ 0 }, 8) != 0);
+}
+
+static void test_http_variants(struct span_assembler *sa)
+{
+	struct ot_http_server_rec r;
+	struct span s, s2;
+
+	/* no pattern, no UA, implicit 200, TLS, default port, HTTP/2 */
+	http_record(&r);
+	r.flags = OT_HTTP_TLS | OT_HTTP_HAS_PATTERN;
+	r.status = 0;
+	r.proto_major = 2;
+	r.proto_minor = 0;
+	r.pattern_len = 0;
+	SET_STR(&r, host, "example.com");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(s.name_len == 4 && !memcmp(s.name, "POST", 4));
+	CHECK(int_is(&s, "http.response.status_code", 200));
+	CHECK(str_is(&s, "url.scheme", "https"));
+	CHECK(int_is(&s, "server.port", 443));
+	CHECK(str_is(&s, "network.protocol.version", "2"));
+	CHECK(!find(&s, "http.route"));
+	CHECK(!find(&s, "user_agent.original"));
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s2) == 0);
+	CHECK(memcmp(s.trace_id, s2.trace_id, 16) != 0);
+
+	/* 5xx: ERROR status and error.type */
+	http_record(&r);
+	r.status = 503;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(s.status == STATUS_ERROR);
+	CHECK(str_is(&s, "error.type", "503"));
+
+	/* unknown method: _OTHER, original kept, name "HTTP" */
+	http_record(&r);
+	SET_STR(&r, method, "BREW");
+	r.pattern_len = 0;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "http.request.method", "_OTHER"));
+	CHECK(str_is(&s, "http.request.method_original", "BREW"));
+	CHECK(s.name_len == 4 && !memcmp(s.name, "HTTP", 4));
+
+	/* pattern with a host: the route is the path */
+	http_record(&r);
+	SET_STR(&r, pattern, "GET example.com/a/{b}");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "http.route", "/a/{b}"));
+
+	/* a path longer than the capture is truncated and flagged */
+	http_record(&r);
+	r.path_len = 5000;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(find(&s, "url.path")->len == OT_PATH_CAP && find(&s, "url.path")->truncated);
+}
+
+static void test_bad_records(struct span_assembler *sa)
+{
+	struct ot_http_server_rec r;
+	struct span s;
+
+	http_record(&r);
+	CHECK(span_assembler__decode(sa, &r, 4, &s) == -EINVAL);
+	CHECK(span_assembler__decode(sa, &r, sizeof(r) - 1, &s) == -EINVAL);
+	r.hdr.type = 99;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == -EINVAL);
+	http_record(&r);
+	r.hdr.size = 16;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == -EINVAL);
+}
+
+int main(void)
+{
+	struct span_assembler *sa;
+
+	CHECK(span_assembler__new(&sa) == 0);
+	test_split();
+	test_http_server(sa);
+	test_http_variants(sa);
+	test_bad_records(sa);
+	span_assembler__free(sa);
+	return ut_summary();
+}
