@@ -29,9 +29,15 @@ struct goroutine_key {
 	__u64 g;
 };
 
+/*
+ * One entry per goroutine serving HTTP. After a request finishes the entry
+ * stays, with req cleared and the response remembered, so a second hit of
+ * the same finishRequest (stack growth re-enters it) is recognised.
+ */
 struct http_start {
 	__u64 start_ns;
-	__u64 req;
+	__u64 req;	     /* 0 once finished */
+	__u64 finished_resp; /* response of the last finished request */
 };
 
 struct {
@@ -100,7 +106,7 @@ int serve_http_enter(struct pt_regs *ctx)
 
 	/* stack growth re-enters the function: keep the first start time */
 	prev = bpf_map_lookup_elem(&http_inflight, &key);
-	if (prev && prev->req == start.req)
+	if (prev && prev->req == start.req && start.req)
 		return 0;
 	if (bpf_map_update_elem(&http_inflight, &key, &start, BPF_ANY))
 		count_drop(OT_DROP_INFLIGHT_FULL);
@@ -156,7 +162,9 @@ int finish_request_enter(struct pt_regs *ctx)
 	__u64 req;
 
 	start = bpf_map_lookup_elem(&http_inflight, &key);
-	if (!start) {
+	if (start && !start->req && start->finished_resp == resp)
+		return 0; /* the same call again after stack growth */
+	if (!start || !start->req) {
 		count_drop(OT_DROP_NO_START);
 		return 0;
 	}
@@ -182,6 +190,7 @@ int finish_request_enter(struct pt_regs *ctx)
 	bpf_ringbuf_submit(rec, 0);
 	__sync_fetch_and_add(&spans_emitted, 1);
 out:
-	bpf_map_delete_elem(&http_inflight, &key);
+	start->req = 0;
+	start->finished_resp = resp;
 	return 0;
 }

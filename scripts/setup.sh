@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of otrace on Debian bookworm.
+# Idempotent and non-interactive: it only calls apt-get when something is missing.
+set -euo pipefail
+
+packages=(
+	# build: BPF objects, skeletons, one static binary
+	clang llvm bpftool cmake make gcc pkg-config
+	libbpf-dev libelf-dev zlib1g-dev libzstd-dev liblzma-dev libbz2-dev
+	libjansson-dev libcapstone-dev libdw-dev
+	# tests and demo
+	file jq curl ca-certificates util-linux procps man-db groff-base
+	# benchmark plots
+	gnuplot-nox
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+if ((${#missing[@]})); then
+	echo "setup: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Go builds the fixtures and the Collector-based output checker. The machine
+# image ships a current Go in /usr/local/go; Debian's golang-go is too old for
+# the Collector's pdata module, so it is only a last resort.
+export PATH="/usr/local/go/bin:$PATH"
+if ! command -v go >/dev/null; then
+	echo "setup: no Go toolchain found; installing Debian's golang-go" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null
+fi
+echo "setup: $(go version)"
+
+# Fetch Go modules now, so test failures are never download failures.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+for mod in "$root"/test/go "$root"/bench/wrk2-hdr/*/; do
+	if [[ -f "$mod/go.mod" ]]; then
+		(cd "$mod" && go mod download)
+	fi
+done
+echo "setup: done"
