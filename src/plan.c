@@ -74,13 +74,14 @@ static bool uses_swiss_maps(const char *version)
 	return major > 1 || minor >= 24;
 }
 
+/* Request.Pattern exists since Go 1.23 (1.22 matched patterns but did not record them) */
 static bool records_pattern(const char *version)
 {
 	int major, minor, patch;
 
 	if (!version || gobin__parse_version(version, &major, &minor, &patch))
 		return false;
-	return major > 1 || minor >= 22;
+	return major > 1 || minor >= 23;
 }
 
 static void skip_probe(struct probe *p, const char *fmt, const char *a, const char *b)

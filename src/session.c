@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -17,89 +16,28 @@
 #include "exitcodes.h"
 #include "log.h"
 #include "session.h"
-#include "span.h"
+#include "pipeline.h"
 #include "target.h"
 
 #define RINGBUF_BYTES (8u << 20)
-#define BATCH_MAX 512			/* spans per output line at most */
-#define FLUSH_AFTER_NS 100000000ull	/* a span waits at most this long */
 #define IDLE_POLL_MS 1000
 
 struct session {
 	const struct session_config *cfg;
-	struct span_assembler *assembler;
+	struct pipeline *pipeline;
 	struct tracer *tracer;
 	struct otlp_resource resource;
 	char exe_path[PATH_MAX];
 	char host_name[256];
 	pid_t pid;
 	bool spawned;
-	struct span *pending;
-	size_t npending;
-	uint64_t first_pending_ns;
-	uint64_t written;
-	uint64_t undecodable;
-	uint64_t unwritten;
-	bool output_closed;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static void flush(struct session *s)
-{
-	const struct span *ptrs[BATCH_MAX];
-	struct otlp_group group = { .resource = &s->resource, .spans = ptrs };
-	char *line;
-	size_t len;
-	int err;
-
-	if (!s->npending)
-		return;
-	for (size_t i = 0; i < s->npending; i++)
-		ptrs[i] = &s->pending[i];
-	group.nspans = s->npending;
-	if (s->output_closed) {
-		s->unwritten += s->npending;
-		s->npending = 0;
-		return;
-	}
-	line = otlp__encode(&group, 1, &len);
-	if (!line) {
-		s->unwritten += s->npending;
-		s->npending = 0;
-		return;
-	}
-	err = output__write_line(s->cfg->out, line, len);
-	free(line);
-	if (err) {
-		if (err != -EPIPE)
-			pr_err("failed to write output: %s", strerror(-err));
-		s->output_closed = true;
-		s->unwritten += s->npending;
-	} else {
-		s->written += s->npending;
-	}
-	s->npending = 0;
-}
 
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
 
-	if (span_assembler__decode(s->assembler, data, size, &s->pending[s->npending])) {
-		s->undecodable++;
-		return 0;
-	}
-	if (s->npending++ == 0)
-		s->first_pending_ns = now_ns();
-	if (s->npending == BATCH_MAX)
-		flush(s);
+	pipeline__record(s->pipeline, data, size);
 	return 0;
 }
 
@@ -219,13 +157,9 @@ static int add_fd(int epfd, int fd)
 
 static int next_timeout_ms(const struct session *s)
 {
-	uint64_t now, due;
+	int ms = pipeline__ms_until_flush(s->pipeline);
 
-	if (!s->npending)
-		return IDLE_POLL_MS;
-	now = now_ns();
-	due = s->first_pending_ns + FLUSH_AFTER_NS;
-	return due <= now ? 0 : (int)((due - now) / 1000000) + 1;
+	return ms < 0 ? IDLE_POLL_MS : ms;
 }
 
 /* Runs until the target exits, a signal ends the session or output closes. */
@@ -236,7 +170,7 @@ static int event_loop(struct session *s, int sfd, int pidfd, int *exit_code)
 
 	if (epfd < 0 || add_fd(epfd, sfd) || add_fd(epfd, pidfd) || add_fd(epfd, ringfd))
 		return -errno;
-	while (!done && !s->output_closed) {
+	while (!done && !pipeline__output_closed(s->pipeline)) {
 		struct epoll_event evs[4];
 		int n = epoll_wait(epfd, evs, 4, next_timeout_ms(s));
 
@@ -250,16 +184,15 @@ static int event_loop(struct session *s, int sfd, int pidfd, int *exit_code)
 			else if (evs[i].data.fd == pidfd)
 				done = true;
 		}
-		if (s->npending && now_ns() >= s->first_pending_ns + FLUSH_AFTER_NS)
-			flush(s);
+		pipeline__flush(s->pipeline, false);
 	}
 	/* the last records of an exiting target are still in the ring buffer */
 	tracer__consume(s->tracer);
-	flush(s);
+	pipeline__flush(s->pipeline, true);
 	if (s->spawned) {
 		int status;
 
-		if (s->output_closed && waitpid(s->pid, &status, WNOHANG) == 0) {
+		if (pipeline__output_closed(s->pipeline) && waitpid(s->pid, &status, WNOHANG) == 0) {
 			pr_info("output closed; PID %d continues untraced", (int)s->pid);
 			*exit_code = EXIT_OK;
 		} else if (waitpid(s->pid, &status, 0) == s->pid) {
@@ -273,21 +206,24 @@ static int event_loop(struct session *s, int sfd, int pidfd, int *exit_code)
 static void print_summary(const struct session *s)
 {
 	uint64_t drops[OT_DROP__COUNT] = {};
+	struct pipeline_stats st = {};
 	uint64_t lost;
 
 	if (s->tracer)
 		tracer__drops(s->tracer, drops);
+	if (s->pipeline)
+		pipeline__stats(s->pipeline, &st);
 	lost = drops[OT_DROP_RINGBUF_FULL] + drops[OT_DROP_INFLIGHT_FULL] +
-	       drops[OT_DROP_READ_FAULT] + s->undecodable + s->unwritten;
+	       drops[OT_DROP_READ_FAULT] + st.undecodable + st.unwritten;
 	fprintf(stderr,
 		"otrace: %llu spans written, %llu lost (ringbuf_full=%llu inflight_full=%llu "
 		"read_fault=%llu undecodable=%llu unwritten=%llu), %llu requests in flight at "
 		"attach not traced\n",
-		(unsigned long long)s->written, (unsigned long long)lost,
+		(unsigned long long)st.written, (unsigned long long)lost,
 		(unsigned long long)drops[OT_DROP_RINGBUF_FULL],
 		(unsigned long long)drops[OT_DROP_INFLIGHT_FULL],
-		(unsigned long long)drops[OT_DROP_READ_FAULT], (unsigned long long)s->undecodable,
-		(unsigned long long)s->unwritten, (unsigned long long)drops[OT_DROP_NO_START]);
+		(unsigned long long)drops[OT_DROP_READ_FAULT], (unsigned long long)st.undecodable,
+		(unsigned long long)st.unwritten, (unsigned long long)drops[OT_DROP_NO_START]);
 }
 
 int session__run(const struct session_config *cfg)
@@ -296,8 +232,7 @@ int session__run(const struct session_config *cfg)
 	int exit_code = EXIT_OK, sfd = -1, pidfd = -1, err;
 	sigset_t set;
 
-	s.pending = calloc(BATCH_MAX, sizeof(*s.pending));
-	if (!s.pending || block_signals(&set) || span_assembler__new(&s.assembler)) {
+	if (block_signals(&set) || pipeline__new(&s.resource, cfg->out, &s.pipeline)) {
 		pr_err("failed to set up the session: %s", strerror(errno));
 		exit_code = EXIT_RUNTIME;
 		goto cleanup;
@@ -328,9 +263,8 @@ cleanup:
 	if (pidfd >= 0)
 		close(pidfd);
 	tracer__free(s.tracer);
-	span_assembler__free(s.assembler);
+	pipeline__free(s.pipeline);
 	if (!cfg->service_name)
 		free((char *)s.resource.service_name);
-	free(s.pending);
 	return exit_code;
 }

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The user-space data path: ring-buffer record -> span -> batch -> OTLP-JSON
+ * line -> output. Shared by the trace session and the pipeline benchmark, so
+ * the benchmark measures the real code.
+ */
+#ifndef OTRACE_PIPELINE_H
+#define OTRACE_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otlp.h"
+#include "output.h"
+
+#define PIPELINE_BATCH_MAX 512		  /* spans per output line at most */
+#define PIPELINE_FLUSH_AFTER_NS 100000000ull /* a span waits at most this long */
+
+struct pipeline_stats {
+	uint64_t written;
+	uint64_t undecodable;
+	uint64_t unwritten; /* encoded or decoded, but not written (output closed) */
+};
+
+struct pipeline;
+
+/* resource must outlive the pipeline; out receives the lines. */
+int pipeline__new(const struct otlp_resource *resource, struct output *out,
+		  struct pipeline **pp);
+void pipeline__free(struct pipeline *p);
+/* Takes one ring-buffer record; flushes when the batch is full. */
+int pipeline__record(struct pipeline *p, const void *data, size_t size);
+/* Writes pending spans when the oldest has waited long enough (or force). */
+void pipeline__flush(struct pipeline *p, bool force);
+/* Milliseconds until the next flush is due, or -1 when nothing is pending. */
+int pipeline__ms_until_flush(const struct pipeline *p);
+bool pipeline__output_closed(const struct pipeline *p);
+void pipeline__stats(const struct pipeline *p, struct pipeline_stats *stats);
+
+#endif
