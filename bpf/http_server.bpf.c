@@ -194,3 +194,20 @@ out:
 	start->finished_resp = resp;
 	return 0;
 }
+
+/*
+ * Diagnostic (--probe-placement=entry-ret): sits on every ret of ServeHTTP,
+ * where return-probe tracers end their spans, and does the per-goroutine
+ * lookup such an end needs. Spans still end at finishRequest.
+ */
+SEC("uprobe")
+int return_probe(struct pt_regs *ctx)
+{
+	struct goroutine_key key = {
+		.pid = bpf_get_current_pid_tgid() >> 32,
+		.g = GO_G(ctx),
+	};
+
+	bpf_map_lookup_elem(&http_inflight, &key);
+	return 0;
+}

@@ -10,7 +10,7 @@
 struct tracer {
 	struct http_server *http;
 	struct ring_buffer *ring;
-	struct bpf_link *links[PROBE__COUNT];
+	struct bpf_link *links[PLAN_MAX_PROBES];
 };
 
 int tracer__new(const struct plan *plan, size_t ringbuf_bytes, ring_buffer_sample_fn cb,
@@ -56,7 +56,7 @@ int tracer__attach(struct tracer *t, const struct plan *plan, const char *binary
 {
 	int attached = 0;
 
-	for (int i = 0; i < PROBE__COUNT; i++) {
+	for (size_t i = 0; i < plan->nprobes; i++) {
 		const struct probe *p = &plan->probes[i];
 		LIBBPF_OPTS(bpf_uprobe_opts, opts);
 		struct bpf_program *prog;
@@ -100,7 +100,7 @@ void tracer__free(struct tracer *t)
 {
 	if (!t)
 		return;
-	for (int i = 0; i < PROBE__COUNT; i++)
+	for (int i = 0; i < PLAN_MAX_PROBES; i++)
 		bpf_link__destroy(t->links[i]);
 	ring_buffer__free(t->ring);
 	http_server__destroy(t->http);

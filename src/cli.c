@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "exitcodes.h"
 
-enum { OPT_EXEC = 256, OPT_SERVICE_NAME, OPT_LIST_PROBES };
+enum { OPT_EXEC = 256, OPT_SERVICE_NAME, OPT_LIST_PROBES, OPT_PLACEMENT };
 
 static const struct option long_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -17,6 +17,7 @@ static const struct option long_options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "service-name", required_argument, NULL, OPT_SERVICE_NAME },
 	{ "list-probes", no_argument, NULL, OPT_LIST_PROBES },
+	{ "probe-placement", required_argument, NULL, OPT_PLACEMENT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -41,6 +42,12 @@ void cli__usage(FILE *out)
 	      "  -v, --verbose           more diagnostics on stderr (repeat for debug)\n"
 	      "  -h, --help              show this help and exit\n"
 	      "  -V, --version           show the version and exit\n"
+	      "\n"
+	      "Diagnostics:\n"
+	      "      --probe-placement=entry-ret\n"
+	      "                          put probes where other tracers do (function entry\n"
+	      "                          and every ret, single-stepped by the kernel) to\n"
+	      "                          measure what placement costs; default: emulated\n"
 	      "\n"
 	      "Each output line is one OTLP/JSON ExportTraceServiceRequest.\n"
 	      "Exit codes: 0 ok, 1 runtime error, 2 usage, 3 no such process, 4 not a Go\n"
@@ -115,6 +122,13 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 			if (!*optarg)
 				return fail(err, errlen, "--service-name must not be empty");
 			opts->service_name = optarg;
+			break;
+		case OPT_PLACEMENT:
+			if (strcmp(optarg, "emulated") && strcmp(optarg, "entry-ret"))
+				return fail(err, errlen,
+					    "--probe-placement takes emulated or entry-ret, not '%s'",
+					    optarg);
+			opts->probe_placement = optarg;
 			break;
 		case OPT_LIST_PROBES:
 			opts->list_probes = true;

@@ -16,6 +16,7 @@ struct otrace_opts {
 	const char *output;	/* -o, NULL for stdout */
 	const char *service_name;
 	const char *list_binary; /* --list-probes BINARY */
+	const char *probe_placement; /* --probe-placement, NULL: default */
 	bool list_probes;
 	bool help;
 	bool version;

@@ -115,3 +115,50 @@ int insn__entry_probe(const uint8_t *code, size_t len, uint64_t vaddr, struct pr
 	cs_close(&h);
 	return 0;
 }
+
+static bool is_tail_call(const cs_insn *in, uint64_t start, uint64_t end)
+{
+	const cs_x86 *x = &in->detail->x86;
+	uint64_t target;
+
+	if (in->id != X86_INS_JMP || x->op_count != 1 || x->operands[0].type != X86_OP_IMM)
+		return false;
+	target = (uint64_t)x->operands[0].imm;
+	return target < start || target >= end;
+}
+
+int insn__exits(const uint8_t *code, size_t len, uint64_t vaddr, struct probe_point *out,
+		size_t max)
+{
+	const uint8_t *p = code;
+	uint64_t addr = vaddr;
+	size_t left = len;
+	int found = 0;
+	cs_insn *in;
+	csh h;
+
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
+		return -EINVAL;
+	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
+	in = cs_malloc(h);
+	if (!in) {
+		cs_close(&h);
+		return -EINVAL;
+	}
+	while (left) {
+		if (!cs_disasm_iter(h, &p, &left, &addr, in)) {
+			p++; /* undecodable byte: step over it */
+			addr++;
+			left--;
+			continue;
+		}
+		if (in->id != X86_INS_RET && !is_tail_call(in, vaddr, vaddr + len))
+			continue;
+		if ((size_t)found < max)
+			fill_point(h, in, &out[found]);
+		found++;
+	}
+	cs_free(in, 1);
+	cs_close(&h);
+	return found;
+}

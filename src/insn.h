@@ -28,6 +28,15 @@ struct probe_point {
  */
 int insn__entry_probe(const uint8_t *code, size_t len, uint64_t vaddr, struct probe_point *pp);
 
+/*
+ * Finds every way out of a function: each ret, and each jmp whose target lies
+ * outside [vaddr, vaddr + len) (a tail call). Linker padding (int3) and bytes
+ * Capstone cannot decode are stepped over. Returns the number found (at most
+ * max are stored) or -EINVAL.
+ */
+int insn__exits(const uint8_t *code, size_t len, uint64_t vaddr, struct probe_point *out,
+		size_t max);
+
 /* Decodes the single instruction at code and classifies it. */
 int insn__describe(const uint8_t *code, size_t len, uint64_t vaddr, struct probe_point *pp);
 

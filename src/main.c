@@ -99,9 +99,19 @@ static int preflight(void)
 	return EXIT_OK;
 }
 
-static int build_plan(const struct gobin *gb, const char *name, struct plan *plan)
+static enum probe_placement placement_of(const struct otrace_opts *o)
 {
-	if (plan__build(gb, plan) == 0) {
+	enum probe_placement placement = PLACEMENT_EMULATED;
+
+	if (o->probe_placement)
+		plan__parse_placement(o->probe_placement, &placement); /* validated by cli */
+	return placement;
+}
+
+static int build_plan(const struct otrace_opts *o, const struct gobin *gb, const char *name,
+		      struct plan *plan)
+{
+	if (plan__build(gb, placement_of(o), plan) == 0) {
 		pr_err("%s uses no library otrace instruments (net/http server): nothing to trace",
 		       name);
 		return EXIT_NOTHING;
@@ -123,7 +133,7 @@ static int list_probes(const struct otrace_opts *o)
 	if (code == EXIT_OK)
 		code = inspect_binary(&tb, &gb);
 	if (code == EXIT_OK) {
-		plan__build(gb, &plan);
+		plan__build(gb, placement_of(o), &plan);
 		if (plan__print_json(&plan, gb, tb.display, stdout) || fflush(stdout))
 			code = EXIT_RUNTIME;
 	}
@@ -146,7 +156,7 @@ static int trace(const struct otrace_opts *o)
 	if (code == EXIT_OK)
 		code = inspect_binary(&tb, &gb);
 	if (code == EXIT_OK)
-		code = build_plan(gb, tb.display, &plan);
+		code = build_plan(o, gb, tb.display, &plan);
 	if (code != EXIT_OK)
 		goto cleanup;
 	err = output__open(o->output, &out);

@@ -91,11 +91,13 @@ static void skip_probe(struct probe *p, const char *fmt, const char *a, const ch
 }
 
 /* Locates symbol and its probe point; leaves the probe skipped on failure. */
-static void place_entry_probe(const struct gobin *gb, struct probe *p)
+static void place_entry_probe(const struct gobin *gb, enum probe_placement placement,
+			      struct probe *p)
 {
 	struct go_func fn = { .name = p->symbol };
 	const uint8_t *code;
 	uint64_t len;
+	int err;
 
 	if (gobin__find_funcs(gb, &fn, 1) != 1) {
 		skip_probe(p, "function %s not found%s", p->symbol,
@@ -104,7 +106,15 @@ static void place_entry_probe(const struct gobin *gb, struct probe *p)
 	}
 	len = fn.size && fn.size < 64 ? fn.size : 64;
 	code = gobin__bytes_at(gb, fn.vaddr, len);
-	if (!code || insn__entry_probe(code, len, fn.vaddr, &p->point)) {
+	if (!code) {
+		skip_probe(p, "cannot read the code of %s%s", p->symbol, "");
+		return;
+	}
+	if (placement == PLACEMENT_ENTRY_RET)
+		err = insn__describe(code, len, fn.vaddr, &p->point);
+	else
+		err = insn__entry_probe(code, len, fn.vaddr, &p->point);
+	if (err) {
 		skip_probe(p, "cannot decode the prologue of %s%s", p->symbol, "");
 		return;
 	}
@@ -182,8 +192,8 @@ static void plan_http_server(const struct gobin *gb, struct plan *plan)
 	*finish = (struct probe){ .library = "net/http server",
 				  .symbol = "net/http.(*response).finishRequest",
 				  .program = "finish_request_enter" };
-	place_entry_probe(gb, serve);
-	place_entry_probe(gb, finish);
+	place_entry_probe(gb, plan->placement, serve);
+	place_entry_probe(gb, plan->placement, finish);
 	if (!serve->planned && !finish->planned)
 		return; /* the program does not serve HTTP with net/http */
 
@@ -228,13 +238,63 @@ static void plan_http_server(const struct gobin *gb, struct plan *plan)
 	plan->http_server = true;
 }
 
-int plan__build(const struct gobin *gb, struct plan *plan)
+/*
+ * Diagnostic only: a probe on every exit of ServeHTTP, where peers end their
+ * spans. The BPF program there does the lookup a span end needs and nothing
+ * else, so the benchmark shows what the single-stepped hits cost.
+ */
+static void plan_return_probes(const struct gobin *gb, struct plan *plan)
+{
+	struct go_func fn = { .name = plan->probes[PROBE_HTTP_SERVE].symbol };
+	struct probe_point exits[PLAN_MAX_PROBES - PROBE__FIXED];
+	const uint8_t *code;
+	int n;
+
+	if (gobin__find_funcs(gb, &fn, 1) != 1 || !fn.size)
+		return;
+	code = gobin__bytes_at(gb, fn.vaddr, fn.size);
+	n = code ? insn__exits(code, fn.size, fn.vaddr, exits, PLAN_MAX_PROBES - PROBE__FIXED) : 0;
+	if (n > PLAN_MAX_PROBES - PROBE__FIXED) {
+		pr_warn("%s has %d exits; probing the first %d", fn.name, n,
+			PLAN_MAX_PROBES - PROBE__FIXED);
+		n = PLAN_MAX_PROBES - PROBE__FIXED;
+	}
+	for (int i = 0; i < n; i++) {
+		struct probe *p = &plan->probes[plan->nprobes];
+
+		*p = (struct probe){ .library = "net/http server (diagnostic)",
+				     .symbol = fn.name,
+				     .program = "return_probe",
+				     .point = exits[i] };
+		if (gobin__vaddr_to_offset(gb, p->point.vaddr, &p->file_offset))
+			continue;
+		p->planned = true;
+		plan->nprobes++;
+	}
+}
+
+int plan__parse_placement(const char *s, enum probe_placement *out)
+{
+	if (!strcmp(s, "emulated"))
+		*out = PLACEMENT_EMULATED;
+	else if (!strcmp(s, "entry-ret"))
+		*out = PLACEMENT_ENTRY_RET;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int plan__build(const struct gobin *gb, enum probe_placement placement, struct plan *plan)
 {
 	int planned = 0;
 
 	memset(plan, 0, sizeof(*plan));
+	plan->placement = placement;
+	plan->nprobes = PROBE__FIXED;
 	plan_http_server(gb, plan);
-	for (int i = 0; i < PROBE__COUNT; i++) {
+	if (plan->http_server && placement == PLACEMENT_ENTRY_RET)
+		plan_return_probes(gb, plan);
+	for (size_t i = 0; i < plan->nprobes; i++) {
 		if (!plan->probes[i].planned)
 			continue;
 		planned++;
@@ -266,7 +326,7 @@ static json_t *probes_json(const struct plan *plan)
 {
 	json_t *arr = json_array();
 
-	for (int i = 0; i < PROBE__COUNT; i++) {
+	for (size_t i = 0; i < plan->nprobes; i++) {
 		const struct probe *p = &plan->probes[i];
 		json_t *o;
 

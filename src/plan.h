@@ -19,7 +19,14 @@
 enum probe_id {
 	PROBE_HTTP_SERVE,  /* net/http.serverHandler.ServeHTTP: request start */
 	PROBE_HTTP_FINISH, /* net/http.(*response).finishRequest: request end */
-	PROBE__COUNT,
+	PROBE__FIXED,	   /* diagnostic probes follow */
+};
+
+#define PLAN_MAX_PROBES 32
+
+enum probe_placement {
+	PLACEMENT_EMULATED,  /* stack-check branch: the kernel emulates it */
+	PLACEMENT_ENTRY_RET, /* diagnostic: entry + every ret, as peers place them */
 };
 
 struct probe {
@@ -35,7 +42,9 @@ struct probe {
 #define PLAN_MAX_FIELDS 24
 
 struct plan {
-	struct probe probes[PROBE__COUNT];
+	struct probe probes[PLAN_MAX_PROBES];
+	size_t nprobes;
+	enum probe_placement placement;
 	struct field_req fields[PLAN_MAX_FIELDS];
 	size_t nfields;
 	struct ot_http_server_cfg http_cfg;
@@ -44,7 +53,9 @@ struct plan {
 };
 
 /* Builds the plan for gb; returns the number of planned probes (0: nothing). */
-int plan__build(const struct gobin *gb, struct plan *plan);
+int plan__build(const struct gobin *gb, enum probe_placement placement, struct plan *plan);
+/* Parses "emulated" or "entry-ret"; -EINVAL otherwise. */
+int plan__parse_placement(const char *s, enum probe_placement *out);
 /* Prints the plan, the Go version and the modules as one JSON document. */
 int plan__print_json(const struct plan *plan, const struct gobin *gb, const char *binary,
 		     FILE *out);

@@ -111,6 +111,11 @@ static void test_list_and_info(void)
 	cli__free(&o);
 	CHECK(PARSE(&o, err, "-vv", "-p", "1") == 0 && o.verbose == 2);
 	cli__free(&o);
+	CHECK(PARSE(&o, err, "--probe-placement=entry-ret", "-p", "1") == 0);
+	CHECK_STR(o.probe_placement, "entry-ret");
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--probe-placement", "fast", "-p", "1") == EXIT_USAGE);
+	cli__free(&o);
 }
 
 int main(void)

@@ -103,11 +103,32 @@ static void test_insn(void)
 	CHECK(insn__describe((const uint8_t *)"\x0f", 1, 0, &pp) == -EINVAL);
 }
 
+static void test_exits(void)
+{
+	/*
+	 * 0x00 cmp 0x10(%r14),%rsp; 0x04 jbe 0x14 (inside); 0x06 push %rbp;
+	 * 0x07 ret; 0x08 jmp 0x100 (tail call out); 0x0d jmp 0x06 (inside loop);
+	 * 0x0f int3 x3 (padding); 0x12 ret; 0x13 invalid byte 0x06 (not decodable in 64-bit)
+	 */
+	static const uint8_t fn[] = { 0x49, 0x3b, 0x66, 0x10, 0x76, 0x0e, 0x55, 0xc3,
+				      0xe9, 0xf3, 0x00, 0x00, 0x00, 0xeb, 0xf7, 0xcc,
+				      0xcc, 0xcc, 0xc3, 0x06 };
+	struct probe_point out[8];
+	int n = insn__exits(fn, sizeof(fn), 0, out, 8);
+
+	CHECK(n == 3);
+	CHECK(out[0].vaddr == 0x07 && !out[0].emulated && !strcmp(out[0].text, "ret"));
+	CHECK(out[1].vaddr == 0x08 && out[1].emulated && !strncmp(out[1].text, "jmp", 3));
+	CHECK(out[2].vaddr == 0x12);
+	CHECK(insn__exits(fn, sizeof(fn), 0, out, 1) == 3); /* counts past max */
+}
+
 int main(void)
 {
 	test_versions();
 	test_modinfo();
 	test_open_errors();
 	test_insn();
+	test_exits();
 	return ut_summary();
 }
