@@ -396,10 +396,58 @@ static bool has_runtime_symbol(const struct gobin *gb)
 	return gb->has_symtab && gobin__find_funcs(gb, &f, 1) == 1;
 }
 
+/* Validates the ELF handle in gb and reads what the rest of otrace needs. */
+static int gobin__init(struct gobin *gb)
+{
+	GElf_Ehdr eh;
+	int err;
+
+	if (!gb->elf || elf_kind(gb->elf) != ELF_K_ELF)
+		return -ENOEXEC;
+	if (!gelf_getehdr(gb->elf, &eh) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_machine != EM_X86_64)
+		return -ENOEXEC;
+	gb->data = (const uint8_t *)elf_rawfile(gb->elf, &gb->size);
+	if (!gb->data)
+		return -EINVAL;
+	scan_sections(gb);
+	err = parse_buildinfo(gb);
+	if (err && err != -ENOENT && err != -EINVAL)
+		return err;
+	gb->has_runtime_sym = has_runtime_symbol(gb);
+	return 0;
+}
+
 int gobin__open(const char *path, struct gobin **out)
 {
 	struct gobin *gb;
-	GElf_Ehdr eh;
+	int err;
+
+	*out = NULL;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	gb = calloc(1, sizeof(*gb));
+	if (!gb)
+		return -ENOMEM;
+	gb->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (gb->fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	gb->elf = elf_begin(gb->fd, ELF_C_READ_MMAP, NULL);
+	err = gobin__init(gb);
+	if (err)
+		goto fail;
+	*out = gb;
+	return 0;
+fail:
+	gobin__free(gb);
+	return err;
+}
+
+int gobin__open_mem(const void *data, size_t len, struct gobin **out)
+{
+	struct gobin *gb;
 	int err;
 
 	*out = NULL;
@@ -409,36 +457,14 @@ int gobin__open(const char *path, struct gobin **out)
 	if (!gb)
 		return -ENOMEM;
 	gb->fd = -1;
-	gb->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (gb->fd < 0) {
-		err = -errno;
-		goto fail;
+	gb->elf = elf_memory((char *)data, len);
+	err = gobin__init(gb);
+	if (err) {
+		gobin__free(gb);
+		return err;
 	}
-	gb->elf = elf_begin(gb->fd, ELF_C_READ_MMAP, NULL);
-	if (!gb->elf || elf_kind(gb->elf) != ELF_K_ELF) {
-		err = -ENOEXEC;
-		goto fail;
-	}
-	if (!gelf_getehdr(gb->elf, &eh) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh.e_machine != EM_X86_64) {
-		err = -ENOEXEC;
-		goto fail;
-	}
-	gb->data = (const uint8_t *)elf_rawfile(gb->elf, &gb->size);
-	if (!gb->data) {
-		err = -EINVAL;
-		goto fail;
-	}
-	scan_sections(gb);
-	err = parse_buildinfo(gb);
-	if (err && err != -ENOENT && err != -EINVAL)
-		goto fail;
-	gb->has_runtime_sym = has_runtime_symbol(gb);
 	*out = gb;
 	return 0;
-fail:
-	gobin__free(gb);
-	return err;
 }
 
 void gobin__free(struct gobin *gb)

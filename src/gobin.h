@@ -34,6 +34,8 @@ struct go_func {
  * -ENOEXEC (not ELF, wrong class or machine) or -EINVAL (corrupt).
  */
 int gobin__open(const char *path, struct gobin **out);
+/* The same on an image in memory (fuzzing, tests); data must outlive gb. */
+int gobin__open_mem(const void *data, size_t len, struct gobin **out);
 void gobin__free(struct gobin *gb);
 
 /* The toolchain version ("go1.26.8"), or NULL when no Go build info exists. */
