@@ -8,8 +8,8 @@ packages=(
 	clang llvm bpftool cmake make gcc pkg-config
 	libbpf-dev libelf-dev zlib1g-dev libzstd-dev liblzma-dev libbz2-dev
 	libjansson-dev libcapstone-dev libdw-dev
-	# tests and demo
-	file jq curl ca-certificates util-linux procps man-db groff-base
+	# tests and demo; Go 1.19 for the version matrix (1.21+ come through GOTOOLCHAIN)
+	file jq curl ca-certificates util-linux procps man-db groff-base binutils golang-1.19-go
 	# benchmark plots
 	gnuplot-nox
 )

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The Go support matrix, as a test: the fixture server built with every Go
+# release obtainable here (Debian's 1.19; 1.21-1.26 through GOTOOLCHAIN, latest
+# patch of each) in four flavours (symbols, stripped, PIE, cgo). For every cell:
+#   - otrace --list-probes plans both probes, on emulated instructions;
+#   - the probe addresses equal those found from .symtab of the unstripped twin,
+#     and the field offsets equal its DWARF's;
+#   - an end-to-end trace yields correct HTTP server spans, checked through the
+#     Collector's own unmarshaler (test/go/cmd/otlpcheck).
+# Writes BUILD_DIR/matrix/support.md (the README's table) and exits non-zero when
+# any cell fails. Toolchains and fixtures are cached under BUILD_DIR/matrix.
+# Usage: run-matrix.sh OTRACE_BIN BUILD_DIR [VERSION...]
+set -euo pipefail
+otrace="$(realpath "$1")"
+build="$(mkdir -p "$2" && cd "$2" && pwd)"
+shift 2
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+export PATH="/usr/local/go/bin:$PATH"
+versions=("$@")
+((${#versions[@]})) || versions=(1.19 1.21 1.22 1.23 1.24 1.25 1.26)
+flavours=(symbols stripped pie cgo)
+cache="$build/matrix"
+mkdir -p "$cache"
+
+(cd "$root/test/go" && go build -o "$cache/otlpcheck" ./cmd/otlpcheck)
+
+all_toolchains="$(go list -m -versions golang.org/toolchain 2>/dev/null | tr ' ' '\n' |
+	sed -n 's/^v0\.0\.1-go\(1\.[0-9]*\.[0-9]*\)\.linux-amd64$/\1/p' | sort -V)"
+
+# Sets GOCMD and GOTC (GOTOOLCHAIN) for a release line; fails when unobtainable.
+pick_toolchain() {
+	local line=$1 patch
+	if [[ $line == 1.19 ]]; then
+		GOCMD=/usr/lib/go-1.19/bin/go GOTC=local
+		[[ -x $GOCMD ]]
+		return
+	fi
+	patch="$(grep "^$line\." <<<"$all_toolchains" | tail -n 1 || true)"
+	GOCMD=go GOTC="go$patch"
+	[[ -n $patch ]]
+}
+
+# build_cell LINE FLAVOUR OUT: the fixture in one flavour (cached).
+build_cell() {
+	local line=$1 flavour=$2 out=$3 cgo=0 flags=()
+	[[ -x $out ]] && return 0
+	case $flavour in
+	symbols) ;;
+	stripped) flags=(-ldflags=-s\ -w) ;;
+	pie) flags=(-buildmode=pie) ;;
+	cgo) cgo=1 ;;
+	esac
+	CGO_ENABLED=$cgo GOTOOLCHAIN=$GOTC "$root/test/fixtures/build-fixture.sh" "$GOCMD" "$out" \
+		"${flags[@]}" >"$out.log" 2>&1
+}
+
+# The plan as "symbol address" and "struct.field offset" lines.
+probes_of() { "$otrace" --list-probes "$1" 2>/dev/null | jq -r '.probes[] | "\(.symbol) \(.address) \(.planned) \(.emulated)"'; }
+fields_of() { "$otrace" --list-probes "$1" 2>/dev/null | jq -r '.fields[] | "\(.struct).\(.field) \(.offset)"' | sort; }
+
+# Addresses from .symtab of the unstripped twin, independent of otrace.
+symtab_addr() {
+	local hex
+	hex=$(readelf -sW "$1" | awk -v s="$2" '$8 == s { print $2; exit }')
+	[[ -n $hex ]] && echo $((16#$hex))
+}
+
+check_plan() {
+	local bin=$1 twin=$2 sym addr planned emulated entry
+	while read -r sym addr planned emulated; do
+		[[ $planned == true && $emulated == true ]] || { echo "probe $sym not planned/emulated"; return 1; }
+		entry=$(symtab_addr "$twin" "$sym")
+		# the probe sits a few bytes into the function (the stack-check branch)
+		((addr >= entry && addr < entry + 32)) || { echo "$sym at $addr, symtab entry $entry"; return 1; }
+	done < <(probes_of "$bin")
+	[[ $(probes_of "$bin" | wc -l) -eq 2 ]] || { echo "expected 2 probes"; return 1; }
+	if [[ $bin != "$twin" ]] && ! diff <(fields_of "$bin") <(fields_of "$twin") >/dev/null; then
+		echo "field offsets differ from the DWARF of the unstripped twin"
+		return 1
+	fi
+}
+
+# One traced run: four requests, four correct spans.
+check_trace() {
+	local bin=$1 minor=$2 dir port status
+	dir="$(mktemp -d)"
+	"$otrace" -o "$dir/out.jsonl" --exec "$bin" -portfile "$dir/port" 2>"$dir/stderr" &
+	local pid=$!
+	for _ in $(seq 100); do [[ -s $dir/port ]] && break; sleep 0.05; done
+	if [[ ! -s $dir/port ]]; then
+		kill -KILL "$pid" 2>/dev/null || true
+		echo "fixture did not start: $(head -c 300 "$dir/stderr")"
+		return 1
+	fi
+	port=$(cat "$dir/port")
+	curl -s -o /dev/null -A "matrix/$minor" "http://127.0.0.1:$port/hello"
+	curl -s -o /dev/null "http://127.0.0.1:$port/items/42"
+	curl -s -o /dev/null -X POST "http://127.0.0.1:$port/items"
+	curl -s -o /dev/null "http://127.0.0.1:$port/status/503"
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[[ $status == 0 ]] || { echo "otrace exited $status: $(tail -c 300 "$dir/stderr")"; return 1; }
+	"$cache/otlpcheck" -flat "$dir/out.jsonl" >"$dir/spans" 2>"$dir/check" ||
+		{ echo "Collector unmarshaler rejected output: $(head -c 300 "$dir/check")"; return 1; }
+	local want_route=false
+	((minor >= 23)) && want_route=true
+	jq -e -s --argjson route "$want_route" --arg ua "matrix/$minor" '
+		length == 4
+		and (map(.attributes["url.path"]) | sort == ["/hello", "/items", "/items/42", "/status/503"])
+		and (map(select(.attributes["url.path"] == "/status/503"))[0]
+		     | .statusCode == 2 and .attributes["http.response.status_code"] == 503)
+		and (map(select(.attributes["url.path"] == "/hello"))[0].attributes["user_agent.original"] == $ua)
+		and (map(select(.attributes["url.path"] == "/items"))[0].attributes["http.response.status_code"] == 201)
+		and (all(.[]; .kind == 2 and .endUnixNano >= .startUnixNano))
+		and (if $route then (map(select(.attributes["url.path"] == "/items/42"))[0].name == "GET /items/{id}")
+		     else all(.[]; has("attributes") and (.attributes | has("http.route") | not)) end)
+	' "$dir/spans" >/dev/null || { echo "wrong spans: $(head -c 600 "$dir/spans")"; return 1; }
+	rm -rf "$dir"
+}
+
+failures=0
+declare -A result
+for line in "${versions[@]}"; do
+	minor=${line#1.}
+	if ! pick_toolchain "$line"; then
+		for f in "${flavours[@]}"; do result[$line,$f]="no toolchain"; done
+		continue
+	fi
+	for f in "${flavours[@]}"; do
+		bin="$cache/go$line-$f"
+		# only the stripped build needs a twin: the same build with its symbols
+		twin="$bin"
+		[[ $f == stripped ]] && twin="$cache/go$line-symbols"
+		if ! build_cell "$line" "$f" "$bin" || ! build_cell "$line" symbols "$cache/go$line-symbols"; then
+			result[$line,$f]="build failed"
+			echo "matrix: go$line $f: build failed: $(tail -n 3 "$bin.log" 2>/dev/null)" >&2
+			failures=$((failures + 1))
+			continue
+		fi
+		if why=$(check_plan "$bin" "$twin") && why=$(check_trace "$bin" "$minor"); then
+			result[$line,$f]=ok
+			echo "matrix: go$line $f: ok ($("$otrace" --list-probes "$bin" | jq -r .goVersion))" >&2
+		else
+			result[$line,$f]="FAIL"
+			echo "matrix: go$line $f: FAIL: $why" >&2
+			failures=$((failures + 1))
+		fi
+	done
+done
+
+{
+	echo "| Go | with symbols | stripped (\`-s -w\`) | PIE | cgo |"
+	echo "|---|---|---|---|---|"
+	for line in "${versions[@]}"; do
+		row="| $line"
+		for f in "${flavours[@]}"; do
+			cell=${result[$line,$f]}
+			[[ $cell == ok ]] && cell="✓ tested"
+			row+=" | $cell"
+		done
+		echo "$row |"
+	done
+} >"$cache/support.md"
+cat "$cache/support.md"
+echo "matrix: $failures failing cells"
+((failures == 0))
