@@ -396,6 +396,30 @@ static bool has_runtime_symbol(const struct gobin *gb)
 	return gb->has_symtab && gobin__find_funcs(gb, &f, 1) == 1;
 }
 
+/* A cut or corrupt file points its header tables past its end. */
+static bool tables_in_file(const struct gobin *gb, const GElf_Ehdr *eh)
+{
+	size_t phnum = 0, shnum = 0;
+
+	if (elf_getphdrnum(gb->elf, &phnum) || elf_getshdrnum(gb->elf, &shnum))
+		return false;
+	if (eh->e_phoff > gb->size || phnum * eh->e_phentsize > gb->size - eh->e_phoff)
+		return false;
+	if (eh->e_shoff &&
+	    (eh->e_shoff > gb->size || shnum * eh->e_shentsize > gb->size - eh->e_shoff))
+		return false;
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(gb->elf, i, &ph))
+			return false;
+		if (ph.p_type == PT_LOAD &&
+		    (ph.p_offset > gb->size || ph.p_filesz > gb->size - ph.p_offset))
+			return false;
+	}
+	return true;
+}
+
 /* Validates the ELF handle in gb and reads what the rest of otrace needs. */
 static int gobin__init(struct gobin *gb)
 {
@@ -408,7 +432,7 @@ static int gobin__init(struct gobin *gb)
 	    eh.e_machine != EM_X86_64)
 		return -ENOEXEC;
 	gb->data = (const uint8_t *)elf_rawfile(gb->elf, &gb->size);
-	if (!gb->data)
+	if (!gb->data || !tables_in_file(gb, &eh))
 		return -EINVAL;
 	scan_sections(gb);
 	err = parse_buildinfo(gb);

@@ -72,6 +72,10 @@ static int inspect_binary(const struct target_binary *tb, struct gobin **gb)
 		pr_err("%s: no such file", tb->display);
 		return EXIT_NOT_GO;
 	}
+	if (err == -EINVAL) {
+		pr_err("%s is a truncated or corrupt ELF file", tb->display);
+		return EXIT_NOT_GO;
+	}
 	if (err) {
 		pr_err("%s is not an x86-64 ELF executable otrace can read (%s)", tb->display,
 		       err == -ENOEXEC ? "wrong format or architecture" : strerror(-err));

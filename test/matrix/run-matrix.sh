@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Go support matrix, as a test: the fixture server built with every Go
 # release obtainable here (Debian's 1.19; 1.21-1.26 through GOTOOLCHAIN, latest
-# patch of each) in four flavours (symbols, stripped, PIE, cgo). For every cell:
+# patch of each) in five flavours (symbols, stripped, PIE, static-PIE, cgo).
+# For every cell:
 #   - otrace --list-probes plans both probes, on emulated instructions;
 #   - the probe addresses equal those found from .symtab of the unstripped twin,
 #     and the field offsets equal its DWARF's;
@@ -18,7 +19,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 export PATH="/usr/local/go/bin:$PATH"
 versions=("$@")
 ((${#versions[@]})) || versions=(1.19 1.21 1.22 1.23 1.24 1.25 1.26)
-flavours=(symbols stripped pie cgo)
+flavours=(symbols stripped pie static-pie cgo)
 cache="$build/matrix"
 mkdir -p "$cache"
 
@@ -48,6 +49,10 @@ build_cell() {
 	symbols) ;;
 	stripped) flags=(-ldflags=-s\ -w) ;;
 	pie) flags=(-buildmode=pie) ;;
+	static-pie)
+		cgo=1 # static-pie needs the external linker
+		flags=(-buildmode=pie "-ldflags=-linkmode=external -extldflags=-static-pie")
+		;;
 	cgo) cgo=1 ;;
 	esac
 	CGO_ENABLED=$cgo GOTOOLCHAIN=$GOTC "$root/test/fixtures/build-fixture.sh" "$GOCMD" "$out" \
@@ -150,8 +155,8 @@ for line in "${versions[@]}"; do
 done
 
 {
-	echo "| Go | with symbols | stripped (\`-s -w\`) | PIE | cgo |"
-	echo "|---|---|---|---|---|"
+	echo "| Go | with symbols | stripped (\`-s -w\`) | PIE | static-PIE | cgo |"
+	echo "|---|---|---|---|---|---|"
 	for line in "${versions[@]}"; do
 		row="| $line"
 		for f in "${flavours[@]}"; do
