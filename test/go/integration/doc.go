@@ -1,0 +1,14 @@
+// Package integration holds end-to-end tests that run the real otrace binary
+// (env OTRACE_BIN) against the net/http fixture in test/fixtures/httpserver
+// and check its output against the OTLP specification and the stable HTTP
+// semantic conventions. Output is parsed only through the OpenTelemetry
+// Collector's unmarshaler (see internal/otlp).
+//
+// Environment:
+//
+//	OTRACE_BIN      otrace binary to test; the tests skip when it is unset
+//	OTRACE_FIXTURE  prebuilt fixture binary; default: build one with
+//	                test/fixtures/build-fixture.sh and the go on PATH
+//
+// The tests attach BPF programs, so they need root.
+package integration

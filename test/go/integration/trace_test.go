@@ -1,0 +1,267 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"otrace.test/gotests/internal/otlp"
+)
+
+// TestExec: otrace --exec starts the fixture with probes already attached,
+// forwards SIGTERM to it and exits with its status.
+func TestExec(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir := t.TempDir()
+	portFile := filepath.Join(dir, "port")
+	pidFile := filepath.Join(dir, "pid")
+	out := filepath.Join(dir, "out.jsonl")
+
+	// Our options come before --exec: everything after PROG goes to PROG.
+	otrace := startProc(t, dir, "otrace", nil, bin,
+		"-o", out, "--exec", fx.path, "-portfile", portFile, "-pidfile", pidFile)
+	port := waitPortFile(t, portFile, otrace)
+	pid := readPidFile(t, pidFile)
+	killOnCleanup(t, pid, fx.path)
+	if pid == otrace.pid() {
+		t.Fatalf("fixture runs as otrace's own pid %d; --exec must fork a child", pid)
+	}
+
+	reqs := mixedRequests(45)
+	client := newClient()
+	sendAll(t, client, port, reqs)
+	client.CloseIdleConnections()
+
+	otrace.signal(t, syscall.SIGTERM)
+	otrace.expectExit(t, exitTimeout, 0) // the fixture's own status after a graceful stop
+	if runs(pid, fx.path) {
+		t.Errorf("fixture (pid %d) still runs after otrace exited; otrace must wait for it", pid)
+	}
+
+	spans := readOutput(t, out)
+	checkServerSpans(t, spans, reqs, serverEnv{port: port, hasRoute: fx.hasRoute})
+	checkResource(t, spans, resourceWant{serviceName: filepath.Base(fx.path), pid: pid, fx: fx})
+	checkSummary(t, otrace.stderr(), len(spans))
+	if s := otrace.stdout(); s != "" {
+		t.Errorf("stdout must stay empty with -o (the fixture prints nothing either), got %q", clip(s, 500))
+	}
+}
+
+// attachPID starts otrace -p on a running fixture and waits until it says
+// it is attached.
+func attachPID(t *testing.T, dir string, bin string, pid int, stdout *os.File, extra ...string) *proc {
+	t.Helper()
+	args := append([]string{"-p", strconv.Itoa(pid)}, extra...)
+	p := startProc(t, dir, "otrace", stdout, bin, args...)
+	line := p.waitStderrLine(t, "attached", readyTimeout)
+	t.Logf("otrace ready: %s", line)
+	return p
+}
+
+// TestAttachPID: otrace -p attaches to a running fixture, ends on SIGINT
+// without disturbing it, and honours --service-name.
+func TestAttachPID(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir := t.TempDir()
+	target, port := startFixture(t, dir, fx)
+	out := filepath.Join(dir, "out.jsonl")
+
+	otrace := attachPID(t, dir, bin, target.pid(), nil, "-o", out, "--service-name", "svc-under-test")
+	reqs := mixedRequests(40)
+	client := newClient()
+	sendAll(t, client, port, reqs)
+
+	otrace.signal(t, syscall.SIGINT)
+	otrace.expectExit(t, exitTimeout, 0)
+
+	// Detaching must leave the target alive and serving.
+	after := newRequest("GET", "/hello", 200, "/hello")
+	if err := send(client, port, after); err != nil {
+		t.Errorf("fixture no longer serves after otrace exited: %v", err)
+	}
+	if target.exited() {
+		t.Errorf("fixture exited (%v) when otrace detached", target.state)
+	}
+
+	spans := readOutput(t, out)
+	checkServerSpans(t, spans, reqs, serverEnv{port: port, hasRoute: fx.hasRoute})
+	checkResource(t, spans, resourceWant{serviceName: "svc-under-test", pid: target.pid(), fx: fx})
+	checkSummary(t, otrace.stderr(), len(spans))
+}
+
+// TestTargetExit: when the traced process exits, otrace writes what it has
+// and exits 0 on its own.
+func TestTargetExit(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir := t.TempDir()
+	target, port := startFixture(t, dir, fx)
+	out := filepath.Join(dir, "out.jsonl")
+
+	otrace := attachPID(t, dir, bin, target.pid(), nil, "-o", out)
+	reqs := []*request{
+		newRequest("GET", "/hello", 200, "/hello"),
+		newRequest("POST", "/items", 201, "/items"),
+		newRequest("GET", "/status/503", 503, "/status/{code}"),
+	}
+	client := newClient()
+	sendAll(t, client, port, reqs)
+	client.CloseIdleConnections()
+
+	target.signal(t, syscall.SIGTERM)
+	target.expectExit(t, exitTimeout, 0)
+	otrace.expectExit(t, exitTimeout, 0)
+
+	spans := readOutput(t, out)
+	checkServerSpans(t, spans, reqs, serverEnv{port: port, hasRoute: fx.hasRoute})
+	checkResource(t, spans, resourceWant{serviceName: filepath.Base(fx.path), pid: target.pid(), fx: fx})
+	checkSummary(t, otrace.stderr(), len(spans))
+}
+
+// stdoutLine is one line otrace wrote to its stdout pipe.
+type stdoutLine struct {
+	at       time.Time
+	data     []byte
+	complete bool // ended with '\n'
+}
+
+// TestStdoutPipe: without -o, otrace writes line-buffered OTLP lines to a
+// pipe promptly, and exits 0 once the reader goes away.
+func TestStdoutPipe(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir := t.TempDir()
+	target, port := startFixture(t, dir, fx)
+
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pr.Close() })
+	otrace := attachPID(t, dir, bin, target.pid(), pw)
+	pw.Close() // only otrace holds the write end now
+
+	lines := make(chan stdoutLine, 1000)
+	go func() {
+		defer close(lines)
+		br := bufio.NewReader(pr)
+		for {
+			b, err := br.ReadBytes('\n')
+			if len(b) > 0 {
+				lines <- stdoutLine{at: time.Now(), data: b, complete: err == nil}
+			}
+			if err != nil {
+				return // EOF, or pr closed below
+			}
+		}
+	}()
+
+	var reqs []*request
+	client := newClient()
+	for batch := 0; batch < 3; batch++ {
+		if batch > 0 {
+			time.Sleep(300 * time.Millisecond)
+		}
+		b := []*request{
+			newRequest("GET", "/hello", 200, "/hello"),
+			newRequest("GET", fmt.Sprintf("/items/%d", batch), 200, "/items/{id}"),
+			newRequest("POST", "/items", 201, "/items"),
+			newRequest("GET", "/status/500", 500, "/status/{code}"),
+			newRequest("PUT", "/nowrite", 200, "/nowrite"),
+		}
+		sendAll(t, client, port, b)
+		reqs = append(reqs, b...)
+	}
+
+	// Collect lines until every request has its span (or time runs out).
+	var spans []otlp.Span
+	deadline := time.After(exitTimeout)
+collect:
+	for n := 1; len(spans) < len(reqs); n++ {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("otrace closed stdout after %d spans (%v)", len(spans), otrace.state)
+			}
+			if !l.complete {
+				t.Fatalf("stdout line %d has no newline: %q", n, clip(string(l.data), 500))
+			}
+			td, err := otlp.Decode(l.data[:len(l.data)-1])
+			if err != nil {
+				t.Fatalf("stdout line %d: %v\n%s", n, err, clip(string(l.data), 2000))
+			}
+			ol := outputLine{n: n, td: td, spans: otlp.Flatten(td)}
+			checkLine(t, ol)
+			if n == 1 {
+				if lag := l.at.Sub(reqs[0].sent); lag > 2*time.Second {
+					t.Errorf("first span arrived %v after its request, want <= 2s (flush every 100 ms, line-buffered)", lag)
+				} else {
+					t.Logf("first span arrived %v after its request", lag)
+				}
+			}
+			spans = append(spans, ol.spans...)
+		case <-deadline:
+			t.Errorf("only %d of %d spans arrived within %v", len(spans), len(reqs), exitTimeout)
+			break collect
+		}
+	}
+	checkServerSpans(t, spans, reqs, serverEnv{port: port, hasRoute: fx.hasRoute})
+	checkResource(t, spans, resourceWant{serviceName: filepath.Base(fx.path), pid: target.pid(), fx: fx})
+
+	// Close the read end; the next span otrace writes hits EPIPE/SIGPIPE,
+	// which must end it cleanly.
+	pr.Close()
+	if err := send(client, port, newRequest("GET", "/hello", 200, "/hello")); err != nil {
+		t.Fatal(err)
+	}
+	otrace.expectExit(t, exitTimeout, 0)
+	if m := summaryRE.FindString(otrace.stderr()); m == "" {
+		t.Errorf("no summary line on stderr after the pipe closed")
+	} else {
+		t.Logf("summary: %s", m)
+	}
+	if target.exited() {
+		t.Errorf("fixture exited (%v) when otrace's output pipe closed", target.state)
+	}
+}
+
+// TestConcurrentRequests: 64 requests in flight at once must give 64 spans,
+// each with its own request's path and status (no mixed-up goroutines).
+func TestConcurrentRequests(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir := t.TempDir()
+	target, port := startFixture(t, dir, fx)
+	out := filepath.Join(dir, "out.jsonl")
+
+	otrace := attachPID(t, dir, bin, target.pid(), nil, "-o", out)
+	var reqs []*request
+	for i := 0; i < 64; i++ {
+		// Alternate methods so that a span taking another request's data
+		// shows up in the method and status too, not only the path.
+		if i%2 == 0 {
+			reqs = append(reqs, newRequest("GET", fmt.Sprintf("/items/%d", i), 200, "/items/{id}"))
+		} else {
+			reqs = append(reqs, newRequest("DELETE", fmt.Sprintf("/items/%d", i), 204, "/items/{id}"))
+		}
+	}
+	sendConcurrently(t, newClient(), port, reqs)
+
+	otrace.signal(t, syscall.SIGINT)
+	otrace.expectExit(t, exitTimeout, 0)
+	spans := readOutput(t, out)
+	checkServerSpans(t, spans, reqs, serverEnv{port: port, hasRoute: fx.hasRoute})
+	checkSummary(t, otrace.stderr(), len(spans))
+}
