@@ -132,6 +132,13 @@ static __always_inline void read_request(struct ot_http_server_rec *rec, __u64 r
 		rec->flags |= OT_HTTP_HAS_PATTERN;
 		rec->pattern_len =
 			read_go_string(rec->pattern, OT_PATTERN_CAP, req + cfg->req_pattern);
+	} else if (cfg->req_pat >= 0) {
+		__u64 pat = read_ptr(req + cfg->req_pat);
+
+		rec->flags |= OT_HTTP_HAS_PATTERN;
+		if (pat)
+			rec->pattern_len = read_go_string(rec->pattern, OT_PATTERN_CAP,
+							  pat + cfg->pattern_str);
 	}
 
 	struct map_scan scan = {

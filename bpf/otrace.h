@@ -90,6 +90,8 @@ struct ot_http_server_cfg {
 	__s64 req_remote_addr;
 	__s64 req_tls;
 	__s64 req_pattern;
+	__s64 req_pat;	   /* Go 1.22: *pattern in Request.pat, when Pattern is absent */
+	__s64 pattern_str; /* Go 1.22: pattern.str */
 	__s64 url_path;
 	__s64 resp_req;
 	__s64 resp_status;

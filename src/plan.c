@@ -22,6 +22,8 @@ enum http_field {
 	F_RESP_STATUS,
 	F_HTTP_REQUIRED, /* fields above are required; below, optional */
 	F_REQ_PATTERN = F_HTTP_REQUIRED,
+	F_REQ_PAT,
+	F_PATTERN_STR,
 	F_MAP_A,
 	F_MAP_B,
 	F_MAP_C,
@@ -42,6 +44,9 @@ static const struct field_req http_fields[F_MAP_A] = {
 	[F_RESP_REQ] = { "net/http.response", "req" },
 	[F_RESP_STATUS] = { "net/http.response", "status" },
 	[F_REQ_PATTERN] = { "net/http.Request", "Pattern" },
+	/* Go 1.22 matched patterns but kept them unexported */
+	[F_REQ_PAT] = { "net/http.Request", "pat" },
+	[F_PATTERN_STR] = { "net/http.pattern", "str" },
 };
 
 /* Header map layout: Swiss tables since Go 1.24 unless built without them. */
@@ -74,14 +79,14 @@ static bool uses_swiss_maps(const char *version)
 	return major > 1 || minor >= 24;
 }
 
-/* Request.Pattern exists since Go 1.23 (1.22 matched patterns but did not record them) */
+/* ServeMux records the matched pattern since Go 1.22 (exported as Request.Pattern in 1.23) */
 static bool records_pattern(const char *version)
 {
 	int major, minor, patch;
 
 	if (!version || gobin__parse_version(version, &major, &minor, &patch))
 		return false;
-	return major > 1 || minor >= 23;
+	return major > 1 || minor >= 22;
 }
 
 static void skip_probe(struct probe *p, const char *fmt, const char *a, const char *b)
@@ -176,6 +181,12 @@ static void fill_http_cfg(struct plan *plan)
 	c->resp_req = f[F_RESP_REQ].offset;
 	c->resp_status = f[F_RESP_STATUS].offset;
 	c->req_pattern = f[F_REQ_PATTERN].source ? f[F_REQ_PATTERN].offset : -1;
+	c->req_pat = -1;
+	c->pattern_str = -1;
+	if (!f[F_REQ_PATTERN].source && f[F_REQ_PAT].source && f[F_PATTERN_STR].source) {
+		c->req_pat = f[F_REQ_PAT].offset;
+		c->pattern_str = f[F_PATTERN_STR].offset;
+	}
 }
 
 static void plan_http_server(const struct gobin *gb, struct plan *plan)
@@ -230,8 +241,10 @@ static void plan_http_server(const struct gobin *gb, struct plan *plan)
 		serve->planned = finish->planned = false;
 		return;
 	}
-	if (!plan->fields[F_REQ_PATTERN].source && records_pattern(version))
-		pr_warn("field net/http.Request.Pattern unknown for %s: http.route is not recorded",
+	if (!plan->fields[F_REQ_PATTERN].source && records_pattern(version) &&
+	    (!plan->fields[F_REQ_PAT].source || !plan->fields[F_PATTERN_STR].source))
+		pr_warn("fields net/http.Request.Pattern and .pat unknown for %s: "
+			"http.route is not recorded",
 			version);
 	fill_http_cfg(plan);
 	fill_map_cfg(plan, swiss);

@@ -109,7 +109,7 @@ check_trace() {
 	"$cache/otlpcheck" -flat "$dir/out.jsonl" >"$dir/spans" 2>"$dir/check" ||
 		{ echo "Collector unmarshaler rejected output: $(head -c 300 "$dir/check")"; return 1; }
 	local want_route=false
-	((minor >= 23)) && want_route=true
+	((minor >= 22)) && want_route=true
 	jq -e -s --argjson route "$want_route" --arg ua "matrix/$minor" '
 		length == 4
 		and (map(.attributes["url.path"]) | sort == ["/hello", "/items", "/items/42", "/status/503"])
