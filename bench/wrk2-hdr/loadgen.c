@@ -17,7 +17,7 @@
 
 #include "loadgen.h"
 
-enum { OPT_JSON = 256, OPT_HGRM, OPT_WARMUP, OPT_TIMEOUT };
+enum { OPT_JSON = 256, OPT_HGRM, OPT_WARMUP, OPT_TIMEOUT, OPT_CLOSED };
 
 static const struct option long_opts[] = {
 	{ "rate", required_argument, NULL, 'R' },
@@ -31,6 +31,7 @@ static const struct option long_opts[] = {
 	{ "hgrm", required_argument, NULL, OPT_HGRM },
 	{ "warmup", required_argument, NULL, OPT_WARMUP },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "closed-loop", no_argument, NULL, OPT_CLOSED },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -39,6 +40,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: wrk2hdr -R RATE [options] http://HOST[:PORT][/PATH]\n"
+		"       wrk2hdr --closed-loop [options] http://HOST[:PORT][/PATH]\n"
 		"  -R, --rate N          total requests/sec, constant schedule "
 		"(required; k suffix ok)\n"
 		"  -d, --duration T      recorded duration, e.g. 10s, 2m "
@@ -57,6 +59,12 @@ static void usage(FILE *f)
 		"(.hgrm)\n"
 		"      --warmup T        run T before recording (default 0)\n"
 		"      --timeout T       response timeout (default 2s)\n"
+		"      --closed-loop     no schedule: each connection sends its "
+		"next request\n"
+		"                        as soon as the previous response is "
+		"in (saturation\n"
+		"                        throughput; latency is uncorrected; "
+		"no -R)\n"
 		"  -h, --help            this help\n"
 		"Durations take us, ms, s, m or h (plain numbers are "
 		"seconds).\n");
@@ -240,6 +248,9 @@ static int parse_opt(struct config *cfg, int c, const char *arg)
 	case OPT_TIMEOUT:
 		cfg->timeout_ns = parse_duration(arg);
 		return cfg->timeout_ns > 0 ? 0 : bad_value("--timeout", arg);
+	case OPT_CLOSED:
+		cfg->closed = true;
+		return 0;
 	default:
 		return -1;
 	}
@@ -261,8 +272,13 @@ static int parse_args(struct config *cfg, int argc, char **argv)
 		if (parse_opt(cfg, c, optarg) < 0)
 			return -1;
 	}
-	if (optind != argc - 1 || cfg->rate <= 0) {
-		fprintf(stderr, "wrk2hdr: need -R RATE and one URL\n");
+	if (cfg->closed && cfg->rate > 0) {
+		fprintf(stderr, "wrk2hdr: --closed-loop takes no -R\n");
+		return -1;
+	}
+	if (optind != argc - 1 || (cfg->rate <= 0 && !cfg->closed)) {
+		fprintf(stderr, "wrk2hdr: need -R RATE (or --closed-loop) "
+			"and one URL\n");
 		return -1;
 	}
 	if (cfg->threads > cfg->connections)

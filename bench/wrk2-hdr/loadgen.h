@@ -35,6 +35,7 @@ struct config {
 	int nheaders;
 	bool latency;		/* print the detailed spectrum */
 	bool uncorrected;	/* also print latency from actual send time */
+	bool closed;		/* closed loop: no schedule, for saturation */
 	const char *json_path;
 	const char *hgrm_path;
 	char *request;		/* the one request every connection sends */
@@ -49,6 +50,7 @@ struct schedule {
 	int64_t hard_end;	/* give up on in-flight responses */
 	double interval_ns;	/* between two requests of one connection */
 	double stagger_ns;	/* between first requests of two connections */
+	bool closed;		/* closed loop: a request is due once idle */
 };
 
 struct counters {

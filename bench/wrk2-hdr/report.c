@@ -52,8 +52,12 @@ void report_start(const struct config *cfg)
 	fmt_seconds(d, sizeof(d), cfg->duration_ns);
 	fmt_seconds(wu, sizeof(wu), cfg->warmup_ns);
 	printf("Running %s test @ %s\n", d, cfg->url);
-	printf("  %d threads and %d connections, %.0f requests/sec",
-	       cfg->threads, cfg->connections, cfg->rate);
+	printf("  %d threads and %d connections, ", cfg->threads,
+	       cfg->connections);
+	if (cfg->closed)
+		printf("closed loop (no rate, uncorrected latency)");
+	else
+		printf("%.0f requests/sec", cfg->rate);
 	if (cfg->warmup_ns)
 		printf(" (after %s warm-up)", wu);
 	printf("\n");
@@ -165,6 +169,8 @@ static void json_body(FILE *f, const struct config *cfg,
 
 	fprintf(f, "{\n  \"tool\": \"wrk2hdr\",\n  \"url\": ");
 	json_string(f, cfg->url);
+	fprintf(f, ",\n  \"mode\": \"%s\"",
+		cfg->closed ? "closed" : "constant");
 	fprintf(f, ",\n  \"rate_target\": %.3f,\n  \"threads\": %d,\n"
 		"  \"connections\": %d,\n  \"duration_s\": %.3f,\n"
 		"  \"warmup_s\": %.3f,\n  \"interrupted\": %s,\n",

@@ -14,6 +14,11 @@
  * request that should have been sent during it (no coordinated omission).
  * The naive latency from the actual send time is kept alongside.
  *
+ * With --closed-loop there is no schedule: a connection sends its next
+ * request as soon as the previous response is in, and the latency is taken
+ * from the actual send time. That measures saturation throughput, nothing
+ * about latency under a given load.
+ *
  * Timing comes from a timerfd armed at the next due time, because
  * epoll_wait()'s millisecond timeout would add up to 1 ms of schedule
  * jitter to every measurement.
@@ -107,6 +112,8 @@ static void count_error(struct worker *w, int64_t *counter, int64_t now)
 
 static int64_t conn_due(const struct conn *c)
 {
+	if (c->w->s->closed)	/* due as soon as idle, from t0 on */
+		return c->w->s->t0;
 	return c->w->s->t0 + c->offset_ns +
 	       (int64_t)((double)c->next * c->w->s->interval_ns);
 }
@@ -196,7 +203,7 @@ static void conn_write(struct conn *c, int64_t now)
 
 static void conn_send(struct conn *c, int64_t now)
 {
-	c->intended = conn_due(c);
+	c->intended = c->w->s->closed ? now : conn_due(c);
 	c->next++;
 	c->sent = now;
 	c->written = 0;
@@ -407,10 +414,12 @@ static int64_t conn_unsent(const struct conn *c, int64_t from, int64_t to)
 {
 	const struct schedule *s = c->w->s;
 	double base = (double)(s->t0 + c->offset_ns);
-	double first = slots_before((double)from - base, s->interval_ns);
-	double last = slots_before((double)to - base, s->interval_ns);
-	double sent = (double)c->next;
+	double first, last, sent = (double)c->next;
 
+	if (s->closed)		/* no schedule, so no backlog */
+		return 0;
+	first = slots_before((double)from - base, s->interval_ns);
+	last = slots_before((double)to - base, s->interval_ns);
 	if (sent < first)
 		sent = first;
 	return last > sent ? (int64_t)(last - sent) : 0;
@@ -490,8 +499,15 @@ static void add_counters(struct counters *dst, const struct counters *src)
 
 static void make_schedule(const struct config *cfg, struct schedule *s)
 {
-	s->interval_ns = (double)NSEC_PER_SEC * cfg->connections / cfg->rate;
-	s->stagger_ns = (double)NSEC_PER_SEC / cfg->rate;
+	s->closed = cfg->closed;
+	if (cfg->closed) {
+		s->interval_ns = 0;
+		s->stagger_ns = 0;
+	} else {
+		s->interval_ns = (double)NSEC_PER_SEC * cfg->connections /
+				 cfg->rate;
+		s->stagger_ns = (double)NSEC_PER_SEC / cfg->rate;
+	}
 	s->t0 = now_ns() + START_DELAY_NS;
 	s->rec_start = s->t0 + cfg->warmup_ns;
 	s->end = s->rec_start + cfg->duration_ns;

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pipeline_bench - throughput of otrace's user-space data path on one core.
+ *
+ * Feeds synthetic ring-buffer records (struct ot_http_server_rec, with the
+ * kind of strings a real service produces) through the same
+ * pipeline__record()/pipeline__flush() calls the trace session makes:
+ * decode -> span assembly -> OTLP-JSON encoding -> write, by default to
+ * /dev/null. What it leaves out is the ring buffer itself (the kernel side
+ * and ring_buffer__poll's callback dispatch).
+ *
+ *	pipeline_bench [-n SPANS] [-o FILE] [--cpu N] [--json]
+ *
+ * Prints spans/s (wall clock and CPU time of this thread), ns per span and
+ * peak RSS (getrusage ru_maxrss). Exit 1 if any span was not written.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/resource.h>
+
+#include "output.h"
+#include "pipeline.h"
+
+#define NRECS 64
+#define GOAL_SPANS_PER_S 1000000.0
+#define GOAL_RSS_MB 16.0
+
+static const char *const methods[] = { "GET", "GET", "GET", "POST", "PUT",
+				       "DELETE" };
+static const char *const routes[] = {
+	"/api/v1/users/{id}",	     "/api/v1/users/{id}/orders",
+	"/api/v1/products/{sku}",    "/healthz",
+	"/api/v1/cart/{id}/items",   "/static/{path...}",
+};
+static const char *const agents[] = {
+	"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like "
+	"Gecko) Chrome/126.0.0.0 Safari/537.36",
+	"curl/8.5.0",
+	"Go-http-client/1.1",
+	"okhttp/4.12.0",
+};
+static const int statuses[] = { 200, 200, 200, 200, 201, 204, 404, 500 };
+
+static void set_str(char *dst, size_t cap, __u32 *len, const char *s)
+{
+	size_t n = strlen(s);
+
+	*len = (__u32)n;
+	memcpy(dst, s, n < cap ? n : cap);
+}
+
+/* Expands "{id}"-style wildcards of @route into a concrete path. */
+static void concrete_path(char *out, size_t cap, const char *route, int i)
+{
+	size_t o = 0;
+
+	for (const char *p = route; *p && o + 16 < cap; p++) {
+		if (*p != '{') {
+			out[o++] = *p;
+			continue;
+		}
+		o += (size_t)snprintf(out + o, cap - o, "%d", 100000 + i * 7919);
+		p = strchr(p, '}');
+		if (!p)
+			break;
+	}
+	out[o] = '\0';
+}
+
+static void make_record(struct ot_http_server_rec *r, int i)
+{
+	const char *method = methods[i % 6];
+	const char *route = routes[(i / 6) % 6];
+	char buf[256];
+
+	memset(r, 0, sizeof(*r));
+	r->hdr.type = OT_REC_HTTP_SERVER;
+	r->hdr.size = sizeof(*r);
+	r->pid = 4242;
+	r->flags = OT_HTTP_HAS_PATTERN | OT_HTTP_UA_FOUND;
+	r->goroutine = 0xc000102000ull + (__u64)i * 0x1000;
+	r->start_ns = 5000000000ull + (__u64)i * 100000;
+	r->end_ns = r->start_ns + 180000 + (__u64)(i % 13) * 25000;
+	r->status = statuses[i % 8];
+	r->proto_major = 1;
+	r->proto_minor = 1;
+	set_str(r->method, OT_METHOD_CAP, &r->method_len, method);
+	concrete_path(buf, sizeof(buf), route, i);
+	set_str(r->path, OT_PATH_CAP, &r->path_len, buf);
+	set_str(r->host, OT_HOST_CAP, &r->host_len, "shop.example.com:8080");
+	snprintf(buf, sizeof(buf), "10.%d.%d.%d:%d", 1 + i % 3, i % 250,
+		 1 + i % 200, 40000 + i * 37);
+	set_str(r->remote, OT_ADDR_CAP, &r->remote_len, buf);
+	snprintf(buf, sizeof(buf), "%s %s", method, route);
+	set_str(r->pattern, OT_PATTERN_CAP, &r->pattern_len, buf);
+	set_str(r->ua, OT_UA_CAP, &r->ua_len, agents[i % 4]);
+}
+
+static double now_s(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: pipeline_bench [-n SPANS] [-o FILE] [--cpu N] "
+		"[--json]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static struct ot_http_server_rec recs[NRECS];
+	struct otlp_resource resource = {
+		.pid = 4242,
+		.service_name = "checkout",
+		.executable_path = "/srv/checkout/bin/checkout-server",
+		.go_version = "go1.26.0",
+		.host_name = "bench-host-01",
+	};
+	const char *path = "/dev/null";
+	long long n = 2000000, i;
+	int cpu = -1, err;
+	bool json = false;
+	struct pipeline_stats st;
+	struct pipeline *p;
+	struct output *out;
+	struct rusage ru;
+	double w0, c0, wall, cpu_s, rss_mb;
+
+	for (int a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "-n") && a + 1 < argc) {
+			n = atoll(argv[++a]);
+		} else if (!strcmp(argv[a], "-o") && a + 1 < argc) {
+			path = argv[++a];
+		} else if (!strcmp(argv[a], "--cpu") && a + 1 < argc) {
+			cpu = atoi(argv[++a]);
+		} else if (!strcmp(argv[a], "--json")) {
+			json = true;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (n < 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			perror("sched_setaffinity");
+	}
+	for (i = 0; i < NRECS; i++)
+		make_record(&recs[i], (int)i);
+	err = output__open(path, &out);
+	if (err) {
+		fprintf(stderr, "pipeline_bench: %s: %s\n", path, strerror(-err));
+		return 1;
+	}
+	err = pipeline__new(&resource, out, &p);
+	if (err) {
+		fprintf(stderr, "pipeline_bench: pipeline__new: %s\n",
+			strerror(-err));
+		return 1;
+	}
+
+	w0 = now_s(CLOCK_MONOTONIC);
+	c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+	for (i = 0; i < n; i++)
+		pipeline__record(p, &recs[i % NRECS], sizeof(recs[0]));
+	pipeline__flush(p, true);
+	cpu_s = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	wall = now_s(CLOCK_MONOTONIC) - w0;
+
+	pipeline__stats(p, &st);
+	pipeline__free(p);
+	output__close(out);
+	getrusage(RUSAGE_SELF, &ru);
+	rss_mb = (double)ru.ru_maxrss / 1024.0;
+
+	if (json) {
+		printf("{\"spans\": %lld, \"written\": %llu, \"wall_s\": %.4f, "
+		       "\"cpu_s\": %.4f, \"spans_per_s_wall\": %.0f, "
+		       "\"spans_per_s_cpu\": %.0f, \"ns_per_span_cpu\": %.1f, "
+		       "\"max_rss_mb\": %.2f, \"output\": \"%s\", "
+		       "\"goal_spans_per_s\": %.0f, \"goal_rss_mb\": %.0f}\n",
+		       n, (unsigned long long)st.written, wall, cpu_s,
+		       (double)n / wall, (double)n / cpu_s, cpu_s * 1e9 / (double)n,
+		       rss_mb, path, GOAL_SPANS_PER_S, GOAL_RSS_MB);
+	} else {
+		printf("pipeline_bench: %lld spans -> %s, %llu written\n", n,
+		       path, (unsigned long long)st.written);
+		printf("  wall %.3f s: %.0f spans/s\n", wall, (double)n / wall);
+		printf("  cpu  %.3f s: %.0f spans/s, %.0f ns/span (one core)\n",
+		       cpu_s, (double)n / cpu_s, cpu_s * 1e9 / (double)n);
+		printf("  peak RSS %.2f MB\n", rss_mb);
+		printf("  goal >= %.0f spans/s: %s; RSS <= %.0f MB: %s\n",
+		       GOAL_SPANS_PER_S,
+		       (double)n / cpu_s >= GOAL_SPANS_PER_S ? "met" : "NOT met",
+		       GOAL_RSS_MB, rss_mb <= GOAL_RSS_MB ? "met" : "NOT met");
+	}
+	if (st.written != (unsigned long long)n) {
+		fprintf(stderr, "pipeline_bench: %llu of %lld spans written "
+			"(%llu undecodable, %llu unwritten)\n",
+			(unsigned long long)st.written, n,
+			(unsigned long long)st.undecodable,
+			(unsigned long long)st.unwritten);
+		return 1;
+	}
+	return 0;
+}
