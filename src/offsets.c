@@ -6,7 +6,7 @@
 #include "offsets.h"
 
 struct offsets_row {
-	int go_minor; /* Go 1.N release line the row was generated from */
+	const char *go_version; /* exact release the row was read from, "go1.26.8" */
 	const char *type;
 	const char *field;
 	int64_t offset;
@@ -15,11 +15,24 @@ struct offsets_row {
 /* offsets_rows[] and offsets_table_versions[]: generated, see the file's header */
 #include "offsets_table.inc"
 
+/*
+ * Rows match the exact release only: patch releases do change layouts (Go
+ * 1.26.11 moved net/http.response.status by 8 bytes from 1.26.8), so a
+ * neighbouring release's offset would be a guess.
+ */
+static bool same_release(const char *row, const char *binary)
+{
+	size_t n = strlen(row);
+
+	/* "go1.22.3 X:loopvar": experiments follow the release after a space */
+	return !strncmp(row, binary, n) && (binary[n] == '\0' || binary[n] == ' ');
+}
+
 int offsets_table__resolve(const char *go_version, struct field_req *reqs, size_t n)
 {
-	int major, minor, patch, found = 0;
+	int found = 0;
 
-	if (!go_version || gobin__parse_version(go_version, &major, &minor, &patch) || major != 1)
+	if (!go_version)
 		return -ENOENT;
 	for (size_t i = 0; i < n; i++) {
 		if (reqs[i].source)
@@ -27,8 +40,8 @@ int offsets_table__resolve(const char *go_version, struct field_req *reqs, size_
 		for (size_t r = 0; r < sizeof(offsets_rows) / sizeof(offsets_rows[0]); r++) {
 			const struct offsets_row *row = &offsets_rows[r];
 
-			if (row->go_minor != minor || strcmp(row->type, reqs[i].type) ||
-			    strcmp(row->field, reqs[i].field))
+			if (!same_release(row->go_version, go_version) ||
+			    strcmp(row->type, reqs[i].type) || strcmp(row->field, reqs[i].field))
 				continue;
 			reqs[i].offset = row->offset;
 			reqs[i].source = "table";

@@ -1,149 +1,307 @@
 // SPDX-License-Identifier: MIT
-#include <inttypes.h>
-#include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <jansson.h>
 
 #include "cli.h"
 #include "otlp.h"
 #include "utf8.h"
 
-/* A JSON string from arbitrary bytes: invalid UTF-8 becomes U+FFFD. */
-static json_t *json_bytes(const char *s, size_t len, bool truncated)
+static bool grow(struct otlp_buf *b, size_t more)
 {
-	json_t *j;
-	char *fixed;
+	size_t cap;
+	char *grown;
 
-	if (utf8__valid(s, len))
-		return json_stringn_nocheck(s, len);
-	fixed = malloc(3 * len + 1);
-	if (!fixed)
-		return NULL;
-	len = utf8__repair(s, len, truncated, fixed);
-	j = json_stringn_nocheck(fixed, len);
-	free(fixed);
-	return j;
-}
-
-static json_t *json_u64_string(uint64_t v)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%" PRIu64, v);
-	return json_string(buf);
-}
-
-static json_t *json_hex(const uint8_t *b, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	char buf[33];
-
-	for (size_t i = 0; i < n && i < 16; i++) {
-		buf[2 * i] = digits[b[i] >> 4];
-		buf[2 * i + 1] = digits[b[i] & 0xf];
+	if (b->failed)
+		return false;
+	cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + more)
+		cap *= 2;
+	grown = realloc(b->data, cap);
+	if (!grown) {
+		b->failed = true;
+		return false;
 	}
-	return json_stringn_nocheck(buf, 2 * n);
+	b->data = grown;
+	b->cap = cap;
+	return true;
 }
 
-static json_t *kv_string(const char *key, json_t *value)
+static inline bool reserve(struct otlp_buf *b, size_t more)
 {
-	return json_pack("{s:s, s:{s:o}}", "key", key, "value", "stringValue", value);
+	return b->len + more <= b->cap || grow(b, more);
 }
 
-static json_t *kv_int(const char *key, int64_t v)
+static inline void put(struct otlp_buf *b, const char *s, size_t n)
 {
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%" PRId64, v);
-	return json_pack("{s:s, s:{s:s}}", "key", key, "value", "intValue", buf);
+	if (!reserve(b, n))
+		return;
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
 }
 
-static json_t *span_attributes(const struct span *s)
+#define PUT_LIT(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+static void put_u64(struct otlp_buf *b, uint64_t v)
 {
-	json_t *arr = json_array();
+	char tmp[20];
+	int n = 0;
 
-	for (size_t i = 0; i < s->nattrs; i++) {
-		const struct attr *a = &s->attrs[i];
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (!reserve(b, (size_t)n))
+		return;
+	while (n)
+		b->data[b->len++] = tmp[--n];
+}
 
-		if (a->type == ATTR_INT)
-			json_array_append_new(arr, kv_int(a->key, a->num));
-		else
-			json_array_append_new(arr, kv_string(a->key, json_bytes(a->str, a->len,
-										 a->truncated)));
+static void put_i64(struct otlp_buf *b, int64_t v)
+{
+	if (v < 0) {
+		PUT_LIT(b, "-");
+		put_u64(b, (uint64_t)0 - (uint64_t)v);
+	} else {
+		put_u64(b, (uint64_t)v);
 	}
-	return arr;
 }
 
-static json_t *span_json(const struct span *s)
-{
-	json_t *o = json_object();
+static const char hex_digits[] = "0123456789abcdef";
 
-	json_object_set_new(o, "traceId", json_hex(s->trace_id, sizeof(s->trace_id)));
-	json_object_set_new(o, "spanId", json_hex(s->span_id, sizeof(s->span_id)));
-	if (s->has_parent)
-		json_object_set_new(o, "parentSpanId",
-				    json_hex(s->parent_span_id, sizeof(s->parent_span_id)));
-	json_object_set_new(o, "name", json_bytes(s->name, s->name_len, false));
-	json_object_set_new(o, "kind", json_integer(s->kind));
-	json_object_set_new(o, "startTimeUnixNano", json_u64_string(s->start_unix_ns));
-	json_object_set_new(o, "endTimeUnixNano", json_u64_string(s->end_unix_ns));
-	json_object_set_new(o, "attributes", span_attributes(s));
-	json_object_set_new(o, "status", s->status == STATUS_UNSET ?
-						 json_object() :
-						 json_pack("{s:i}", "code", (int)s->status));
+static void put_hex_string(struct otlp_buf *b, const uint8_t *id, size_t n)
+{
+	if (!reserve(b, 2 * n + 2))
+		return;
+	b->data[b->len++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		b->data[b->len++] = hex_digits[id[i] >> 4];
+		b->data[b->len++] = hex_digits[id[i] & 0xf];
+	}
+	b->data[b->len++] = '"';
+}
+
+/* Bytes a JSON string literal cannot hold as they are. */
+static const bool must_escape[128] = {
+	[0x00 ... 0x1f] = true,
+	['"'] = true,
+	['\\'] = true,
+};
+
+static char *escape_byte(char *o, unsigned char c)
+{
+	*o++ = '\\';
+		switch (c) {
+		case '"':
+			*o++ = '"';
+			break;
+		case '\\':
+			*o++ = '\\';
+			break;
+		case '\n':
+			*o++ = 'n';
+			break;
+		case '\r':
+			*o++ = 'r';
+			break;
+		case '\t':
+			*o++ = 't';
+			break;
+		case '\b':
+			*o++ = 'b';
+			break;
+		case '\f':
+			*o++ = 'f';
+			break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hex_digits[c >> 4];
+			*o++ = hex_digits[c & 0xf];
+		}
 	return o;
 }
 
-static json_t *resource_json(const struct otlp_resource *r)
+/*
+ * Writes s as a string literal, checking UTF-8 on the way. Returns false,
+ * leaving the buffer as it was, when s holds ill-formed UTF-8.
+ */
+static bool put_escaped(struct otlp_buf *b, const char *s, size_t len)
 {
-	json_t *attrs = json_array();
-	const char *exe = r->executable_path;
+	size_t start = b->len;
+	char *o;
 
-	json_array_append_new(attrs, kv_string("service.name", json_bytes(r->service_name,
-									  strlen(r->service_name),
-									  false)));
-	json_array_append_new(attrs, kv_int("process.pid", r->pid));
-	json_array_append_new(attrs,
-			      kv_string("process.executable.path", json_bytes(exe, strlen(exe), false)));
-	json_array_append_new(attrs, kv_string("process.runtime.name", json_string("go")));
-	if (r->go_version)
-		json_array_append_new(attrs, kv_string("process.runtime.version",
-						       json_bytes(r->go_version,
-								  strlen(r->go_version), false)));
-	json_array_append_new(attrs, kv_string("host.name", json_bytes(r->host_name,
-								       strlen(r->host_name),
-								       false)));
-	json_array_append_new(attrs, kv_string("telemetry.sdk.name", json_string("otrace")));
-	json_array_append_new(attrs, kv_string("telemetry.sdk.version",
-					       json_string(OTRACE_VERSION)));
-	/* the language of the instrumented program, as eBPF instrumentations report it */
-	json_array_append_new(attrs, kv_string("telemetry.sdk.language", json_string("go")));
-	return json_pack("{s:o}", "attributes", attrs);
+	/* worst case: every byte becomes \u00XX */
+	if (!reserve(b, 6 * len + 2))
+		return true;
+	o = b->data + b->len;
+	*o++ = '"';
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)s[i];
+		int n;
+
+		if (c < 0x80) {
+			if (must_escape[c])
+				o = escape_byte(o, c);
+			else
+				*o++ = (char)c;
+			i++;
+			continue;
+		}
+		n = utf8__seq_len(s + i, len - i);
+		if (!n) {
+			b->len = start;
+			return false;
+		}
+		memcpy(o, s + i, (size_t)n);
+		o += n;
+		i += (size_t)n;
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->data);
+	return true;
 }
 
-char *otlp__encode(const struct otlp_group *groups, size_t ngroups, size_t *len)
+void otlp__append_string(struct otlp_buf *b, const char *s, size_t len, bool truncated)
 {
-	json_t *resource_spans = json_array(), *doc;
-	char *out;
+	char stack[512], *fixed;
 
-	for (size_t g = 0; g < ngroups; g++) {
-		json_t *spans = json_array();
-
-		for (size_t i = 0; i < groups[g].nspans; i++)
-			json_array_append_new(spans, span_json(groups[g].spans[i]));
-		json_array_append_new(
-			resource_spans,
-			json_pack("{s:o, s:[{s:{s:s, s:s}, s:o}]}", "resource",
-				  resource_json(groups[g].resource), "scopeSpans", "scope", "name",
-				  "otrace", "version", OTRACE_VERSION, "spans", spans));
+	if (put_escaped(b, s, len))
+		return;
+	fixed = 3 * len <= sizeof(stack) ? stack : malloc(3 * len);
+	if (!fixed) {
+		b->failed = true;
+		return;
 	}
-	doc = json_pack("{s:o}", "resourceSpans", resource_spans);
-	if (!doc)
-		return NULL;
-	out = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	if (out && len)
-		*len = strlen(out);
-	return out;
+	put_escaped(b, fixed, utf8__repair(s, len, truncated, fixed)); /* valid now */
+	if (fixed != stack)
+		free(fixed);
+}
+
+static void put_cstring(struct otlp_buf *b, const char *s)
+{
+	otlp__append_string(b, s, strlen(s), false);
+}
+
+/* {"key":"k": attribute keys are otrace's own constants, plain ASCII */
+static void put_key(struct otlp_buf *b, const char *key)
+{
+	PUT_LIT(b, "{\"key\":\"");
+	put(b, key, strlen(key));
+	PUT_LIT(b, "\",\"value\":{");
+}
+
+/* {"key":"k","value":{"stringValue":"v"}} */
+static void put_kv_string(struct otlp_buf *b, const char *key, const char *v, size_t len,
+			  bool truncated)
+{
+	put_key(b, key);
+	PUT_LIT(b, "\"stringValue\":");
+	otlp__append_string(b, v, len, truncated);
+	PUT_LIT(b, "}}");
+}
+
+/* {"key":"k","value":{"intValue":"123"}}: int64 travels as a decimal string */
+static void put_kv_int(struct otlp_buf *b, const char *key, int64_t v)
+{
+	put_key(b, key);
+	PUT_LIT(b, "\"intValue\":\"");
+	put_i64(b, v);
+	PUT_LIT(b, "\"}}");
+}
+
+static void put_span(struct otlp_buf *b, const struct span *s)
+{
+	PUT_LIT(b, "{\"traceId\":");
+	put_hex_string(b, s->trace_id, sizeof(s->trace_id));
+	PUT_LIT(b, ",\"spanId\":");
+	put_hex_string(b, s->span_id, sizeof(s->span_id));
+	if (s->has_parent) {
+		PUT_LIT(b, ",\"parentSpanId\":");
+		put_hex_string(b, s->parent_span_id, sizeof(s->parent_span_id));
+	}
+	PUT_LIT(b, ",\"name\":");
+	otlp__append_string(b, s->name, s->name_len, false);
+	PUT_LIT(b, ",\"kind\":");
+	put_u64(b, (uint64_t)s->kind);
+	PUT_LIT(b, ",\"startTimeUnixNano\":\"");
+	put_u64(b, s->start_unix_ns);
+	PUT_LIT(b, "\",\"endTimeUnixNano\":\"");
+	put_u64(b, s->end_unix_ns);
+	PUT_LIT(b, "\",\"attributes\":[");
+	for (size_t i = 0; i < s->nattrs; i++) {
+		const struct attr *a = &s->attrs[i];
+
+		if (i)
+			PUT_LIT(b, ",");
+		if (a->type == ATTR_INT)
+			put_kv_int(b, a->key, a->num);
+		else
+			put_kv_string(b, a->key, a->str, a->len, a->truncated);
+	}
+	PUT_LIT(b, "],\"status\":{");
+	if (s->status != STATUS_UNSET) {
+		PUT_LIT(b, "\"code\":");
+		put_u64(b, (uint64_t)s->status);
+	}
+	PUT_LIT(b, "}}");
+}
+
+static void put_resource(struct otlp_buf *b, const struct otlp_resource *r)
+{
+	PUT_LIT(b, "{\"attributes\":[");
+	put_kv_string(b, "service.name", r->service_name, strlen(r->service_name), false);
+	PUT_LIT(b, ",");
+	put_kv_int(b, "process.pid", r->pid);
+	PUT_LIT(b, ",");
+	put_kv_string(b, "process.executable.path", r->executable_path,
+		      strlen(r->executable_path), false);
+	PUT_LIT(b, ",");
+	put_kv_string(b, "process.runtime.name", "go", 2, false);
+	if (r->go_version) {
+		PUT_LIT(b, ",");
+		put_kv_string(b, "process.runtime.version", r->go_version, strlen(r->go_version),
+			      false);
+	}
+	PUT_LIT(b, ",");
+	put_kv_string(b, "host.name", r->host_name, strlen(r->host_name), false);
+	PUT_LIT(b, ",");
+	put_kv_string(b, "telemetry.sdk.name", "otrace", 6, false);
+	PUT_LIT(b, ",");
+	put_kv_string(b, "telemetry.sdk.version", OTRACE_VERSION, strlen(OTRACE_VERSION), false);
+	/* the language of the instrumented program, as eBPF instrumentations report it */
+	PUT_LIT(b, ",");
+	put_kv_string(b, "telemetry.sdk.language", "go", 2, false);
+	PUT_LIT(b, "]}");
+}
+
+int otlp__encode(struct otlp_buf *b, const struct otlp_group *groups, size_t ngroups)
+{
+	b->len = 0;
+	b->failed = false;
+	PUT_LIT(b, "{\"resourceSpans\":[");
+	for (size_t g = 0; g < ngroups; g++) {
+		if (g)
+			PUT_LIT(b, ",");
+		PUT_LIT(b, "{\"resource\":");
+		put_resource(b, groups[g].resource);
+		PUT_LIT(b, ",\"scopeSpans\":[{\"scope\":{\"name\":\"otrace\",\"version\":");
+		put_cstring(b, OTRACE_VERSION);
+		PUT_LIT(b, "},\"spans\":[");
+		for (size_t i = 0; i < groups[g].nspans; i++) {
+			if (i)
+				PUT_LIT(b, ",");
+			put_span(b, groups[g].spans[i]);
+		}
+		PUT_LIT(b, "]}]}");
+	}
+	PUT_LIT(b, "]}");
+	return b->failed ? -ENOMEM : 0;
+}
+
+void otlp_buf__free(struct otlp_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
 }

@@ -17,6 +17,7 @@ struct pipeline {
 	size_t npending;
 	uint64_t first_pending_ns;
 	struct pipeline_stats stats;
+	struct otlp_buf line;
 	bool output_closed;
 };
 
@@ -60,6 +61,7 @@ void pipeline__free(struct pipeline *p)
 	if (!p)
 		return;
 	span_assembler__free(p->assembler);
+	otlp_buf__free(&p->line);
 	free(p->pending);
 	free(p->ptrs);
 	free(p);
@@ -69,21 +71,17 @@ static void write_batch(struct pipeline *p)
 {
 	struct otlp_group group = { .resource = p->resource, .spans = p->ptrs,
 				    .nspans = p->npending };
-	char *line;
-	size_t len;
 	int err;
 
 	if (p->output_closed) {
 		p->stats.unwritten += p->npending;
 		return;
 	}
-	line = otlp__encode(&group, 1, &len);
-	if (!line) {
+	if (otlp__encode(&p->line, &group, 1)) {
 		p->stats.unwritten += p->npending;
 		return;
 	}
-	err = output__write_line(p->out, line, len);
-	free(line);
+	err = output__write_line(p->out, p->line.data, p->line.len);
 	if (err) {
 		if (err != -EPIPE)
 			pr_err("failed to write output: %s", strerror(-err));

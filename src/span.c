@@ -273,19 +273,15 @@ static void add_client_address(struct span *s, const struct ot_http_server_rec *
 
 static void add_protocol_version(struct span *s, const struct ot_http_server_rec *r)
 {
-	char buf[32];
-	int n;
+	char buf[3] = { (char)('0' + r->proto_major), '.', (char)('0' + r->proto_minor) };
+	size_t n = r->proto_major >= 2 && r->proto_minor == 0 ? 1 : 3; /* "2", "1.1" */
+	const char *kept;
 
 	if (r->proto_major <= 0 || r->proto_major > 9 || r->proto_minor < 0 || r->proto_minor > 9)
 		return;
-	if (r->proto_major >= 2 && r->proto_minor == 0)
-		n = snprintf(buf, sizeof(buf), "%lld", (long long)r->proto_major);
-	else
-		n = snprintf(buf, sizeof(buf), "%lld.%lld", (long long)r->proto_major,
-			     (long long)r->proto_minor);
-	const char *kept = keep(s, buf, (size_t)n);
+	kept = keep(s, buf, n);
 	if (kept)
-		add_string(s, "network.protocol.version", kept, (size_t)n);
+		add_string(s, "network.protocol.version", kept, n);
 }
 
 static int decode_http_server(struct span_assembler *sa, const struct ot_http_server_rec *in,

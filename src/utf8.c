@@ -53,6 +53,17 @@ static int decode_one(const uint8_t *s, size_t avail)
 	return n;
 }
 
+int utf8__seq_len(const char *s, size_t avail)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	int n;
+
+	if (p[0] < 0x80)
+		return 1;
+	n = decode_one(p, avail);
+	return n > 0 ? n : 0;
+}
+
 bool utf8__valid(const char *s, size_t len)
 {
 	const uint8_t *p = (const uint8_t *)s;

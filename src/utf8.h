@@ -6,6 +6,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/*
+ * Length of the well-formed sequence starting at s (1..4), or 0 when s starts
+ * an ill-formed one. s must hold at least one byte.
+ */
+int utf8__seq_len(const char *s, size_t avail);
+
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates, > U+10FFFF). */
 bool utf8__valid(const char *s, size_t len);
 

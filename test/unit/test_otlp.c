@@ -17,11 +17,16 @@ static const struct otlp_resource resource = {
 static json_t *encode_and_parse(const struct span *const *spans, size_t n)
 {
 	struct otlp_group g = { .resource = &resource, .spans = spans, .nspans = n };
+	struct otlp_buf buf = {};
 	json_error_t jerr;
 	size_t len;
-	char *line = otlp__encode(&g, 1, &len);
+	char *line;
 	json_t *doc;
 
+	CHECK(otlp__encode(&buf, &g, 1) == 0);
+	len = buf.len;
+	line = strndup(buf.data, buf.len);
+	otlp_buf__free(&buf);
 	CHECK(line != NULL);
 	if (!line)
 		return NULL;
@@ -154,6 +159,27 @@ static void test_batch(struct span_assembler *sa)
 	json_decref(doc);
 }
 
+/* The literal for every byte value 1..0x7f, parsed back by jansson. */
+static void test_every_byte(void)
+{
+	struct otlp_buf buf = {};
+	json_error_t jerr;
+
+	for (int c = 0; c < 0x80; c++) {
+		char in = (char)c;
+		json_t *j;
+
+		buf.len = 0;
+		otlp__append_string(&buf, &in, 1, false);
+		j = json_loadb(buf.data, buf.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+		CHECK(j && json_string_length(j) == 1 && json_string_value(j)[0] == in);
+		for (size_t i = 0; i < buf.len; i++)
+			CHECK((unsigned char)buf.data[i] >= 0x20);
+		json_decref(j);
+	}
+	otlp_buf__free(&buf);
+}
+
 int main(void)
 {
 	struct span_assembler *sa;
@@ -162,6 +188,7 @@ int main(void)
 	test_shape(sa);
 	test_escaping(sa);
 	test_batch(sa);
+	test_every_byte();
 	span_assembler__free(sa);
 	return ut_summary();
 }
