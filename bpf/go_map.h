@@ -33,13 +33,16 @@
 #define SWISS_MAX_GROUPS 128
 
 #define HDR_KEY_MAX 16
+#define MAP_SCAN_KEYS 2
 
+/* Looks for up to MAP_SCAN_KEYS keys in one pass over the map. */
 struct map_scan {
-	char key[HDR_KEY_MAX]; /* canonical header key, e.g. "User-Agent" */
-	__u32 key_len;
-	__u32 found;
-	__u64 elem_addr; /* address of the []string value when found */
-	__u64 base;	 /* bucket array or group array being walked */
+	char key[MAP_SCAN_KEYS][HDR_KEY_MAX]; /* canonical header keys, e.g. "User-Agent" */
+	__u32 key_len[MAP_SCAN_KEYS];
+	__u64 elem_addr[MAP_SCAN_KEYS]; /* address of each []string value, 0 if absent */
+	__u32 nkeys;
+	__u32 found;  /* how many keys were found */
+	__u64 base;   /* bucket array or group array being walked */
 	__u64 stride;
 };
 
@@ -54,7 +57,10 @@ static __always_inline int key_equals(const char *a, const char *b, __u32 len)
 	return 1;
 }
 
-/* Checks one slot; records the element address if its key matches. */
+/*
+ * Checks one slot against the wanted keys; records the element address of a
+ * match. Returns 1 once every key has been found, which ends the scan.
+ */
 static __always_inline int map_slot_check(struct map_scan *s, __u64 key_addr, __u64 elem_addr)
 {
 	struct go_string k;
@@ -62,17 +68,22 @@ static __always_inline int map_slot_check(struct map_scan *s, __u64 key_addr, __
 
 	if (bpf_probe_read_user(&k, sizeof(k), (void *)key_addr))
 		return 0;
-	__u32 n = s->key_len;
+	if (k.len <= 0 || k.len > HDR_KEY_MAX)
+		return 0;
+	for (int i = 0; i < MAP_SCAN_KEYS; i++) {
+		__u32 n = s->key_len[i];
 
-	if (n > HDR_KEY_MAX || k.len != n)
-		return 0;
-	if (bpf_probe_read_user(buf, n, (void *)k.ptr))
-		return 0;
-	if (!key_equals(buf, s->key, s->key_len))
-		return 0;
-	s->found = 1;
-	s->elem_addr = elem_addr;
-	return 1;
+		if (i >= s->nkeys || s->elem_addr[i] || k.len != n || n > HDR_KEY_MAX)
+			continue;
+		if (bpf_probe_read_user(buf, n, (void *)k.ptr))
+			return 0;
+		if (!key_equals(buf, s->key[i], n))
+			continue;
+		s->elem_addr[i] = elem_addr;
+		s->found++;
+		break;
+	}
+	return s->found >= s->nkeys;
 }
 
 static __always_inline int hmap_bucket_scan(struct map_scan *s, __u64 bucket)
@@ -144,7 +155,7 @@ static __always_inline void hmap_lookup(const volatile struct ot_http_server_cfg
 		bpf_loop(1U << b, hmap_bucket_cb, s, 0);
 	}
 	/* a growing map keeps not-yet-evacuated entries in the old array */
-	if (!s->found && old && b > 0) {
+	if (s->found < s->nkeys && old && b > 0) {
 		s->base = old;
 		bpf_loop(1U << (b - 1), hmap_bucket_cb, s, 0);
 	}
@@ -167,7 +178,7 @@ static __always_inline void swiss_lookup(const volatile struct ot_http_server_cf
 	for (int t = 0; t < SWISS_MAX_TABLES; t++) {
 		__u64 table = 0, groups = 0, mask = 0;
 
-		if (t >= dir_len || s->found)
+		if (t >= dir_len || s->found >= s->nkeys)
 			break;
 		if (bpf_probe_read_user(&table, sizeof(table), (void *)(dir + t * 8)))
 			break;
@@ -185,7 +196,7 @@ static __always_inline void swiss_lookup(const volatile struct ot_http_server_cf
 	}
 }
 
-/* Finds key in the map at address m; on success s->elem_addr is the value. */
+/* Finds the keys in the map at address m; s->elem_addr[i] is each value found. */
 static __always_inline int go_header_lookup(const volatile struct ot_http_server_cfg *cfg, __u64 m,
 					    struct map_scan *s)
 {

@@ -141,18 +141,29 @@ static __always_inline void read_request(struct ot_http_server_rec *rec, __u64 r
 							  pat + cfg->pattern_str);
 	}
 
+	/* both headers in one pass over the map; Go canonicalises their keys */
 	struct map_scan scan = {
-		.key = "User-Agent",
-		.key_len = sizeof("User-Agent") - 1,
+		.key = { "User-Agent", "Traceparent" },
+		.key_len = { sizeof("User-Agent") - 1, sizeof("Traceparent") - 1 },
+		.nkeys = 2,
 	};
-	if (go_header_lookup(cfg, read_ptr(req + cfg->req_header), &scan)) {
-		struct go_slice values = {};
+	if (!go_header_lookup(cfg, read_ptr(req + cfg->req_header), &scan))
+		return;
+	struct go_slice values = {};
 
-		bpf_probe_read_user(&values, sizeof(values), (void *)scan.elem_addr);
-		if (values.len > 0 && values.ptr) {
-			rec->ua_len = read_go_string(rec->ua, OT_UA_CAP, values.ptr);
-			rec->flags |= OT_HTTP_UA_FOUND;
-		}
+	if (scan.elem_addr[0] &&
+	    !bpf_probe_read_user(&values, sizeof(values), (void *)scan.elem_addr[0]) &&
+	    values.len > 0 && values.ptr) {
+		rec->ua_len = read_go_string(rec->ua, OT_UA_CAP, values.ptr);
+		rec->flags |= OT_HTTP_UA_FOUND;
+	}
+	/* W3C: a request with several traceparent headers has no valid one */
+	if (scan.elem_addr[1] &&
+	    !bpf_probe_read_user(&values, sizeof(values), (void *)scan.elem_addr[1]) &&
+	    values.len == 1 && values.ptr) {
+		rec->traceparent_len =
+			read_go_string(rec->traceparent, OT_TRACEPARENT_CAP, values.ptr);
+		rec->flags |= OT_HTTP_TRACEPARENT_FOUND;
 	}
 }
 

@@ -29,11 +29,13 @@ struct ot_rec_hdr {
 #define OT_ADDR_CAP 64
 #define OT_PATTERN_CAP 128
 #define OT_UA_CAP 256
+#define OT_TRACEPARENT_CAP 64 /* "00-<32 hex>-<16 hex>-<2 hex>" is 55 */
 
 enum ot_http_flag {
 	OT_HTTP_TLS = 1 << 0,
 	OT_HTTP_HAS_PATTERN = 1 << 1, /* target records Request.Pattern */
 	OT_HTTP_UA_FOUND = 1 << 2,
+	OT_HTTP_TRACEPARENT_FOUND = 1 << 3,
 };
 
 struct ot_http_server_rec {
@@ -52,12 +54,15 @@ struct ot_http_server_rec {
 	__u32 remote_len;
 	__u32 pattern_len;
 	__u32 ua_len;
+	__u32 traceparent_len;
+	__u32 _pad;
 	char method[OT_METHOD_CAP];
 	char path[OT_PATH_CAP];
 	char host[OT_HOST_CAP];
 	char remote[OT_ADDR_CAP];
 	char pattern[OT_PATTERN_CAP];
 	char ua[OT_UA_CAP];
+	char traceparent[OT_TRACEPARENT_CAP];
 };
 
 /* Why a span was not produced; indexes the drop counters in BPF .bss. */

@@ -221,6 +221,10 @@ static void put_span(struct otlp_buf *b, const struct span *s)
 		PUT_LIT(b, ",\"parentSpanId\":");
 		put_hex_string(b, s->parent_span_id, sizeof(s->parent_span_id));
 	}
+	if (s->flags) {
+		PUT_LIT(b, ",\"flags\":");
+		put_u64(b, s->flags);
+	}
 	PUT_LIT(b, ",\"name\":");
 	otlp__append_string(b, s->name, s->name_len, false);
 	PUT_LIT(b, ",\"kind\":");

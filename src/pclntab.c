@@ -14,11 +14,18 @@
  *
  * Go 1.16/1.17 (magic 0xfffffffa): ftab fields and _func.entry are
  * pointer-sized absolute addresses. Go 1.18/1.19 (0xfffffff0) and 1.20+
- * (0xfffffff1): they are uint32 offsets from runtime.text. Go 1.26 keeps
- * magic 0xfffffff1 and the header size, but the third word, textStart, is
- * written as 0 ("no longer stored as it requires a relocation", see
- * runtime/symtab.go pcHeader): the text start must come from
- * moduledata.text, which is what the runtime itself uses.
+ * (0xfffffff1): they are uint32 offsets from runtime.text, which the header
+ * records as pcHeader.textStart, the uintptr after nfiles (byte offset
+ * 8 + 2 * ptrSize; through 1.25 cmd/link writes it with SetAddr of
+ * runtime.text, so it carries a relocation in PIE). Go 1.26 keeps magic
+ * 0xfffffff1 and the header size, but that field became "_ uintptr" in
+ * runtime/symtab.go ("no longer stored as it requires a relocation. Code
+ * should use the moduledata text field instead") and cmd/link writes 0
+ * (ld/pcln.go generatePCHeader: "SetUintptr(..., 0) // unused"). A zero
+ * there is thus the only sign of 1.26, and the text start must come from
+ * moduledata.text, which is what the runtime itself uses (textAddr). On
+ * x86-64 text is a single section (cmd/link splits it only for ARM and
+ * PPC64 external links), so an entry is simply text + entryOff.
  */
 #include <errno.h>
 #include <gelf.h>
@@ -28,7 +35,7 @@
 
 #include "pclntab.h"
 
-#define MAGIC_GO12 0xfffffffbu
+#define MAGIC_GO12  0xfffffffbu
 #define MAGIC_GO116 0xfffffffau
 #define MAGIC_GO118 0xfffffff0u
 #define MAGIC_GO120 0xfffffff1u
@@ -43,8 +50,9 @@ struct pclntab {
 	unsigned int ptrsize;
 	unsigned int field; /* size of ftab fields and _func.entry */
 	size_t nfunc;
-	uint64_t hdr_text;   /* header's textStart; 0 when absent */
-	uint64_t text_start; /* added to entries; 0 for absolute ones */
+	uint64_t hdr_text;    /* header's textStart; 0 when absent */
+	uint64_t text_start;  /* added to entries; 0 for absolute ones */
+	const char *text_src; /* where text_start came from */
 	uint64_t off[NTABS];
 	const uint8_t *names; /* funcnametab, cut after its last NUL */
 	size_t names_len;
@@ -195,9 +203,11 @@ static int set_text_start(struct pclntab *p, uint64_t text_start)
 {
 	if (p->magic == MAGIC_GO116) {
 		p->text_start = 0;
+		p->text_src = "absolute";
 		return 0;
 	}
 	p->text_start = text_start ? text_start : p->hdr_text;
+	p->text_src = text_start ? "caller" : "header";
 	if (!p->text_start)
 		return -ENODATA;
 	if (p->text_start > UINT64_MAX - ftab_entry(p, p->nfunc))
@@ -264,10 +274,15 @@ uint64_t pclntab__text_start(const struct pclntab *p)
 	return p->text_start;
 }
 
+const char *pclntab__text_source(const struct pclntab *p)
+{
+	return p->text_src;
+}
+
 /* Lookup of wanted names: open addressing over indices into funcs. */
 #define SMALL_SLOTS 64
-#define SLOT_EMPTY 0
-#define SLOT_DONE UINT32_MAX /* found: keeps probe chains intact */
+#define SLOT_EMPTY  0
+#define SLOT_DONE   UINT32_MAX /* found: keeps probe chains intact */
 
 static uint32_t name_hash(const char *s)
 {
@@ -464,6 +479,97 @@ static uint64_t moduledata_text(const struct gobin *gb, const struct pclntab *p,
 	return 0;
 }
 
+/*
+ * Dynamic relocations, for PIE linked by linkers that leave the targets of
+ * R_X86_64_RELATIVE relocations zero in the file (lld's default, no
+ * --apply-dynamic-relocs): moduledata's pointers then exist only as
+ * addends. Found through PT_DYNAMIC, so section headers are not needed.
+ */
+#define RELA_SIZE 24
+
+struct relocs {
+	const uint8_t *rela;
+	size_t count;
+};
+
+static bool dynamic_relocs(const struct gobin *gb, struct relocs *r)
+{
+	uint64_t rela = 0, relasz = 0, relaent = RELA_SIZE;
+	size_t phnum;
+	GElf_Phdr ph;
+	const uint8_t *dyn = NULL;
+
+	if (elf_getphdrnum(gobin__elf(gb), &phnum))
+		return false;
+	for (size_t i = 0; i < phnum && !dyn; i++)
+		if (gelf_getphdr(gobin__elf(gb), i, &ph) && ph.p_type == PT_DYNAMIC)
+			dyn = gobin__bytes_at(gb, ph.p_vaddr, ph.p_filesz);
+	if (!dyn)
+		return false;
+	for (size_t off = 0; off + 16 <= ph.p_filesz; off += 16) {
+		uint64_t tag = rd(dyn + off, 8), val = rd(dyn + off + 8, 8);
+
+		if (tag == DT_NULL)
+			break;
+		if (tag == DT_RELA)
+			rela = val;
+		else if (tag == DT_RELASZ)
+			relasz = val;
+		else if (tag == DT_RELAENT)
+			relaent = val;
+	}
+	if (!rela || !relasz || relaent != RELA_SIZE)
+		return false;
+	r->rela = gobin__bytes_at(gb, rela, relasz);
+	r->count = relasz / RELA_SIZE;
+	return r->rela != NULL;
+}
+
+static bool rela_relative(const struct relocs *r, size_t i, uint64_t *where, uint64_t *addend)
+{
+	const uint8_t *e = r->rela + i * RELA_SIZE;
+
+	if (ELF64_R_TYPE(rd(e + 8, 8)) != R_X86_64_RELATIVE)
+		return false;
+	*where = rd(e, 8);
+	*addend = rd(e + 16, 8);
+	return true;
+}
+
+/* Reads moduledata words at md, with relocation addends applied over them. */
+static bool read_relocated(const struct gobin *gb, const struct relocs *r, uint64_t md, uint64_t *w)
+{
+	const uint8_t *b = gobin__bytes_at(gb, md, MD_NWORDS * 8);
+	uint64_t where, addend;
+
+	if (!b)
+		return false;
+	for (int k = 0; k < MD_NWORDS; k++)
+		w[k] = rd(b + k * 8, 8);
+	for (size_t i = 0; i < r->count; i++)
+		if (rela_relative(r, i, &where, &addend) && where >= md &&
+		    where - md < MD_NWORDS * 8 && !((where - md) % 8))
+			w[(where - md) / 8] = addend;
+	return true;
+}
+
+/* moduledata.text through a RELATIVE relocation whose addend is pcv, or 0. */
+static uint64_t rela_moduledata_text(const struct gobin *gb, const struct pclntab *p, uint64_t pcv)
+{
+	struct relocs r;
+	uint64_t where, addend, w[MD_NWORDS];
+
+	if (p->ptrsize != 8 || !dynamic_relocs(gb, &r))
+		return 0;
+	for (size_t i = 0; i < r.count; i++) {
+		if (!rela_relative(&r, i, &where, &addend) || addend != pcv)
+			continue;
+		if (read_relocated(gb, &r, where, w) && moduledata_matches(p, pcv, w))
+			return w[MD_TEXT];
+	}
+	return 0;
+}
+
 /* runtime.text from .symtab, for when no moduledata is found (never with -s). */
 static uint64_t symtab_text(const struct gobin *gb)
 {
@@ -475,6 +581,7 @@ static uint64_t symtab_text(const struct gobin *gb)
 static int try_blob(const struct gobin *gb, const struct blob *b, struct pclntab **out)
 {
 	struct pclntab *p;
+	const char *src = NULL;
 	uint64_t text = 0;
 	int err;
 
@@ -482,15 +589,24 @@ static int try_blob(const struct gobin *gb, const struct blob *b, struct pclntab
 	if (err)
 		return err;
 	if (p->magic != MAGIC_GO116) {
-		text = moduledata_text(gb, p, b->vaddr);
-		if (!text)
-			text = symtab_text(gb);
+		if ((text = moduledata_text(gb, p, b->vaddr)))
+			src = "moduledata";
+		else if ((text = rela_moduledata_text(gb, p, b->vaddr)))
+			src = "moduledata-rela";
+		else if ((text = symtab_text(gb)))
+			src = "symtab";
+	} else if (p->nfunc && !ftab_entry(p, 0)) {
+		/* absolute entries left to unapplied relocations (PIE): unusable */
+		pclntab__free(p);
+		return -ENODATA;
 	}
 	err = set_text_start(p, text);
 	if (err) {
 		pclntab__free(p);
 		return err;
 	}
+	if (src)
+		p->text_src = src;
 	*out = p;
 	return 0;
 }

@@ -194,6 +194,83 @@ int span__split_host_port(const char *s, size_t len, size_t *host_off, size_t *h
 	return 0;
 }
 
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1; /* W3C allows lowercase hex only */
+}
+
+/* Decodes 2*n lowercase hex digits; false on anything else. */
+static bool parse_hex(const char *s, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+static bool all_zero(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+int span__parse_traceparent(const char *s, size_t len, uint8_t trace_id[16],
+			    uint8_t parent_id[8], uint8_t *trace_flags)
+{
+	uint8_t version;
+
+	/* version "-" trace-id "-" parent-id "-" flags: 2+1+32+1+16+1+2 = 55 */
+	if (len < 55 || s[2] != '-' || s[35] != '-' || s[52] != '-')
+		return -EINVAL;
+	if (!parse_hex(s, &version, 1) || version == 0xff)
+		return -EINVAL;
+	/* version 00 is exactly 55 bytes; later versions may append "-..." */
+	if ((version == 0 && len != 55) || (len > 55 && s[55] != '-'))
+		return -EINVAL;
+	if (!parse_hex(s + 3, trace_id, 16) || !parse_hex(s + 36, parent_id, 8) ||
+	    !parse_hex(s + 53, trace_flags, 1))
+		return -EINVAL;
+	if (all_zero(trace_id, 16) || all_zero(parent_id, 8))
+		return -EINVAL;
+	return 0;
+}
+
+/* Continues the caller's trace when the request carried a valid traceparent. */
+static void apply_incoming_context(struct span_assembler *sa, struct span *s,
+				   const struct ot_http_server_rec *r)
+{
+	size_t n = r->traceparent_len > OT_TRACEPARENT_CAP ? OT_TRACEPARENT_CAP :
+							     r->traceparent_len;
+	uint8_t trace_flags;
+
+	random_id(sa->rng, s->span_id, sizeof(s->span_id));
+	/*
+	 * A capture cut at OT_TRACEPARENT_CAP still decides: version 00 must be 55
+	 * bytes (a longer one is invalid either way), later versions only need
+	 * the dash after the flags.
+	 */
+	if ((r->flags & OT_HTTP_TRACEPARENT_FOUND) &&
+	    span__parse_traceparent(r->traceparent, n, s->trace_id, s->parent_span_id,
+				    &trace_flags) == 0) {
+		s->has_parent = true;
+		s->flags = trace_flags | SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE;
+		return;
+	}
+	random_id(sa->rng, s->trace_id, sizeof(s->trace_id));
+	/* otrace records every request: its own traces are sampled */
+	s->flags = W3C_SAMPLED | SPAN_FLAGS_HAS_IS_REMOTE;
+}
+
 static bool known_method(const char *m, size_t len)
 {
 	static const char *const methods[] = { "CONNECT", "DELETE",  "GET",   "HEAD", "OPTIONS",
@@ -303,8 +380,7 @@ static int decode_http_server(struct span_assembler *sa, const struct ot_http_se
 	s->pid = r->pid;
 	s->start_unix_ns = span_assembler__unix_ns(sa, r->start_ns);
 	s->end_unix_ns = span_assembler__unix_ns(sa, r->end_ns);
-	random_id(sa->rng, s->trace_id, sizeof(s->trace_id));
-	random_id(sa->rng, s->span_id, sizeof(s->span_id));
+	apply_incoming_context(sa, s, r);
 
 	if (known) {
 		add_captured(s, "http.request.method", r->method, OT_METHOD_CAP, r->method_len);

@@ -26,6 +26,12 @@ struct attr {
 	int64_t num;	/* ATTR_INT */
 };
 
+/* OTLP Span.flags: W3C trace flags in the low byte, remote-parent bits above */
+#define SPAN_FLAGS_TRACE_FLAGS_MASK 0xffu
+#define SPAN_FLAGS_HAS_IS_REMOTE 0x100u
+#define SPAN_FLAGS_IS_REMOTE 0x200u
+#define W3C_SAMPLED 0x01u
+
 /* OTLP enum values */
 enum span_kind { SPAN_KIND_SERVER = 2, SPAN_KIND_CLIENT = 3 };
 enum span_status { STATUS_UNSET = 0, STATUS_OK = 1, STATUS_ERROR = 2 };
@@ -35,6 +41,7 @@ struct span {
 	uint8_t span_id[8];
 	uint8_t parent_span_id[8];
 	bool has_parent;
+	uint32_t flags; /* OTLP Span.flags */
 	enum span_kind kind;
 	enum span_status status;
 	uint32_t pid;
@@ -63,6 +70,13 @@ int span_assembler__decode(struct span_assembler *sa, const void *data, size_t s
 			   struct span *span);
 /* Converts a CLOCK_MONOTONIC timestamp to Unix nanoseconds. */
 uint64_t span_assembler__unix_ns(const struct span_assembler *sa, uint64_t mono_ns);
+
+/*
+ * Parses a W3C traceparent header value. Returns 0 and fills the ids and the
+ * trace flags when it is valid, -EINVAL otherwise (then a new trace starts).
+ */
+int span__parse_traceparent(const char *s, size_t len, uint8_t trace_id[16],
+			    uint8_t parent_id[8], uint8_t *trace_flags);
 
 /* Exposed for tests: splits "host:port", "[v6]:port" or "host". */
 int span__split_host_port(const char *s, size_t len, size_t *host_off, size_t *host_len,

@@ -130,6 +130,49 @@ static void test_http_variants(struct span_assembler *sa)
 	CHECK(find(&s, "url.path")->len == OT_PATH_CAP && find(&s, "url.path")->truncated);
 }
 
+static void test_traceparent(struct span_assembler *sa)
+{
+	static const char valid[] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+	uint8_t tid[16], pid[8], flags;
+	struct ot_http_server_rec r;
+	struct span s;
+
+	CHECK(span__parse_traceparent(valid, 55, tid, pid, &flags) == 0);
+	CHECK(tid[0] == 0x0a && tid[15] == 0x9c && pid[0] == 0xb7 && pid[7] == 0x31 && flags == 1);
+	/* later versions may carry more fields after a dash */
+	CHECK(span__parse_traceparent("01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00-xyz",
+				      59, tid, pid, &flags) == 0);
+	CHECK(span__parse_traceparent(valid, 54, tid, pid, &flags) == -EINVAL);
+	CHECK(span__parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01x",
+				      56, tid, pid, &flags) == -EINVAL);
+	CHECK(span__parse_traceparent("ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+				      55, tid, pid, &flags) == -EINVAL);
+	CHECK(span__parse_traceparent("00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
+				      55, tid, pid, &flags) == -EINVAL);
+	CHECK(span__parse_traceparent("00-00000000000000000000000000000000-b7ad6b7169203331-01",
+				      55, tid, pid, &flags) == -EINVAL);
+	CHECK(span__parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
+				      55, tid, pid, &flags) == -EINVAL);
+	CHECK(span__parse_traceparent("00_0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+				      55, tid, pid, &flags) == -EINVAL);
+
+	http_record(&r);
+	memcpy(r.traceparent, valid, 55);
+	r.traceparent_len = 55;
+	r.flags |= OT_HTTP_TRACEPARENT_FOUND;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(s.has_parent && !memcmp(s.trace_id, tid, 0) && s.trace_id[0] == 0x0a);
+	CHECK(s.parent_span_id[0] == 0xb7);
+	CHECK(s.flags == (0x01 | SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE));
+	CHECK(memcmp(s.span_id, s.parent_span_id, 8) != 0);
+
+	/* an invalid header starts a new trace */
+	r.traceparent[0] = 'x';
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(!s.has_parent && s.flags == (W3C_SAMPLED | SPAN_FLAGS_HAS_IS_REMOTE));
+	CHECK(s.trace_id[0] != 0x0a || s.trace_id[15] != 0x9c);
+}
+
 static void test_bad_records(struct span_assembler *sa)
 {
 	struct ot_http_server_rec r;
@@ -153,6 +196,7 @@ int main(void)
 	test_split();
 	test_http_server(sa);
 	test_http_variants(sa);
+	test_traceparent(sa);
 	test_bad_records(sa);
 	span_assembler__free(sa);
 	return ut_summary();
