@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "gobin.h"
+#include "pclntab.h"
 
 struct gobin {
 	int fd;
@@ -20,6 +21,8 @@ struct gobin {
 	bool has_symtab;
 	bool has_pclntab;
 	bool has_runtime_sym;
+	struct pclntab *pclntab; /* opened on first need: stripped binaries */
+	bool pclntab_tried;
 };
 
 static const char buildinfo_magic[] = "\xff Go buildinf:";
@@ -351,7 +354,39 @@ static void scan_sections(struct gobin *gb)
 	gb->has_pclntab = find_section(gb->elf, ".gopclntab", &sh) != NULL;
 }
 
-int gobin__find_funcs(const struct gobin *gb, struct go_func *funcs, size_t n)
+/* Function entries from .gopclntab, for binaries without .symtab (-s -w). */
+static int find_funcs_pclntab(const struct gobin *gb, struct go_func *funcs, size_t n)
+{
+	struct gobin *mut = (struct gobin *)gb; /* the table is a lazily filled cache */
+	struct go_func missing[32];
+	size_t nmissing = 0;
+	int found = 0;
+
+	if (!gb->pclntab_tried) {
+		mut->pclntab_tried = true;
+		if (pclntab__open(gb, &mut->pclntab))
+			mut->pclntab = NULL;
+	}
+	if (!gb->pclntab)
+		return 0;
+	for (size_t i = 0; i < n && nmissing < 32; i++)
+		if (!funcs[i].vaddr)
+			missing[nmissing++] = (struct go_func){ .name = funcs[i].name };
+	pclntab__find_funcs(gb->pclntab, missing, nmissing);
+	for (size_t i = 0, m = 0; i < n && m < nmissing; i++) {
+		if (funcs[i].vaddr)
+			continue;
+		if (missing[m].vaddr) {
+			funcs[i].vaddr = missing[m].vaddr;
+			funcs[i].size = missing[m].size;
+			found++;
+		}
+		m++;
+	}
+	return found;
+}
+
+static int find_funcs_symtab(const struct gobin *gb, struct go_func *funcs, size_t n)
 {
 	Elf_Scn *scn = NULL;
 	int found = 0;
@@ -385,6 +420,19 @@ int gobin__find_funcs(const struct gobin *gb, struct go_func *funcs, size_t n)
 				}
 			}
 		}
+	}
+	return found;
+}
+
+int gobin__find_funcs(const struct gobin *gb, struct go_func *funcs, size_t n)
+{
+	int found = gb->has_symtab ? find_funcs_symtab(gb, funcs, n) : 0;
+
+	if ((size_t)found < n) {
+		for (size_t i = 0; i < n; i++)
+			if (!funcs[i].vaddr)
+				funcs[i].size = 0;
+		found += find_funcs_pclntab(gb, funcs, n);
 	}
 	return found;
 }
@@ -495,6 +543,7 @@ void gobin__free(struct gobin *gb)
 {
 	if (!gb)
 		return;
+	pclntab__free(gb->pclntab);
 	for (size_t i = 0; i < gb->nmodules; i++)
 		free_module(&gb->modules[i]);
 	free(gb->modules);

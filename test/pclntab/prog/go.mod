@@ -1,0 +1,3 @@
+module example.com/pclntabprobe
+
+go 1.19
