@@ -10,6 +10,7 @@ packages=(
 	libjansson-dev libcapstone-dev libdw-dev
 	# tests and demo; Go 1.19 for the version matrix (1.21+ come through GOTOOLCHAIN)
 	file jq curl ca-certificates util-linux procps man-db groff-base binutils golang-1.19-go
+	lld-14 time
 	# benchmark plots
 	gnuplot-nox
 )
