@@ -19,6 +19,13 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 const volatile struct ot_http_server_cfg http_cfg = {};
+/*
+ * Wake the reader only once this many bytes wait: a wakeup per record costs
+ * the traced thread an IPI and a scheduler wakeup, several times the probe
+ * itself. otrace also polls the ring on a short timer, so a lone record
+ * never waits long.
+ */
+const volatile __u64 wakeup_bytes = 64 << 10;
 
 __u64 drops[OT_DROP__COUNT] = {};
 __u64 spans_emitted = 0;
@@ -205,7 +212,9 @@ int finish_request_enter(struct pt_regs *ctx)
 	rec->end_ns = bpf_ktime_get_ns();
 	rec->status = read_s64(resp + http_cfg.resp_status);
 	read_request(rec, req);
-	bpf_ringbuf_submit(rec, 0);
+	bpf_ringbuf_submit(rec, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+					 BPF_RB_FORCE_WAKEUP :
+					 BPF_RB_NO_WAKEUP);
 	__sync_fetch_and_add(&spans_emitted, 1);
 out:
 	start->req = 0;

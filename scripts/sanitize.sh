@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds otrace with AddressSanitizer and UndefinedBehaviorSanitizer and runs the
-# unit tests and one real trace with it.
+# unit tests, one real trace, and the whole Go integration suite with it.
 # Usage: scripts/sanitize.sh [BUILD_DIR]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -38,3 +38,8 @@ cat "$work/stderr"
 spans=$(jq -s '[.[].resourceSpans[].scopeSpans[].spans[]] | length' "$work/spans.jsonl")
 [[ $spans == 20 ]] || { echo "sanitize: expected 20 spans, got $spans" >&2; exit 1; }
 echo "sanitize: 20 spans traced by the sanitized otrace"
+
+# every integration scenario (exec, attach, pipes, bad input...) with the sanitized binary;
+# a sanitizer report aborts otrace, which the tests see as a wrong exit status
+"$root/test/go/run-integration.sh" "$build/otrace"
+echo "sanitize: integration suite passed under ASan and UBSan"

@@ -386,13 +386,33 @@ static int find_funcs_pclntab(const struct gobin *gb, struct go_func *funcs, siz
 	return found;
 }
 
-static int find_funcs_symtab(const struct gobin *gb, struct go_func *funcs, size_t n)
+const char *gobin__devendor(const char *name)
+{
+	const char *p = name, *hit;
+
+	if (!strncmp(p, "vendor/", 7))
+		p += 7;
+	/* nested vendoring: the innermost copy's path follows the last marker */
+	while ((hit = strstr(p, "/vendor/")))
+		p = hit + 8;
+	return p;
+}
+
+/* A symbol matches a wanted name exactly or, when vendored, without the prefix. */
+static bool name_matches(const char *symbol, const char *wanted, bool vendored)
+{
+	return !strcmp(vendored ? gobin__devendor(symbol) : symbol, wanted);
+}
+
+static int find_funcs_symtab_pass(const struct gobin *gb, struct go_func *funcs, size_t n,
+				  bool vendored)
 {
 	Elf_Scn *scn = NULL;
 	int found = 0;
 
-	for (size_t i = 0; i < n; i++)
-		funcs[i].vaddr = funcs[i].size = 0;
+	if (!vendored)
+		for (size_t i = 0; i < n; i++)
+			funcs[i].vaddr = funcs[i].size = 0;
 	while ((scn = elf_nextscn(gb->elf, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *data;
@@ -412,8 +432,10 @@ static int find_funcs_symtab(const struct gobin *gb, struct go_func *funcs, size
 			name = elf_strptr(gb->elf, sh.sh_link, sym.st_name);
 			if (!name)
 				continue;
+			if (vendored && gobin__devendor(name) == name)
+				continue;
 			for (size_t i = 0; i < n; i++) {
-				if (!funcs[i].vaddr && !strcmp(name, funcs[i].name)) {
+				if (!funcs[i].vaddr && name_matches(name, funcs[i].name, vendored)) {
 					funcs[i].vaddr = sym.st_value;
 					funcs[i].size = sym.st_size;
 					found++;
@@ -421,6 +443,15 @@ static int find_funcs_symtab(const struct gobin *gb, struct go_func *funcs, size
 			}
 		}
 	}
+	return found;
+}
+
+static int find_funcs_symtab(const struct gobin *gb, struct go_func *funcs, size_t n)
+{
+	int found = find_funcs_symtab_pass(gb, funcs, n, false);
+
+	if ((size_t)found < n)
+		found += find_funcs_symtab_pass(gb, funcs, n, true);
 	return found;
 }
 

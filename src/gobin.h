@@ -48,7 +48,18 @@ const struct go_module *gobin__module(const struct gobin *gb, size_t i);
 bool gobin__is_go(const struct gobin *gb);
 bool gobin__has_symtab(const struct gobin *gb);
 
-/* Fills vaddr/size for each wanted function; returns how many were found. */
+/*
+ * The name a vendored copy's symbol would have without its vendor prefix:
+ * "app/vendor/google.golang.org/grpc.F" and "vendor/golang.org/x/net/http2.F"
+ * give "google.golang.org/grpc.F" and "golang.org/x/net/http2.F"; other names
+ * come back unchanged.
+ */
+const char *gobin__devendor(const char *name);
+
+/*
+ * Fills vaddr/size for each wanted function from .symtab, else .gopclntab;
+ * an exact name wins over a vendored copy's. Returns how many were found.
+ */
 int gobin__find_funcs(const struct gobin *gb, struct go_func *funcs, size_t n);
 /* Translates a virtual address to a file offset through PT_LOAD headers. */
 int gobin__vaddr_to_offset(const struct gobin *gb, uint64_t vaddr, uint64_t *offset);

@@ -302,12 +302,23 @@ static void slots_insert(uint32_t *slots, size_t mask, const char *name, uint32_
 	slots[s] = idx + 1;
 }
 
-/* Fills every still-wanted entry named like function i; returns how many. */
+/*
+ * Fills every still-wanted entry named like function i; returns how many.
+ * The vendored pass matches names with their vendor prefix removed.
+ */
 static int match_func(const struct pclntab *p, size_t i, uint32_t *slots, size_t mask,
-		      struct go_func *funcs)
+		      struct go_func *funcs, bool vendored)
 {
 	const char *name = func_name(p, i);
 	int found = 0;
+
+	if (vendored) {
+		const char *plain = gobin__devendor(name);
+
+		if (plain == name)
+			return 0;
+		name = plain;
+	}
 
 	for (size_t s = name_hash(name) & mask; slots[s] != SLOT_EMPTY; s = (s + 1) & mask) {
 		struct go_func *f;
@@ -350,7 +361,10 @@ int pclntab__find_funcs(const struct pclntab *p, struct go_func *funcs, size_t n
 	for (size_t i = 0; i < n; i++)
 		slots_insert(slots, nslots - 1, funcs[i].name, i);
 	for (size_t i = 0; i < p->nfunc && found < n; i++)
-		found += match_func(p, i, slots, nslots - 1, funcs);
+		found += match_func(p, i, slots, nslots - 1, funcs, false);
+	/* an exact name wins; only then may a vendored copy stand in */
+	for (size_t i = 0; i < p->nfunc && found < n; i++)
+		found += match_func(p, i, slots, nslots - 1, funcs, true);
 	if (slots != small)
 		free(slots);
 	return (int)found;

@@ -20,7 +20,8 @@
 #include "target.h"
 
 #define RINGBUF_BYTES (8u << 20)
-#define IDLE_POLL_MS 1000
+/* the BPF side wakes otrace only for full batches: read the ring this often */
+#define RING_POLL_MS 20
 
 struct session {
 	const struct session_config *cfg;
@@ -159,7 +160,7 @@ static int next_timeout_ms(const struct session *s)
 {
 	int ms = pipeline__ms_until_flush(s->pipeline);
 
-	return ms < 0 ? IDLE_POLL_MS : ms;
+	return ms < 0 || ms > RING_POLL_MS ? RING_POLL_MS : ms;
 }
 
 /* Runs until the target exits, a signal ends the session or output closes. */
@@ -177,13 +178,13 @@ static int event_loop(struct session *s, int sfd, int pidfd, int *exit_code)
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++) {
-			if (evs[i].data.fd == ringfd)
-				tracer__consume(s->tracer);
-			else if (evs[i].data.fd == sfd)
+			if (evs[i].data.fd == sfd)
 				done |= handle_signal(s, sfd);
 			else if (evs[i].data.fd == pidfd)
 				done = true;
 		}
+		/* on a timeout too: records below the wakeup threshold wait there */
+		tracer__consume(s->tracer);
 		pipeline__flush(s->pipeline, false);
 	}
 	/* the last records of an exiting target are still in the ring buffer */

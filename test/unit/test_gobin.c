@@ -123,6 +123,18 @@ static void test_exits(void)
 	CHECK(insn__exits(fn, sizeof(fn), 0, out, 1) == 3); /* counts past max */
 }
 
+static void test_devendor(void)
+{
+	CHECK_STR(gobin__devendor("net/http.serverHandler.ServeHTTP"),
+		  "net/http.serverHandler.ServeHTTP");
+	CHECK_STR(gobin__devendor("app/vendor/google.golang.org/grpc.(*Server).Serve"),
+		  "google.golang.org/grpc.(*Server).Serve");
+	CHECK_STR(gobin__devendor("vendor/golang.org/x/net/http2/hpack.NewDecoder"),
+		  "golang.org/x/net/http2/hpack.NewDecoder");
+	CHECK_STR(gobin__devendor("a/vendor/b/vendor/c.F"), "c.F");
+	CHECK_STR(gobin__devendor("vendorish/pkg.F"), "vendorish/pkg.F");
+}
+
 int main(void)
 {
 	test_versions();
@@ -130,5 +142,6 @@ int main(void)
 	test_open_errors();
 	test_insn();
 	test_exits();
+	test_devendor();
 	return ut_summary();
 }
