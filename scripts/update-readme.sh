@@ -21,4 +21,23 @@ replace_section() {
 }
 
 replace_section support-table "$build/matrix/support.md"
-replace_section bench-summary "$root/bench/wrk2-hdr/results/latest/summary.md"
+
+# extract_section NAME SUMMARY FROM TO: the summary's lines from heading FROM up
+# to heading TO become README section NAME, headings demoted
+extract_section() {
+	local name=$1 summary=$2 from=$3 to=$4 extract
+	[[ -f $summary ]] || { echo "update-readme: $summary missing, $name left as is" >&2; return 0; }
+	extract="$(mktemp)"
+	awk -v from="$from" -v to="$to" '
+		index($0, from) == 1 { keep = 1 }
+		index($0, to) == 1 { keep = 0 }
+		keep { sub(/^### /, "#### "); sub(/^## /, "#### "); print }' "$summary" >"$extract"
+	replace_section "$name" "$extract"
+	rm -f "$extract"
+}
+
+results="$root/bench/wrk2-hdr/results"
+extract_section bench-saturation "$results/latest/summary.md" \
+	"## Saturation throughput" "## Latency at"
+extract_section bench-summary "$results/latest/summary.md" \
+	"## Latency at" "### CPU per request"
