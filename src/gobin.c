@@ -521,46 +521,21 @@ static int gobin__init(struct gobin *gb)
 	return 0;
 }
 
-int gobin__open(const char *path, struct gobin **out)
+/* Takes ownership of fd (-1 for none) and elf; frees everything on failure. */
+static int gobin__finish_open(int fd, Elf *elf, struct gobin **out)
 {
-	struct gobin *gb;
+	struct gobin *gb = calloc(1, sizeof(*gb));
 	int err;
 
-	*out = NULL;
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -EINVAL;
-	gb = calloc(1, sizeof(*gb));
-	if (!gb)
+	if (!gb) {
+		if (elf)
+			elf_end(elf);
+		if (fd >= 0)
+			close(fd);
 		return -ENOMEM;
-	gb->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (gb->fd < 0) {
-		err = -errno;
-		goto fail;
 	}
-	gb->elf = elf_begin(gb->fd, ELF_C_READ_MMAP, NULL);
-	err = gobin__init(gb);
-	if (err)
-		goto fail;
-	*out = gb;
-	return 0;
-fail:
-	gobin__free(gb);
-	return err;
-}
-
-int gobin__open_mem(const void *data, size_t len, struct gobin **out)
-{
-	struct gobin *gb;
-	int err;
-
-	*out = NULL;
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -EINVAL;
-	gb = calloc(1, sizeof(*gb));
-	if (!gb)
-		return -ENOMEM;
-	gb->fd = -1;
-	gb->elf = elf_memory((char *)data, len);
+	gb->fd = fd;
+	gb->elf = elf;
 	err = gobin__init(gb);
 	if (err) {
 		gobin__free(gb);
@@ -568,6 +543,27 @@ int gobin__open_mem(const void *data, size_t len, struct gobin **out)
 	}
 	*out = gb;
 	return 0;
+}
+
+int gobin__open(const char *path, struct gobin **out)
+{
+	int fd;
+
+	*out = NULL;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return gobin__finish_open(fd, elf_begin(fd, ELF_C_READ_MMAP, NULL), out);
+}
+
+int gobin__open_mem(const void *data, size_t len, struct gobin **out)
+{
+	*out = NULL;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	return gobin__finish_open(-1, elf_memory((char *)data, len), out);
 }
 
 void gobin__free(struct gobin *gb)
