@@ -103,7 +103,6 @@ struct ot_http_server_cfg {
 	/* runtime map layout for map[string][]string */
 	__u32 map_kind;
 	__u32 _pad;
-	__s64 hmap_count;
 	__s64 hmap_b;
 	__s64 hmap_buckets;
 	__s64 hmap_oldbuckets;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <jansson.h>
@@ -24,11 +25,7 @@ enum http_field {
 	F_REQ_PATTERN = F_HTTP_REQUIRED,
 	F_REQ_PAT,
 	F_PATTERN_STR,
-	F_MAP_A,
-	F_MAP_B,
-	F_MAP_C,
-	F_MAP_D,
-	F_HTTP__COUNT,
+	F_MAP_A, /* the header map's layout fields follow */
 };
 
 static const struct field_req http_fields[F_MAP_A] = {
@@ -50,11 +47,11 @@ static const struct field_req http_fields[F_MAP_A] = {
 };
 
 /* Header map layout: Swiss tables since Go 1.24 unless built without them. */
+/* Header map layout, read by bpf/go_map.h; the order is what fill_map_cfg expects. */
 static const struct field_req hmap_fields[] = {
 	{ "runtime.hmap", "B" },
 	{ "runtime.hmap", "buckets" },
 	{ "runtime.hmap", "oldbuckets" },
-	{ "runtime.hmap", "count" },
 };
 
 static const struct field_req swiss_fields[] = {
@@ -62,69 +59,67 @@ static const struct field_req swiss_fields[] = {
 	{ "internal/runtime/maps.Map", "dirLen" },
 	{ "internal/runtime/maps.table", "groups" },
 	{ "internal/runtime/maps.groupsReference", "data" },
+	{ "internal/runtime/maps.groupsReference", "lengthMask" },
 };
 
-/* lengthMask follows data in groupsReference; resolved with the rest */
-static const struct field_req swiss_mask_field = { "internal/runtime/maps.groupsReference",
-						   "lengthMask" };
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* True for a Go release at or after 1.minor ("devel" and unparsable: false). */
+static bool go_at_least(const char *version, int minor)
+{
+	int major, v_minor, patch;
+
+	if (!version || gobin__parse_version(version, &major, &v_minor, &patch))
+		return false;
+	return major > 1 || v_minor >= minor;
+}
+
+/* Swiss tables since Go 1.24, unless the build opted out (1.24/1.25 only). */
 static bool uses_swiss_maps(const char *version)
 {
-	int major, minor, patch;
-
-	if (!version || gobin__parse_version(version, &major, &minor, &patch))
-		return false;
-	if (strstr(version, "noswissmap"))
-		return false;
-	return major > 1 || minor >= 24;
+	return go_at_least(version, 24) && !strstr(version, "noswissmap");
 }
 
-/* ServeMux records the matched pattern since Go 1.22 (exported as Request.Pattern in 1.23) */
-static bool records_pattern(const char *version)
-{
-	int major, minor, patch;
+static void skip_probe(struct probe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-	if (!version || gobin__parse_version(version, &major, &minor, &patch))
-		return false;
-	return major > 1 || minor >= 22;
-}
-
-static void skip_probe(struct probe *p, const char *fmt, const char *a, const char *b)
+static void skip_probe(struct probe *p, const char *fmt, ...)
 {
+	va_list ap;
+
 	p->planned = false;
-	snprintf(p->reason, sizeof(p->reason), fmt, a, b);
+	va_start(ap, fmt);
+	vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+	va_end(ap);
 }
 
-/* Locates symbol and its probe point; leaves the probe skipped on failure. */
+/* Places the probe in function fn (found or not); leaves it skipped on failure. */
 static void place_entry_probe(const struct gobin *gb, enum probe_placement placement,
-			      struct probe *p)
+			      const struct go_func *fn, struct probe *p)
 {
-	struct go_func fn = { .name = p->symbol };
 	const uint8_t *code;
 	uint64_t len;
 	int err;
 
-	if (gobin__find_funcs(gb, &fn, 1) != 1) {
-		skip_probe(p, "function %s not found%s", p->symbol,
-			   gobin__has_symtab(gb) ? "" : " (no .symtab)");
+	if (!fn->vaddr) {
+		skip_probe(p, "function %s not found in .symtab or .gopclntab", p->symbol);
 		return;
 	}
-	len = fn.size && fn.size < 64 ? fn.size : 64;
-	code = gobin__bytes_at(gb, fn.vaddr, len);
+	len = fn->size && fn->size < 64 ? fn->size : 64;
+	code = gobin__bytes_at(gb, fn->vaddr, len);
 	if (!code) {
-		skip_probe(p, "cannot read the code of %s%s", p->symbol, "");
+		skip_probe(p, "cannot read the code of %s", p->symbol);
 		return;
 	}
 	if (placement == PLACEMENT_ENTRY_RET)
-		err = insn__describe(code, len, fn.vaddr, &p->point);
+		err = insn__describe(code, len, fn->vaddr, &p->point);
 	else
-		err = insn__entry_probe(code, len, fn.vaddr, &p->point);
+		err = insn__entry_probe(code, len, fn->vaddr, &p->point);
 	if (err) {
-		skip_probe(p, "cannot decode the prologue of %s%s", p->symbol, "");
+		skip_probe(p, "cannot decode the prologue of %s", p->symbol);
 		return;
 	}
 	if (gobin__vaddr_to_offset(gb, p->point.vaddr, &p->file_offset)) {
-		skip_probe(p, "%s is outside any loadable segment%s", p->symbol, "");
+		skip_probe(p, "%s is outside any loadable segment", p->symbol);
 		return;
 	}
 	p->planned = true;
@@ -136,16 +131,16 @@ static void add_fields(struct plan *plan, const struct field_req *src, size_t n)
 		plan->fields[plan->nfields++] = src[i];
 }
 
-static void fill_map_cfg(struct plan *plan, bool swiss)
+static void fill_map_cfg(struct plan *plan, bool swiss, const char *version)
 {
 	struct ot_http_server_cfg *c = &plan->http_cfg;
 	const struct field_req *f = &plan->fields[F_MAP_A];
 
-	for (int i = F_MAP_A; i < F_HTTP__COUNT + 1 && i < (int)plan->nfields; i++) {
+	for (size_t i = F_MAP_A; i < plan->nfields; i++) {
 		if (plan->fields[i].source)
 			continue;
-		pr_warn("field %s.%s unknown for this Go version: user_agent.original is not recorded",
-			plan->fields[i].type, plan->fields[i].field);
+		pr_warn("field %s.%s unknown for %s: user_agent.original and traceparent are not read",
+			plan->fields[i].type, plan->fields[i].field, version ? version : "this Go");
 		c->map_kind = OT_MAP_NONE;
 		return;
 	}
@@ -154,13 +149,12 @@ static void fill_map_cfg(struct plan *plan, bool swiss)
 		c->swiss_dir_ptr = f[0].offset;
 		c->swiss_dir_len = f[1].offset;
 		c->swiss_table_groups = f[2].offset + f[3].offset;
-		c->swiss_table_mask = f[2].offset + plan->fields[F_HTTP__COUNT].offset;
+		c->swiss_table_mask = f[2].offset + f[4].offset;
 	} else {
 		c->map_kind = OT_MAP_HMAP;
 		c->hmap_b = f[0].offset;
 		c->hmap_buckets = f[1].offset;
 		c->hmap_oldbuckets = f[2].offset;
-		c->hmap_count = f[3].offset;
 	}
 }
 
@@ -195,7 +189,8 @@ static void plan_http_server(const struct gobin *gb, struct plan *plan)
 	bool swiss = uses_swiss_maps(version);
 	struct probe *serve = &plan->probes[PROBE_HTTP_SERVE];
 	struct probe *finish = &plan->probes[PROBE_HTTP_FINISH];
-	const char *missing = NULL;
+	struct go_func fns[] = { { .name = "net/http.serverHandler.ServeHTTP" },
+				 { .name = "net/http.(*response).finishRequest" } };
 
 	*serve = (struct probe){ .library = "net/http server",
 				 .symbol = "net/http.serverHandler.ServeHTTP",
@@ -203,35 +198,32 @@ static void plan_http_server(const struct gobin *gb, struct plan *plan)
 	*finish = (struct probe){ .library = "net/http server",
 				  .symbol = "net/http.(*response).finishRequest",
 				  .program = "finish_request_enter" };
-	place_entry_probe(gb, plan->placement, serve);
-	place_entry_probe(gb, plan->placement, finish);
+	/* one lookup for both: each is a pass over the symbol table */
+	gobin__find_funcs(gb, fns, ARRAY_SIZE(fns));
+	place_entry_probe(gb, plan->placement, &fns[0], serve);
+	place_entry_probe(gb, plan->placement, &fns[1], finish);
 	if (!serve->planned && !finish->planned)
 		return; /* the program does not serve HTTP with net/http */
+	plan->serve_func = fns[0];
 
 	plan->nfields = 0;
 	add_fields(plan, http_fields, F_MAP_A);
-	add_fields(plan, swiss ? swiss_fields : hmap_fields, 4);
 	if (swiss)
-		add_fields(plan, &swiss_mask_field, 1);
+		add_fields(plan, swiss_fields, ARRAY_SIZE(swiss_fields));
+	else
+		add_fields(plan, hmap_fields, ARRAY_SIZE(hmap_fields));
 	offsets__resolve(gb, plan->fields, plan->nfields);
 
-	for (int i = 0; i < F_HTTP_REQUIRED; i++)
-		if (!plan->fields[i].source && !missing)
-			missing = plan->fields[i].field;
-	if (missing) {
-		for (int i = 0; i < F_HTTP_REQUIRED; i++) {
-			if (plan->fields[i].source)
-				continue;
-			pr_warn("field %s.%s unknown for %s (no DWARF, not in the offsets table): "
-				"net/http server probes skipped",
-				plan->fields[i].type, plan->fields[i].field,
-				version ? version : "this Go version");
-			skip_probe(serve, "field %s.%s unknown", plan->fields[i].type,
-				   plan->fields[i].field);
-			skip_probe(finish, "field %s.%s unknown", plan->fields[i].type,
-				   plan->fields[i].field);
-			break;
-		}
+	for (int i = 0; i < F_HTTP_REQUIRED; i++) {
+		const struct field_req *f = &plan->fields[i];
+
+		if (f->source)
+			continue;
+		pr_warn("field %s.%s unknown for %s (no DWARF, not in the offsets table): "
+			"net/http server probes skipped",
+			f->type, f->field, version ? version : "this Go version");
+		skip_probe(serve, "field %s.%s unknown", f->type, f->field);
+		skip_probe(finish, "field %s.%s unknown", f->type, f->field);
 		return;
 	}
 	if (!serve->planned || !finish->planned) {
@@ -241,13 +233,14 @@ static void plan_http_server(const struct gobin *gb, struct plan *plan)
 		serve->planned = finish->planned = false;
 		return;
 	}
-	if (!plan->fields[F_REQ_PATTERN].source && records_pattern(version) &&
+	/* ServeMux records the matched pattern since 1.22 (exported as Pattern in 1.23) */
+	if (!plan->fields[F_REQ_PATTERN].source && go_at_least(version, 22) &&
 	    (!plan->fields[F_REQ_PAT].source || !plan->fields[F_PATTERN_STR].source))
 		pr_warn("fields net/http.Request.Pattern and .pat unknown for %s: "
 			"http.route is not recorded",
 			version);
 	fill_http_cfg(plan);
-	fill_map_cfg(plan, swiss);
+	fill_map_cfg(plan, swiss, version);
 	plan->http_server = true;
 }
 
@@ -258,12 +251,12 @@ static void plan_http_server(const struct gobin *gb, struct plan *plan)
  */
 static void plan_return_probes(const struct gobin *gb, struct plan *plan)
 {
-	struct go_func fn = { .name = plan->probes[PROBE_HTTP_SERVE].symbol };
+	const struct go_func fn = plan->serve_func; /* found while planning the entry */
 	struct probe_point exits[PLAN_MAX_PROBES - PROBE__FIXED];
 	const uint8_t *code;
 	int n;
 
-	if (gobin__find_funcs(gb, &fn, 1) != 1 || !fn.size)
+	if (!fn.size)
 		return;
 	code = gobin__bytes_at(gb, fn.vaddr, fn.size);
 	n = code ? insn__exits(code, fn.size, fn.vaddr, exits, PLAN_MAX_PROBES - PROBE__FIXED) : 0;

@@ -49,6 +49,7 @@ struct plan {
 	size_t nfields;
 	struct ot_http_server_cfg http_cfg;
 	bool http_server; /* the net/http server library is instrumented */
+	struct go_func serve_func; /* ServeHTTP, for the diagnostic exit probes */
 	int single_stepped; /* planned probes on single-stepped instructions */
 };
 
