@@ -517,7 +517,9 @@ static int gobin__init(struct gobin *gb)
 	err = parse_buildinfo(gb);
 	if (err && err != -ENOENT && err != -EINVAL)
 		return err;
-	gb->has_runtime_sym = has_runtime_symbol(gb);
+	/* a full symbol-table pass: only when nothing cheaper says it is Go */
+	if (!gb->go_version && !gb->has_pclntab)
+		gb->has_runtime_sym = has_runtime_symbol(gb);
 	return 0;
 }
 
