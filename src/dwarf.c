@@ -99,7 +99,6 @@ static bool scan_units(Dwarf *dw, struct field_req *reqs, size_t n)
 /* ---- progressive inflation of SHF_COMPRESSED zlib sections ---- */
 
 struct debug_section {
-	const char *name;
 	const uint8_t *raw; /* the section as stored in the file */
 	size_t raw_len;
 	bool compressed;
@@ -272,10 +271,7 @@ static bool scan_prefix(struct debug_section *ds, struct field_req *reqs, size_t
 	bool done = false;
 
 	if (dw) {
-		for (size_t i = 0; i < n; i++) {
-			reqs[i].offset = -1;
-			reqs[i].source = NULL;
-		}
+		field_reqs__reset(reqs, n);
 		done = scan_units(dw, reqs, n);
 		dwarf_end(dw);
 	}
@@ -330,10 +326,7 @@ int dwarf__resolve_fields(Elf *elf, struct field_req *reqs, size_t n)
 
 	if (resolve_progressively(elf, reqs, n) == 0)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		reqs[i].offset = -1;
-		reqs[i].source = NULL;
-	}
+	field_reqs__reset(reqs, n);
 	dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 	if (!dw)
 		return -ENODATA;

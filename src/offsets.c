@@ -52,14 +52,19 @@ int offsets_table__resolve(const char *go_version, struct field_req *reqs, size_
 	return found;
 }
 
-int offsets__resolve(const struct gobin *gb, struct field_req *reqs, size_t n)
+void field_reqs__reset(struct field_req *reqs, size_t n)
 {
-	int missing = 0;
-
 	for (size_t i = 0; i < n; i++) {
 		reqs[i].offset = -1;
 		reqs[i].source = NULL;
 	}
+}
+
+int offsets__resolve(const struct gobin *gb, struct field_req *reqs, size_t n)
+{
+	int missing = 0;
+
+	field_reqs__reset(reqs, n);
 	if (dwarf__resolve_fields(gobin__elf(gb), reqs, n) == -ENODATA)
 		pr_debug("no DWARF in the binary; using the generated offsets table");
 	offsets_table__resolve(gobin__go_version(gb), reqs, n);

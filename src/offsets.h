@@ -19,6 +19,9 @@ struct field_req {
 	const char *source; /* out: "dwarf" or "table", NULL when unknown */
 };
 
+/* Marks every request unknown (offset -1, no source). */
+void field_reqs__reset(struct field_req *reqs, size_t n);
+
 /* Fills what DWARF knows; returns -ENODATA when the binary has no DWARF. */
 int dwarf__resolve_fields(Elf *elf, struct field_req *reqs, size_t n);
 
