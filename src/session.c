@@ -29,6 +29,7 @@ struct session {
 	struct tracer *tracer;
 	struct otlp_resource resource;
 	char exe_path[PATH_MAX];
+	char exe_name[NAME_MAX + 1]; /* default service.name */
 	char host_name[256];
 	pid_t pid;
 	bool spawned;
@@ -64,9 +65,10 @@ static void fill_resource(struct session *s)
 		snprintf(s->host_name, sizeof(s->host_name), "unknown");
 	s->host_name[sizeof(s->host_name) - 1] = '\0';
 	snprintf(name, sizeof(name), "%s", s->exe_path);
+	snprintf(s->exe_name, sizeof(s->exe_name), "%s", basename(name));
 	s->resource = (struct otlp_resource){
 		.pid = (uint32_t)s->pid,
-		.service_name = cfg->service_name ? cfg->service_name : strdup(basename(name)),
+		.service_name = cfg->service_name ? cfg->service_name : s->exe_name,
 		.executable_path = s->exe_path,
 		.go_version = cfg->go_version,
 		.host_name = s->host_name,
@@ -265,7 +267,5 @@ cleanup:
 		close(pidfd);
 	tracer__free(s.tracer);
 	pipeline__free(s.pipeline);
-	if (!cfg->service_name)
-		free((char *)s.resource.service_name);
 	return exit_code;
 }
