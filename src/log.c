@@ -35,10 +35,10 @@ void log__print(enum log_level level, const char *fmt, ...)
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	/* libbpf is chatty; its warnings matter only when something failed */
-	enum log_level ours = level == LIBBPF_WARN ? LOG_INFO : LOG_DEBUG;
+	/* libbpf is chatty: its warnings show at -v, everything else at -vv */
+	enum log_level ours = level == LIBBPF_WARN ? LOG_DEBUG : LOG_LIBBPF;
 
-	if (ours + 1 > current_level)
+	if (ours > current_level)
 		return 0;
 	fputs("otrace: ", stderr); /* libbpf prefixes its own name */
 	return vfprintf(stderr, fmt, ap);

@@ -3,7 +3,8 @@
 #ifndef OTRACE_LOG_H
 #define OTRACE_LOG_H
 
-enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+/* LOG_LIBBPF: libbpf's own chatter, shown at -vv */
+enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_LIBBPF };
 
 /* Sets the most verbose level printed (default LOG_INFO). */
 void log__set_level(enum log_level level);

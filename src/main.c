@@ -202,10 +202,8 @@ int main(int argc, char **argv)
 	} else if (opts.version) {
 		printf("otrace %s\n", OTRACE_VERSION);
 	} else {
-		log__set_level(LOG_INFO + (opts.verbose > 1 ? 1 : 0));
+		log__set_level(opts.verbose >= 2 ? LOG_LIBBPF : opts.verbose ? LOG_DEBUG : LOG_INFO);
 		log__hook_libbpf();
-		if (opts.verbose)
-			log__set_level(opts.verbose > 1 ? LOG_DEBUG : LOG_INFO);
 		code = opts.list_probes ? list_probes(&opts) : trace(&opts);
 	}
 	cli__free(&opts);
