@@ -23,6 +23,12 @@ struct go_string {
 	__s64 len;
 };
 
+/* interface value: itab (or type) pointer, then data pointer */
+struct go_iface {
+	__u64 tab;
+	__u64 data;
+};
+
 struct go_slice {
 	__u64 ptr;
 	__s64 len;

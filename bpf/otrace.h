@@ -15,6 +15,7 @@
 
 enum ot_rec_type {
 	OT_REC_HTTP_SERVER = 1,
+	OT_REC_HTTP_CLIENT = 2,
 };
 
 struct ot_rec_hdr {
@@ -30,12 +31,29 @@ struct ot_rec_hdr {
 #define OT_PATTERN_CAP 128
 #define OT_UA_CAP 256
 #define OT_TRACEPARENT_CAP 64 /* "00-<32 hex>-<16 hex>-<2 hex>" is 55 */
+#define OT_SCHEME_CAP 8
+#define OT_QUERY_CAP 256
+
+/*
+ * Identity of a span, made in BPF when the span starts: a child recorded
+ * before its parent ends must already know the parent's ids, and
+ * --propagate writes them into outgoing requests.
+ */
+struct ot_span_ids {
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_span_id[8]; /* all zero: a root span */
+	__u8 trace_flags;	/* W3C flags (bit 0: sampled) */
+	__u8 parent_remote;	/* the parent came from an incoming traceparent */
+	__u8 _pad[6];
+};
 
 enum ot_http_flag {
 	OT_HTTP_TLS = 1 << 0,
 	OT_HTTP_HAS_PATTERN = 1 << 1, /* target records Request.Pattern */
 	OT_HTTP_UA_FOUND = 1 << 2,
-	OT_HTTP_TRACEPARENT_FOUND = 1 << 3,
+	OT_HTTP_TRANSPORT_ERROR = 1 << 3, /* client: the round trip returned an error */
+	OT_HTTP_HAS_PARENT = 1 << 4,	  /* ids.parent_span_id is set */
 };
 
 struct ot_http_server_rec {
@@ -54,15 +72,39 @@ struct ot_http_server_rec {
 	__u32 remote_len;
 	__u32 pattern_len;
 	__u32 ua_len;
-	__u32 traceparent_len;
-	__u32 _pad;
+	struct ot_span_ids ids;
 	char method[OT_METHOD_CAP];
 	char path[OT_PATH_CAP];
 	char host[OT_HOST_CAP];
 	char remote[OT_ADDR_CAP];
 	char pattern[OT_PATTERN_CAP];
 	char ua[OT_UA_CAP];
-	char traceparent[OT_TRACEPARENT_CAP];
+};
+
+/* One net/http client round trip (Transport.roundTrip), HTTP/1.1 or HTTP/2. */
+struct ot_http_client_rec {
+	struct ot_rec_hdr hdr;
+	__u32 pid;
+	__u32 flags; /* enum ot_http_flag */
+	__u64 goroutine;
+	__u64 start_ns;
+	__u64 end_ns;
+	__s64 status; /* 0 when the round trip failed */
+	__s64 proto_major; /* of the response */
+	__s64 proto_minor;
+	__u64 error_itab;  /* the error's itab address (its dynamic type), 0 if none */
+	__u32 method_len;
+	__u32 scheme_len;
+	__u32 host_len;
+	__u32 path_len;
+	__u32 query_len;
+	__u32 _pad;
+	struct ot_span_ids ids;
+	char method[OT_METHOD_CAP];
+	char scheme[OT_SCHEME_CAP];
+	char host[OT_HOST_CAP];
+	char path[OT_PATH_CAP];
+	char query[OT_QUERY_CAP];
 };
 
 /* Why a span was not produced; indexes the drop counters in BPF .bss. */
@@ -100,6 +142,7 @@ struct ot_http_server_cfg {
 	__s64 url_path;
 	__s64 resp_req;
 	__s64 resp_status;
+	__s64 req_ctx; /* Request.ctx, where the request's context chain starts */
 	/* runtime map layout for map[string][]string */
 	__u32 map_kind;
 	__u32 _pad;
@@ -110,6 +153,20 @@ struct ot_http_server_cfg {
 	__s64 swiss_dir_len;
 	__s64 swiss_table_groups; /* offset of groups.data in maps.table */
 	__s64 swiss_table_mask;	  /* offset of groups.lengthMask */
+};
+
+/* Offsets the net/http client probes need. */
+struct ot_http_client_cfg {
+	__s64 req_method;
+	__s64 req_url;
+	__s64 req_ctx;
+	__s64 url_scheme;
+	__s64 url_host;
+	__s64 url_path;
+	__s64 url_raw_query;
+	__s64 resp_status;
+	__s64 resp_proto_major;
+	__s64 resp_proto_minor;
 };
 
 #endif

@@ -4,11 +4,11 @@
 #include <string.h>
 
 #include "attach.h"
-#include "http_server.skel.h"
+#include "otrace.skel.h"
 #include "log.h"
 
 struct tracer {
-	struct http_server *http;
+	struct otrace *skel;
 	struct ring_buffer *ring;
 	struct bpf_link *links[PLAN_MAX_PROBES];
 };
@@ -20,26 +20,27 @@ int tracer__new(const struct plan *plan, size_t ringbuf_bytes, ring_buffer_sampl
 	int err;
 
 	*out = NULL;
-	if (!plan->http_server)
+	if (!plan->http_server && !plan->http_client)
 		return -ENOENT;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->http = http_server__open();
-	if (!t->http) {
+	t->skel = otrace__open();
+	if (!t->skel) {
 		err = -errno;
 		pr_err("failed to open BPF object: %s", strerror(-err));
 		goto fail;
 	}
-	t->http->rodata->http_cfg = plan->http_cfg;
-	err = bpf_map__set_max_entries(t->http->maps.events, ringbuf_bytes);
+	t->skel->rodata->http_cfg = plan->http_cfg;
+	t->skel->rodata->http_client_cfg = plan->http_client_cfg;
+	err = bpf_map__set_max_entries(t->skel->maps.events, ringbuf_bytes);
 	if (!err)
-		err = http_server__load(t->http);
+		err = otrace__load(t->skel);
 	if (err) {
 		pr_err("failed to load BPF programs: %s", strerror(-err));
 		goto fail;
 	}
-	t->ring = ring_buffer__new(bpf_map__fd(t->http->maps.events), cb, ctx, NULL);
+	t->ring = ring_buffer__new(bpf_map__fd(t->skel->maps.events), cb, ctx, NULL);
 	if (!t->ring) {
 		err = -errno;
 		pr_err("failed to create ring buffer: %s", strerror(-err));
@@ -63,7 +64,7 @@ int tracer__attach(struct tracer *t, const struct plan *plan, const char *binary
 
 		if (!p->planned)
 			continue;
-		prog = bpf_object__find_program_by_name(t->http->obj, p->program);
+		prog = bpf_object__find_program_by_name(t->skel->obj, p->program);
 		if (!prog)
 			return -ENOENT;
 		t->links[i] = bpf_program__attach_uprobe_opts(prog, pid, binary, p->file_offset,
@@ -93,7 +94,7 @@ int tracer__consume(struct tracer *t)
 void tracer__drops(const struct tracer *t, uint64_t drops[OT_DROP__COUNT])
 {
 	for (int i = 0; i < OT_DROP__COUNT; i++)
-		drops[i] = __atomic_load_n(&t->http->bss->drops[i], __ATOMIC_RELAXED);
+		drops[i] = __atomic_load_n(&t->skel->bss->drops[i], __ATOMIC_RELAXED);
 }
 
 void tracer__free(struct tracer *t)
@@ -103,6 +104,6 @@ void tracer__free(struct tracer *t)
 	for (int i = 0; i < PLAN_MAX_PROBES; i++)
 		bpf_link__destroy(t->links[i]);
 	ring_buffer__free(t->ring);
-	http_server__destroy(t->http);
+	otrace__destroy(t->skel);
 	free(t);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <capstone/capstone.h>
 
@@ -159,6 +160,145 @@ int insn__exits(const uint8_t *code, size_t len, uint64_t vaddr, struct probe_po
 		found++;
 	}
 	cs_free(in, 1);
+	cs_close(&h);
+	return found;
+}
+
+/* Maps any width of a general register to the insn_reg bit of its 64-bit form. */
+static unsigned reg_bit(unsigned reg)
+{
+	switch (reg) {
+	case X86_REG_RAX: case X86_REG_EAX: case X86_REG_AX: case X86_REG_AL: case X86_REG_AH:
+		return INSN_RAX;
+	case X86_REG_RBX: case X86_REG_EBX: case X86_REG_BX: case X86_REG_BL: case X86_REG_BH:
+		return INSN_RBX;
+	case X86_REG_RCX: case X86_REG_ECX: case X86_REG_CX: case X86_REG_CL: case X86_REG_CH:
+		return INSN_RCX;
+	case X86_REG_RDI: case X86_REG_EDI: case X86_REG_DI: case X86_REG_DIL:
+		return INSN_RDI;
+	default:
+		return 0;
+	}
+}
+
+static unsigned regs_written(csh h, const cs_insn *in)
+{
+	cs_regs rd, wr;
+	uint8_t nrd = 0, nwr = 0;
+	unsigned bits = 0;
+
+	if (cs_regs_access(h, in, rd, &nrd, wr, &nwr))
+		return ~0u; /* unknown: assume the worst */
+	for (uint8_t i = 0; i < nwr; i++)
+		bits |= reg_bit(wr[i]);
+	return bits;
+}
+
+/* Direct jmp or jcc: its target. */
+static bool branch_target(csh h, const cs_insn *in, uint64_t *target)
+{
+	const cs_x86 *x = &in->detail->x86;
+
+	if (!cs_insn_group(h, in, X86_GRP_JUMP))
+		return false;
+	if (x->op_count != 1 || x->operands[0].type != X86_OP_IMM)
+		return false;
+	*target = (uint64_t)x->operands[0].imm;
+	return true;
+}
+
+static bool calls_one_of(const cs_insn *in, const uint64_t *targets, size_t n)
+{
+	const cs_x86 *x = &in->detail->x86;
+
+	if (in->id != X86_INS_CALL || x->op_count != 1 || x->operands[0].type != X86_OP_IMM)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((uint64_t)x->operands[0].imm == targets[i])
+			return true;
+	return false;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* True when a branch of the function lands in (lo, hi]. */
+static bool lands_in(const uint64_t *sorted, size_t n, uint64_t lo, uint64_t hi)
+{
+	size_t a = 0, b = n;
+
+	while (a < b) { /* first target > lo */
+		size_t m = (a + b) / 2;
+
+		if (sorted[m] <= lo)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return a < n && sorted[a] <= hi;
+}
+
+/* Picks the probe point after the call at insns[i]; false when none is safe. */
+static bool after_call_point(csh h, const cs_insn *insns, size_t count, size_t i,
+			     const uint64_t *targets, size_t ntargets, unsigned keep,
+			     struct probe_point *pp)
+{
+	uint64_t ret_addr = insns[i].address + insns[i].size;
+
+	if (i + 1 >= count || lands_in(targets, ntargets, ret_addr - 1, ret_addr))
+		return false; /* the return address is reached another way too */
+	for (size_t j = i + 1; j < count && j < i + 8; j++) {
+		if (lands_in(targets, ntargets, ret_addr, insns[j].address))
+			break;
+		if (kernel_emulates(h, &insns[j])) {
+			fill_point(h, &insns[j], pp);
+			return true;
+		}
+		if (regs_written(h, &insns[j]) & keep)
+			break;
+	}
+	fill_point(h, &insns[i + 1], pp); /* single-stepped, but correct */
+	return true;
+}
+
+int insn__after_calls(const uint8_t *code, size_t len, uint64_t vaddr, const uint64_t *callees,
+		      size_t ncallees, unsigned keep, struct probe_point *out, size_t max)
+{
+	uint64_t *targets = NULL;
+	size_t count, ntargets = 0;
+	cs_insn *insns;
+	int found = 0;
+	csh h;
+
+	if (disasm(code, len, vaddr, 0, &h, &insns, &count))
+		return -EINVAL;
+	targets = calloc(count, sizeof(*targets));
+	if (!targets) {
+		found = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++)
+		if (branch_target(h, &insns[i], &targets[ntargets]))
+			ntargets++;
+	qsort(targets, ntargets, sizeof(*targets), cmp_u64);
+	for (size_t i = 0; i < count; i++) {
+		struct probe_point pp;
+
+		if (!calls_one_of(&insns[i], callees, ncallees))
+			continue;
+		if (!after_call_point(h, insns, count, i, targets, ntargets, keep, &pp))
+			continue;
+		if ((size_t)found < max)
+			out[found] = pp;
+		found++;
+	}
+out:
+	free(targets);
+	cs_free(insns, count);
 	cs_close(&h);
 	return found;
 }

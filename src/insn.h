@@ -37,6 +37,28 @@ int insn__entry_probe(const uint8_t *code, size_t len, uint64_t vaddr, struct pr
 int insn__exits(const uint8_t *code, size_t len, uint64_t vaddr, struct probe_point *out,
 		size_t max);
 
+/* Registers a probe after a call must find intact (bit set per register). */
+enum insn_reg {
+	INSN_RAX = 1 << 0,
+	INSN_RBX = 1 << 1,
+	INSN_RCX = 1 << 2,
+	INSN_RDI = 1 << 3,
+};
+
+/*
+ * Finds each direct call from the function at [vaddr, vaddr + len) to any of
+ * the ntargets addresses, and for each the probe point where the callee's
+ * results can be read: the first instruction after the call that the kernel
+ * emulates (often the nop Go places after a call, or the jcc testing the
+ * error), provided no instruction in between writes a register in keep and
+ * no branch lands in between; otherwise the instruction right after the call
+ * (single-stepped). A call whose return address is itself a branch target is
+ * not usable and is skipped. Returns the number of sites (at most max are
+ * stored) or -EINVAL.
+ */
+int insn__after_calls(const uint8_t *code, size_t len, uint64_t vaddr, const uint64_t *targets,
+		      size_t ntargets, unsigned keep, struct probe_point *out, size_t max);
+
 /* Decodes the single instruction at code and classifies it. */
 int insn__describe(const uint8_t *code, size_t len, uint64_t vaddr, struct probe_point *pp);
 

@@ -116,8 +116,8 @@ static int build_plan(const struct otrace_opts *o, const struct gobin *gb, const
 		      struct plan *plan)
 {
 	if (plan__build(gb, placement_of(o), plan) == 0) {
-		pr_err("%s uses no library otrace instruments (net/http server): nothing to trace",
-		       name);
+		pr_err("%s uses no library otrace instruments (%s): nothing to trace", name,
+		       plan__libraries);
 		return EXIT_NOTHING;
 	}
 	if (plan->single_stepped)

@@ -16,13 +16,7 @@
 #include "insn.h"
 #include "offsets.h"
 
-enum probe_id {
-	PROBE_HTTP_SERVE,  /* net/http.serverHandler.ServeHTTP: request start */
-	PROBE_HTTP_FINISH, /* net/http.(*response).finishRequest: request end */
-	PROBE__FIXED,	   /* diagnostic probes follow */
-};
-
-#define PLAN_MAX_PROBES 32
+#define PLAN_MAX_PROBES 64
 
 enum probe_placement {
 	PLACEMENT_EMULATED,  /* stack-check branch: the kernel emulates it */
@@ -39,19 +33,24 @@ struct probe {
 	char reason[160]; /* why it was skipped */
 };
 
-#define PLAN_MAX_FIELDS 24
+#define PLAN_MAX_FIELDS 96
 
 struct plan {
 	struct probe probes[PLAN_MAX_PROBES];
 	size_t nprobes;
 	enum probe_placement placement;
-	struct field_req fields[PLAN_MAX_FIELDS];
+	struct field_req fields[PLAN_MAX_FIELDS]; /* every library's, for --list-probes */
 	size_t nfields;
 	struct ot_http_server_cfg http_cfg;
+	struct ot_http_client_cfg http_client_cfg;
 	bool http_server; /* the net/http server library is instrumented */
+	bool http_client; /* net/http client round trips are instrumented */
 	struct go_func serve_func; /* ServeHTTP, for the diagnostic exit probes */
 	int single_stepped; /* planned probes on single-stepped instructions */
 };
+
+/* The instrumented libraries, for messages: "net/http server, net/http client, ..." */
+extern const char plan__libraries[];
 
 /* Builds the plan for gb; returns the number of planned probes (0: nothing). */
 int plan__build(const struct gobin *gb, enum probe_placement placement, struct plan *plan);

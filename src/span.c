@@ -4,13 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/random.h>
 
 #include "span.h"
+#include "../bpf/traceparent.h"
 
 struct span_assembler {
 	int64_t mono_to_unix; /* add to CLOCK_MONOTONIC ns to get Unix ns */
-	uint64_t rng[4];      /* xoshiro256** state, seeded from getrandom */
 };
 
 static uint64_t timespec_ns(const struct timespec *ts)
@@ -40,45 +39,12 @@ static int64_t clock_offset(void)
 	return offset;
 }
 
-static uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-/* Random, never all-zero ids (an all-zero id is invalid in W3C and OTLP). */
-static void random_id(uint64_t *rng, uint8_t *id, size_t len)
-{
-	do {
-		for (size_t i = 0; i < len; i += 8) {
-			uint64_t v = rng_next(rng);
-			memcpy(id + i, &v, len - i < 8 ? len - i : 8);
-		}
-	} while (!memcmp(id, (uint8_t[16]){ 0 }, len));
-}
-
 int span_assembler__new(struct span_assembler **out)
 {
 	struct span_assembler *sa = calloc(1, sizeof(*sa));
 
 	if (!sa)
 		return -ENOMEM;
-	if (getrandom(sa->rng, sizeof(sa->rng), 0) != sizeof(sa->rng)) {
-		free(sa);
-		return -EIO;
-	}
 	sa->mono_to_unix = clock_offset();
 	*out = sa;
 	return 0;
@@ -194,81 +160,23 @@ int span__split_host_port(const char *s, size_t len, size_t *host_off, size_t *h
 	return 0;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1; /* W3C allows lowercase hex only */
-}
-
-/* Decodes 2*n lowercase hex digits; false on anything else. */
-static bool parse_hex(const char *s, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
-}
-
-static bool all_zero(const uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return false;
-	return true;
-}
-
 int span__parse_traceparent(const char *s, size_t len, uint8_t trace_id[16],
 			    uint8_t parent_id[8], uint8_t *trace_flags)
 {
-	uint8_t version;
-
-	/* version "-" trace-id "-" parent-id "-" flags: 2+1+32+1+16+1+2 = 55 */
-	if (len < 55 || s[2] != '-' || s[35] != '-' || s[52] != '-')
-		return -EINVAL;
-	if (!parse_hex(s, &version, 1) || version == 0xff)
-		return -EINVAL;
-	/* version 00 is exactly 55 bytes; later versions may append "-..." */
-	if ((version == 0 && len != 55) || (len > 55 && s[55] != '-'))
-		return -EINVAL;
-	if (!parse_hex(s + 3, trace_id, 16) || !parse_hex(s + 36, parent_id, 8) ||
-	    !parse_hex(s + 53, trace_flags, 1))
-		return -EINVAL;
-	if (all_zero(trace_id, 16) || all_zero(parent_id, 8))
-		return -EINVAL;
-	return 0;
+	return ot_parse_traceparent(s, len, trace_id, parent_id, trace_flags) ? -EINVAL : 0;
 }
 
-/* Continues the caller's trace when the request carried a valid traceparent. */
-static void apply_incoming_context(struct span_assembler *sa, struct span *s,
-				   const struct ot_http_server_rec *r)
+/* The ids were made in BPF when the span started (children needed them). */
+static void apply_ids(struct span *s, const struct ot_span_ids *ids, bool has_parent)
 {
-	size_t n = r->traceparent_len > OT_TRACEPARENT_CAP ? OT_TRACEPARENT_CAP :
-							     r->traceparent_len;
-	uint8_t trace_flags;
-
-	random_id(sa->rng, s->span_id, sizeof(s->span_id));
-	/*
-	 * A capture cut at OT_TRACEPARENT_CAP still decides: version 00 must be 55
-	 * bytes (a longer one is invalid either way), later versions only need
-	 * the dash after the flags.
-	 */
-	if ((r->flags & OT_HTTP_TRACEPARENT_FOUND) &&
-	    span__parse_traceparent(r->traceparent, n, s->trace_id, s->parent_span_id,
-				    &trace_flags) == 0) {
-		s->has_parent = true;
-		s->flags = trace_flags | SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE;
-		return;
-	}
-	random_id(sa->rng, s->trace_id, sizeof(s->trace_id));
-	/* otrace records every request: its own traces are sampled */
-	s->flags = W3C_SAMPLED | SPAN_FLAGS_HAS_IS_REMOTE;
+	memcpy(s->trace_id, ids->trace_id, sizeof(s->trace_id));
+	memcpy(s->span_id, ids->span_id, sizeof(s->span_id));
+	s->has_parent = has_parent;
+	if (has_parent)
+		memcpy(s->parent_span_id, ids->parent_span_id, sizeof(s->parent_span_id));
+	s->flags = ids->trace_flags | SPAN_FLAGS_HAS_IS_REMOTE;
+	if (has_parent && ids->parent_remote)
+		s->flags |= SPAN_FLAGS_IS_REMOTE;
 }
 
 static bool known_method(const char *m, size_t len)
@@ -348,17 +256,43 @@ static void add_client_address(struct span *s, const struct ot_http_server_rec *
 		add_int(s, "client.port", port);
 }
 
-static void add_protocol_version(struct span *s, const struct ot_http_server_rec *r)
+static void add_protocol_version(struct span *s, int64_t major, int64_t minor)
 {
-	char buf[3] = { (char)('0' + r->proto_major), '.', (char)('0' + r->proto_minor) };
-	size_t n = r->proto_major >= 2 && r->proto_minor == 0 ? 1 : 3; /* "2", "1.1" */
+	char buf[3] = { (char)('0' + major), '.', (char)('0' + minor) };
+	size_t n = major >= 2 && minor == 0 ? 1 : 3; /* "2", "1.1" */
 	const char *kept;
 
-	if (r->proto_major <= 0 || r->proto_major > 9 || r->proto_minor < 0 || r->proto_minor > 9)
+	if (major <= 0 || major > 9 || minor < 0 || minor > 9)
 		return;
 	kept = keep(s, buf, n);
 	if (kept)
 		add_string(s, "network.protocol.version", kept, n);
+}
+
+/* ERROR status with the status code as error.type (semantic conventions). */
+static void set_status_error(struct span *s, int64_t status)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%lld", (long long)status);
+	const char *kept = keep(s, buf, (size_t)n);
+
+	s->status = STATUS_ERROR;
+	if (kept)
+		add_string(s, "error.type", kept, (size_t)n);
+}
+
+/* Adds the method attributes; returns whether it is a known method. */
+static bool add_method(struct span *s, const char *method, uint32_t full_len)
+{
+	size_t mlen = full_len > OT_METHOD_CAP ? OT_METHOD_CAP : full_len;
+
+	if (known_method(method, mlen)) {
+		add_captured(s, "http.request.method", method, OT_METHOD_CAP, full_len);
+		return true;
+	}
+	add_string(s, "http.request.method", "_OTHER", 6);
+	add_captured(s, "http.request.method_original", method, OT_METHOD_CAP, full_len);
+	return false;
 }
 
 static int decode_http_server(struct span_assembler *sa, const struct ot_http_server_rec *in,
@@ -373,22 +307,15 @@ static int decode_http_server(struct span_assembler *sa, const struct ot_http_se
 
 	memcpy(&s->rec.http_server, in, sizeof(*in));
 	tls = r->flags & OT_HTTP_TLS;
-	known = known_method(r->method, mlen);
 	status = r->status ? r->status : 200; /* handler wrote nothing: Go sends 200 */
 
 	s->kind = SPAN_KIND_SERVER;
 	s->pid = r->pid;
 	s->start_unix_ns = span_assembler__unix_ns(sa, r->start_ns);
 	s->end_unix_ns = span_assembler__unix_ns(sa, r->end_ns);
-	apply_incoming_context(sa, s, r);
+	apply_ids(s, &r->ids, r->flags & OT_HTTP_HAS_PARENT);
 
-	if (known) {
-		add_captured(s, "http.request.method", r->method, OT_METHOD_CAP, r->method_len);
-	} else {
-		add_string(s, "http.request.method", "_OTHER", 6);
-		add_captured(s, "http.request.method_original", r->method, OT_METHOD_CAP,
-			     r->method_len);
-	}
+	known = add_method(s, r->method, r->method_len);
 	add_captured(s, "url.path", r->path, OT_PATH_CAP, r->path_len);
 	add_string(s, "url.scheme", tls ? "https" : "http", tls ? 5 : 4);
 	add_int(s, "http.response.status_code", status);
@@ -396,23 +323,125 @@ static int decode_http_server(struct span_assembler *sa, const struct ot_http_se
 		add_string(s, "http.route", route, rlen);
 	add_server_address(s, r, tls);
 	add_client_address(s, r);
-	add_protocol_version(s, r);
+	add_protocol_version(s, r->proto_major, r->proto_minor);
 	if (r->flags & OT_HTTP_UA_FOUND)
 		add_captured(s, "user_agent.original", r->ua, OT_UA_CAP, r->ua_len);
-	if (status >= 500) {
-		char buf[24];
-		int n = snprintf(buf, sizeof(buf), "%lld", (long long)status);
-		const char *kept = keep(s, buf, (size_t)n);
-
-		s->status = STATUS_ERROR;
-		if (kept)
-			add_string(s, "error.type", kept, (size_t)n);
-	}
+	if (status >= 500)
+		set_status_error(s, status);
 	/* semconv: "{method} {route}", or "HTTP" for methods outside the known set */
 	if (known)
 		set_name(s, r->method, mlen, route, rlen);
 	else
 		set_name(s, "HTTP", 4, route, rlen);
+	return 0;
+}
+
+static const char *const secret_query_params[] = { "AWSAccessKeyId", "Signature", "sig",
+						   "X-Goog-Signature" };
+
+static bool is_secret_param(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(secret_query_params) / sizeof(secret_query_params[0]); i++)
+		if (strlen(secret_query_params[i]) == len &&
+		    !memcmp(secret_query_params[i], name, len))
+			return true;
+	return false;
+}
+
+static size_t put(char *dst, size_t used, size_t cap, const char *src, size_t n)
+{
+	if (used >= cap)
+		return used;
+	if (n > cap - used)
+		n = cap - used;
+	memcpy(dst + used, src, n);
+	return used + n;
+}
+
+size_t span__url_full(char *dst, size_t cap, const char *scheme, size_t scheme_len,
+		      const char *host, size_t host_len, const char *path, size_t path_len,
+		      const char *query, size_t query_len)
+{
+	size_t n = 0;
+
+	n = put(dst, n, cap, scheme, scheme_len);
+	n = put(dst, n, cap, "://", 3);
+	n = put(dst, n, cap, host, host_len);
+	n = put(dst, n, cap, path, path_len);
+	if (!query_len)
+		return n;
+	n = put(dst, n, cap, "?", 1);
+	for (size_t i = 0; i < query_len;) {
+		const char *amp = memchr(query + i, '&', query_len - i);
+		size_t end = amp ? (size_t)(amp - query) : query_len;
+		const char *eq = memchr(query + i, '=', end - i);
+
+		if (i)
+			n = put(dst, n, cap, "&", 1);
+		if (eq && is_secret_param(query + i, (size_t)(eq - query) - i)) {
+			n = put(dst, n, cap, query + i, (size_t)(eq - query) - i + 1);
+			n = put(dst, n, cap, "REDACTED", 8);
+		} else {
+			n = put(dst, n, cap, query + i, end - i);
+		}
+		i = end + 1;
+	}
+	return n;
+}
+
+static size_t captured(uint32_t full_len, size_t cap)
+{
+	return full_len > cap ? cap : full_len;
+}
+
+static int decode_http_client(struct span_assembler *sa, const struct ot_http_client_rec *in,
+			      struct span *s)
+{
+	const struct ot_http_client_rec *r = &s->rec.http_client;
+	size_t mlen = captured(in->method_len, OT_METHOD_CAP);
+	size_t slen, hlen, off, host_len;
+	char *url = s->scratch;
+	int64_t port;
+	bool known;
+
+	memcpy(&s->rec.http_client, in, sizeof(*in));
+	s->kind = SPAN_KIND_CLIENT;
+	s->pid = r->pid;
+	s->start_unix_ns = span_assembler__unix_ns(sa, r->start_ns);
+	s->end_unix_ns = span_assembler__unix_ns(sa, r->end_ns);
+	apply_ids(s, &r->ids, r->flags & OT_HTTP_HAS_PARENT);
+
+	known = add_method(s, r->method, r->method_len);
+	slen = captured(r->scheme_len, OT_SCHEME_CAP);
+	hlen = captured(r->host_len, OT_HOST_CAP);
+	/* url.full first: the other derived strings go after it in scratch */
+	s->scratch_used = span__url_full(url, sizeof(s->scratch) / 2, r->scheme, slen, r->host,
+					 hlen, r->path, captured(r->path_len, OT_PATH_CAP),
+					 r->query, captured(r->query_len, OT_QUERY_CAP));
+	add_string(s, "url.full", url, s->scratch_used);
+	if (r->path_len > OT_PATH_CAP || r->query_len > OT_QUERY_CAP || r->host_len > OT_HOST_CAP)
+		s->attrs[s->nattrs - 1].truncated = true;
+	if (hlen && !span__split_host_port(r->host, hlen, &off, &host_len, &port)) {
+		add_string(s, "server.address", r->host + off, host_len);
+		if (port < 0)
+			port = slen == 5 && !memcmp(r->scheme, "https", 5) ? 443 : 80;
+		add_int(s, "server.port", port);
+	}
+	if (r->flags & OT_HTTP_TRANSPORT_ERROR) {
+		/* the error's dynamic type is not resolved yet: semconv's fallback */
+		s->status = STATUS_ERROR;
+		add_string(s, "error.type", "_OTHER", 6);
+	} else {
+		add_int(s, "http.response.status_code", r->status);
+		add_protocol_version(s, r->proto_major, r->proto_minor);
+		if (r->status >= 400)
+			set_status_error(s, r->status);
+	}
+	/* semconv: the client span is named by its method alone */
+	if (known)
+		set_name(s, r->method, mlen, NULL, 0);
+	else
+		set_name(s, "HTTP", 4, NULL, 0);
 	return 0;
 }
 
@@ -432,6 +461,10 @@ int span_assembler__decode(struct span_assembler *sa, const void *data, size_t s
 		if (hdr.size < sizeof(struct ot_http_server_rec))
 			return -EINVAL;
 		return decode_http_server(sa, data, span);
+	case OT_REC_HTTP_CLIENT:
+		if (hdr.size < sizeof(struct ot_http_client_rec))
+			return -EINVAL;
+		return decode_http_client(sa, data, span);
 	default:
 		return -EINVAL;
 	}

@@ -51,10 +51,12 @@ struct span {
 	size_t name_len;
 	size_t nattrs;
 	struct attr attrs[SPAN_MAX_ATTRS];
-	char scratch[OT_HOST_CAP + 16]; /* derived strings that attrs point into */
+	/* derived strings that attrs point into: url.full, ports, status codes */
+	char scratch[OT_SCHEME_CAP + OT_HOST_CAP + OT_PATH_CAP + OT_QUERY_CAP + 64];
 	size_t scratch_used;
 	union {
 		struct ot_http_server_rec http_server;
+		struct ot_http_client_rec http_client;
 	} rec; /* the record the attributes point into */
 };
 
@@ -77,6 +79,15 @@ uint64_t span_assembler__unix_ns(const struct span_assembler *sa, uint64_t mono_
  */
 int span__parse_traceparent(const char *s, size_t len, uint8_t trace_id[16],
 			    uint8_t parent_id[8], uint8_t *trace_flags);
+
+/*
+ * Writes url.full for a client request into dst (capacity cap): scheme://host
+ * path ?query, with the values of well-known secret query parameters replaced
+ * by REDACTED (semantic conventions). Returns the length written.
+ */
+size_t span__url_full(char *dst, size_t cap, const char *scheme, size_t scheme_len,
+		      const char *host, size_t host_len, const char *path, size_t path_len,
+		      const char *query, size_t query_len);
 
 /* Exposed for tests: splits "host:port", "[v6]:port" or "host". */
 int span__split_host_port(const char *s, size_t len, size_t *host_off, size_t *host_len,

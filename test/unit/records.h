@@ -14,9 +14,23 @@
 		memcpy((rec)->field, value, n_ < sizeof((rec)->field) ? n_ : sizeof((rec)->field)); \
 	} while (0)
 
+/* Distinct, valid ids, as the BPF side makes them. */
+static inline void fake_ids(struct ot_span_ids *ids)
+{
+	static __u8 n;
+
+	n++;
+	for (int i = 0; i < 16; i++)
+		ids->trace_id[i] = (__u8)(0x10 + i + n);
+	for (int i = 0; i < 8; i++)
+		ids->span_id[i] = (__u8)(0x40 + i + n);
+	ids->trace_flags = 1;
+}
+
 static inline void http_record(struct ot_http_server_rec *r)
 {
 	memset(r, 0, sizeof(*r));
+	fake_ids(&r->ids);
 	r->hdr.type = OT_REC_HTTP_SERVER;
 	r->hdr.size = sizeof(*r);
 	r->pid = 4242;
@@ -32,6 +46,25 @@ static inline void http_record(struct ot_http_server_rec *r)
 	SET_STR(r, remote, "127.0.0.1:51234");
 	SET_STR(r, pattern, "POST /items/{id}");
 	SET_STR(r, ua, "test-agent/1.0");
+}
+
+static inline void http_client_record(struct ot_http_client_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	fake_ids(&r->ids);
+	r->hdr.type = OT_REC_HTTP_CLIENT;
+	r->hdr.size = sizeof(*r);
+	r->pid = 4242;
+	r->start_ns = 1000000000ull;
+	r->end_ns = 1001000000ull;
+	r->status = 200;
+	r->proto_major = 1;
+	r->proto_minor = 1;
+	SET_STR(r, method, "GET");
+	SET_STR(r, scheme, "https");
+	SET_STR(r, host, "api.example.com");
+	SET_STR(r, path, "/v1/items");
+	SET_STR(r, query, "a=1&sig=s3cr3t&b=2");
 }
 
 #endif

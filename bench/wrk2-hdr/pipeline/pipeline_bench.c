@@ -92,6 +92,12 @@ static void make_record(struct ot_http_server_rec *r, int i)
 	r->status = statuses[i % 8];
 	r->proto_major = 1;
 	r->proto_minor = 1;
+	/* ids as the BPF side makes them: random, never zero */
+	for (int b = 0; b < 16; b++)
+		r->ids.trace_id[b] = (__u8)(i * 31 + b * 7 + 1);
+	for (int b = 0; b < 8; b++)
+		r->ids.span_id[b] = (__u8)(i * 17 + b * 5 + 1);
+	r->ids.trace_flags = 1;
 	set_str(r->method, OT_METHOD_CAP, &r->method_len, method);
 	concrete_path(buf, sizeof(buf), route, i);
 	set_str(r->path, OT_PATH_CAP, &r->path_len, buf);

@@ -9,33 +9,6 @@
  * finishRequest runs on the goroutine that called ServeHTTP, right after the
  * handler returned, so no return probe is needed.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-#include "otrace.h"
-#include "go_abi.h"
-#include "go_map.h"
-
-char LICENSE[] SEC("license") = "Dual MIT/GPL";
-
-const volatile struct ot_http_server_cfg http_cfg = {};
-/*
- * Wake the reader only once this many bytes wait: a wakeup per record costs
- * the traced thread an IPI and a scheduler wakeup, several times the probe
- * itself. otrace also polls the ring on a short timer, so a lone record
- * never waits long.
- */
-const volatile __u64 wakeup_bytes = 64 << 10;
-
-__u64 drops[OT_DROP__COUNT] = {};
-__u64 spans_emitted = 0;
-
-struct goroutine_key {
-	__u32 pid;
-	__u32 _pad;
-	__u64 g;
-};
-
 /*
  * One entry per goroutine serving HTTP. After a request finishes the entry
  * stays, with req cleared and the response remembered, so a second hit of
@@ -45,12 +18,12 @@ struct http_start {
 	__u64 start_ns;
 	__u64 req;	     /* 0 once finished */
 	__u64 finished_resp; /* response of the last finished request */
+	__u64 ctx;	     /* data pointer of req.ctx, registered in ctx_spans */
+	struct go_string ua; /* the User-Agent value, read when the span ends */
+	__u32 flags;
+	__u32 _pad;
+	struct ot_span_ids ids;
 };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20); /* resized by user space */
-} events SEC(".maps");
 
 /* LRU so requests that never finish (hijacked, panicked) age out */
 struct {
@@ -60,49 +33,65 @@ struct {
 	__type(value, struct http_start);
 } http_inflight SEC(".maps");
 
-static __always_inline void count_drop(enum ot_drop_reason r)
+/* The server span a child started on goroutine g belongs to, if any. */
+static __always_inline const struct ot_span_ids *find_goroutine_parent(__u32 pid, __u64 g)
 {
-	if (r < OT_DROP__COUNT)
-		__sync_fetch_and_add(&drops[r], 1);
+	struct goroutine_key key = { .pid = pid, .g = g };
+	struct http_start *start = bpf_map_lookup_elem(&http_inflight, &key);
+
+	return start && start->req ? &start->ids : NULL;
 }
 
-/* Copies a Go string field into dst (capacity cap); returns its full length. */
-static __always_inline __u32 read_go_string(char *dst, __u32 cap, __u64 addr)
+/*
+ * Reads the request headers otrace uses, in one pass over the header map:
+ * User-Agent (kept as a string header, read at the end) and traceparent,
+ * which decides the span's trace before any child can start.
+ */
+static __always_inline void read_start_headers(struct http_start *start, __u64 req)
 {
-	struct go_string s = {};
-	__u64 n;
+	const volatile struct ot_http_server_cfg *cfg = &http_cfg;
+	struct map_scan scan = {
+		.key = { "User-Agent", "Traceparent" },
+		.key_len = { sizeof("User-Agent") - 1, sizeof("Traceparent") - 1 },
+		.nkeys = 2,
+	};
+	struct go_slice values = {};
+	struct go_string tp = {};
+	char buf[OT_TRACEPARENT_CAP] = {};
 
-	if (bpf_probe_read_user(&s, sizeof(s), (void *)addr) || s.len < 0)
-		return 0;
-	n = s.len;
-	if (n > cap)
-		n = cap;
-	if (bpf_probe_read_user(dst, n, (void *)s.ptr))
-		return 0;
-	return s.len > 0xffffffffLL ? 0xffffffffU : (__u32)s.len;
-}
-
-static __always_inline __s64 read_s64(__u64 addr)
-{
-	__s64 v = 0;
-
-	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
-	return v;
-}
-
-static __always_inline __u64 read_ptr(__u64 addr)
-{
-	__u64 v = 0;
-
-	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
-	return v;
+	new_root(&start->ids);
+	if (!go_header_lookup(cfg, read_ptr(req + cfg->req_header), &scan))
+		return;
+	if (scan.elem_addr[0] &&
+	    !bpf_probe_read_user(&values, sizeof(values), (void *)scan.elem_addr[0]) &&
+	    values.len > 0 && values.ptr &&
+	    !bpf_probe_read_user(&start->ua, sizeof(start->ua), (void *)values.ptr))
+		start->flags |= OT_HTTP_UA_FOUND;
+	/* W3C: a request with several traceparent headers has no valid one */
+	if (!scan.elem_addr[1] ||
+	    bpf_probe_read_user(&values, sizeof(values), (void *)scan.elem_addr[1]) ||
+	    values.len != 1 || !values.ptr ||
+	    bpf_probe_read_user(&tp, sizeof(tp), (void *)values.ptr))
+		return;
+	if (tp.len < OT_TRACEPARENT_LEN || !tp.ptr ||
+	    bpf_probe_read_user(buf, tp.len > OT_TRACEPARENT_LEN ? OT_TRACEPARENT_LEN + 1 :
+								  OT_TRACEPARENT_LEN,
+				(void *)tp.ptr))
+		return;
+	if (ot_parse_traceparent(buf, tp.len, start->ids.trace_id, start->ids.parent_span_id,
+				 &start->ids.trace_flags) == 0) {
+		start->ids.parent_remote = 1;
+		start->flags |= OT_HTTP_HAS_PARENT;
+	} else {
+		new_root(&start->ids); /* the parse may have written part of the ids */
+	}
 }
 
 SEC("uprobe")
 int serve_http_enter(struct pt_regs *ctx)
 {
 	struct goroutine_key key = {
-		.pid = bpf_get_current_pid_tgid() >> 32,
+		.pid = pid_of_current(),
 		.g = GO_G(ctx),
 	};
 	struct http_start start = {
@@ -110,11 +99,21 @@ int serve_http_enter(struct pt_regs *ctx)
 		.req = GO_ARG4(ctx),
 	};
 	struct http_start *prev;
+	struct ctx_key ck = { .pid = key.pid };
+	struct go_iface rctx = {};
 
 	/* stack growth re-enters the function: keep the first start time */
 	prev = bpf_map_lookup_elem(&http_inflight, &key);
 	if (prev && prev->req == start.req && start.req)
 		return 0;
+	read_start_headers(&start, start.req);
+	if (http_cfg.req_ctx >= 0 &&
+	    !bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(start.req + http_cfg.req_ctx)) &&
+	    rctx.data) {
+		start.ctx = rctx.data;
+		ck.data = rctx.data;
+		bpf_map_update_elem(&ctx_spans, &ck, &start.ids, BPF_ANY);
+	}
 	if (bpf_map_update_elem(&http_inflight, &key, &start, BPF_ANY))
 		count_drop(OT_DROP_INFLIGHT_FULL);
 	return 0;
@@ -147,38 +146,13 @@ static __always_inline void read_request(struct ot_http_server_rec *rec, __u64 r
 			rec->pattern_len = read_go_string(rec->pattern, OT_PATTERN_CAP,
 							  pat + cfg->pattern_str);
 	}
-
-	/* both headers in one pass over the map; Go canonicalises their keys */
-	struct map_scan scan = {
-		.key = { "User-Agent", "Traceparent" },
-		.key_len = { sizeof("User-Agent") - 1, sizeof("Traceparent") - 1 },
-		.nkeys = 2,
-	};
-	if (!go_header_lookup(cfg, read_ptr(req + cfg->req_header), &scan))
-		return;
-	struct go_slice values = {};
-
-	if (scan.elem_addr[0] &&
-	    !bpf_probe_read_user(&values, sizeof(values), (void *)scan.elem_addr[0]) &&
-	    values.len > 0 && values.ptr) {
-		rec->ua_len = read_go_string(rec->ua, OT_UA_CAP, values.ptr);
-		rec->flags |= OT_HTTP_UA_FOUND;
-	}
-	/* W3C: a request with several traceparent headers has no valid one */
-	if (scan.elem_addr[1] &&
-	    !bpf_probe_read_user(&values, sizeof(values), (void *)scan.elem_addr[1]) &&
-	    values.len == 1 && values.ptr) {
-		rec->traceparent_len =
-			read_go_string(rec->traceparent, OT_TRACEPARENT_CAP, values.ptr);
-		rec->flags |= OT_HTTP_TRACEPARENT_FOUND;
-	}
 }
 
 SEC("uprobe")
 int finish_request_enter(struct pt_regs *ctx)
 {
 	struct goroutine_key key = {
-		.pid = bpf_get_current_pid_tgid() >> 32,
+		.pid = pid_of_current(),
 		.g = GO_G(ctx),
 	};
 	struct ot_http_server_rec *rec;
@@ -211,12 +185,19 @@ int finish_request_enter(struct pt_regs *ctx)
 	rec->start_ns = start->start_ns;
 	rec->end_ns = bpf_ktime_get_ns();
 	rec->status = read_s64(resp + http_cfg.resp_status);
+	rec->flags = start->flags;
+	rec->ids = start->ids;
+	if (start->flags & OT_HTTP_UA_FOUND)
+		rec->ua_len = read_go_string_at(rec->ua, OT_UA_CAP, start->ua);
 	read_request(rec, req);
-	bpf_ringbuf_submit(rec, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
-					 BPF_RB_FORCE_WAKEUP :
-					 BPF_RB_NO_WAKEUP);
-	__sync_fetch_and_add(&spans_emitted, 1);
+	submit(rec);
 out:
+	if (start->ctx) {
+		struct ctx_key ck = { .pid = key.pid, .data = start->ctx };
+
+		bpf_map_delete_elem(&ctx_spans, &ck);
+		start->ctx = 0;
+	}
 	start->req = 0;
 	start->finished_resp = resp;
 	return 0;
@@ -231,7 +212,7 @@ SEC("uprobe")
 int return_probe(struct pt_regs *ctx)
 {
 	struct goroutine_key key = {
-		.pid = bpf_get_current_pid_tgid() >> 32,
+		.pid = pid_of_current(),
 		.g = GO_G(ctx),
 	};
 

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every library's probes share: the ring buffer, drop counters, reads of
+ * Go values, span ids, and the registry that links a child span to the span
+ * in progress on its context.
+ *
+ * Parent lookup. A server span registers the data pointer of its request's
+ * context.Context. Every context the handler derives from it (WithValue,
+ * WithCancel, WithTimeout, WithoutCancel, AfterFunc) embeds its parent as the
+ * first field, an interface {itab, data}, so a client call's context leads
+ * back to the server's in a few reads, whichever goroutine makes the call.
+ * A call made with context.Background() on the serving goroutine itself
+ * falls back to that goroutine's server span.
+ */
+#ifndef OTRACE_COMMON_BPF_H
+#define OTRACE_COMMON_BPF_H
+
+#include "otrace.h"
+#include "go_abi.h"
+
+/* context chains deeper than this end the walk (no parent) */
+#define CTX_MAX_DEPTH 12
+
+/*
+ * Wake the reader only once this many bytes wait: a wakeup per record costs
+ * the traced thread an IPI and a scheduler wakeup, several times the probe
+ * itself. otrace also polls the ring on a short timer, so a lone record
+ * never waits long.
+ */
+const volatile __u64 wakeup_bytes = 64 << 10;
+
+__u64 drops[OT_DROP__COUNT] = {};
+__u64 spans_emitted = 0;
+
+struct goroutine_key {
+	__u32 pid;
+	__u32 _pad;
+	__u64 g;
+};
+
+struct ctx_key {
+	__u32 pid;
+	__u32 _pad;
+	__u64 data; /* the context's data pointer */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by user space */
+} events SEC(".maps");
+
+/* server spans in progress, by their request context; LRU so leaks age out */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ctx_key);
+	__type(value, struct ot_span_ids);
+} ctx_spans SEC(".maps");
+
+static __always_inline void count_drop(enum ot_drop_reason r)
+{
+	if (r < OT_DROP__COUNT)
+		__sync_fetch_and_add(&drops[r], 1);
+}
+
+static __always_inline __u32 pid_of_current(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+/* Copies the bytes of a Go string (ptr, len) into dst; returns the full length. */
+static __always_inline __u32 read_go_string_at(char *dst, __u32 cap, struct go_string s)
+{
+	__u64 n;
+
+	if (s.len <= 0 || !s.ptr)
+		return 0;
+	n = s.len;
+	if (n > cap)
+		n = cap;
+	if (bpf_probe_read_user(dst, n, (void *)s.ptr))
+		return 0;
+	return s.len > 0xffffffffLL ? 0xffffffffU : (__u32)s.len;
+}
+
+/* Copies a Go string field at addr into dst (capacity cap); returns its full length. */
+static __always_inline __u32 read_go_string(char *dst, __u32 cap, __u64 addr)
+{
+	struct go_string s = {};
+
+	if (bpf_probe_read_user(&s, sizeof(s), (void *)addr))
+		return 0;
+	return read_go_string_at(dst, cap, s);
+}
+
+static __always_inline __s64 read_s64(__u64 addr)
+{
+	__s64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+static __always_inline __u64 read_ptr(__u64 addr)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+static __always_inline void random_bytes(__u8 *dst, int n)
+{
+	for (int i = 0; i < 16; i += 4) {
+		__u32 r = bpf_get_prandom_u32();
+
+		if (i >= n)
+			break;
+		__builtin_memcpy(dst + i, &r, 4);
+	}
+}
+
+/* A new span id, never all zero (invalid in W3C and OTLP). */
+static __always_inline void new_span_id(struct ot_span_ids *ids)
+{
+	random_bytes(ids->span_id, 8);
+	ids->span_id[0] |= 1;
+}
+
+/* A root span: new trace, sampled (otrace records every span it sees). */
+static __always_inline void new_root(struct ot_span_ids *ids)
+{
+	random_bytes(ids->trace_id, 16);
+	ids->trace_id[0] |= 1;
+	new_span_id(ids);
+	ids->trace_flags = 1;
+}
+
+/* Makes ids a child of parent. */
+static __always_inline void new_child(struct ot_span_ids *ids, const struct ot_span_ids *parent)
+{
+	__builtin_memcpy(ids->trace_id, parent->trace_id, 16);
+	__builtin_memcpy(ids->parent_span_id, parent->span_id, 8);
+	ids->trace_flags = parent->trace_flags;
+	ids->parent_remote = 0;
+	new_span_id(ids);
+}
+
+/*
+ * Finds the span a call made with context data pointer ctx_data belongs to by
+ * walking the context's parent chain; NULL when none is registered.
+ */
+static __always_inline const struct ot_span_ids *find_ctx_parent(__u32 pid, __u64 ctx_data)
+{
+	struct ctx_key key = { .pid = pid };
+
+	for (int i = 0; i < CTX_MAX_DEPTH; i++) {
+		struct go_iface parent = {};
+		const struct ot_span_ids *ids;
+
+		if (!ctx_data)
+			return NULL;
+		key.data = ctx_data;
+		ids = bpf_map_lookup_elem(&ctx_spans, &key);
+		if (ids)
+			return ids;
+		/* std context types embed their parent Context first */
+		if (bpf_probe_read_user(&parent, sizeof(parent), (void *)ctx_data) || !parent.tab)
+			return NULL;
+		ctx_data = parent.data;
+	}
+	return NULL;
+}
+
+/* Submits a record, waking otrace only when a batch is waiting. */
+static __always_inline void submit(void *rec)
+{
+	bpf_ringbuf_submit(rec, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+					BPF_RB_FORCE_WAKEUP :
+					BPF_RB_NO_WAKEUP);
+	__sync_fetch_and_add(&spans_emitted, 1);
+}
+
+#endif

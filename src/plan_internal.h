@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared by the per-library planners (plan_*.c): adding probes, placing them,
+ * resolving a library's struct fields.
+ */
+#ifndef OTRACE_PLAN_INTERNAL_H
+#define OTRACE_PLAN_INTERNAL_H
+
+#include "plan.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Appends a probe (unplanned until placed); NULL when the plan is full. */
+struct probe *plan__add_probe(struct plan *plan, const char *library, const char *symbol,
+			      const char *program);
+void plan__skip(struct probe *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Places p at the entry of fn (stack-check branch); leaves it skipped on failure. */
+void plan__place_entry(const struct gobin *gb, const struct plan *plan, const struct go_func *fn,
+		       struct probe *p);
+/*
+ * Adds one probe of program after each direct call from caller to any callee
+ * (see insn__after_calls); returns the number planned.
+ */
+int plan__add_after_calls(const struct gobin *gb, struct plan *plan, const char *library,
+			  const struct go_func *caller, const struct go_func *callees,
+			  size_t ncallees, unsigned keep, const char *program);
+/* Marks every probe of library from index first on as skipped with reason. */
+void plan__skip_from(struct plan *plan, size_t first, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/*
+ * Resolves fields (DWARF, then the table) and lists them in the plan. Returns
+ * the first of the first nrequired fields that is unknown, or NULL.
+ */
+const struct field_req *plan__resolve_fields(const struct gobin *gb, struct plan *plan,
+					     struct field_req *fields, size_t n,
+					     size_t nrequired);
+/* True for a Go release at or after 1.minor ("devel" and unparsable: false). */
+bool plan__go_at_least(const char *version, int minor);
+
+void plan_http_server(const struct gobin *gb, struct plan *plan);
+void plan_http_client(const struct gobin *gb, struct plan *plan);
+void plan_http_return_probes(const struct gobin *gb, struct plan *plan);
+
+#endif
