@@ -57,7 +57,8 @@ for line in "${versions[@]}"; do
 	fi
 	"$otrace" --list-probes "$bin" | jq -r \
 		'(.goVersion | split(" ")[0]) as $v | .fields[] | select(.source == "dwarf")
-		 | "\t{ \"\($v)\", \"\(.struct)\", \"\(.field)\", \(.offset) },"' >>"$rows"
+		 | "\t{ \"\($v)\", \"\(.struct)\", \"\(.field)\", \(.offset) },"' |
+		awk '!seen[$0]++' >>"$rows" # libraries share fields (Request.Method)
 	echo "gen-offsets: go$line: $(grep -c "" "$rows") rows so far" >&2
 done
 

@@ -219,40 +219,69 @@ static bool calls_one_of(const cs_insn *in, const uint64_t *targets, size_t n)
 	return false;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* A branch inside the function: where it lands, and whether it is the jmp of a
+ * "call; jmp join" pair, which carries that call's results to the join. */
+struct branch {
+	uint64_t target;
+	bool after_call;
+};
+
+static int cmp_branch(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	uint64_t x = ((const struct branch *)a)->target, y = ((const struct branch *)b)->target;
 
 	return x < y ? -1 : x > y;
 }
 
-/* True when a branch of the function lands in (lo, hi]. */
-static bool lands_in(const uint64_t *sorted, size_t n, uint64_t lo, uint64_t hi)
+/* Index of the first branch landing after lo (n if none). */
+static size_t first_after(const struct branch *sorted, size_t n, uint64_t lo)
 {
 	size_t a = 0, b = n;
 
-	while (a < b) { /* first target > lo */
+	while (a < b) {
 		size_t m = (a + b) / 2;
 
-		if (sorted[m] <= lo)
+		if (sorted[m].target <= lo)
 			a = m + 1;
 		else
 			b = m;
 	}
-	return a < n && sorted[a] <= hi;
+	return a;
+}
+
+/* True when a branch lands in (lo, hi]. */
+static bool lands_in(const struct branch *sorted, size_t n, uint64_t lo, uint64_t hi)
+{
+	size_t i = first_after(sorted, n, lo);
+
+	return i < n && sorted[i].target <= hi;
+}
+
+/*
+ * The return address may also be reached by branches only if each is the jmp
+ * right after another call: `a, err = f() ... else a, err = g()` joins there
+ * with the other call's results in the same registers.
+ */
+static bool return_address_usable(const struct branch *sorted, size_t n, uint64_t ret_addr)
+{
+	for (size_t i = first_after(sorted, n, ret_addr - 1); i < n && sorted[i].target == ret_addr;
+	     i++)
+		if (!sorted[i].after_call)
+			return false;
+	return true;
 }
 
 /* Picks the probe point after the call at insns[i]; false when none is safe. */
 static bool after_call_point(csh h, const cs_insn *insns, size_t count, size_t i,
-			     const uint64_t *targets, size_t ntargets, unsigned keep,
+			     const struct branch *branches, size_t nbranches, unsigned keep,
 			     struct probe_point *pp)
 {
 	uint64_t ret_addr = insns[i].address + insns[i].size;
 
-	if (i + 1 >= count || lands_in(targets, ntargets, ret_addr - 1, ret_addr))
-		return false; /* the return address is reached another way too */
+	if (i + 1 >= count || !return_address_usable(branches, nbranches, ret_addr))
+		return false;
 	for (size_t j = i + 1; j < count && j < i + 8; j++) {
-		if (lands_in(targets, ntargets, ret_addr, insns[j].address))
+		if (lands_in(branches, nbranches, ret_addr, insns[j].address))
 			break;
 		if (kernel_emulates(h, &insns[j])) {
 			fill_point(h, &insns[j], pp);
@@ -265,39 +294,56 @@ static bool after_call_point(csh h, const cs_insn *insns, size_t count, size_t i
 	return true;
 }
 
+/* True when insns[i] comes right after a call, nops (Go's inline marks) aside. */
+static bool follows_call(const cs_insn *insns, size_t i)
+{
+	while (i-- > 0) {
+		if (insns[i].id == X86_INS_CALL)
+			return true;
+		if (insns[i].id != X86_INS_NOP)
+			return false;
+	}
+	return false;
+}
+
 int insn__after_calls(const uint8_t *code, size_t len, uint64_t vaddr, const uint64_t *callees,
 		      size_t ncallees, unsigned keep, struct probe_point *out, size_t max)
 {
-	uint64_t *targets = NULL;
-	size_t count, ntargets = 0;
+	struct branch *branches = NULL;
+	size_t count, nbranches = 0;
 	cs_insn *insns;
 	int found = 0;
 	csh h;
 
 	if (disasm(code, len, vaddr, 0, &h, &insns, &count))
 		return -EINVAL;
-	targets = calloc(count, sizeof(*targets));
-	if (!targets) {
+	branches = calloc(count, sizeof(*branches));
+	if (!branches) {
 		found = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < count; i++)
-		if (branch_target(h, &insns[i], &targets[ntargets]))
-			ntargets++;
-	qsort(targets, ntargets, sizeof(*targets), cmp_u64);
+	for (size_t i = 0; i < count; i++) {
+		struct branch *b = &branches[nbranches];
+
+		if (!branch_target(h, &insns[i], &b->target))
+			continue;
+		b->after_call = insns[i].id == X86_INS_JMP && follows_call(insns, i);
+		nbranches++;
+	}
+	qsort(branches, nbranches, sizeof(*branches), cmp_branch);
 	for (size_t i = 0; i < count; i++) {
 		struct probe_point pp;
 
 		if (!calls_one_of(&insns[i], callees, ncallees))
 			continue;
-		if (!after_call_point(h, insns, count, i, targets, ntargets, keep, &pp))
+		if (!after_call_point(h, insns, count, i, branches, nbranches, keep, &pp))
 			continue;
 		if ((size_t)found < max)
 			out[found] = pp;
 		found++;
 	}
 out:
-	free(targets);
+	free(branches);
 	cs_free(insns, count);
 	cs_close(&h);
 	return found;

@@ -376,14 +376,14 @@ size_t span__url_full(char *dst, size_t cap, const char *scheme, size_t scheme_l
 		size_t end = amp ? (size_t)(amp - query) : query_len;
 		const char *eq = memchr(query + i, '=', end - i);
 
-		if (i)
-			n = put(dst, n, cap, "&", 1);
 		if (eq && is_secret_param(query + i, (size_t)(eq - query) - i)) {
 			n = put(dst, n, cap, query + i, (size_t)(eq - query) - i + 1);
 			n = put(dst, n, cap, "REDACTED", 8);
 		} else {
 			n = put(dst, n, cap, query + i, end - i);
 		}
+		if (amp)
+			n = put(dst, n, cap, "&", 1);
 		i = end + 1;
 	}
 	return n;

@@ -60,7 +60,7 @@ build_cell() {
 }
 
 # The plan as "symbol address" and "struct.field offset" lines.
-probes_of() { "$otrace" --list-probes "$1" 2>/dev/null | jq -r '.probes[] | "\(.symbol) \(.address) \(.planned) \(.emulated)"'; }
+probes_of() { "$otrace" --list-probes "$1" 2>/dev/null | jq -r '.probes[] | "\(.symbol) \(.address) \(.planned) \(.emulated) \(.program)"'; }
 fields_of() { "$otrace" --list-probes "$1" 2>/dev/null | jq -r '.fields[] | "\(.struct).\(.field) \(.offset)"' | sort; }
 
 # Addresses from .symtab of the unstripped twin, independent of otrace.
@@ -71,21 +71,29 @@ symtab_addr() {
 }
 
 check_plan() {
-	local bin=$1 twin=$2 sym addr planned emulated entry
-	while read -r sym addr planned emulated; do
-		[[ $planned == true && $emulated == true ]] || { echo "probe $sym not planned/emulated"; return 1; }
+	local bin=$1 twin=$2 sym addr planned emulated program entry programs
+	while read -r sym addr planned emulated program; do
+		[[ $planned == true && $emulated == true ]] || { echo "probe $program in $sym not planned/emulated"; return 1; }
 		entry=$(symtab_addr "$twin" "$sym")
-		# the probe sits a few bytes into the function (the stack-check branch)
-		((addr >= entry && addr < entry + 32)) || { echo "$sym at $addr, symtab entry $entry"; return 1; }
+		if [[ $program == *_done ]]; then
+			# after a call, inside the caller
+			((addr > entry)) || { echo "$program at $addr, before $sym at $entry"; return 1; }
+		else
+			# a few bytes into the function (the stack-check branch)
+			((addr >= entry && addr < entry + 32)) || { echo "$sym at $addr, symtab entry $entry"; return 1; }
+		fi
 	done < <(probes_of "$bin")
-	[[ $(probes_of "$bin" | wc -l) -eq 2 ]] || { echo "expected 2 probes"; return 1; }
+	programs=$(probes_of "$bin" | awk '{print $5}' | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}')
+	# server start+end; client start, connection-error end, HTTP/1.1 and HTTP/2 ends
+	[[ $programs == "finish_request_enter:1 http_client_conn_done:1 http_client_done:2 http_client_enter:1 serve_http_enter:1 " ]] ||
+		{ echo "unexpected probe plan: $programs"; return 1; }
 	if [[ $bin != "$twin" ]] && ! diff <(fields_of "$bin") <(fields_of "$twin") >/dev/null; then
 		echo "field offsets differ from the DWARF of the unstripped twin"
 		return 1
 	fi
 }
 
-# One traced run: four requests, four correct spans.
+# One traced run: five requests, one making a client call: seven correct spans.
 check_trace() {
 	local bin=$1 minor=$2 dir port status
 	dir="$(mktemp -d)"
@@ -102,6 +110,7 @@ check_trace() {
 	curl -s -o /dev/null "http://127.0.0.1:$port/items/42"
 	curl -s -o /dev/null -X POST "http://127.0.0.1:$port/items"
 	curl -s -o /dev/null "http://127.0.0.1:$port/status/503"
+	curl -s -o /dev/null "http://127.0.0.1:$port/call?to=http://127.0.0.1:$port/hello%3Fmatrix=1"
 	kill -TERM "$pid"
 	status=0
 	wait "$pid" || status=$?
@@ -111,13 +120,19 @@ check_trace() {
 	local want_route=false
 	((minor >= 22)) && want_route=true
 	jq -e -s --argjson route "$want_route" --arg ua "matrix/$minor" '
-		length == 4
-		and (map(.attributes["url.path"]) | sort == ["/hello", "/items", "/items/42", "/status/503"])
+		(map(select(.kind == 3)) | length == 1) as $one_client
+		| (map(select(.attributes["url.path"] == "/call"))[0]) as $call
+		| (map(select(.kind == 3))[0]) as $client
+		| $one_client and length == 7
+		and (map(.attributes["url.path"] // empty) | sort == ["/call", "/hello", "/hello", "/items", "/items/42", "/status/503"])
+		and $client.parentSpanId == $call.spanId and $client.traceId == $call.traceId
+		and $client.attributes["http.response.status_code"] == 200
+		and ($client.attributes["url.full"] | endswith("/hello?matrix=1"))
 		and (map(select(.attributes["url.path"] == "/status/503"))[0]
 		     | .statusCode == 2 and .attributes["http.response.status_code"] == 503)
-		and (map(select(.attributes["url.path"] == "/hello"))[0].attributes["user_agent.original"] == $ua)
+		and (map(select(.attributes["user_agent.original"] == $ua)) | length == 1)
 		and (map(select(.attributes["url.path"] == "/items"))[0].attributes["http.response.status_code"] == 201)
-		and (all(.[]; .kind == 2 and .endUnixNano >= .startUnixNano))
+		and (all(.[]; .endUnixNano >= .startUnixNano))
 		and (if $route then (map(select(.attributes["url.path"] == "/items/42"))[0].name == "GET /items/{id}")
 		     else all(.[]; has("attributes") and (.attributes | has("http.route") | not)) end)
 	' "$dir/spans" >/dev/null || { echo "wrong spans: $(head -c 600 "$dir/spans")"; return 1; }

@@ -123,6 +123,53 @@ static void test_exits(void)
 	CHECK(insn__exits(fn, sizeof(fn), 0, out, 1) == 3); /* counts past max */
 }
 
+/* Probe points after calls to 0x5000 in hand-assembled functions at 0x1000. */
+static void test_after_calls(void)
+{
+	const uint64_t callee = 0x5000;
+	struct probe_point pp[4];
+
+	/* call; nop; test rbx,rbx; je; ret: the nop, emulated */
+	static const uint8_t nop_after[] = { 0xe8, 0xfb, 0x3f, 0x00, 0x00, 0x90, 0x48, 0x85,
+					     0xdb, 0x74, 0x00, 0xc3 };
+	CHECK(insn__after_calls(nop_after, sizeof(nop_after), 0x1000, &callee, 1,
+				INSN_RAX | INSN_RBX, pp, 4) == 1);
+	CHECK(pp[0].vaddr == 0x1005 && pp[0].emulated);
+
+	/* call; mov rax,[rsp+8]; je; ret: rax is rewritten before the jcc */
+	static const uint8_t clobber[] = { 0xe8, 0xfb, 0x3f, 0x00, 0x00, 0x48, 0x8b, 0x44,
+					   0x24, 0x08, 0x74, 0x00, 0xc3 };
+	CHECK(insn__after_calls(clobber, sizeof(clobber), 0x1000, &callee, 1, INSN_RAX, pp, 4) ==
+	      1);
+	CHECK(pp[0].vaddr == 0x1005 && !pp[0].emulated); /* right after the call */
+	CHECK(insn__after_calls(clobber, sizeof(clobber), 0x1000, &callee, 1, INSN_RBX, pp, 4) ==
+	      1);
+	CHECK(pp[0].vaddr == 0x100a && pp[0].emulated); /* rbx survives: the jcc */
+
+	/* jmp over the call to its return address: reached another way, skipped */
+	static const uint8_t joined[] = { 0xeb, 0x05, 0xe8, 0xf9, 0x3f, 0x00, 0x00, 0x90, 0xc3 };
+	CHECK(insn__after_calls(joined, sizeof(joined), 0x1000, &callee, 1, INSN_RAX, pp, 4) == 0);
+
+	/* call rcx; jmp join; call 0x5000; join: test; je — the other call's
+	 * results arrive in the same registers, so the join is usable */
+	static const uint8_t call_join[] = { 0xff, 0xd1, 0xeb, 0x05, 0xe8, 0xf7, 0x3f, 0x00,
+					     0x00, 0x48, 0x85, 0xdb, 0x74, 0x00, 0xc3 };
+	CHECK(insn__after_calls(call_join, sizeof(call_join), 0x1000, &callee, 1,
+				INSN_RAX | INSN_RBX, pp, 4) == 1);
+	CHECK(pp[0].vaddr == 0x100c && pp[0].emulated);
+
+	/* a branch lands on the jcc after the call: probe before it instead */
+	static const uint8_t lands[] = { 0xe8, 0xfb, 0x3f, 0x00, 0x00, 0x48, 0x85, 0xdb,
+					 0x74, 0x00, 0xc3, 0xeb, 0xfb };
+	CHECK(insn__after_calls(lands, sizeof(lands), 0x1000, &callee, 1, INSN_RBX, pp, 4) == 1);
+	CHECK(pp[0].vaddr == 0x1005 && !pp[0].emulated);
+
+	/* calls elsewhere are not sites */
+	const uint64_t other = 0x6000;
+	CHECK(insn__after_calls(nop_after, sizeof(nop_after), 0x1000, &other, 1, INSN_RAX, pp,
+				4) == 0);
+}
+
 static void test_devendor(void)
 {
 	CHECK_STR(gobin__devendor("net/http.serverHandler.ServeHTTP"),
@@ -142,6 +189,7 @@ int main(void)
 	test_open_errors();
 	test_insn();
 	test_exits();
+	test_after_calls();
 	test_devendor();
 	return ut_summary();
 }

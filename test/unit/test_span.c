@@ -223,6 +223,10 @@ static void test_http_client(struct span_assembler *sa)
 			  "X-Goog-Signature=REDACTED&sigx=1&q") &&
 	      !memcmp(buf, "http://h/?Signature=REDACTED&AWSAccessKeyId=REDACTED&"
 			   "X-Goog-Signature=REDACTED&sigx=1&q", n));
+	/* separators kept as they were, empty parameters too */
+	n = span__url_full(buf, sizeof(buf), "http", 4, "h", 1, "/", 1, "a=1&&sig=2&", 11);
+	CHECK(n == strlen("http://h/?a=1&&sig=REDACTED&") &&
+	      !memcmp(buf, "http://h/?a=1&&sig=REDACTED&", n));
 	/* never past the buffer */
 	CHECK(span__url_full(buf, 10, "http", 4, "example.com", 11, "/", 1, "", 0) == 10);
 }

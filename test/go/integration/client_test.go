@@ -1,0 +1,269 @@
+package integration
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"otrace.test/gotests/internal/otlp"
+)
+
+const spanKindClient = 3 // OTLP enum value
+
+// callVia asks the fixture's /call handler to make client calls; ua tags
+// the server span so the test can find it.
+func callVia(t *testing.T, c *http.Client, port int, query url.Values, ua string) string {
+	t.Helper()
+	req, err := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/call?%s", port, query.Encode()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("User-Agent", ua)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("/call %s: %v", query.Encode(), err)
+	}
+	defer resp.Body.Close()
+	var sb strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		sb.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("/call %s: status %d: %s", query.Encode(), resp.StatusCode, sb.String())
+	}
+	return sb.String()
+}
+
+// serverSpanByUA finds the server span of the request sent with user agent ua.
+func serverSpanByUA(spans []otlp.Span, ua string) (otlp.Span, bool) {
+	for _, s := range spans {
+		if s.Kind == spanKindServer && s.Attributes["user_agent.original"] == ua {
+			return s, true
+		}
+	}
+	return otlp.Span{}, false
+}
+
+// clientSpansTo lists the client spans whose url.full contains marker.
+func clientSpansTo(spans []otlp.Span, marker string) []otlp.Span {
+	var out []otlp.Span
+	for _, s := range spans {
+		if u, _ := s.Attributes["url.full"].(string); s.Kind == spanKindClient && strings.Contains(u, marker) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func closedPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return port
+}
+
+// TestClientSpans: net/http client calls made while serving a request are
+// CLIENT spans with the semantic-convention attributes, children of the
+// server span — from the handler's goroutine or goroutines it spawned, with
+// the request's context or context.Background() — over HTTP/1.1 and HTTP/2,
+// with ERROR status on 4xx/5xx and on transport errors.
+func TestClientSpans(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir := t.TempDir()
+	target, port := startFixture(t, dir, fx)
+	out := filepath.Join(dir, "out.jsonl")
+	otrace := attachPID(t, dir, bin, target.pid(), nil, "-o", out)
+
+	h2 := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, r.Proto)
+	}))
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	defer h2.Close()
+	h2URL, _ := url.Parse(h2.URL)
+
+	self := fmt.Sprintf("http://127.0.0.1:%d", port)
+	refused := fmt.Sprintf("http://127.0.0.1:%d/nothing", closedPort(t))
+	type clientCase struct {
+		name   string
+		query  url.Values
+		marker string // in the client span's url.full
+		n      int
+		status int64 // 0: transport error
+		proto  string
+		full   string // exact url.full when set
+	}
+	cases := []clientCase{
+		{name: "ok", query: url.Values{"to": {self + "/hello?c=ok"}}, marker: "c=ok", n: 1, status: 200, proto: "1.1",
+			full: self + "/hello?c=ok"},
+		{name: "404", query: url.Values{"to": {self + "/status/404?c=nf"}}, marker: "c=nf", n: 1, status: 404, proto: "1.1"},
+		{name: "503", query: url.Values{"to": {self + "/status/503?c=unavail"}}, marker: "c=unavail", n: 1, status: 503, proto: "1.1"},
+		{name: "refused", query: url.Values{"to": {refused + "?c=refused"}}, marker: "c=refused", n: 1},
+		{name: "background", query: url.Values{"to": {self + "/hello?c=bg"}, "bg": {"1"}}, marker: "c=bg", n: 1, status: 200, proto: "1.1"},
+		{name: "fanout", query: url.Values{"to": {self + "/hello?c=fan"}, "n": {"5"}}, marker: "c=fan", n: 5, status: 200, proto: "1.1"},
+		{name: "secret", query: url.Values{"to": {"http://user:pw@127.0.0.1:" + fmt.Sprint(port) + "/hello?sig=s3cr3t&c=secret&X-Goog-Signature=abc"}},
+			marker: "c=secret", n: 1, status: 200, proto: "1.1",
+			full: self + "/hello?sig=REDACTED&c=secret&X-Goog-Signature=REDACTED"},
+		{name: "h2", query: url.Values{"to": {h2.URL + "/?c=h2"}, "tls": {"1"}}, marker: "c=h2", n: 1, status: 200, proto: "2"},
+	}
+	client := newClient()
+	for _, c := range cases {
+		if c.n > 1 {
+			c.query.Set("n", fmt.Sprint(c.n))
+		}
+		callVia(t, client, port, c.query, "client-test/"+c.name)
+	}
+	otrace.signal(t, syscall.SIGINT)
+	otrace.expectExit(t, exitTimeout, 0)
+	spans := readOutput(t, out)
+
+	for _, c := range cases {
+		server, ok := serverSpanByUA(spans, "client-test/"+c.name)
+		if !ok {
+			t.Errorf("%s: no server span for /call", c.name)
+			continue
+		}
+		got := clientSpansTo(spans, c.marker)
+		if len(got) != c.n {
+			t.Errorf("%s: %d client spans, want %d", c.name, len(got), c.n)
+			continue
+		}
+		for _, s := range got {
+			if s.TraceID != server.TraceID || s.ParentSpanID != server.SpanID {
+				t.Errorf("%s: client span in trace %s parent %s, want trace %s parent %s (the /call server span)",
+					c.name, s.TraceID, s.ParentSpanID, server.TraceID, server.SpanID)
+			}
+			if s.Name != "GET" || s.Attributes["http.request.method"] != "GET" {
+				t.Errorf("%s: name %q method %v", c.name, s.Name, s.Attributes["http.request.method"])
+			}
+			if s.StartUnixNano < server.StartUnixNano || s.EndUnixNano > server.EndUnixNano {
+				t.Errorf("%s: client span [%d, %d] outside its server span [%d, %d]", c.name,
+					s.StartUnixNano, s.EndUnixNano, server.StartUnixNano, server.EndUnixNano)
+			}
+			full, _ := s.Attributes["url.full"].(string)
+			if c.full != "" && full != c.full {
+				t.Errorf("%s: url.full %q, want %q", c.name, full, c.full)
+			}
+			if strings.Contains(full, "s3cr3t") || strings.Contains(full, "pw@") {
+				t.Errorf("%s: url.full leaks a secret: %q", c.name, full)
+			}
+			wantHost, wantPort := "127.0.0.1", int64(port)
+			switch c.name {
+			case "h2":
+				wantPort = int64(mustAtoi(t, h2URL.Port()))
+			case "refused":
+				u, _ := url.Parse(refused)
+				wantPort = int64(mustAtoi(t, u.Port()))
+			}
+			if s.Attributes["server.address"] != wantHost || s.Attributes["server.port"] != wantPort {
+				t.Errorf("%s: server %v:%v, want %s:%d", c.name, s.Attributes["server.address"],
+					s.Attributes["server.port"], wantHost, wantPort)
+			}
+			code, hasCode := s.Attributes["http.response.status_code"]
+			switch {
+			case c.status == 0:
+				if hasCode || s.StatusCode != statusError || s.Attributes["error.type"] == nil {
+					t.Errorf("%s: transport error: status code %v, span status %d, error.type %v",
+						c.name, code, s.StatusCode, s.Attributes["error.type"])
+				}
+			case code != c.status:
+				t.Errorf("%s: status code %v, want %d", c.name, code, c.status)
+			case c.status >= 400 && (s.StatusCode != statusError || s.Attributes["error.type"] != fmt.Sprint(c.status)):
+				t.Errorf("%s: status %d error.type %v, want ERROR and %d", c.name, s.StatusCode,
+					s.Attributes["error.type"], c.status)
+			case c.status < 400 && (s.StatusCode == statusError || s.Attributes["error.type"] != nil):
+				t.Errorf("%s: a %d response marked as an error", c.name, c.status)
+			}
+			if c.proto != "" && s.Attributes["network.protocol.version"] != c.proto {
+				t.Errorf("%s: network.protocol.version %v, want %s", c.name,
+					s.Attributes["network.protocol.version"], c.proto)
+			}
+		}
+	}
+	checkSummary(t, otrace.stderr(), len(spans))
+}
+
+// TestClientSpanTrees: 64 concurrent requests, each fanning out to 4 client
+// calls from goroutines; every client span must name its own request's
+// server span as parent, never another's.
+func TestClientSpanTrees(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir := t.TempDir()
+	target, port := startFixture(t, dir, fx)
+	out := filepath.Join(dir, "out.jsonl")
+	otrace := attachPID(t, dir, bin, target.pid(), nil, "-o", out)
+
+	const requests, fan = 64, 4
+	client := newClient()
+	errs := make(chan error, requests)
+	for i := 0; i < requests; i++ {
+		go func(i int) {
+			q := url.Values{"to": {fmt.Sprintf("http://127.0.0.1:%d/hello?tree=%d&", port, i)}, "n": {fmt.Sprint(fan)}}
+			req, _ := http.NewRequest("GET", fmt.Sprintf("http://127.0.0.1:%d/call?%s", port, q.Encode()), nil)
+			req.Header.Set("User-Agent", fmt.Sprintf("tree/%d", i))
+			resp, err := client.Do(req)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					err = fmt.Errorf("request %d: status %d", i, resp.StatusCode)
+				}
+			}
+			errs <- err
+		}(i)
+	}
+	for i := 0; i < requests; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	otrace.signal(t, syscall.SIGINT)
+	otrace.expectExit(t, exitTimeout, 0)
+	spans := readOutput(t, out)
+
+	for i := 0; i < requests; i++ {
+		server, ok := serverSpanByUA(spans, fmt.Sprintf("tree/%d", i))
+		if !ok {
+			t.Errorf("request %d: no server span", i)
+			continue
+		}
+		got := clientSpansTo(spans, fmt.Sprintf("tree=%d&", i))
+		if len(got) != fan {
+			t.Errorf("request %d: %d client spans, want %d", i, len(got), fan)
+		}
+		for _, s := range got {
+			if s.TraceID != server.TraceID || s.ParentSpanID != server.SpanID {
+				t.Errorf("request %d: client span %s has trace %s parent %s, want %s parent %s",
+					i, s.SpanID, s.TraceID, s.ParentSpanID, server.TraceID, server.SpanID)
+			}
+		}
+	}
+	checkSummary(t, otrace.stderr(), len(spans))
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		t.Fatalf("not a number: %q", s)
+	}
+	return n
+}
