@@ -44,6 +44,8 @@ int http_client_enter(struct pt_regs *ctx)
 	prev = bpf_map_lookup_elem(&http_client_inflight, &key);
 	if (prev && prev->req == start.req && !prev->ended && start.req)
 		return 0; /* stack growth re-entered the prologue */
+	if (prev && !prev->ended)
+		count_drop(OT_DROP_UNFINISHED); /* returned early, before any end point */
 	if (cfg->req_ctx >= 0 &&
 	    !bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(start.req + cfg->req_ctx)))
 		parent = find_ctx_parent(key.pid, rctx.data);

@@ -8,6 +8,11 @@
  *   (*response).finishRequest(w)          -> request end: read w.req and w.status
  * finishRequest runs on the goroutine that called ServeHTTP, right after the
  * handler returned, so no return probe is needed.
+ *
+ * A request that never reaches finishRequest (the handler panicked, or hijacked
+ * the connection) ends when its connection's serve loop runs its deferred
+ * cleanup, (*conn).serve.func1, on the same goroutine: a third emulated probe
+ * that fires once per connection, not per request.
  */
 /*
  * One entry per goroutine serving HTTP. After a request finishes the entry
@@ -19,6 +24,7 @@ struct http_start {
 	__u64 req;	     /* 0 once finished */
 	__u64 finished_resp; /* response of the last finished request */
 	__u64 ctx;	     /* data pointer of req.ctx, registered in ctx_spans */
+	__u64 resp;	     /* the ResponseWriter's data pointer (*response on HTTP/1) */
 	struct go_string ua; /* the User-Agent value, read when the span ends */
 	__u32 flags;
 	__u32 _pad;
@@ -87,6 +93,17 @@ static __always_inline void read_start_headers(struct http_start *start, __u64 r
 	}
 }
 
+/* Unregisters the request's context: spans started later are not its children. */
+static __always_inline void forget_context(__u32 pid, struct http_start *start)
+{
+	struct ctx_key ck = { .pid = pid, .data = start->ctx };
+
+	if (!start->ctx)
+		return;
+	bpf_map_delete_elem(&ctx_spans, &ck);
+	start->ctx = 0;
+}
+
 SEC("uprobe")
 int serve_http_enter(struct pt_regs *ctx)
 {
@@ -97,6 +114,7 @@ int serve_http_enter(struct pt_regs *ctx)
 	struct http_start start = {
 		.start_ns = bpf_ktime_get_ns(),
 		.req = GO_ARG4(ctx),
+		.resp = GO_ARG3(ctx),
 	};
 	struct http_start *prev;
 	struct ctx_key ck = { .pid = key.pid };
@@ -106,6 +124,11 @@ int serve_http_enter(struct pt_regs *ctx)
 	prev = bpf_map_lookup_elem(&http_inflight, &key);
 	if (prev && prev->req == start.req && start.req)
 		return 0;
+	if (prev && prev->req) {
+		/* the goroutine moved on without an end we saw: forget that request */
+		count_drop(OT_DROP_UNFINISHED);
+		forget_context(key.pid, prev);
+	}
 	read_start_headers(&start, start.req);
 	if (http_cfg.req_ctx >= 0 &&
 	    !bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(start.req + http_cfg.req_ctx)) &&
@@ -148,6 +171,34 @@ static __always_inline void read_request(struct ot_http_server_rec *rec, __u64 r
 	}
 }
 
+/* Emits the server span of start, ending now; flags add to the start's. */
+static __always_inline void emit_server(struct goroutine_key *key, struct http_start *start,
+					__u64 resp, __u32 flags)
+{
+	struct ot_http_server_rec *rec;
+
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		count_drop(OT_DROP_RINGBUF_FULL);
+		return;
+	}
+	__builtin_memset(rec, 0, sizeof(*rec));
+	rec->hdr.type = OT_REC_HTTP_SERVER;
+	rec->hdr.size = sizeof(*rec);
+	rec->pid = key->pid;
+	rec->goroutine = key->g;
+	rec->start_ns = start->start_ns;
+	rec->end_ns = bpf_ktime_get_ns();
+	if (resp)
+		rec->status = read_s64(resp + http_cfg.resp_status);
+	rec->flags = start->flags | flags;
+	rec->ids = start->ids;
+	if (start->flags & OT_HTTP_UA_FOUND)
+		rec->ua_len = read_go_string_at(rec->ua, OT_UA_CAP, start->ua);
+	read_request(rec, start->req);
+	submit(rec);
+}
+
 SEC("uprobe")
 int finish_request_enter(struct pt_regs *ctx)
 {
@@ -155,7 +206,6 @@ int finish_request_enter(struct pt_regs *ctx)
 		.pid = pid_of_current(),
 		.g = GO_G(ctx),
 	};
-	struct ot_http_server_rec *rec;
 	struct http_start *start;
 	__u64 resp = GO_ARG1(ctx);
 	__u64 req;
@@ -168,38 +218,52 @@ int finish_request_enter(struct pt_regs *ctx)
 		return 0;
 	}
 	req = read_ptr(resp + http_cfg.resp_req);
-	if (!req) {
+	if (!req)
 		count_drop(OT_DROP_READ_FAULT);
-		goto out;
-	}
-	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-	if (!rec) {
-		count_drop(OT_DROP_RINGBUF_FULL);
-		goto out;
-	}
-	__builtin_memset(rec, 0, sizeof(*rec));
-	rec->hdr.type = OT_REC_HTTP_SERVER;
-	rec->hdr.size = sizeof(*rec);
-	rec->pid = key.pid;
-	rec->goroutine = key.g;
-	rec->start_ns = start->start_ns;
-	rec->end_ns = bpf_ktime_get_ns();
-	rec->status = read_s64(resp + http_cfg.resp_status);
-	rec->flags = start->flags;
-	rec->ids = start->ids;
-	if (start->flags & OT_HTTP_UA_FOUND)
-		rec->ua_len = read_go_string_at(rec->ua, OT_UA_CAP, start->ua);
-	read_request(rec, req);
-	submit(rec);
-out:
-	if (start->ctx) {
-		struct ctx_key ck = { .pid = key.pid, .data = start->ctx };
-
-		bpf_map_delete_elem(&ctx_spans, &ck);
-		start->ctx = 0;
-	}
+	else
+		emit_server(&key, start, resp, 0);
+	forget_context(key.pid, start);
 	start->req = 0;
 	start->finished_resp = resp;
+	return 0;
+}
+
+/*
+ * The connection's serve loop is ending: a request still in progress on this
+ * goroutine will never reach finishRequest. Its handler panicked, or hijacked
+ * the connection (then the hijack probe marked it).
+ */
+SEC("uprobe")
+int conn_serve_done(struct pt_regs *ctx)
+{
+	struct goroutine_key key = {
+		.pid = pid_of_current(),
+		.g = GO_G(ctx),
+	};
+	struct http_start *start = bpf_map_lookup_elem(&http_inflight, &key);
+
+	if (!start || !start->req)
+		return 0;
+	emit_server(&key, start, start->resp,
+		    start->flags & OT_HTTP_HIJACKED ? 0 : OT_HTTP_PANICKED);
+	forget_context(key.pid, start);
+	start->req = 0;
+	start->finished_resp = 0;
+	return 0;
+}
+
+/* (*conn).hijackLocked: the handler takes the connection over. */
+SEC("uprobe")
+int http_hijack(struct pt_regs *ctx)
+{
+	struct goroutine_key key = {
+		.pid = pid_of_current(),
+		.g = GO_G(ctx),
+	};
+	struct http_start *start = bpf_map_lookup_elem(&http_inflight, &key);
+
+	if (start && start->req)
+		start->flags |= OT_HTTP_HIJACKED;
 	return 0;
 }
 

@@ -54,6 +54,8 @@ enum ot_http_flag {
 	OT_HTTP_UA_FOUND = 1 << 2,
 	OT_HTTP_TRANSPORT_ERROR = 1 << 3, /* client: the round trip returned an error */
 	OT_HTTP_HAS_PARENT = 1 << 4,	  /* ids.parent_span_id is set */
+	OT_HTTP_PANICKED = 1 << 5,	  /* server: the handler panicked, no response sent */
+	OT_HTTP_HIJACKED = 1 << 6,	  /* server: the handler took over the connection */
 };
 
 struct ot_http_server_rec {
@@ -113,6 +115,7 @@ enum ot_drop_reason {
 	OT_DROP_NO_START,	  /* end seen without start (request began before attach) */
 	OT_DROP_INFLIGHT_FULL,	  /* in-flight map update failed */
 	OT_DROP_READ_FAULT,	  /* target memory could not be read */
+	OT_DROP_UNFINISHED,	  /* started, but no end was seen before its goroutine moved on */
 	OT_DROP__COUNT,
 };
 

@@ -126,6 +126,40 @@ static void fill_http_cfg(struct ot_http_server_cfg *c, const struct field_req *
 	}
 }
 
+/*
+ * Requests that never reach finishRequest: the serve loop's deferred cleanup
+ * (the closure that recovers a handler's panic) ends them, and a probe on
+ * hijackLocked tells a hijacked connection from a panic. Optional: without
+ * them such requests are counted as unfinished instead of traced.
+ */
+static void plan_abandoned_requests(const struct gobin *gb, struct plan *plan,
+				    const struct go_func *cleanup, const struct go_func *hijack,
+				    const struct go_func *gorecover)
+{
+	static const char lib[] = "net/http server";
+	struct probe_point site;
+	const uint8_t *code;
+	struct probe *p;
+
+	/* the closure's number is the compiler's choice: check it is the recovering one */
+	code = cleanup->vaddr && gorecover->vaddr ? gobin__bytes_at(gb, cleanup->vaddr, cleanup->size) :
+						    NULL;
+	if (!code || insn__after_calls(code, cleanup->size, cleanup->vaddr, &gorecover->vaddr, 1, 0,
+				       &site, 1) <= 0) {
+		pr_warn("net/http server: the connection cleanup closure was not found; requests "
+			"whose handler panics are counted as unfinished, not traced");
+		return;
+	}
+	p = plan__add_probe(plan, lib, cleanup->name, "conn_serve_done");
+	if (p)
+		plan__place_entry(gb, plan, cleanup, p);
+	if (!hijack->vaddr)
+		return; /* the program never hijacks a connection */
+	p = plan__add_probe(plan, lib, hijack->name, "http_hijack");
+	if (p)
+		plan__place_entry(gb, plan, hijack, p);
+}
+
 void plan_http_server(const struct gobin *gb, struct plan *plan)
 {
 	static const char lib[] = "net/http server";
@@ -133,7 +167,10 @@ void plan_http_server(const struct gobin *gb, struct plan *plan)
 	bool swiss = uses_swiss_maps(version);
 	size_t first = plan->nprobes;
 	struct go_func fns[] = { { .name = "net/http.serverHandler.ServeHTTP" },
-				 { .name = "net/http.(*response).finishRequest" } };
+				 { .name = "net/http.(*response).finishRequest" },
+				 { .name = "net/http.(*conn).serve.func1" },
+				 { .name = "net/http.(*conn).hijackLocked" },
+				 { .name = "runtime.gorecover" } };
 	struct field_req f[F_HTTP_MAX];
 	const struct field_req *missing;
 	struct probe *serve, *finish;
@@ -187,6 +224,7 @@ void plan_http_server(const struct gobin *gb, struct plan *plan)
 	fill_http_cfg(&plan->http_cfg, f);
 	fill_map_cfg(&plan->http_cfg, f + F_MAP_A, nf - F_MAP_A, swiss, version);
 	plan->http_server = true;
+	plan_abandoned_requests(gb, plan, &fns[2], &fns[3], &fns[4]);
 }
 
 /* Fields of the net/http client probes. */

@@ -217,15 +217,17 @@ static void print_summary(const struct session *s)
 	if (s->pipeline)
 		pipeline__stats(s->pipeline, &st);
 	lost = drops[OT_DROP_RINGBUF_FULL] + drops[OT_DROP_INFLIGHT_FULL] +
-	       drops[OT_DROP_READ_FAULT] + st.undecodable + st.unwritten;
+	       drops[OT_DROP_READ_FAULT] + drops[OT_DROP_UNFINISHED] + st.undecodable +
+	       st.unwritten;
 	fprintf(stderr,
 		"otrace: %llu spans written, %llu lost (ringbuf_full=%llu inflight_full=%llu "
-		"read_fault=%llu undecodable=%llu unwritten=%llu), %llu requests in flight at "
-		"attach not traced\n",
+		"read_fault=%llu unfinished=%llu undecodable=%llu unwritten=%llu), %llu requests "
+		"in flight at attach not traced\n",
 		(unsigned long long)st.written, (unsigned long long)lost,
 		(unsigned long long)drops[OT_DROP_RINGBUF_FULL],
 		(unsigned long long)drops[OT_DROP_INFLIGHT_FULL],
-		(unsigned long long)drops[OT_DROP_READ_FAULT], (unsigned long long)st.undecodable,
+		(unsigned long long)drops[OT_DROP_READ_FAULT],
+		(unsigned long long)drops[OT_DROP_UNFINISHED], (unsigned long long)st.undecodable,
 		(unsigned long long)st.unwritten, (unsigned long long)drops[OT_DROP_NO_START]);
 }
 

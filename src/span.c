@@ -307,7 +307,8 @@ static int decode_http_server(struct span_assembler *sa, const struct ot_http_se
 
 	memcpy(&s->rec.http_server, in, sizeof(*in));
 	tls = r->flags & OT_HTTP_TLS;
-	status = r->status ? r->status : 200; /* handler wrote nothing: Go sends 200 */
+	/* a handler that wrote nothing gets an implicit 200, unless it never returned */
+	status = r->status ? r->status : r->flags & (OT_HTTP_PANICKED | OT_HTTP_HIJACKED) ? 0 : 200;
 
 	s->kind = SPAN_KIND_SERVER;
 	s->pid = r->pid;
@@ -318,7 +319,8 @@ static int decode_http_server(struct span_assembler *sa, const struct ot_http_se
 	known = add_method(s, r->method, r->method_len);
 	add_captured(s, "url.path", r->path, OT_PATH_CAP, r->path_len);
 	add_string(s, "url.scheme", tls ? "https" : "http", tls ? 5 : 4);
-	add_int(s, "http.response.status_code", status);
+	if (status)
+		add_int(s, "http.response.status_code", status);
 	if ((r->flags & OT_HTTP_HAS_PATTERN) && route_of(r, &route, &rlen))
 		add_string(s, "http.route", route, rlen);
 	add_server_address(s, r, tls);
@@ -326,8 +328,13 @@ static int decode_http_server(struct span_assembler *sa, const struct ot_http_se
 	add_protocol_version(s, r->proto_major, r->proto_minor);
 	if (r->flags & OT_HTTP_UA_FOUND)
 		add_captured(s, "user_agent.original", r->ua, OT_UA_CAP, r->ua_len);
-	if (status >= 500)
+	if (status >= 500) {
 		set_status_error(s, status);
+	} else if (r->flags & OT_HTTP_PANICKED) {
+		/* net/http recovered the panic and closed the connection */
+		s->status = STATUS_ERROR;
+		add_string(s, "error.type", "panic", 5);
+	}
 	/* semconv: "{method} {route}", or "HTTP" for methods outside the known set */
 	if (known)
 		set_name(s, r->method, mlen, route, rlen);

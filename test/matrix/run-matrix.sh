@@ -3,10 +3,12 @@
 # release obtainable here (Debian's 1.19; 1.21-1.26 through GOTOOLCHAIN, latest
 # patch of each) in five flavours (symbols, stripped, PIE, static-PIE, cgo).
 # For every cell:
-#   - otrace --list-probes plans both probes, on emulated instructions;
+#   - otrace --list-probes plans the server and client probes, all on emulated
+#     instructions;
 #   - the probe addresses equal those found from .symtab of the unstripped twin,
 #     and the field offsets equal its DWARF's;
-#   - an end-to-end trace yields correct HTTP server spans, checked through the
+#   - an end-to-end trace yields correct HTTP server and client spans (the client
+#     span a child of its server span), checked through the
 #     Collector's own unmarshaler (test/go/cmd/otlpcheck).
 # Writes BUILD_DIR/matrix/support.md (the README's table) and exits non-zero when
 # any cell fails. Toolchains and fixtures are cached under BUILD_DIR/matrix.
@@ -22,6 +24,12 @@ versions=("$@")
 flavours=(symbols stripped pie static-pie cgo)
 cache="$build/matrix"
 mkdir -p "$cache"
+# Cached fixtures are only reused while the fixture's sources are unchanged.
+stamp="$(cat "$root"/test/fixtures/httpserver/* "$root/test/fixtures/build-fixture.sh" | sha256sum | cut -c1-16)"
+if [[ $(cat "$cache/fixture.stamp" 2>/dev/null) != "$stamp" ]]; then
+	rm -f "$cache"/go1.*
+	echo "$stamp" >"$cache/fixture.stamp"
+fi
 
 (cd "$root/test/go" && go build -o "$cache/otlpcheck" ./cmd/otlpcheck)
 
@@ -85,7 +93,8 @@ check_plan() {
 	done < <(probes_of "$bin")
 	programs=$(probes_of "$bin" | awk '{print $5}' | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}')
 	# server start+end; client start, connection-error end, HTTP/1.1 and HTTP/2 ends
-	[[ $programs == "finish_request_enter:1 http_client_conn_done:1 http_client_done:2 http_client_enter:1 serve_http_enter:1 " ]] ||
+	# (server start, end, end of abandoned requests; the fixture hijacks too)
+	[[ $programs == "conn_serve_done:1 finish_request_enter:1 http_client_conn_done:1 http_client_done:2 http_client_enter:1 http_hijack:1 serve_http_enter:1 " ]] ||
 		{ echo "unexpected probe plan: $programs"; return 1; }
 	if [[ $bin != "$twin" ]] && ! diff <(fields_of "$bin") <(fields_of "$twin") >/dev/null; then
 		echo "field offsets differ from the DWARF of the unstripped twin"
