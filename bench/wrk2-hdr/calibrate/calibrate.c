@@ -42,12 +42,18 @@ ASM_FUNC(calib_push, "push %rbp\n pop %rbp\n mov %rdi, %rax\n ret\n");
 ASM_FUNC(calib_jmp, "jmp 1f\n 1: mov %rdi, %rax\n ret\n");
 ASM_FUNC(calib_nop5, ".byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"
 	 " mov %rdi, %rax\n ret\n");
+/* the nops Go places after calls: one byte, and the 0x66-prefixed 6-byte form */
+ASM_FUNC(calib_nop1, "nop\n mov %rdi, %rax\n ret\n");
+ASM_FUNC(calib_nop6, ".byte 0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00\n"
+	 " mov %rdi, %rax\n ret\n");
 ASM_FUNC(calib_lea, "lea 1(%rdi), %rax\n ret\n");
 ASM_FUNC(calib_cmp, "cmp $0, %rdi\n mov %rdi, %rax\n ret\n");
 
 uint64_t calib_push(uint64_t);
 uint64_t calib_jmp(uint64_t);
 uint64_t calib_nop5(uint64_t);
+uint64_t calib_nop1(uint64_t);
+uint64_t calib_nop6(uint64_t);
 uint64_t calib_lea(uint64_t);
 uint64_t calib_cmp(uint64_t);
 
@@ -73,6 +79,8 @@ static struct target targets[] = {
 	TARGET(calib_jmp, "jmp rel8", "emulated", 200000),
 	TARGET(calib_nop5, "nopl 0(%rax,%rax,1) (nop5)",
 	       "nop5: emulated, or optimised on kernels that do", 200000),
+	TARGET(calib_nop1, "nop (0x90)", "emulated", 200000),
+	TARGET(calib_nop6, "nopw 0(%rax,%rax,1) (0x66 prefix)", "emulated", 200000),
 	TARGET(calib_lea, "lea 1(%rdi),%rax", "single-stepped", 20000),
 	TARGET(calib_cmp, "cmp $0,%rdi", "single-stepped", 20000),
 };

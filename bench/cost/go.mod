@@ -1,0 +1,3 @@
+module otrace.bench/cost
+
+go 1.21
