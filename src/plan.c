@@ -217,6 +217,34 @@ static json_t *probes_json(const struct plan *plan)
 	return arr;
 }
 
+/* Per library: probes planned, and how many of them the kernel single-steps. */
+static json_t *libraries_json(const struct plan *plan)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < plan->nprobes; i++) {
+		const struct probe *p = &plan->probes[i];
+		json_int_t planned = 0, stepped = 0;
+		bool seen = false;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(plan->probes[j].library, p->library);
+		if (seen)
+			continue;
+		for (size_t j = i; j < plan->nprobes; j++) {
+			const struct probe *q = &plan->probes[j];
+
+			if (strcmp(q->library, p->library) || !q->planned)
+				continue;
+			planned++;
+			stepped += !q->point.emulated;
+		}
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:I}", "library", p->library,
+						     "planned", planned, "singleStepped", stepped));
+	}
+	return arr;
+}
+
 static json_t *fields_json(const struct plan *plan)
 {
 	json_t *arr = json_array();
@@ -238,9 +266,10 @@ int plan__print_json(const struct plan *plan, const struct gobin *gb, const char
 	json_t *doc;
 	int err;
 
-	doc = json_pack("{s:s, s:s?, s:o, s:o, s:o, s:i}", "binary", binary, "goVersion", version,
-			"modules", modules_json(gb), "probes", probes_json(plan), "fields",
-			fields_json(plan), "singleSteppedProbes", plan->single_stepped);
+	doc = json_pack("{s:s, s:s?, s:o, s:o, s:o, s:o, s:i}", "binary", binary, "goVersion",
+			version, "modules", modules_json(gb), "probes", probes_json(plan),
+			"libraries", libraries_json(plan), "fields", fields_json(plan),
+			"singleSteppedProbes", plan->single_stepped);
 	if (!doc)
 		return -ENOMEM;
 	err = json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
