@@ -6,10 +6,12 @@
 #include <time.h>
 
 #include "span.h"
+#include "symbolize.h"
 #include "../bpf/traceparent.h"
 
 struct span_assembler {
 	int64_t mono_to_unix; /* add to CLOCK_MONOTONIC ns to get Unix ns */
+	struct symbolizer *symbols; /* error types, by itab address */
 };
 
 static uint64_t timespec_ns(const struct timespec *ts)
@@ -46,12 +48,19 @@ int span_assembler__new(struct span_assembler **out)
 	if (!sa)
 		return -ENOMEM;
 	sa->mono_to_unix = clock_offset();
+	sa->symbols = symbolizer__new();
+	if (!sa->symbols) {
+		free(sa);
+		return -ENOMEM;
+	}
 	*out = sa;
 	return 0;
 }
 
 void span_assembler__free(struct span_assembler *sa)
 {
+	if (sa)
+		symbolizer__free(sa->symbols);
 	free(sa);
 }
 
@@ -401,6 +410,22 @@ static size_t captured(uint32_t full_len, size_t cap)
 	return full_len > cap ? cap : full_len;
 }
 
+/*
+ * error.type for a Go error: its dynamic type ("*net.OpError") when the
+ * binary's symbols name the itab, else semconv's fallback _OTHER.
+ */
+static void add_error_type(struct span_assembler *sa, struct span *s, uint32_t pid, uint64_t itab)
+{
+	char buf[128];
+	size_t n = symbolizer__itab_type(sa->symbols, pid, itab, buf, sizeof(buf));
+	const char *kept = n ? keep(s, buf, n) : NULL;
+
+	if (kept)
+		add_string(s, "error.type", kept, n);
+	else
+		add_string(s, "error.type", "_OTHER", 6);
+}
+
 static int decode_http_client(struct span_assembler *sa, const struct ot_http_client_rec *in,
 			      struct span *s)
 {
@@ -435,9 +460,8 @@ static int decode_http_client(struct span_assembler *sa, const struct ot_http_cl
 		add_int(s, "server.port", port);
 	}
 	if (r->flags & OT_HTTP_TRANSPORT_ERROR) {
-		/* the error's dynamic type is not resolved yet: semconv's fallback */
 		s->status = STATUS_ERROR;
-		add_string(s, "error.type", "_OTHER", 6);
+		add_error_type(sa, s, r->pid, r->error_itab);
 	} else {
 		add_int(s, "http.response.status_code", r->status);
 		add_protocol_version(s, r->proto_major, r->proto_minor);
