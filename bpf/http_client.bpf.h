@@ -59,6 +59,7 @@ int http_client_enter(struct pt_regs *ctx)
 	}
 	if (bpf_map_update_elem(&http_client_inflight, &key, &start, BPF_ANY))
 		count_drop(OT_DROP_INFLIGHT_FULL);
+	propagate_register(key.pid, start.req, &start.ids);
 	return 0;
 }
 
@@ -93,6 +94,7 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 	if (start->ended)
 		return 0; /* a retry of a call whose first attempt already ended it */
 	start->ended = 1;
+	propagate_forget(key.pid, start->req);
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
 		count_drop(OT_DROP_RINGBUF_FULL);

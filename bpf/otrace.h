@@ -119,6 +119,15 @@ enum ot_drop_reason {
 	OT_DROP__COUNT,
 };
 
+/* What --propagate did; indexes propagate_stats in BPF .bss. */
+enum ot_propagate_stat {
+	OT_PROPAGATE_WRITTEN = 0, /* traceparent written into an outgoing request */
+	OT_PROPAGATE_NO_ROOM,	  /* the request's buffer had no room for it */
+	OT_PROPAGATE_SKIPPED,	  /* the writer was not the expected type */
+	OT_PROPAGATE_FAILED,	  /* the kernel refused the write */
+	OT_PROPAGATE__COUNT,
+};
+
 /* Layout of the Go runtime map behind http.Header. */
 enum ot_map_kind {
 	OT_MAP_NONE = 0,
@@ -156,6 +165,19 @@ struct ot_http_server_cfg {
 	__s64 swiss_dir_len;
 	__s64 swiss_table_groups; /* offset of groups.data in maps.table */
 	__s64 swiss_table_mask;	  /* offset of groups.lengthMask */
+};
+
+/* --propagate: where to write, and how to recognise a *bufio.Writer. */
+struct ot_propagate_cfg {
+	__u32 enabled;
+	__u32 _pad;
+	__s64 req_header;	       /* net/http.Request.Header */
+	__s64 bufio_buf;	       /* bufio.Writer.buf */
+	__s64 bufio_n;		       /* bufio.Writer.n */
+	__s64 h2cc_hbuf;	       /* net/http.http2ClientConn.hbuf */
+	__s64 bytes_buffer_buf;	       /* bytes.Buffer.buf */
+	__u64 bufio_write_vaddr;       /* bufio.(*Writer).Write, link-time address */
+	__u64 write_subset_probe_vaddr; /* where http1_write_headers sits, link-time */
 };
 
 /* Offsets the net/http client probes need. */

@@ -33,6 +33,11 @@ int tracer__new(const struct plan *plan, size_t ringbuf_bytes, ring_buffer_sampl
 	}
 	t->skel->rodata->http_cfg = plan->http_cfg;
 	t->skel->rodata->http_client_cfg = plan->http_client_cfg;
+	t->skel->rodata->propagate_cfg = plan->propagate_cfg;
+	/* programs that write to the target are not even loaded unless asked for */
+	bpf_program__set_autoload(t->skel->progs.http1_write_headers, plan->propagate);
+	bpf_program__set_autoload(t->skel->progs.h2_do_request, plan->propagate);
+	bpf_program__set_autoload(t->skel->progs.h2_write_header, plan->propagate);
 	err = bpf_map__set_max_entries(t->skel->maps.events, ringbuf_bytes);
 	if (!err)
 		err = otrace__load(t->skel);
@@ -95,6 +100,12 @@ void tracer__drops(const struct tracer *t, uint64_t drops[OT_DROP__COUNT])
 {
 	for (int i = 0; i < OT_DROP__COUNT; i++)
 		drops[i] = __atomic_load_n(&t->skel->bss->drops[i], __ATOMIC_RELAXED);
+}
+
+void tracer__propagate_stats(const struct tracer *t, uint64_t stats[OT_PROPAGATE__COUNT])
+{
+	for (int i = 0; i < OT_PROPAGATE__COUNT; i++)
+		stats[i] = __atomic_load_n(&t->skel->bss->propagate_stats[i], __ATOMIC_RELAXED);
 }
 
 void tracer__free(struct tracer *t)

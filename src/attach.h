@@ -27,6 +27,8 @@ int tracer__fd(const struct tracer *t);
 int tracer__consume(struct tracer *t);
 /* Copies the kernel-side drop counters (enum ot_drop_reason). */
 void tracer__drops(const struct tracer *t, uint64_t drops[OT_DROP__COUNT]);
+/* Copies the --propagate counters (enum ot_propagate_stat). */
+void tracer__propagate_stats(const struct tracer *t, uint64_t stats[OT_PROPAGATE__COUNT]);
 /* Detaches and unloads; NULL-safe. */
 void tracer__free(struct tracer *t);
 

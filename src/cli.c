@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "exitcodes.h"
 
-enum { OPT_EXEC = 256, OPT_SERVICE_NAME, OPT_LIST_PROBES, OPT_PLACEMENT };
+enum { OPT_EXEC = 256, OPT_SERVICE_NAME, OPT_LIST_PROBES, OPT_PLACEMENT, OPT_PROPAGATE };
 
 static const struct option long_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -18,6 +18,7 @@ static const struct option long_options[] = {
 	{ "service-name", required_argument, NULL, OPT_SERVICE_NAME },
 	{ "list-probes", no_argument, NULL, OPT_LIST_PROBES },
 	{ "probe-placement", required_argument, NULL, OPT_PLACEMENT },
+	{ "propagate", no_argument, NULL, OPT_PROPAGATE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -39,6 +40,9 @@ void cli__usage(FILE *out)
 	      "  -o, --output FILE       write spans to FILE instead of stdout\n"
 	      "      --service-name NAME service.name of the spans (default: executable name)\n"
 	      "      --list-probes       print the probe plan as JSON and exit\n"
+	      "      --propagate         write W3C traceparent into outgoing HTTP requests so\n"
+	      "                          the next service continues the trace (writes into the\n"
+	      "                          traced program's memory: off by default)\n"
 	      "  -v, --verbose           more diagnostics on stderr (repeat for debug)\n"
 	      "  -h, --help              show this help and exit\n"
 	      "  -V, --version           show the version and exit\n"
@@ -132,6 +136,9 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 			break;
 		case OPT_LIST_PROBES:
 			opts->list_probes = true;
+			break;
+		case OPT_PROPAGATE:
+			opts->propagate = true;
 			break;
 		case 'v':
 			opts->verbose++;

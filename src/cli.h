@@ -18,6 +18,7 @@ struct otrace_opts {
 	const char *list_binary; /* --list-probes BINARY */
 	const char *probe_placement; /* --probe-placement, NULL: default */
 	bool list_probes;
+	bool propagate; /* --propagate: write traceparent into outgoing requests */
 	bool help;
 	bool version;
 	int verbose;

@@ -112,6 +112,21 @@ static enum probe_placement placement_of(const struct otrace_opts *o)
 	return placement;
 }
 
+/* --propagate, unless the kernel's lockdown forbids writing to process memory. */
+static void add_propagation(const struct otrace_opts *o, const struct gobin *gb,
+			    struct plan *plan)
+{
+	char why[128];
+
+	if (!o->propagate)
+		return;
+	if (preflight__write_user(why, sizeof(why))) {
+		pr_warn("%s: --propagate is off, spans are traced as usual", why);
+		return;
+	}
+	plan__add_propagation(gb, plan);
+}
+
 static int build_plan(const struct otrace_opts *o, const struct gobin *gb, const char *name,
 		      struct plan *plan)
 {
@@ -120,6 +135,7 @@ static int build_plan(const struct otrace_opts *o, const struct gobin *gb, const
 		       plan__libraries);
 		return EXIT_NOTHING;
 	}
+	add_propagation(o, gb, plan);
 	if (plan->single_stepped)
 		pr_warn("%d probes sit on single-stepped instructions and cost ~14 us per hit",
 			plan->single_stepped);
@@ -138,6 +154,7 @@ static int list_probes(const struct otrace_opts *o)
 		code = inspect_binary(&tb, &gb);
 	if (code == EXIT_OK) {
 		plan__build(gb, placement_of(o), &plan);
+		add_propagation(o, gb, &plan);
 		if (plan__print_json(&plan, gb, tb.display, stdout) || fflush(stdout))
 			code = EXIT_RUNTIME;
 	}

@@ -43,6 +43,8 @@ struct plan {
 	size_t nfields;
 	struct ot_http_server_cfg http_cfg;
 	struct ot_http_client_cfg http_client_cfg;
+	struct ot_propagate_cfg propagate_cfg;
+	bool propagate; /* --propagate: traceparent is written into outgoing requests */
 	bool http_server; /* the net/http server library is instrumented */
 	bool http_client; /* net/http client round trips are instrumented */
 	struct go_func serve_func; /* ServeHTTP, for the diagnostic exit probes */
@@ -54,6 +56,11 @@ extern const char plan__libraries[];
 
 /* Builds the plan for gb; returns the number of planned probes (0: nothing). */
 int plan__build(const struct gobin *gb, enum probe_placement placement, struct plan *plan);
+/*
+ * --propagate: adds the probes that write traceparent into outgoing requests
+ * (after plan__build); returns how many were planned.
+ */
+int plan__add_propagation(const struct gobin *gb, struct plan *plan);
 /* Parses "emulated" or "entry-ret"; -EINVAL otherwise. */
 int plan__parse_placement(const char *s, enum probe_placement *out);
 /* Prints the plan, the Go version and the modules as one JSON document. */

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -57,4 +60,76 @@ int preflight__kernel(char *missing, size_t len)
 		return -ENOTSUP;
 	}
 	return 0;
+}
+
+/* The active lockdown mode from securityfs ("integrity"), if it is mounted. */
+static bool lockdown_mode(char *mode, size_t len)
+{
+	const char *root = getenv("OTRACE_SYSFS_ROOT");
+	char path[256], line[128];
+	const char *open_br, *close_br;
+	FILE *f;
+
+	if (!root || !*root)
+		root = "/sys";
+	snprintf(path, sizeof(path), "%s/kernel/security/lockdown", root);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return false;
+	}
+	fclose(f);
+	/* "none [integrity] confidentiality": the active mode is bracketed */
+	open_br = strchr(line, '[');
+	close_br = open_br ? strchr(open_br, ']') : NULL;
+	if (!open_br || !close_br)
+		return false;
+	snprintf(mode, len, "%.*s", (int)(close_br - open_br - 1), open_br + 1);
+	return true;
+}
+
+/*
+ * The kernel's own answer: does it load a uprobe (kprobe-type) program that
+ * calls bpf_probe_write_user? (libbpf's helper probe cannot tell "refused"
+ * from "supported": lockdown rejects with a message it does not look for.)
+ */
+static bool write_user_allowed(void)
+{
+	const struct bpf_insn insns[] = {
+		/* *(u64 *)(r10 - 8) = 0 */
+		{ .code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_10, .off = -8, .imm = 0 },
+		/* r1 = 0: the destination; never run, only verified */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 0 },
+		/* r2 = r10 - 8 */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_10 },
+		{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_2, .imm = -8 },
+		/* r3 = 8 */
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_3, .imm = 8 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_probe_write_user },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "otrace_write_probe", "GPL", insns,
+			       sizeof(insns) / sizeof(insns[0]), NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+int preflight__write_user(char *why, size_t len)
+{
+	char mode[32];
+
+	if (write_user_allowed())
+		return 0;
+	if (lockdown_mode(mode, sizeof(mode)) && strcmp(mode, "none"))
+		snprintf(why, len, "kernel lockdown (%s) forbids writing to process memory", mode);
+	else
+		snprintf(why, len, "the kernel refuses BPF writes to process memory (lockdown, or "
+				   "no CAP_SYS_ADMIN)");
+	return -EPERM;
 }

@@ -13,4 +13,10 @@ int preflight__privileges(char *missing, size_t len);
  */
 int preflight__kernel(char *missing, size_t len);
 
+/*
+ * 0 when the kernel lets uprobe programs write to process memory
+ * (--propagate); else -EPERM and why (naming the lockdown mode if known).
+ */
+int preflight__write_user(char *why, size_t len);
+
 #endif

@@ -229,6 +229,18 @@ static void print_summary(const struct session *s)
 		(unsigned long long)drops[OT_DROP_READ_FAULT],
 		(unsigned long long)drops[OT_DROP_UNFINISHED], (unsigned long long)st.undecodable,
 		(unsigned long long)st.unwritten, (unsigned long long)drops[OT_DROP_NO_START]);
+	if (s->tracer && s->cfg->plan->propagate) {
+		uint64_t p[OT_PROPAGATE__COUNT];
+
+		tracer__propagate_stats(s->tracer, p);
+		fprintf(stderr,
+			"otrace: traceparent written into %llu outgoing requests (no room in %llu, "
+			"unexpected writer %llu, write refused %llu)\n",
+			(unsigned long long)p[OT_PROPAGATE_WRITTEN],
+			(unsigned long long)p[OT_PROPAGATE_NO_ROOM],
+			(unsigned long long)p[OT_PROPAGATE_SKIPPED],
+			(unsigned long long)p[OT_PROPAGATE_FAILED]);
+	}
 }
 
 int session__run(const struct session_config *cfg)
