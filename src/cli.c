@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "exitcodes.h"
 
-enum { OPT_EXEC = 256, OPT_SERVICE_NAME, OPT_LIST_PROBES, OPT_PLACEMENT };
+enum { OPT_EXEC = 256, OPT_SERVICE_NAME, OPT_LIST_PROBES, OPT_PLACEMENT, OPT_DB_STATEMENT };
 
 static const struct option long_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -18,6 +18,7 @@ static const struct option long_options[] = {
 	{ "service-name", required_argument, NULL, OPT_SERVICE_NAME },
 	{ "list-probes", no_argument, NULL, OPT_LIST_PROBES },
 	{ "probe-placement", required_argument, NULL, OPT_PLACEMENT },
+	{ "db-statement", no_argument, NULL, OPT_DB_STATEMENT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -38,6 +39,9 @@ void cli__usage(FILE *out)
 	      "                          every later argument goes to PROG\n"
 	      "  -o, --output FILE       write spans to FILE instead of stdout\n"
 	      "      --service-name NAME service.name of the spans (default: executable name)\n"
+	      "      --db-statement      record the text of database statements\n"
+	      "                          (db.query.text); off by default: statements may\n"
+	      "                          hold secrets and personal data\n"
 	      "      --list-probes       print the probe plan as JSON and exit\n"
 	      "  -v, --verbose           more diagnostics on stderr (repeat for debug)\n"
 	      "  -h, --help              show this help and exit\n"
@@ -132,6 +136,9 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 			break;
 		case OPT_LIST_PROBES:
 			opts->list_probes = true;
+			break;
+		case OPT_DB_STATEMENT:
+			opts->db_statement = true;
 			break;
 		case 'v':
 			opts->verbose++;

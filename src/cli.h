@@ -18,6 +18,7 @@ struct otrace_opts {
 	const char *list_binary; /* --list-probes BINARY */
 	const char *probe_placement; /* --probe-placement, NULL: default */
 	bool list_probes;
+	bool db_statement; /* --db-statement: record db.query.text */
 	bool help;
 	bool version;
 	int verbose;

@@ -5,11 +5,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "itabs.h"
 #include "span.h"
+#include "sql.h"
 #include "../bpf/traceparent.h"
 
 struct span_assembler {
 	int64_t mono_to_unix; /* add to CLOCK_MONOTONIC ns to get Unix ns */
+	struct span_config cfg;
 };
 
 static uint64_t timespec_ns(const struct timespec *ts)
@@ -53,6 +56,11 @@ int span_assembler__new(struct span_assembler **out)
 void span_assembler__free(struct span_assembler *sa)
 {
 	free(sa);
+}
+
+void span_assembler__configure(struct span_assembler *sa, const struct span_config *cfg)
+{
+	sa->cfg = *cfg;
 }
 
 uint64_t span_assembler__unix_ns(const struct span_assembler *sa, uint64_t mono_ns)
@@ -445,6 +453,74 @@ static int decode_http_client(struct span_assembler *sa, const struct ot_http_cl
 	return 0;
 }
 
+/* db.system.name from the type of the connection's driver.Conn. */
+static const char *db_system(const struct span_assembler *sa, uint64_t conn_itab)
+{
+	size_t len;
+	const char *type = itab_names__type(sa->cfg.itabs, conn_itab, &len);
+	const char *system = type ? sql__system_of_type(type, len) : NULL;
+
+	if (system)
+		return system;
+	return sa->cfg.db_system ? sa->cfg.db_system : "other_sql";
+}
+
+/* semconv: "{db.operation.name} {db.collection.name}", else the operation, else the system. */
+static void set_db_name(struct span *s, const struct sql_summary *sum, const char *system)
+{
+	size_t cap = sizeof(s->name);
+
+	if (!sum->operation_len) {
+		set_name(s, system, strlen(system), NULL, 0);
+		return;
+	}
+	if (sum->collection && sum->operation_len + 1 + sum->collection_len <= cap)
+		set_name(s, sum->operation, sum->operation_len, sum->collection,
+			 sum->collection_len);
+	else
+		set_name(s, sum->operation, sum->operation_len, NULL, 0);
+}
+
+static int decode_db(struct span_assembler *sa, const struct ot_db_rec *in, struct span *s)
+{
+	const struct ot_db_rec *r = &s->rec.db;
+	size_t qlen = captured(in->query_len, OT_DB_QUERY_CAP);
+	const char *system = db_system(sa, in->conn_itab);
+	struct sql_summary sum;
+
+	memcpy(&s->rec.db, in, sizeof(*in));
+	s->kind = SPAN_KIND_CLIENT;
+	s->pid = r->pid;
+	s->start_unix_ns = span_assembler__unix_ns(sa, r->start_ns);
+	s->end_unix_ns = span_assembler__unix_ns(sa, r->end_ns);
+	apply_ids(s, &r->ids, r->flags & OT_DB_HAS_PARENT);
+
+	sql__summarize(r->query, qlen, &sum);
+	add_string(s, "db.system.name", system, strlen(system));
+	if (sum.operation_len) {
+		const char *op = keep(s, sum.operation, sum.operation_len);
+
+		if (op)
+			add_string(s, "db.operation.name", op, sum.operation_len);
+	}
+	if (sum.collection)
+		add_string(s, "db.collection.name", sum.collection, sum.collection_len);
+	if (sa->cfg.db_statement)
+		add_captured(s, "db.query.text", r->query, OT_DB_QUERY_CAP, r->query_len);
+	if (r->flags & OT_DB_ERROR) {
+		size_t tlen;
+		const char *type = itab_names__type(sa->cfg.itabs, r->error_itab, &tlen);
+
+		s->status = STATUS_ERROR;
+		if (type)
+			add_string(s, "error.type", type, tlen);
+		else
+			add_string(s, "error.type", "_OTHER", 6);
+	}
+	set_db_name(s, &sum, system);
+	return 0;
+}
+
 int span_assembler__decode(struct span_assembler *sa, const void *data, size_t size,
 			   struct span *span)
 {
@@ -465,6 +541,10 @@ int span_assembler__decode(struct span_assembler *sa, const void *data, size_t s
 		if (hdr.size < sizeof(struct ot_http_client_rec))
 			return -EINVAL;
 		return decode_http_client(sa, data, span);
+	case OT_REC_DB_CLIENT:
+		if (hdr.size < sizeof(struct ot_db_rec))
+			return -EINVAL;
+		return decode_db(sa, data, span);
 	default:
 		return -EINVAL;
 	}
