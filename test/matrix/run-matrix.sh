@@ -3,11 +3,14 @@
 # release obtainable here (Debian's 1.19; 1.21-1.26 through GOTOOLCHAIN, latest
 # patch of each) in five flavours (symbols, stripped, PIE, static-PIE, cgo).
 # For every cell:
-#   - otrace --list-probes plans both probes, on emulated instructions;
+#   - otrace --list-probes plans every probe (2 net/http server, 10 database/sql),
+#     each on an emulated instruction;
 #   - the probe addresses equal those found from .symtab of the unstripped twin,
 #     and the field offsets equal its DWARF's;
-#   - an end-to-end trace yields correct HTTP server spans, checked through the
-#     Collector's own unmarshaler (test/go/cmd/otlpcheck).
+#   - an end-to-end trace yields correct HTTP server spans and, for /sql (the
+#     fixture's in-memory database/sql driver), six database spans that are
+#     children of its server span; checked through the Collector's own
+#     unmarshaler (test/go/cmd/otlpcheck).
 # Writes BUILD_DIR/matrix/support.md (the README's table) and exits non-zero when
 # any cell fails. Toolchains and fixtures are cached under BUILD_DIR/matrix.
 # Usage: run-matrix.sh OTRACE_BIN BUILD_DIR [VERSION...]
@@ -21,7 +24,10 @@ versions=("$@")
 ((${#versions[@]})) || versions=(1.19 1.21 1.22 1.23 1.24 1.25 1.26)
 flavours=(symbols stripped pie static-pie cgo)
 cache="$build/matrix"
-mkdir -p "$cache"
+# fixture builds are cached per version of the fixture's source
+fixtures="$cache/fixtures-$(cat "$root"/test/fixtures/build-fixture.sh "$root"/test/fixtures/httpserver/* |
+	sha256sum | cut -c1-12)"
+mkdir -p "$cache" "$fixtures"
 
 (cd "$root/test/go" && go build -o "$cache/otlpcheck" ./cmd/otlpcheck)
 
@@ -78,16 +84,18 @@ check_plan() {
 		# the probe sits a few bytes into the function (the stack-check branch)
 		((addr >= entry && addr < entry + 32)) || { echo "$sym at $addr, symtab entry $entry"; return 1; }
 	done < <(probes_of "$bin")
-	[[ $(probes_of "$bin" | wc -l) -eq 2 ]] || { echo "expected 2 probes"; return 1; }
+	[[ $(probes_of "$bin" | wc -l) -eq 12 ]] || { echo "expected 12 probes"; return 1; }
 	if [[ $bin != "$twin" ]] && ! diff <(fields_of "$bin") <(fields_of "$twin") >/dev/null; then
 		echo "field offsets differ from the DWARF of the unstripped twin"
 		return 1
 	fi
 }
 
-# One traced run: four requests, four correct spans.
+# One traced run: five requests, five correct server spans and /sql's six database spans.
 check_trace() {
-	local bin=$1 minor=$2 dir port status
+	local bin=$1 minor=$2 flavour=$3 dir port status etype='*main.fakeError'
+	# without .symtab the error's itab has no name
+	[[ $flavour == stripped ]] && etype=_OTHER
 	dir="$(mktemp -d)"
 	"$otrace" -o "$dir/out.jsonl" --exec "$bin" -portfile "$dir/port" 2>"$dir/stderr" &
 	local pid=$!
@@ -102,6 +110,7 @@ check_trace() {
 	curl -s -o /dev/null "http://127.0.0.1:$port/items/42"
 	curl -s -o /dev/null -X POST "http://127.0.0.1:$port/items"
 	curl -s -o /dev/null "http://127.0.0.1:$port/status/503"
+	curl -s -o /dev/null "http://127.0.0.1:$port/sql"
 	kill -TERM "$pid"
 	status=0
 	wait "$pid" || status=$?
@@ -110,8 +119,20 @@ check_trace() {
 		{ echo "Collector unmarshaler rejected output: $(head -c 300 "$dir/check")"; return 1; }
 	local want_route=false
 	((minor >= 22)) && want_route=true
+	jq -e -s --arg etype "$etype" '
+		(map(select(.kind == 2 and .attributes["url.path"] == "/sql"))[0].spanId) as $parent
+		| map(select(.kind == 3))
+		| length == 6
+		and all(.[]; .parentSpanId == $parent and .attributes["db.system.name"] == "other_sql")
+		and (map(.name) | sort == ["DELETE items", "INSERT items", "SELECT items", "SELECT items",
+		                           "SELECT missing", "UPDATE items"])
+		and (map(select(.statusCode == 2)) | length == 1 and .[0].name == "SELECT missing"
+		     and .[0].attributes["error.type"] == $etype)
+		and all(.[]; .attributes | has("db.query.text") | not)
+	' "$dir/spans" >/dev/null || { echo "wrong database spans: $(jq -c 'select(.kind == 3)' "$dir/spans" | head -c 600)"; return 1; }
 	jq -e -s --argjson route "$want_route" --arg ua "matrix/$minor" '
-		length == 4
+		map(select(.attributes["url.path"] != "/sql" and .kind != 3))
+		| length == 4
 		and (map(.attributes["url.path"]) | sort == ["/hello", "/items", "/items/42", "/status/503"])
 		and (map(select(.attributes["url.path"] == "/status/503"))[0]
 		     | .statusCode == 2 and .attributes["http.response.status_code"] == 503)
@@ -133,17 +154,17 @@ for line in "${versions[@]}"; do
 		continue
 	fi
 	for f in "${flavours[@]}"; do
-		bin="$cache/go$line-$f"
+		bin="$fixtures/go$line-$f"
 		# only the stripped build needs a twin: the same build with its symbols
 		twin="$bin"
-		[[ $f == stripped ]] && twin="$cache/go$line-symbols"
-		if ! build_cell "$line" "$f" "$bin" || ! build_cell "$line" symbols "$cache/go$line-symbols"; then
+		[[ $f == stripped ]] && twin="$fixtures/go$line-symbols"
+		if ! build_cell "$line" "$f" "$bin" || ! build_cell "$line" symbols "$fixtures/go$line-symbols"; then
 			result[$line,$f]="build failed"
 			echo "matrix: go$line $f: build failed: $(tail -n 3 "$bin.log" 2>/dev/null)" >&2
 			failures=$((failures + 1))
 			continue
 		fi
-		if why=$(check_plan "$bin" "$twin") && why=$(check_trace "$bin" "$minor"); then
+		if why=$(check_plan "$bin" "$twin") && why=$(check_trace "$bin" "$minor" "$f"); then
 			result[$line,$f]=ok
 			release[$line]=$("$otrace" --list-probes "$bin" | jq -r '.goVersion | split(" ")[0]')
 			echo "matrix: go$line $f: ok (${release[$line]})" >&2
