@@ -77,10 +77,9 @@ func TestSQL(t *testing.T) {
 // server span of the request that made it.
 func testSQLSpans(t *testing.T, bin, svc, dsn string) {
 	run := startTracedServices(t, bin, svc, dsn)
-	client := newClient()
 	for _, d := range sqlDrivers {
 		for _, op := range sqlOps {
-			run.db(t, client, d.name, op.op, "", fmt.Sprintf("sqltest %s %s", d.name, op.op))
+			run.db(t, d.name, op.op, "", fmt.Sprintf("sqltest %s %s", d.name, op.op))
 		}
 	}
 	forest, nspans := run.stop(t)
@@ -174,7 +173,6 @@ func checkDBChildren(t *testing.T, what string, server *tracetree.Node, d sqlDri
 // by a marker in their text, are each under their own request's span.
 func testSQLStatementText(t *testing.T, bin, svc, dsn string) {
 	run := startTracedServices(t, bin, svc, dsn, "--db-statement")
-	client := newClient()
 	texts := map[string]string{ // op -> statement, as test/fixtures/services/db.go writes it
 		"select":  "SELECT id, name, qty FROM items WHERE name = $1 ORDER BY id",
 		"prepare": "INSERT INTO items (name, qty) VALUES ($1, $2)",
@@ -183,7 +181,7 @@ func testSQLStatementText(t *testing.T, bin, svc, dsn string) {
 	for _, d := range sqlDrivers {
 		for op := range texts {
 			tag := fmt.Sprintf("text-%s-%s", d.name, op)
-			run.db(t, client, d.name, op, tag, tag)
+			run.db(t, d.name, op, tag, tag)
 		}
 	}
 
@@ -198,7 +196,7 @@ func testSQLStatementText(t *testing.T, bin, svc, dsn string) {
 			wg.Add(1)
 			go func(driver string) {
 				defer wg.Done()
-				errs <- dbRequest(client, run.port, driver, "insert", marker, marker)
+				errs <- dbRequest(run.client, run.port, driver, "insert", marker, marker)
 			}(d.name)
 		}
 	}
@@ -243,6 +241,7 @@ type tracedServices struct {
 	otrace *proc
 	out    string
 	port   int
+	client *http.Client
 }
 
 // startTracedServices runs the fixture with both databases (no HTTP/2 and
@@ -250,7 +249,7 @@ type tracedServices struct {
 func startTracedServices(t *testing.T, bin, svc, dsn string, extra ...string) *tracedServices {
 	t.Helper()
 	dir := t.TempDir()
-	run := &tracedServices{out: filepath.Join(dir, "out.jsonl")}
+	run := &tracedServices{out: filepath.Join(dir, "out.jsonl"), client: newClient()}
 	portFile, pidFile := filepath.Join(dir, "port"), filepath.Join(dir, "pid")
 	args := append(extra, "-o", run.out, "--exec", svc, "-port-file", portFile, "-pid-file", pidFile,
 		"-pg", dsn, "-sqlite", filepath.Join(dir, "items.db"), "-h2-addr", "", "-grpc-addr", "")
@@ -262,9 +261,9 @@ func startTracedServices(t *testing.T, bin, svc, dsn string, extra ...string) *t
 
 // db makes one /db request; the fixture answers 200 when the operation
 // ended as it should (the failing ones failed).
-func (r *tracedServices) db(t *testing.T, client *http.Client, driver, op, tag, ua string) {
+func (r *tracedServices) db(t *testing.T, driver, op, tag, ua string) {
 	t.Helper()
-	if err := dbRequest(client, r.port, driver, op, tag, ua); err != nil {
+	if err := dbRequest(r.client, r.port, driver, op, tag, ua); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -296,6 +295,9 @@ func dbRequest(client *http.Client, port int, driver, op, tag, ua string) error 
 // free of dangling or crossed links, children inside their parents.
 func (r *tracedServices) stop(t *testing.T) (*tracetree.Forest, int) {
 	t.Helper()
+	// A connection the client dialled but never used would hold up the
+	// fixture's graceful shutdown for seconds (net/http counts it active).
+	r.client.CloseIdleConnections()
 	r.otrace.signal(t, syscall.SIGTERM)
 	r.otrace.expectExit(t, exitTimeout, 0)
 	f, err := os.Open(r.out)
