@@ -329,7 +329,8 @@ var (
 )
 
 // servicesFixture returns OTRACE_SERVICES or the fixture in
-// test/fixtures/services built once (a module of its own: pgx, SQLite).
+// test/fixtures/services (a module of its own: pgx, SQLite, grpc), built
+// once with its build.sh and the go on PATH.
 func servicesFixture(t *testing.T) string {
 	t.Helper()
 	servicesOnce.Do(func() {
@@ -337,7 +338,7 @@ func servicesFixture(t *testing.T) string {
 			servicesPath, servicesErr = filepath.Abs(servicesPath)
 			return
 		}
-		src, err := filepath.Abs(filepath.Join("..", "..", "fixtures", "services"))
+		script, err := filepath.Abs(filepath.Join("..", "..", "fixtures", "services", "build.sh"))
 		if err != nil {
 			servicesErr = err
 			return
@@ -345,11 +346,8 @@ func servicesFixture(t *testing.T) string {
 		servicesPath = filepath.Join(sharedDir, "services")
 		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", servicesPath, ".")
-		cmd.Dir = src
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			servicesErr = fmt.Errorf("building %s: %v\n%s", src, err, out)
+		if out, err := exec.CommandContext(ctx, "sh", script, "go", servicesPath).CombinedOutput(); err != nil {
+			servicesErr = fmt.Errorf("building the services fixture with %s: %v\n%s", script, err, out)
 		}
 	})
 	if servicesErr != nil {
