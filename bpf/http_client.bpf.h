@@ -16,6 +16,7 @@
 struct http_client_start {
 	__u64 start_ns;
 	__u64 req;
+	__u64 bias;  /* load bias (PIE): runtime minus link-time addresses */
 	__u32 flags;
 	__u32 ended; /* a retried attempt may end the same call again */
 	struct ot_span_ids ids;
@@ -36,6 +37,7 @@ int http_client_enter(struct pt_regs *ctx)
 	struct http_client_start start = {
 		.start_ns = bpf_ktime_get_ns(),
 		.req = GO_ARG2(ctx),
+		.bias = PT_REGS_IP(ctx) - cfg->enter_probe_vaddr,
 	};
 	const struct ot_span_ids *parent = NULL;
 	struct http_client_start *prev;
@@ -111,7 +113,7 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 	rec->ids = start->ids;
 	if (err_tab) {
 		rec->flags |= OT_HTTP_TRANSPORT_ERROR;
-		rec->error_itab = err_tab;
+		rec->error_itab = err_tab - start->bias;
 	} else if (resp) {
 		rec->status = read_s64(resp + cfg->resp_status);
 		rec->proto_major = read_s64(resp + cfg->resp_proto_major);

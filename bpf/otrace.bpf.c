@@ -20,7 +20,9 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile struct ot_http_server_cfg http_cfg = {};
 const volatile struct ot_http_client_cfg http_client_cfg = {};
 const volatile struct ot_propagate_cfg propagate_cfg = {};
+const volatile struct ot_sql_cfg sql_cfg = {};
 
 #include "http_server.bpf.h"
 #include "propagate.bpf.h"
 #include "http_client.bpf.h"
+#include "sql.bpf.h"

@@ -16,6 +16,7 @@
 enum ot_rec_type {
 	OT_REC_HTTP_SERVER = 1,
 	OT_REC_HTTP_CLIENT = 2,
+	OT_REC_DB_CLIENT = 3,
 };
 
 struct ot_rec_hdr {
@@ -33,6 +34,7 @@ struct ot_rec_hdr {
 #define OT_TRACEPARENT_CAP 64 /* "00-<32 hex>-<16 hex>-<2 hex>" is 55 */
 #define OT_SCHEME_CAP 8
 #define OT_QUERY_CAP 256
+#define OT_DB_QUERY_CAP 2048 /* statement text */
 
 /*
  * Identity of a span, made in BPF when the span starts: a child recorded
@@ -94,7 +96,7 @@ struct ot_http_client_rec {
 	__s64 status; /* 0 when the round trip failed */
 	__s64 proto_major; /* of the response */
 	__s64 proto_minor;
-	__u64 error_itab;  /* the error's itab address (its dynamic type), 0 if none */
+	__u64 error_itab;  /* link-time address of the error's itab (its dynamic type), 0 if none */
 	__u32 method_len;
 	__u32 scheme_len;
 	__u32 host_len;
@@ -107,6 +109,31 @@ struct ot_http_client_rec {
 	char host[OT_HOST_CAP];
 	char path[OT_PATH_CAP];
 	char query[OT_QUERY_CAP];
+};
+
+enum ot_db_flag {
+	OT_DB_ERROR = 1 << 0,	   /* the operation returned an error */
+	OT_DB_HAS_PARENT = 1 << 1, /* ids.parent_span_id is set */
+};
+
+/*
+ * One database/sql operation: a query or exec on a DB, Conn or Tx, or on a
+ * prepared Stmt. The itab addresses are link-time addresses (the load bias
+ * of a PIE is taken off in BPF), so user space can name them from .symtab.
+ */
+struct ot_db_rec {
+	struct ot_rec_hdr hdr;
+	__u32 pid;
+	__u32 flags; /* enum ot_db_flag */
+	__u64 goroutine;
+	__u64 start_ns;
+	__u64 end_ns;
+	__u64 conn_itab;  /* itab of the driver.Conn: its type names the driver; 0 unknown */
+	__u64 error_itab; /* itab of the returned error (its dynamic type); 0 none */
+	__u32 query_len;  /* full length of the statement text */
+	__u32 _pad;
+	struct ot_span_ids ids;
+	char query[OT_DB_QUERY_CAP];
 };
 
 /* Why a span was not produced; indexes the drop counters in BPF .bss. */
@@ -192,6 +219,21 @@ struct ot_http_client_cfg {
 	__s64 resp_status;
 	__s64 resp_proto_major;
 	__s64 resp_proto_minor;
+	__u64 enter_probe_vaddr; /* link-time address of http_client_enter: PIE load bias */
+};
+
+/*
+ * What the database/sql probes need: two field offsets, and the link-time
+ * address of each start probe, from which BPF computes the load bias of a PIE
+ * (the instruction pointer at a uprobe is the probed address).
+ */
+struct ot_sql_cfg {
+	__s64 dc_ci;	  /* driverConn.ci (driver.Conn), -1: driver unknown */
+	__s64 stmt_query; /* Stmt.query (string) */
+	__u64 exec_vaddr;	/* probe address in (*DB).execDC */
+	__u64 query_vaddr;	/* in (*DB).queryDC */
+	__u64 stmt_exec_vaddr;	/* in resultFromStatement */
+	__u64 stmt_query_vaddr; /* in rowsiFromStatement */
 };
 
 #endif

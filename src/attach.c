@@ -20,7 +20,7 @@ int tracer__new(const struct plan *plan, size_t ringbuf_bytes, ring_buffer_sampl
 	int err;
 
 	*out = NULL;
-	if (!plan->http_server && !plan->http_client)
+	if (!plan->http_server && !plan->http_client && !plan->sql)
 		return -ENOENT;
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -38,6 +38,7 @@ int tracer__new(const struct plan *plan, size_t ringbuf_bytes, ring_buffer_sampl
 	bpf_program__set_autoload(t->skel->progs.http1_write_headers, plan->propagate);
 	bpf_program__set_autoload(t->skel->progs.h2_do_request, plan->propagate);
 	bpf_program__set_autoload(t->skel->progs.h2_write_header, plan->propagate);
+	t->skel->rodata->sql_cfg = plan->sql_cfg;
 	err = bpf_map__set_max_entries(t->skel->maps.events, ringbuf_bytes);
 	if (!err)
 		err = otrace__load(t->skel);

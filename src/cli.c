@@ -9,7 +9,14 @@
 #include "cli.h"
 #include "exitcodes.h"
 
-enum { OPT_EXEC = 256, OPT_SERVICE_NAME, OPT_LIST_PROBES, OPT_PLACEMENT, OPT_PROPAGATE };
+enum {
+	OPT_EXEC = 256,
+	OPT_SERVICE_NAME,
+	OPT_LIST_PROBES,
+	OPT_PLACEMENT,
+	OPT_PROPAGATE,
+	OPT_DB_STATEMENT,
+};
 
 static const struct option long_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -19,6 +26,7 @@ static const struct option long_options[] = {
 	{ "list-probes", no_argument, NULL, OPT_LIST_PROBES },
 	{ "probe-placement", required_argument, NULL, OPT_PLACEMENT },
 	{ "propagate", no_argument, NULL, OPT_PROPAGATE },
+	{ "db-statement", no_argument, NULL, OPT_DB_STATEMENT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -39,6 +47,9 @@ void cli__usage(FILE *out)
 	      "                          every later argument goes to PROG\n"
 	      "  -o, --output FILE       write spans to FILE instead of stdout\n"
 	      "      --service-name NAME service.name of the spans (default: executable name)\n"
+	      "      --db-statement      record the text of database statements\n"
+	      "                          (db.query.text); off by default: statements may\n"
+	      "                          hold secrets and personal data\n"
 	      "      --list-probes       print the probe plan as JSON and exit\n"
 	      "      --propagate         write W3C traceparent into outgoing HTTP requests so\n"
 	      "                          the next service continues the trace (writes into the\n"
@@ -139,6 +150,9 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 			break;
 		case OPT_PROPAGATE:
 			opts->propagate = true;
+			break;
+		case OPT_DB_STATEMENT:
+			opts->db_statement = true;
 			break;
 		case 'v':
 			opts->verbose++;

@@ -19,6 +19,7 @@ struct otrace_opts {
 	const char *probe_placement; /* --probe-placement, NULL: default */
 	bool list_probes;
 	bool propagate; /* --propagate: write traceparent into outgoing requests */
+	bool db_statement; /* --db-statement: record db.query.text */
 	bool help;
 	bool version;
 	int verbose;

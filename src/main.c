@@ -12,11 +12,13 @@
 #include "cli.h"
 #include "exitcodes.h"
 #include "gobin.h"
+#include "itabs.h"
 #include "log.h"
 #include "output.h"
 #include "plan.h"
 #include "preflight.h"
 #include "session.h"
+#include "sql.h"
 #include "target.h"
 
 struct target_binary {
@@ -162,11 +164,40 @@ static int list_probes(const struct otrace_opts *o)
 	return code;
 }
 
+/*
+ * How records become spans: options, and the names of the binary's itabs
+ * when a library reports interface types (database/sql's errors and drivers).
+ */
+static int span_config(const struct otrace_opts *o, const struct gobin *gb,
+		       const struct plan *plan, struct span_config *cfg,
+		       struct itab_names **itabs)
+{
+	int err;
+
+	*cfg = (struct span_config){ .db_statement = o->db_statement };
+	*itabs = NULL;
+	if (!plan->sql)
+		return 0;
+	err = itab_names__load(gb, itabs);
+	if (err) {
+		pr_err("failed to read the symbol table: %s", strerror(-err));
+		return err;
+	}
+	if (!itab_names__count(*itabs))
+		pr_warn("no itab symbols (stripped binary?): error.type is _OTHER and "
+			"db.system.name comes from the linked driver modules");
+	cfg->itabs = *itabs;
+	cfg->db_system = sql__system_of_modules(gb);
+	return 0;
+}
+
 static int trace(const struct otrace_opts *o)
 {
 	struct target_binary tb;
 	struct output *out = NULL;
 	struct gobin *gb = NULL;
+	struct itab_names *itabs = NULL;
+	struct span_config span_cfg;
 	struct plan plan;
 	int code, err;
 
@@ -178,6 +209,8 @@ static int trace(const struct otrace_opts *o)
 		code = inspect_binary(&tb, &gb);
 	if (code == EXIT_OK)
 		code = build_plan(o, gb, tb.display, &plan);
+	if (code == EXIT_OK && span_config(o, gb, &plan, &span_cfg, &itabs))
+		code = EXIT_RUNTIME;
 	if (code != EXIT_OK)
 		goto cleanup;
 	err = output__open(o->output, &out);
@@ -193,11 +226,13 @@ static int trace(const struct otrace_opts *o)
 		.exec_argv = o->exec_argv,
 		.service_name = o->service_name,
 		.go_version = gobin__go_version(gb),
+		.span = &span_cfg,
 		.out = out,
 	};
 	code = session__run(&cfg);
 cleanup:
 	output__close(out);
+	itab_names__free(itabs);
 	gobin__free(gb);
 	return code;
 }

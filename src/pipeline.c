@@ -67,6 +67,11 @@ void pipeline__free(struct pipeline *p)
 	free(p);
 }
 
+void pipeline__configure(struct pipeline *p, const struct span_config *cfg)
+{
+	span_assembler__configure(p->assembler, cfg);
+}
+
 static void write_batch(struct pipeline *p)
 {
 	struct otlp_group group = { .resource = p->resource, .spans = p->ptrs,

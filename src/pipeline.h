@@ -29,6 +29,8 @@ struct pipeline;
 int pipeline__new(const struct otlp_resource *resource, struct output *out,
 		  struct pipeline **pp);
 void pipeline__free(struct pipeline *p);
+/* Configures span decoding (see span_assembler__configure). */
+void pipeline__configure(struct pipeline *p, const struct span_config *cfg);
 /* Takes one ring-buffer record; flushes when the batch is full. */
 int pipeline__record(struct pipeline *p, const void *data, size_t size);
 /* Writes pending spans when the oldest has waited long enough (or force). */

@@ -45,8 +45,10 @@ struct plan {
 	struct ot_http_client_cfg http_client_cfg;
 	struct ot_propagate_cfg propagate_cfg;
 	bool propagate; /* --propagate: traceparent is written into outgoing requests */
+	struct ot_sql_cfg sql_cfg;
 	bool http_server; /* the net/http server library is instrumented */
 	bool http_client; /* net/http client round trips are instrumented */
+	bool sql;	  /* database/sql operations are instrumented */
 	struct go_func serve_func; /* ServeHTTP, for the diagnostic exit probes */
 	int single_stepped; /* planned probes on single-stepped instructions */
 };

@@ -330,6 +330,7 @@ void plan_http_client(const struct gobin *gb, struct plan *plan)
 		.resp_status = f[C_RESP_STATUS].offset,
 		.resp_proto_major = f[C_RESP_PROTO_MAJOR].offset,
 		.resp_proto_minor = f[C_RESP_PROTO_MINOR].offset,
+		.enter_probe_vaddr = start->point.vaddr,
 	};
 	plan->http_client = true;
 }

@@ -254,6 +254,8 @@ int session__run(const struct session_config *cfg)
 		exit_code = EXIT_RUNTIME;
 		goto cleanup;
 	}
+	if (cfg->span)
+		pipeline__configure(s.pipeline, cfg->span);
 	err = tracer__new(cfg->plan, RINGBUF_BYTES, on_record, &s, &s.tracer);
 	if (err) {
 		exit_code = EXIT_RUNTIME;

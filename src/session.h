@@ -20,6 +20,7 @@ struct session_config {
 	char *const *exec_argv; /* --exec: program and arguments */
 	const char *service_name; /* NULL: executable's base name */
 	const char *go_version;
+	const struct span_config *span; /* NULL: defaults */
 	struct output *out;
 };
 

@@ -5,13 +5,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "itabs.h"
 #include "span.h"
-#include "symbolize.h"
+#include "sql.h"
 #include "../bpf/traceparent.h"
 
 struct span_assembler {
 	int64_t mono_to_unix; /* add to CLOCK_MONOTONIC ns to get Unix ns */
-	struct symbolizer *symbols; /* error types, by itab address */
+	struct span_config cfg;
 };
 
 static uint64_t timespec_ns(const struct timespec *ts)
@@ -48,20 +49,19 @@ int span_assembler__new(struct span_assembler **out)
 	if (!sa)
 		return -ENOMEM;
 	sa->mono_to_unix = clock_offset();
-	sa->symbols = symbolizer__new();
-	if (!sa->symbols) {
-		free(sa);
-		return -ENOMEM;
-	}
+
 	*out = sa;
 	return 0;
 }
 
 void span_assembler__free(struct span_assembler *sa)
 {
-	if (sa)
-		symbolizer__free(sa->symbols);
 	free(sa);
+}
+
+void span_assembler__configure(struct span_assembler *sa, const struct span_config *cfg)
+{
+	sa->cfg = *cfg;
 }
 
 uint64_t span_assembler__unix_ns(const struct span_assembler *sa, uint64_t mono_ns)
@@ -414,14 +414,13 @@ static size_t captured(uint32_t full_len, size_t cap)
  * error.type for a Go error: its dynamic type ("*net.OpError") when the
  * binary's symbols name the itab, else semconv's fallback _OTHER.
  */
-static void add_error_type(struct span_assembler *sa, struct span *s, uint32_t pid, uint64_t itab)
+static void add_error_type(struct span_assembler *sa, struct span *s, uint64_t itab)
 {
-	char buf[128];
-	size_t n = symbolizer__itab_type(sa->symbols, pid, itab, buf, sizeof(buf));
-	const char *kept = n ? keep(s, buf, n) : NULL;
+	size_t n = 0;
+	const char *type = itab_names__type(sa->cfg.itabs, itab, &n);
 
-	if (kept)
-		add_string(s, "error.type", kept, n);
+	if (type)
+		add_string(s, "error.type", type, n);
 	else
 		add_string(s, "error.type", "_OTHER", 6);
 }
@@ -461,7 +460,7 @@ static int decode_http_client(struct span_assembler *sa, const struct ot_http_cl
 	}
 	if (r->flags & OT_HTTP_TRANSPORT_ERROR) {
 		s->status = STATUS_ERROR;
-		add_error_type(sa, s, r->pid, r->error_itab);
+		add_error_type(sa, s, r->error_itab);
 	} else {
 		add_int(s, "http.response.status_code", r->status);
 		add_protocol_version(s, r->proto_major, r->proto_minor);
@@ -473,6 +472,74 @@ static int decode_http_client(struct span_assembler *sa, const struct ot_http_cl
 		set_name(s, r->method, mlen, NULL, 0);
 	else
 		set_name(s, "HTTP", 4, NULL, 0);
+	return 0;
+}
+
+/* db.system.name from the type of the connection's driver.Conn. */
+static const char *db_system(const struct span_assembler *sa, uint64_t conn_itab)
+{
+	size_t len;
+	const char *type = itab_names__type(sa->cfg.itabs, conn_itab, &len);
+	const char *system = type ? sql__system_of_type(type, len) : NULL;
+
+	if (system)
+		return system;
+	return sa->cfg.db_system ? sa->cfg.db_system : "other_sql";
+}
+
+/* semconv: "{db.operation.name} {db.collection.name}", else the operation, else the system. */
+static void set_db_name(struct span *s, const struct sql_summary *sum, const char *system)
+{
+	size_t cap = sizeof(s->name);
+
+	if (!sum->operation_len) {
+		set_name(s, system, strlen(system), NULL, 0);
+		return;
+	}
+	if (sum->collection && sum->operation_len + 1 + sum->collection_len <= cap)
+		set_name(s, sum->operation, sum->operation_len, sum->collection,
+			 sum->collection_len);
+	else
+		set_name(s, sum->operation, sum->operation_len, NULL, 0);
+}
+
+static int decode_db(struct span_assembler *sa, const struct ot_db_rec *in, struct span *s)
+{
+	const struct ot_db_rec *r = &s->rec.db;
+	size_t qlen = captured(in->query_len, OT_DB_QUERY_CAP);
+	const char *system = db_system(sa, in->conn_itab);
+	struct sql_summary sum;
+
+	memcpy(&s->rec.db, in, sizeof(*in));
+	s->kind = SPAN_KIND_CLIENT;
+	s->pid = r->pid;
+	s->start_unix_ns = span_assembler__unix_ns(sa, r->start_ns);
+	s->end_unix_ns = span_assembler__unix_ns(sa, r->end_ns);
+	apply_ids(s, &r->ids, r->flags & OT_DB_HAS_PARENT);
+
+	sql__summarize(r->query, qlen, &sum);
+	add_string(s, "db.system.name", system, strlen(system));
+	if (sum.operation_len) {
+		const char *op = keep(s, sum.operation, sum.operation_len);
+
+		if (op)
+			add_string(s, "db.operation.name", op, sum.operation_len);
+	}
+	if (sum.collection)
+		add_string(s, "db.collection.name", sum.collection, sum.collection_len);
+	if (sa->cfg.db_statement)
+		add_captured(s, "db.query.text", r->query, OT_DB_QUERY_CAP, r->query_len);
+	if (r->flags & OT_DB_ERROR) {
+		size_t tlen;
+		const char *type = itab_names__type(sa->cfg.itabs, r->error_itab, &tlen);
+
+		s->status = STATUS_ERROR;
+		if (type)
+			add_string(s, "error.type", type, tlen);
+		else
+			add_string(s, "error.type", "_OTHER", 6);
+	}
+	set_db_name(s, &sum, system);
 	return 0;
 }
 
@@ -496,6 +563,10 @@ int span_assembler__decode(struct span_assembler *sa, const void *data, size_t s
 		if (hdr.size < sizeof(struct ot_http_client_rec))
 			return -EINVAL;
 		return decode_http_client(sa, data, span);
+	case OT_REC_DB_CLIENT:
+		if (hdr.size < sizeof(struct ot_db_rec))
+			return -EINVAL;
+		return decode_db(sa, data, span);
 	default:
 		return -EINVAL;
 	}

@@ -57,13 +57,26 @@ struct span {
 	union {
 		struct ot_http_server_rec http_server;
 		struct ot_http_client_rec http_client;
+		struct ot_db_rec db;
 	} rec; /* the record the attributes point into */
 };
 
 struct span_assembler;
+struct itab_names;
+
+/* What decoding needs beyond the records: options and the traced binary's names. */
+struct span_config {
+	bool db_statement; /* --db-statement: record db.query.text */
+	/* names the types of errors and drivers; NULL: unnamed (error.type _OTHER) */
+	const struct itab_names *itabs;
+	/* db.system.name when the driver's type is not a known driver; NULL: other_sql */
+	const char *db_system;
+};
 
 int span_assembler__new(struct span_assembler **out);
 void span_assembler__free(struct span_assembler *sa);
+/* Sets the configuration (copied; what it points to must outlive sa). */
+void span_assembler__configure(struct span_assembler *sa, const struct span_config *cfg);
 /*
  * Decodes one ring-buffer record into span. Returns 0, or -EINVAL for a
  * record that is truncated or of unknown type.

@@ -3,13 +3,14 @@
 # release obtainable here (Debian's 1.19; 1.21-1.26 through GOTOOLCHAIN, latest
 # patch of each) in five flavours (symbols, stripped, PIE, static-PIE, cgo).
 # For every cell:
-#   - otrace --list-probes plans the server and client probes, all on emulated
-#     instructions;
+#   - otrace --list-probes plans every probe (net/http server and client,
+#     database/sql), each on an emulated instruction;
 #   - the probe addresses equal those found from .symtab of the unstripped twin,
 #     and the field offsets equal its DWARF's;
-#   - an end-to-end trace yields correct HTTP server and client spans (the client
-#     span a child of its server span), checked through the
-#     Collector's own unmarshaler (test/go/cmd/otlpcheck).
+#   - an end-to-end trace yields correct HTTP server spans, a client span that is
+#     a child of its server span, and, for /sql (the fixture's in-memory
+#     database/sql driver), six database spans that are children of its server
+#     span; checked through the Collector's own unmarshaler (test/go/cmd/otlpcheck).
 # Writes BUILD_DIR/matrix/support.md (the README's table) and exits non-zero when
 # any cell fails. Toolchains and fixtures are cached under BUILD_DIR/matrix.
 # Usage: run-matrix.sh OTRACE_BIN BUILD_DIR [VERSION...]
@@ -23,13 +24,10 @@ versions=("$@")
 ((${#versions[@]})) || versions=(1.19 1.21 1.22 1.23 1.24 1.25 1.26)
 flavours=(symbols stripped pie static-pie cgo)
 cache="$build/matrix"
-mkdir -p "$cache"
-# Cached fixtures are only reused while the fixture's sources are unchanged.
-stamp="$(cat "$root"/test/fixtures/httpserver/* "$root/test/fixtures/build-fixture.sh" | sha256sum | cut -c1-16)"
-if [[ $(cat "$cache/fixture.stamp" 2>/dev/null) != "$stamp" ]]; then
-	rm -f "$cache"/go1.*
-	echo "$stamp" >"$cache/fixture.stamp"
-fi
+# fixture builds are cached per version of the fixture's source
+fixtures="$cache/fixtures-$(cat "$root"/test/fixtures/build-fixture.sh "$root"/test/fixtures/httpserver/* |
+	sha256sum | cut -c1-12)"
+mkdir -p "$cache" "$fixtures"
 
 (cd "$root/test/go" && go build -o "$cache/otlpcheck" ./cmd/otlpcheck)
 
@@ -92,9 +90,9 @@ check_plan() {
 		fi
 	done < <(probes_of "$bin")
 	programs=$(probes_of "$bin" | awk '{print $5}' | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}')
-	# server start+end; client start, connection-error end, HTTP/1.1 and HTTP/2 ends
-	# (server start, end, end of abandoned requests; the fixture hijacks too)
-	[[ $programs == "conn_serve_done:1 finish_request_enter:1 http_client_conn_done:1 http_client_done:2 http_client_enter:1 http_hijack:1 serve_http_enter:1 " ]] ||
+	# server: start, end, end of abandoned requests, hijack (the fixture hijacks);
+	# client: start, connection-error end, HTTP/1.1 and HTTP/2 ends; database/sql
+	[[ $programs == "conn_serve_done:1 finish_request_enter:1 http_client_conn_done:1 http_client_done:2 http_client_enter:1 http_hijack:1 serve_http_enter:1 sql_exec_start:1 sql_put_conn:1 sql_query_start:1 sql_release:2 sql_rows_ready:1 sql_stmt_enter:2 sql_stmt_exec_start:1 sql_stmt_query_start:1 " ]] ||
 		{ echo "unexpected probe plan: $programs"; return 1; }
 	if [[ $bin != "$twin" ]] && ! diff <(fields_of "$bin") <(fields_of "$twin") >/dev/null; then
 		echo "field offsets differ from the DWARF of the unstripped twin"
@@ -102,9 +100,12 @@ check_plan() {
 	fi
 }
 
-# One traced run: five requests, one making a client call: seven correct spans.
+# One traced run: six requests (one makes a client call, /sql six database
+# calls): seven HTTP spans and six database spans, all correct.
 check_trace() {
-	local bin=$1 minor=$2 dir port status
+	local bin=$1 minor=$2 flavour=$3 dir port status etype='*main.fakeError'
+	# without .symtab the error's itab has no name
+	[[ $flavour == stripped ]] && etype=_OTHER
 	dir="$(mktemp -d)"
 	"$otrace" -o "$dir/out.jsonl" --exec "$bin" -portfile "$dir/port" 2>"$dir/stderr" &
 	local pid=$!
@@ -120,6 +121,7 @@ check_trace() {
 	curl -s -o /dev/null -X POST "http://127.0.0.1:$port/items"
 	curl -s -o /dev/null "http://127.0.0.1:$port/status/503"
 	curl -s -o /dev/null "http://127.0.0.1:$port/call?to=http://127.0.0.1:$port/hello%3Fmatrix=1"
+	curl -s -o /dev/null "http://127.0.0.1:$port/sql"
 	kill -TERM "$pid"
 	status=0
 	wait "$pid" || status=$?
@@ -128,8 +130,20 @@ check_trace() {
 		{ echo "Collector unmarshaler rejected output: $(head -c 300 "$dir/check")"; return 1; }
 	local want_route=false
 	((minor >= 22)) && want_route=true
+	jq -e -s --arg etype "$etype" '
+		(map(select(.kind == 2 and .attributes["url.path"] == "/sql"))[0].spanId) as $parent
+		| map(select(.kind == 3 and .attributes["db.system.name"] != null))
+		| length == 6
+		and all(.[]; .parentSpanId == $parent and .attributes["db.system.name"] == "other_sql")
+		and (map(.name) | sort == ["DELETE items", "INSERT items", "SELECT items", "SELECT items",
+		                           "SELECT missing", "UPDATE items"])
+		and (map(select(.statusCode == 2)) | length == 1 and .[0].name == "SELECT missing"
+		     and .[0].attributes["error.type"] == $etype)
+		and all(.[]; .attributes | has("db.query.text") | not)
+	' "$dir/spans" >/dev/null || { echo "wrong database spans: $(jq -c 'select(.kind == 3)' "$dir/spans" | head -c 600)"; return 1; }
 	jq -e -s --argjson route "$want_route" --arg ua "matrix/$minor" '
-		(map(select(.kind == 3)) | length == 1) as $one_client
+		map(select(.attributes["url.path"] != "/sql" and .attributes["db.system.name"] == null))
+		| (map(select(.kind == 3)) | length == 1) as $one_client
 		| (map(select(.attributes["url.path"] == "/call"))[0]) as $call
 		| (map(select(.kind == 3))[0]) as $client
 		| $one_client and length == 7
@@ -157,17 +171,17 @@ for line in "${versions[@]}"; do
 		continue
 	fi
 	for f in "${flavours[@]}"; do
-		bin="$cache/go$line-$f"
+		bin="$fixtures/go$line-$f"
 		# only the stripped build needs a twin: the same build with its symbols
 		twin="$bin"
-		[[ $f == stripped ]] && twin="$cache/go$line-symbols"
-		if ! build_cell "$line" "$f" "$bin" || ! build_cell "$line" symbols "$cache/go$line-symbols"; then
+		[[ $f == stripped ]] && twin="$fixtures/go$line-symbols"
+		if ! build_cell "$line" "$f" "$bin" || ! build_cell "$line" symbols "$fixtures/go$line-symbols"; then
 			result[$line,$f]="build failed"
 			echo "matrix: go$line $f: build failed: $(tail -n 3 "$bin.log" 2>/dev/null)" >&2
 			failures=$((failures + 1))
 			continue
 		fi
-		if why=$(check_plan "$bin" "$twin") && why=$(check_trace "$bin" "$minor"); then
+		if why=$(check_plan "$bin" "$twin") && why=$(check_trace "$bin" "$minor" "$f"); then
 			result[$line,$f]=ok
 			release[$line]=$("$otrace" --list-probes "$bin" | jq -r '.goVersion | split(" ")[0]')
 			echo "matrix: go$line $f: ok (${release[$line]})" >&2

@@ -67,4 +67,18 @@ static inline void http_client_record(struct ot_http_client_rec *r)
 	SET_STR(r, query, "a=1&sig=s3cr3t&b=2");
 }
 
+/* A query on a pgx connection (itab addresses as in test_span.c). */
+static inline void db_record(struct ot_db_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	fake_ids(&r->ids);
+	r->hdr.type = OT_REC_DB_CLIENT;
+	r->hdr.size = sizeof(*r);
+	r->pid = 4242;
+	r->start_ns = 1000000000ull;
+	r->end_ns = 1000300000ull;
+	r->conn_itab = 0x500100;
+	SET_STR(r, query, "SELECT id, name FROM items WHERE name = $1");
+}
+
 #endif

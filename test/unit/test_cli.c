@@ -24,6 +24,17 @@ static void test_pid(void)
 	CHECK(o.pid == 17);
 	CHECK_STR(o.output, "spans.jsonl");
 	CHECK_STR(o.service_name, "api");
+	CHECK(!o.db_statement);
+	cli__free(&o);
+	/* --db-statement is off unless asked for; an option of otrace, not of PROG */
+	CHECK(PARSE(&o, err, "--db-statement", "-p", "9") == 0);
+	CHECK(o.db_statement && o.pid == 9);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--exec", "./srv", "--db-statement") == 0);
+	CHECK(!o.db_statement);
+	CHECK_STR(o.exec_argv[1], "--db-statement");
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--db-statement=yes", "-p", "9") == EXIT_USAGE);
 	cli__free(&o);
 	CHECK(PARSE(&o, err, "-p", "abc") == EXIT_USAGE);
 	CHECK(strstr(err, "invalid PID") != NULL);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 
+#include "../../src/itabs.h"
 #include "../../src/span.h"
 #include "records.h"
 #include "unittest.h"
@@ -231,6 +232,128 @@ static void test_http_client(struct span_assembler *sa)
 	CHECK(span__url_full(buf, 10, "http", 4, "example.com", 11, "/", 1, "", 0) == 10);
 }
 
+static int name_is(const struct span *s, const char *want)
+{
+	return s->name_len == strlen(want) && !memcmp(s->name, want, s->name_len);
+}
+
+/* The itabs db_record and the cases below point at. */
+static const uint64_t itab_addrs[] = { 0x500100, 0x500200, 0x500300, 0x500400 };
+static const char *const itab_syms[] = {
+	"go:itab.*github.com/jackc/pgx/v5/stdlib.Conn,database/sql/driver.Conn",
+	"go:itab.*github.com/jackc/pgx/v5/pgconn.PgError,error",
+	"go.itab.main.fakeConn,database/sql/driver.Conn", /* Go <= 1.19 spelling */
+	"runtime.main",					  /* not an itab */
+};
+
+static void test_db(struct span_assembler *sa)
+{
+	struct span_config cfg = { 0 };
+	struct itab_names *itabs;
+	struct ot_db_rec r;
+	struct span s;
+
+	CHECK(itab_names__from_symbols(itab_addrs, itab_syms, 4, &itabs) == 0);
+	CHECK(itab_names__count(itabs) == 3);
+	cfg.itabs = itabs;
+	span_assembler__configure(sa, &cfg);
+
+	/* a query on a pgx connection, made while serving a request */
+	db_record(&r);
+	r.ids.parent_span_id[0] = 9;
+	r.flags = OT_DB_HAS_PARENT;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(s.kind == SPAN_KIND_CLIENT && s.status == STATUS_UNSET);
+	CHECK(s.has_parent && s.parent_span_id[0] == 9);
+	CHECK(s.end_unix_ns - s.start_unix_ns == 300000);
+	CHECK(name_is(&s, "SELECT items"));
+	CHECK(str_is(&s, "db.system.name", "postgresql"));
+	CHECK(str_is(&s, "db.operation.name", "SELECT"));
+	CHECK(str_is(&s, "db.collection.name", "items"));
+	CHECK(!find(&s, "db.query.text")); /* only with --db-statement */
+	CHECK(!find(&s, "error.type"));
+
+	/* --db-statement: the text, as captured */
+	cfg.db_statement = true;
+	span_assembler__configure(sa, &cfg);
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "db.query.text", "SELECT id, name FROM items WHERE name = $1"));
+	CHECK(!find(&s, "db.query.text")->truncated);
+	r.query_len = OT_DB_QUERY_CAP + 100; /* longer than the capture */
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(find(&s, "db.query.text")->len == OT_DB_QUERY_CAP &&
+	      find(&s, "db.query.text")->truncated);
+	cfg.db_statement = false;
+	span_assembler__configure(sa, &cfg);
+
+	/* an error whose type the binary names */
+	db_record(&r);
+	SET_STR(&r, query, "insert into items values (1)");
+	r.flags = OT_DB_ERROR;
+	r.error_itab = 0x500200;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(s.status == STATUS_ERROR && !s.has_parent);
+	CHECK(str_is(&s, "error.type", "*github.com/jackc/pgx/v5/pgconn.PgError"));
+	CHECK(str_is(&s, "db.operation.name", "INSERT") && name_is(&s, "INSERT items"));
+
+	/* ... and one it does not: _OTHER */
+	r.error_itab = 0x500208;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(s.status == STATUS_ERROR && str_is(&s, "error.type", "_OTHER"));
+
+	/* text without a known operation: the span is named after the system */
+	db_record(&r);
+	SET_STR(&r, query, "SELEC 1");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(name_is(&s, "postgresql"));
+	CHECK(!find(&s, "db.operation.name") && !find(&s, "db.collection.name"));
+
+	/* an operation without a plain table: named by the operation */
+	SET_STR(&r, query, "SELECT now()");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(name_is(&s, "SELECT") && !find(&s, "db.collection.name"));
+
+	/* a table name too long for the span name: the attribute keeps it */
+	{
+		char q[300] = "DELETE FROM ";
+
+		memset(q + strlen(q), 't', 200);
+		memcpy(r.query, q, sizeof(q));
+		r.query_len = (__u32)strlen(q);
+		CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+		CHECK(name_is(&s, "DELETE") && find(&s, "db.collection.name")->len == 200);
+	}
+
+	/* a driver otrace does not know: the linked driver modules decide, else other_sql */
+	db_record(&r);
+	r.conn_itab = 0x500300;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "db.system.name", "other_sql"));
+	cfg.db_system = "sqlite";
+	span_assembler__configure(sa, &cfg);
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "db.system.name", "sqlite"));
+	r.conn_itab = 0; /* driverConn.ci unknown */
+	SET_STR(&r, query, "");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "db.system.name", "sqlite") && name_is(&s, "sqlite"));
+
+	/* no itab names at all (stripped binary) */
+	cfg = (struct span_config){ 0 };
+	span_assembler__configure(sa, &cfg);
+	db_record(&r);
+	r.flags = OT_DB_ERROR;
+	r.error_itab = 0x500200;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "db.system.name", "other_sql") && str_is(&s, "error.type", "_OTHER"));
+
+	/* a record shorter than its type's */
+	CHECK(span_assembler__decode(sa, &r, sizeof(r) - 1, &s) == -EINVAL);
+	r.hdr.size = sizeof(struct ot_http_client_rec);
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == -EINVAL);
+	itab_names__free(itabs);
+}
+
 static void test_bad_records(struct span_assembler *sa)
 {
 	struct ot_http_server_rec r;
@@ -256,6 +379,7 @@ int main(void)
 	test_http_variants(sa);
 	test_traceparent(sa);
 	test_http_client(sa);
+	test_db(sa);
 	test_bad_records(sa);
 	span_assembler__free(sa);
 	return ut_summary();

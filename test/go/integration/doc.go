@@ -9,6 +9,9 @@
 //	OTRACE_BIN      otrace binary to test; the tests skip when it is unset
 //	OTRACE_FIXTURE  prebuilt fixture binary; default: build one with
 //	                test/fixtures/build-fixture.sh and the go on PATH
+//	OTRACE_SERVICES prebuilt services fixture (database/sql tests); default:
+//	                build it with test/fixtures/services/build.sh
 //
-// The tests attach BPF programs, so they need root.
+// The tests attach BPF programs, so they need root. TestSQL also starts a
+// PostgreSQL server (test/db/postgres.sh; Debian's postgresql package).
 package integration

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "itabs.h"
+
+struct itab_name {
+	uint64_t vaddr;
+	const char *type; /* into the ELF string table */
+	size_t len;
+};
+
+struct itab_names {
+	struct itab_name *v;
+	size_t n, cap;
+};
+
+/* "go:itab." since Go 1.20, "go.itab." before */
+#define ITAB_PREFIX_LEN 8
+
+static bool is_itab_symbol(const char *name)
+{
+	return !strncmp(name, "go:itab.", ITAB_PREFIX_LEN) ||
+	       !strncmp(name, "go.itab.", ITAB_PREFIX_LEN);
+}
+
+static int add(struct itab_names *t, uint64_t vaddr, const char *name)
+{
+	const char *type = name + ITAB_PREFIX_LEN;
+	/* the interface follows the last comma: type arguments may hold commas */
+	const char *comma = strrchr(type, ',');
+
+	if (!comma || comma == type)
+		return 0;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 256;
+		struct itab_name *v = realloc(t->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n++] = (struct itab_name){ .vaddr = vaddr, .type = type,
+					   .len = (size_t)(comma - type) };
+	return 0;
+}
+
+static int cmp_vaddr(const void *a, const void *b)
+{
+	uint64_t x = ((const struct itab_name *)a)->vaddr, y = ((const struct itab_name *)b)->vaddr;
+
+	return x < y ? -1 : x > y;
+}
+
+static int read_symtab(Elf *elf, struct itab_names *t)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		for (size_t s = 0; s < sh.sh_size / sh.sh_entsize; s++) {
+			GElf_Sym sym;
+			const char *name;
+
+			if (!gelf_getsym(data, (int)s, &sym) || !sym.st_value)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (name && is_itab_symbol(name) && add(t, sym.st_value, name))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Takes ownership of t: sorts it into *out, or frees it on error. */
+static int finish(struct itab_names *t, int err, struct itab_names **out)
+{
+	if (err) {
+		itab_names__free(t);
+		return err;
+	}
+	qsort(t->v, t->n, sizeof(*t->v), cmp_vaddr);
+	*out = t;
+	return 0;
+}
+
+int itab_names__load(const struct gobin *gb, struct itab_names **out)
+{
+	struct itab_names *t = calloc(1, sizeof(*t));
+
+	*out = NULL;
+	if (!t)
+		return -ENOMEM;
+	return finish(t, read_symtab(gobin__elf(gb), t), out);
+}
+
+int itab_names__from_symbols(const uint64_t *vaddrs, const char *const *names, size_t n,
+			     struct itab_names **out)
+{
+	struct itab_names *t = calloc(1, sizeof(*t));
+	int err = 0;
+
+	*out = NULL;
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !err; i++)
+		if (is_itab_symbol(names[i]))
+			err = add(t, vaddrs[i], names[i]);
+	return finish(t, err, out);
+}
+
+void itab_names__free(struct itab_names *t)
+{
+	if (!t)
+		return;
+	free(t->v);
+	free(t);
+}
+
+size_t itab_names__count(const struct itab_names *t)
+{
+	return t ? t->n : 0;
+}
+
+const char *itab_names__type(const struct itab_names *t, uint64_t vaddr, size_t *len)
+{
+	size_t a = 0, b = t ? t->n : 0;
+
+	while (a < b) {
+		size_t m = a + (b - a) / 2;
+
+		if (t->v[m].vaddr == vaddr) {
+			*len = t->v[m].len;
+			return t->v[m].type;
+		}
+		if (t->v[m].vaddr < vaddr)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return NULL;
+}

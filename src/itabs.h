@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Names of the interface tables (itabs) a Go binary links, from its .symtab:
+ * "go:itab.*github.com/jackc/pgx/v5/pgconn.PgError,error" says that the itab
+ * at that address pairs the dynamic type *pgconn.PgError with the interface
+ * error. BPF records an interface value's itab; this names its type.
+ * Itabs the runtime builds at run time, and every itab of a binary without
+ * .symtab, stay unnamed.
+ */
+#ifndef OTRACE_ITABS_H
+#define OTRACE_ITABS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gobin.h"
+
+struct itab_names;
+
+/* Reads the itab symbols of gb (none when it has no .symtab); gb must outlive the table. */
+int itab_names__load(const struct gobin *gb, struct itab_names **out);
+/* Builds a table from symbols (address, name); the names must outlive it. */
+int itab_names__from_symbols(const uint64_t *vaddrs, const char *const *names, size_t n,
+			     struct itab_names **out);
+void itab_names__free(struct itab_names *t);
+size_t itab_names__count(const struct itab_names *t);
+/*
+ * The dynamic type of the itab at link-time address vaddr, as Go's linker
+ * spells it ("*github.com/jackc/pgx/v5/pgconn.PgError", not NUL-terminated:
+ * *len bytes), or NULL when no itab symbol starts there. t may be NULL.
+ */
+const char *itab_names__type(const struct itab_names *t, uint64_t vaddr, size_t *len);
+
+#endif
