@@ -55,7 +55,7 @@ for line in "${versions[@]}"; do
 		echo "gen-offsets: build with go$line failed, skipped" >&2
 		continue
 	fi
-	"$otrace" --list-probes "$bin" | jq -r \
+	"$otrace" --propagate --list-probes "$bin" | jq -r \
 		'(.goVersion | split(" ")[0]) as $v | .fields[] | select(.source == "dwarf")
 		 | "\t{ \"\($v)\", \"\(.struct)\", \"\(.field)\", \(.offset) },"' |
 		awk '!seen[$0]++' >>"$rows" # libraries share fields (Request.Method)

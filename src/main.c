@@ -156,7 +156,9 @@ static int list_probes(const struct otrace_opts *o)
 		code = inspect_binary(&tb, &gb);
 	if (code == EXIT_OK) {
 		plan__build(gb, placement_of(o), &plan);
-		add_propagation(o, gb, &plan);
+		/* the plan as it would be where the kernel allows writes */
+		if (o->propagate)
+			plan__add_propagation(gb, &plan);
 		if (plan__print_json(&plan, gb, tb.display, stdout) || fflush(stdout))
 			code = EXIT_RUNTIME;
 	}
