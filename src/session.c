@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -17,6 +16,7 @@
 #include "log.h"
 #include "session.h"
 #include "pipeline.h"
+#include "resource.h"
 #include "target.h"
 
 #define RINGBUF_BYTES (8u << 20)
@@ -27,10 +27,7 @@ struct session {
 	const struct session_config *cfg;
 	struct pipeline *pipeline;
 	struct tracer *tracer;
-	struct otlp_resource resource;
-	char exe_path[PATH_MAX];
-	char exe_name[NAME_MAX + 1]; /* default service.name */
-	char host_name[256];
+	struct resource_cache *resources;
 	pid_t pid;
 	bool spawned;
 };
@@ -54,25 +51,15 @@ static int block_signals(sigset_t *set)
 	return sigprocmask(SIG_BLOCK, set, NULL) ? -errno : 0;
 }
 
-static void fill_resource(struct session *s)
+/*
+ * Records the target's resource while /proc/PID is there (its last spans may
+ * come later); returns its executable path, NULL when out of memory.
+ */
+static const char *pin_resource(struct session *s)
 {
-	const struct session_config *cfg = s->cfg;
-	char name[PATH_MAX];
-
-	if (target__exe_path(s->pid, s->exe_path, sizeof(s->exe_path)))
-		snprintf(s->exe_path, sizeof(s->exe_path), "%s", cfg->binary);
-	if (gethostname(s->host_name, sizeof(s->host_name)))
-		snprintf(s->host_name, sizeof(s->host_name), "unknown");
-	s->host_name[sizeof(s->host_name) - 1] = '\0';
-	snprintf(name, sizeof(name), "%s", s->exe_path);
-	snprintf(s->exe_name, sizeof(s->exe_name), "%s", basename(name));
-	s->resource = (struct otlp_resource){
-		.pid = (uint32_t)s->pid,
-		.service_name = cfg->service_name ? cfg->service_name : s->exe_name,
-		.executable_path = s->exe_path,
-		.go_version = cfg->go_version,
-		.host_name = s->host_name,
-	};
+	if (resource_cache__pin(s->resources, s->pid, NULL, s->cfg->binary, s->cfg->go_version))
+		return NULL;
+	return resource_cache__get(s->resources, (uint32_t)s->pid)->executable_path;
 }
 
 /* Maps a failed exec of the held child to otrace's exit codes. */
@@ -90,6 +77,7 @@ static int start_target(struct session *s)
 {
 	const struct session_config *cfg = s->cfg;
 	struct spawned sp;
+	const char *exe;
 	int n, err;
 
 	if (!cfg->exec_argv) {
@@ -97,8 +85,10 @@ static int start_target(struct session *s)
 		n = tracer__attach(s->tracer, cfg->plan, cfg->binary, s->pid);
 		if (n < 0)
 			return target__exists(s->pid) ? EXIT_NO_PROCESS : EXIT_RUNTIME;
-		fill_resource(s);
-		pr_info("attached %d probes to PID %d (%s)", n, (int)s->pid, s->exe_path);
+		exe = pin_resource(s);
+		if (!exe)
+			return EXIT_RUNTIME;
+		pr_info("attached %d probes to PID %d (%s)", n, (int)s->pid, exe);
 		return EXIT_OK;
 	}
 	err = target__spawn(cfg->binary, cfg->exec_argv, &sp);
@@ -122,8 +112,10 @@ static int start_target(struct session *s)
 		s->spawned = false;
 		return exec_error_code(err, cfg->binary);
 	}
-	fill_resource(s);
-	pr_info("attached %d probes to PID %d (%s)", n, (int)s->pid, s->exe_path);
+	exe = pin_resource(s);
+	if (!exe)
+		return EXIT_RUNTIME;
+	pr_info("attached %d probes to PID %d (%s)", n, (int)s->pid, exe);
 	return EXIT_OK;
 }
 
@@ -235,7 +227,14 @@ int session__run(const struct session_config *cfg)
 	int exit_code = EXIT_OK, sfd = -1, pidfd = -1, err;
 	sigset_t set;
 
-	if (block_signals(&set) || pipeline__new(&s.resource, cfg->out, &s.pipeline)) {
+	struct resource_defaults defaults = {
+		.service_name = cfg->service_name,
+		.go_version = cfg->go_version,
+		.exe_path = cfg->binary,
+	};
+
+	if (block_signals(&set) || resource_cache__new(&defaults, &s.resources) ||
+	    pipeline__new(s.resources, cfg->out, &s.pipeline)) {
 		pr_err("failed to set up the session: %s", strerror(errno));
 		exit_code = EXIT_RUNTIME;
 		goto cleanup;
@@ -267,5 +266,6 @@ cleanup:
 		close(pidfd);
 	tracer__free(s.tracer);
 	pipeline__free(s.pipeline);
+	resource_cache__free(s.resources);
 	return exit_code;
 }
