@@ -82,7 +82,7 @@ static int start_target(struct session *s)
 
 	if (!cfg->exec_argv) {
 		s->pid = cfg->pid;
-		n = tracer__attach(s->tracer, cfg->plan, cfg->binary, s->pid);
+		n = tracer__attach(s->tracer, 0, cfg->binary, s->pid);
 		if (n < 0)
 			return target__exists(s->pid) ? EXIT_NO_PROCESS : EXIT_RUNTIME;
 		exe = pin_resource(s);
@@ -99,7 +99,7 @@ static int start_target(struct session *s)
 	s->pid = sp.pid;
 	s->spawned = true;
 	/* the child waits on a pipe until every probe is in place */
-	n = tracer__attach(s->tracer, cfg->plan, cfg->binary, s->pid);
+	n = tracer__attach(s->tracer, 0, cfg->binary, s->pid);
 	if (n < 0) {
 		kill(sp.pid, SIGKILL);
 		waitpid(sp.pid, NULL, 0);
@@ -239,7 +239,7 @@ int session__run(const struct session_config *cfg)
 		exit_code = EXIT_RUNTIME;
 		goto cleanup;
 	}
-	err = tracer__new(cfg->plan, RINGBUF_BYTES, on_record, &s, &s.tracer);
+	err = tracer__new(&cfg->plan, 1, RINGBUF_BYTES, on_record, &s, &s.tracer);
 	if (err) {
 		exit_code = EXIT_RUNTIME;
 		goto cleanup;
