@@ -109,8 +109,9 @@ static int add_pid(struct traced_set *set, pid_t pid, enum probe_placement place
 	return inspect(b, placement);
 }
 
-/* One file named on the command line: --binary, --exec or --list-probes BINARY. */
-static int add_file(struct traced_set *set, const char *path, enum probe_placement placement)
+/* One file named on the command line (as display): --binary, --exec or --list-probes BINARY. */
+static int add_file(struct traced_set *set, const char *path, const char *display,
+		    enum probe_placement placement)
 {
 	struct traced_binary *b = add_binary(set);
 
@@ -120,7 +121,7 @@ static int add_file(struct traced_set *set, const char *path, enum probe_placeme
 	}
 	snprintf(b->path, sizeof(b->path), "%s", path);
 	snprintf(b->exe, sizeof(b->exe), "%s", path);
-	snprintf(b->display, sizeof(b->display), "%s", path);
+	snprintf(b->display, sizeof(b->display), "%s", display);
 	return inspect(b, placement);
 }
 
@@ -139,11 +140,12 @@ int traced__resolve(const struct otrace_opts *o, struct traced_set *set)
 	if (o->npids)
 		return EXIT_OK;
 	if (o->list_binary)
-		return add_file(set, o->list_binary, placement);
+		return add_file(set, o->list_binary, o->list_binary, placement);
 	if (o->binary) {
 		set->all_processes = true;
 		/* absolute, so that it can stand in for /proc/PID/exe in resources */
-		return add_file(set, realpath(o->binary, path) ? path : o->binary, placement);
+		return add_file(set, realpath(o->binary, path) ? path : o->binary, o->binary,
+				placement);
 	}
 	err = target__resolve_program(o->exec_argv[0], path, sizeof(path));
 	if (err == -ENOENT) {
@@ -154,7 +156,7 @@ int traced__resolve(const struct otrace_opts *o, struct traced_set *set)
 		pr_err("%s: not executable: %s", o->exec_argv[0], strerror(-err));
 		return EXIT_EXEC_NOEXEC;
 	}
-	return add_file(set, path, placement);
+	return add_file(set, path, path, placement);
 }
 
 void traced__free(struct traced_set *set)
