@@ -7,48 +7,125 @@
 #include "otrace.skel.h"
 #include "log.h"
 
-struct tracer {
+/* One loaded copy of the BPF object, configured for one binary's plan. */
+struct instance {
 	struct otrace *skel;
-	struct ring_buffer *ring;
-	struct bpf_link *links[PLAN_MAX_PROBES];
+	struct bpf_object *obj;
+	const __u64 *drops; /* in the instance's .bss */
+	const __u64 *propagate_stats;
+	const struct plan *plan;
 };
 
-int tracer__new(const struct plan *plan, size_t ringbuf_bytes, ring_buffer_sample_fn cb,
-		void *ctx, struct tracer **out)
+struct tracer {
+	struct instance *instances;
+	size_t ninstances;
+	struct ring_buffer *ring;
+	struct bpf_link **links;
+	size_t nlinks, links_cap;
+};
+
+/*
+ * Before load: every map that is not the object's own config or counters
+ * (.rodata, .bss) becomes the one of first, so that all instances write to
+ * one ring buffer and share the in-flight state.
+ */
+static int share_maps(struct bpf_object *obj, struct bpf_object *first)
 {
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		struct bpf_map *same;
+		int err;
+
+		if (bpf_map__is_internal(map))
+			continue;
+		same = bpf_object__find_map_by_name(first, bpf_map__name(map));
+		if (!same)
+			return -ENOENT;
+		err = bpf_map__reuse_fd(map, bpf_map__fd(same));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * The only code that knows the skeleton: opens one instance, sets its
+ * read-only config from the plan and loads it, sharing the maps of first
+ * (NULL for the first instance).
+ */
+static int instance__load(struct instance *in, const struct plan *plan, size_t ringbuf_bytes,
+			  const struct instance *first)
+{
+	int err;
+
+	in->plan = plan;
+	in->skel = otrace__open();
+	if (!in->skel) {
+		err = -errno;
+		pr_err("failed to open BPF object: %s", strerror(-err));
+		return err;
+	}
+	in->obj = in->skel->obj;
+	in->skel->rodata->http_cfg = plan->http_cfg;
+	in->skel->rodata->http_client_cfg = plan->http_client_cfg;
+	in->skel->rodata->sql_cfg = plan->sql_cfg;
+	in->skel->rodata->propagate_cfg = plan->propagate_cfg;
+	/* programs that write to the target are not even loaded unless asked for */
+	bpf_program__set_autoload(in->skel->progs.http1_write_headers, plan->propagate);
+	bpf_program__set_autoload(in->skel->progs.h2_do_request, plan->propagate);
+	bpf_program__set_autoload(in->skel->progs.h2_write_header, plan->propagate);
+	err = bpf_map__set_max_entries(in->skel->maps.events, ringbuf_bytes);
+	if (!err && first)
+		err = share_maps(in->obj, first->obj);
+	if (!err)
+		err = otrace__load(in->skel);
+	if (err) {
+		pr_err("failed to load BPF programs: %s", strerror(-err));
+		return err;
+	}
+	in->drops = in->skel->bss->drops;
+	in->propagate_stats = in->skel->bss->propagate_stats;
+	return 0;
+}
+
+static void instance__destroy(struct instance *in)
+{
+	otrace__destroy(in->skel);
+}
+
+int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_bytes,
+		ring_buffer_sample_fn cb, void *ctx, struct tracer **out)
+{
+	struct bpf_map *events;
 	struct tracer *t;
 	int err;
 
 	*out = NULL;
-	if (!plan->http_server && !plan->http_client && !plan->sql)
-		return -ENOENT;
+	if (!nplans)
+		return -EINVAL;
+	for (size_t i = 0; i < nplans; i++)
+		if (!plans[i]->http_server && !plans[i]->http_client && !plans[i]->sql)
+			return -ENOENT;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->skel = otrace__open();
-	if (!t->skel) {
-		err = -errno;
-		pr_err("failed to open BPF object: %s", strerror(-err));
+	t->instances = calloc(nplans, sizeof(*t->instances));
+	if (!t->instances) {
+		err = -ENOMEM;
 		goto fail;
 	}
-	t->skel->rodata->http_cfg = plan->http_cfg;
-	t->skel->rodata->http_client_cfg = plan->http_client_cfg;
-	t->skel->rodata->propagate_cfg = plan->propagate_cfg;
-	/* programs that write to the target are not even loaded unless asked for */
-	bpf_program__set_autoload(t->skel->progs.http1_write_headers, plan->propagate);
-	bpf_program__set_autoload(t->skel->progs.h2_do_request, plan->propagate);
-	bpf_program__set_autoload(t->skel->progs.h2_write_header, plan->propagate);
-	t->skel->rodata->sql_cfg = plan->sql_cfg;
-	err = bpf_map__set_max_entries(t->skel->maps.events, ringbuf_bytes);
-	if (!err)
-		err = otrace__load(t->skel);
-	if (err) {
-		pr_err("failed to load BPF programs: %s", strerror(-err));
-		goto fail;
+	for (size_t i = 0; i < nplans; i++) {
+		err = instance__load(&t->instances[i], plans[i], ringbuf_bytes,
+				     i ? &t->instances[0] : NULL);
+		t->ninstances++; /* a failed instance still has its skeleton to destroy */
+		if (err)
+			goto fail;
 	}
-	t->ring = ring_buffer__new(bpf_map__fd(t->skel->maps.events), cb, ctx, NULL);
+	events = bpf_object__find_map_by_name(t->instances[0].obj, "events");
+	t->ring = events ? ring_buffer__new(bpf_map__fd(events), cb, ctx, NULL) : NULL;
 	if (!t->ring) {
-		err = -errno;
+		err = events ? -errno : -ENOENT;
 		pr_err("failed to create ring buffer: %s", strerror(-err));
 		goto fail;
 	}
@@ -59,27 +136,51 @@ fail:
 	return err;
 }
 
-int tracer__attach(struct tracer *t, const struct plan *plan, const char *binary, pid_t pid)
+static int keep_link(struct tracer *t, struct bpf_link *link)
 {
+	if (t->nlinks == t->links_cap) {
+		size_t cap = t->links_cap ? t->links_cap * 2 : PLAN_MAX_PROBES;
+		struct bpf_link **links = realloc(t->links, cap * sizeof(*links));
+
+		if (!links)
+			return -ENOMEM;
+		t->links = links;
+		t->links_cap = cap;
+	}
+	t->links[t->nlinks++] = link;
+	return 0;
+}
+
+int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t pid)
+{
+	const struct instance *in;
 	int attached = 0;
 
-	for (size_t i = 0; i < plan->nprobes; i++) {
-		const struct probe *p = &plan->probes[i];
+	if (instance >= t->ninstances)
+		return -EINVAL;
+	in = &t->instances[instance];
+	for (size_t i = 0; i < in->plan->nprobes; i++) {
+		const struct probe *p = &in->plan->probes[i];
 		LIBBPF_OPTS(bpf_uprobe_opts, opts);
 		struct bpf_program *prog;
+		struct bpf_link *link;
+		int err;
 
 		if (!p->planned)
 			continue;
-		prog = bpf_object__find_program_by_name(t->skel->obj, p->program);
+		prog = bpf_object__find_program_by_name(in->obj, p->program);
 		if (!prog)
 			return -ENOENT;
-		t->links[i] = bpf_program__attach_uprobe_opts(prog, pid, binary, p->file_offset,
-							      &opts);
-		if (!t->links[i]) {
-			int err = -errno;
-
+		link = bpf_program__attach_uprobe_opts(prog, pid, binary, p->file_offset, &opts);
+		if (!link) {
+			err = -errno;
 			pr_err("failed to attach uprobe to %s at %s+0x%llx: %s", p->symbol, binary,
 			       (unsigned long long)p->file_offset, strerror(-err));
+			return err;
+		}
+		err = keep_link(t, link);
+		if (err) {
+			bpf_link__destroy(link);
 			return err;
 		}
 		attached++;
@@ -99,23 +200,36 @@ int tracer__consume(struct tracer *t)
 
 void tracer__drops(const struct tracer *t, uint64_t drops[OT_DROP__COUNT])
 {
-	for (int i = 0; i < OT_DROP__COUNT; i++)
-		drops[i] = __atomic_load_n(&t->skel->bss->drops[i], __ATOMIC_RELAXED);
+	for (int r = 0; r < OT_DROP__COUNT; r++) {
+		drops[r] = 0;
+		for (size_t i = 0; i < t->ninstances; i++)
+			if (t->instances[i].drops)
+				drops[r] += __atomic_load_n(&t->instances[i].drops[r],
+							    __ATOMIC_RELAXED);
+	}
 }
 
 void tracer__propagate_stats(const struct tracer *t, uint64_t stats[OT_PROPAGATE__COUNT])
 {
-	for (int i = 0; i < OT_PROPAGATE__COUNT; i++)
-		stats[i] = __atomic_load_n(&t->skel->bss->propagate_stats[i], __ATOMIC_RELAXED);
+	for (int r = 0; r < OT_PROPAGATE__COUNT; r++) {
+		stats[r] = 0;
+		for (size_t i = 0; i < t->ninstances; i++)
+			if (t->instances[i].propagate_stats)
+				stats[r] += __atomic_load_n(&t->instances[i].propagate_stats[r],
+							    __ATOMIC_RELAXED);
+	}
 }
 
 void tracer__free(struct tracer *t)
 {
 	if (!t)
 		return;
-	for (int i = 0; i < PLAN_MAX_PROBES; i++)
+	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
+	free(t->links);
 	ring_buffer__free(t->ring);
-	otrace__destroy(t->skel);
+	for (size_t i = 0; i < t->ninstances; i++)
+		instance__destroy(&t->instances[i]);
+	free(t->instances);
 	free(t);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The BPF side of a trace session: opens the skeletons, hands them the plan's
- * offsets as read-only config, loads them and attaches the planned uprobes to
- * one process. Records arrive through one ring buffer.
+ * The BPF side of a trace session. The plan's struct offsets are read-only
+ * config that differs per Go binary, so each distinct binary gets its own
+ * instance of the BPF object; all instances share the ring buffer and the
+ * other maps, and one reader takes the records of all of them.
  */
 #ifndef OTRACE_ATTACH_H
 #define OTRACE_ATTACH_H
@@ -16,16 +17,22 @@
 
 struct tracer;
 
-/* Opens and loads the programs the plan needs; records go to cb(ctx, ...). */
-int tracer__new(const struct plan *plan, size_t ringbuf_bytes, ring_buffer_sample_fn cb,
-		void *ctx, struct tracer **out);
-/* Attaches every planned probe to binary for process pid; returns the count. */
-int tracer__attach(struct tracer *t, const struct plan *plan, const char *binary, pid_t pid);
+/*
+ * Opens and loads one BPF object instance per plan (plans[i] is instance i);
+ * records go to cb(ctx, ...). The plans must outlive the tracer.
+ */
+int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_bytes,
+		ring_buffer_sample_fn cb, void *ctx, struct tracer **out);
+/*
+ * Attaches every probe of instance's plan to binary, for process pid (-1:
+ * every process running binary, now or later); returns the count or -errno.
+ */
+int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t pid);
 /* The fd to poll for records (an epoll fd). */
 int tracer__fd(const struct tracer *t);
 /* Hands every pending record to the callback; returns the count or -errno. */
 int tracer__consume(struct tracer *t);
-/* Copies the kernel-side drop counters (enum ot_drop_reason). */
+/* Sums the kernel-side drop counters (enum ot_drop_reason) over all instances. */
 void tracer__drops(const struct tracer *t, uint64_t drops[OT_DROP__COUNT]);
 /* Copies the --propagate counters (enum ot_propagate_stat). */
 void tracer__propagate_stats(const struct tracer *t, uint64_t stats[OT_PROPAGATE__COUNT]);

@@ -20,6 +20,7 @@ enum {
 
 static const struct option long_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
+	{ "binary", required_argument, NULL, 'b' },
 	{ "exec", required_argument, NULL, OPT_EXEC },
 	{ "output", required_argument, NULL, 'o' },
 	{ "service-name", required_argument, NULL, OPT_SERVICE_NAME },
@@ -35,14 +36,19 @@ static const struct option long_options[] = {
 
 void cli__usage(FILE *out)
 {
-	fputs("Usage: otrace [OPTIONS] -p PID\n"
+	fputs("Usage: otrace [OPTIONS] -p PID[,PID...]\n"
+	      "       otrace [OPTIONS] -b BINARY\n"
 	      "       otrace [OPTIONS] --exec PROG [ARGS...]\n"
 	      "       otrace [OPTIONS] -- PROG [ARGS...]\n"
-	      "       otrace --list-probes (BINARY | -p PID)\n"
+	      "       otrace --list-probes (BINARY | -b BINARY | -p PID[,PID...])\n"
 	      "\n"
-	      "Trace a Go program with eBPF uprobes and write its spans as OTLP-JSON lines.\n"
+	      "Trace Go programs with eBPF uprobes and write their spans as OTLP-JSON lines.\n"
 	      "\n"
-	      "  -p, --pid PID           trace the running Go process PID\n"
+	      "  -p, --pid PID[,PID...]  trace these running Go processes (at most 64; -p may\n"
+	      "                          be repeated, a PID given twice counts once); ends\n"
+	      "                          when all of them have exited\n"
+	      "  -b, --binary BINARY     trace every process running the Go executable BINARY,\n"
+	      "                          now or started later, until SIGINT/SIGTERM\n"
 	      "      --exec PROG ARGS    start PROG traced; probes are attached before it runs;\n"
 	      "                          every later argument goes to PROG\n"
 	      "  -o, --output FILE       write spans to FILE instead of stdout\n"
@@ -50,10 +56,11 @@ void cli__usage(FILE *out)
 	      "      --db-statement      record the text of database statements\n"
 	      "                          (db.query.text); off by default: statements may\n"
 	      "                          hold secrets and personal data\n"
-	      "      --list-probes       print the probe plan as JSON and exit\n"
 	      "      --propagate         write W3C traceparent into outgoing HTTP requests so\n"
 	      "                          the next service continues the trace (writes into the\n"
 	      "                          traced program's memory: off by default)\n"
+	      "      --list-probes       print the probe plan as JSON and exit (several PIDs:\n"
+	      "                          an array, one plan per distinct executable)\n"
 	      "  -v, --verbose           more diagnostics on stderr (repeat for debug)\n"
 	      "  -h, --help              show this help and exit\n"
 	      "  -V, --version           show the version and exit\n"
@@ -82,16 +89,58 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static int parse_pid(const char *s, pid_t *pid)
+/* Parses the decimal PID in s[0..len); only digits, no sign or blanks. */
+static int parse_pid(const char *s, size_t len, pid_t *pid)
 {
-	char *end;
-	long v;
+	long long v = 0;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > INT_MAX)
+	if (len == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+		if (v > INT_MAX)
+			return -EINVAL;
+	}
+	if (v == 0)
 		return -EINVAL;
 	*pid = (pid_t)v;
+	return 0;
+}
+
+int cli__parse_pid_list(const char *s, pid_t *pids, size_t *npids, char *err, size_t errlen)
+{
+	size_t n = *npids;
+	pid_t parsed[OTRACE_MAX_PIDS];
+	const char *p = s;
+
+	memcpy(parsed, pids, n * sizeof(*pids));
+	for (;;) {
+		const char *comma = strchrnul(p, ',');
+		size_t len = (size_t)(comma - p), i;
+		pid_t pid;
+
+		if (parse_pid(p, len, &pid)) {
+			if (!strchr(s, ','))
+				return fail(err, errlen, "invalid PID '%s'", s);
+			if (len == 0)
+				return fail(err, errlen, "invalid PID list '%s': empty entry", s);
+			return fail(err, errlen, "invalid PID '%.*s' in '%s'", (int)len, p, s);
+		}
+		for (i = 0; i < n && parsed[i] != pid; i++)
+			;
+		if (i == n) {
+			if (n == OTRACE_MAX_PIDS)
+				return fail(err, errlen, "too many PIDs: at most %d", OTRACE_MAX_PIDS);
+			parsed[n++] = pid;
+		}
+		if (!*comma)
+			break;
+		p = comma + 1;
+	}
+	memcpy(pids, parsed, n * sizeof(*pids));
+	*npids = n;
 	return 0;
 }
 
@@ -118,14 +167,19 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 	optind = 0; /* full reset, so the parser can run more than once */
 	opterr = 0;
 	/* '+': stop at the first non-option, which belongs to the program */
-	while (!exec_prog && (c = getopt_long(argc, argv, "+:p:o:vhV", long_options, NULL)) != -1) {
+	while (!exec_prog &&
+	       (c = getopt_long(argc, argv, "+:p:b:o:vhV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (strchr(optarg, ','))
-				return fail(err, errlen, "-p takes one PID in this version: '%s'",
-					    optarg);
-			if (parse_pid(optarg, &opts->pid))
-				return fail(err, errlen, "invalid PID '%s'", optarg);
+			if (cli__parse_pid_list(optarg, opts->pids, &opts->npids, err, errlen))
+				return EXIT_USAGE;
+			break;
+		case 'b':
+			if (!*optarg)
+				return fail(err, errlen, "--binary needs a file name");
+			if (opts->binary)
+				return fail(err, errlen, "--binary may be given once");
+			opts->binary = optarg;
 			break;
 		case OPT_EXEC:
 			exec_prog = optarg;
@@ -193,14 +247,18 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 		return fail(err, errlen, "out of memory");
 
 	if (opts->list_probes) {
-		if (!!opts->pid + !!opts->list_binary + !!opts->exec_argv != 1)
-			return fail(err, errlen, "--list-probes needs exactly one BINARY or -p PID");
+		if (!!opts->npids + !!opts->list_binary + !!opts->binary + !!opts->exec_argv != 1)
+			return fail(err, errlen,
+				    "--list-probes needs exactly one BINARY, -b BINARY or -p PID");
+		if (opts->binary)
+			opts->list_binary = opts->binary;
 		return 0;
 	}
-	if (opts->pid && opts->exec_argv)
-		return fail(err, errlen, "-p and --exec cannot be combined");
-	if (!opts->pid && !opts->exec_argv)
-		return fail(err, errlen, "nothing to trace: give -p PID or --exec PROG");
+	if (!!opts->npids + !!opts->binary + !!opts->exec_argv > 1)
+		return fail(err, errlen, "-p, --binary and --exec cannot be combined");
+	if (!opts->npids && !opts->binary && !opts->exec_argv)
+		return fail(err, errlen,
+			    "nothing to trace: give -p PID, --binary BINARY or --exec PROG");
 	if (opts->output && !*opts->output)
 		return fail(err, errlen, "-o needs a file name");
 	return 0;

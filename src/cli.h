@@ -9,9 +9,12 @@
 #include <sys/types.h>
 
 #define OTRACE_VERSION "0.1.0"
+#define OTRACE_MAX_PIDS 64 /* -p PID,PID,...: one uprobe set per PID, so keep it bounded */
 
 struct otrace_opts {
-	pid_t pid;		/* -p, 0 when not given */
+	pid_t pids[OTRACE_MAX_PIDS]; /* -p, in the order given, without duplicates */
+	size_t npids;
+	const char *binary;	/* --binary: every process running this file */
 	char **exec_argv;	/* --exec or --: NULL-terminated, owned */
 	const char *output;	/* -o, NULL for stdout */
 	const char *service_name;
@@ -31,6 +34,12 @@ struct otrace_opts {
  */
 int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_t errlen);
 void cli__free(struct otrace_opts *opts);
+/*
+ * Appends the comma-separated PIDs in s to pids (npids of them so far, at most
+ * OTRACE_MAX_PIDS); a PID already there is skipped. Returns 0, or EXIT_USAGE
+ * with a one-line reason in err; pids and npids are unchanged on error.
+ */
+int cli__parse_pid_list(const char *s, pid_t *pids, size_t *npids, char *err, size_t errlen);
 void cli__usage(FILE *out);
 
 #endif

@@ -2,93 +2,21 @@
 /*
  * otrace: OpenTelemetry spans from a running Go program, recorded by eBPF
  * uprobes in the kernel and assembled here. main only wires the stages:
- * options -> preflight -> inspect the binary -> plan -> session.
+ * options -> preflight -> inspect each binary and plan (traced.c) -> session.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <jansson.h>
 
 #include "cli.h"
 #include "exitcodes.h"
-#include "gobin.h"
-#include "itabs.h"
 #include "log.h"
 #include "output.h"
 #include "plan.h"
 #include "preflight.h"
 #include "session.h"
-#include "sql.h"
-#include "target.h"
-
-struct target_binary {
-	char path[PATH_MAX];	/* what we open and attach to */
-	char display[PATH_MAX]; /* what we name in messages */
-};
-
-/* Resolves which executable the options point at; returns an exit code. */
-static int locate_binary(const struct otrace_opts *o, struct target_binary *tb)
-{
-	int err;
-
-	if (o->pid) {
-		err = target__exists(o->pid);
-		if (err) {
-			pr_err("no such process: %d", (int)o->pid);
-			return EXIT_NO_PROCESS;
-		}
-		if (target__exe_path(o->pid, tb->display, sizeof(tb->display)))
-			snprintf(tb->display, sizeof(tb->display), "PID %d", (int)o->pid);
-		/* the magic link still works when the file was replaced or deleted */
-		snprintf(tb->path, sizeof(tb->path), "/proc/%d/exe", (int)o->pid);
-		return EXIT_OK;
-	}
-	if (o->list_binary) {
-		snprintf(tb->path, sizeof(tb->path), "%s", o->list_binary);
-		snprintf(tb->display, sizeof(tb->display), "%s", o->list_binary);
-		return EXIT_OK;
-	}
-	err = target__resolve_program(o->exec_argv[0], tb->path, sizeof(tb->path));
-	if (err == -ENOENT) {
-		pr_err("%s: program not found", o->exec_argv[0]);
-		return EXIT_EXEC_MISSING;
-	}
-	if (err) {
-		pr_err("%s: not executable: %s", o->exec_argv[0], strerror(-err));
-		return EXIT_EXEC_NOEXEC;
-	}
-	snprintf(tb->display, sizeof(tb->display), "%s", tb->path);
-	return EXIT_OK;
-}
-
-/* Opens the binary and checks it is Go; returns an exit code. */
-static int inspect_binary(const struct target_binary *tb, struct gobin **gb)
-{
-	int err = gobin__open(tb->path, gb);
-
-	if (err == -EACCES || err == -EPERM) {
-		pr_err("cannot read %s: %s", tb->display, strerror(-err));
-		return EXIT_PRIVILEGE;
-	}
-	if (err == -ENOENT) {
-		pr_err("%s: no such file", tb->display);
-		return EXIT_NOT_GO;
-	}
-	if (err == -EINVAL) {
-		pr_err("%s is a truncated or corrupt ELF file", tb->display);
-		return EXIT_NOT_GO;
-	}
-	if (err) {
-		pr_err("%s is not an x86-64 ELF executable otrace can read (%s)", tb->display,
-		       err == -ENOEXEC ? "wrong format or architecture" : strerror(-err));
-		return EXIT_NOT_GO;
-	}
-	if (!gobin__is_go(*gb)) {
-		pr_err("%s is not a Go program", tb->display);
-		return EXIT_NOT_GO;
-	}
-	return EXIT_OK;
-}
+#include "traced.h"
 
 static int preflight(void)
 {
@@ -105,116 +33,107 @@ static int preflight(void)
 	return EXIT_OK;
 }
 
-static enum probe_placement placement_of(const struct otrace_opts *o)
+/* Every binary must have something to trace; returns an exit code. */
+static int check_plans(const struct traced_set *set)
 {
-	enum probe_placement placement = PLACEMENT_EMULATED;
+	for (size_t i = 0; i < set->nbins; i++) {
+		const struct traced_binary *b = &set->bins[i];
 
-	if (o->probe_placement)
-		plan__parse_placement(o->probe_placement, &placement); /* validated by cli */
-	return placement;
+		if (b->nplanned == 0) {
+			pr_err("%s uses no library otrace instruments (%s): nothing to trace",
+			       b->display, plan__libraries);
+			return EXIT_NOTHING;
+		}
+		if (b->plan.single_stepped)
+			pr_warn("%s: %d probes sit on single-stepped instructions and cost ~14 us per "
+				"hit",
+				b->display, b->plan.single_stepped);
+	}
+	return EXIT_OK;
 }
 
-/* --propagate, unless the kernel's lockdown forbids writing to process memory. */
-static void add_propagation(const struct otrace_opts *o, const struct gobin *gb,
-			    struct plan *plan)
+/*
+ * One plan document; with several PIDs, an array of them, one per distinct
+ * executable, each naming its PIDs.
+ */
+static int print_plans(const struct otrace_opts *o, const struct traced_set *set)
+{
+	json_t *doc = o->npids > 1 ? json_array() : NULL;
+	int err = 0;
+
+	for (size_t i = 0; i < set->nbins && !err; i++) {
+		const struct traced_binary *b = &set->bins[i];
+		json_t *plan = plan__to_json(&b->plan, b->gb, b->exe), *pids = json_array();
+
+		for (size_t j = 0; j < b->npids && pids; j++)
+			if (json_array_append_new(pids, json_integer(b->pids[j])))
+				err = -ENOMEM;
+		if (!plan || !pids || (o->npids && json_object_set(plan, "pids", pids)))
+			err = -ENOMEM;
+		json_decref(pids);
+		if (doc && !err && json_array_append(doc, plan))
+			err = -ENOMEM;
+		if (!doc && !err)
+			doc = json_incref(plan);
+		json_decref(plan);
+	}
+	if (!err && (!doc || json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ||
+		     fputc('\n', stdout) == EOF || fflush(stdout)))
+		err = -EIO;
+	json_decref(doc);
+	return err;
+}
+
+/*
+ * --propagate: adds the probes that write traceparent to every plan. Tracing
+ * checks first that the kernel allows BPF writes and says once when not; the
+ * listing shows the plan as it would be where writes are allowed.
+ */
+static void add_propagation(const struct otrace_opts *o, struct traced_set *set, bool listing)
 {
 	char why[128];
 
 	if (!o->propagate)
 		return;
-	if (preflight__write_user(why, sizeof(why))) {
+	if (!listing && preflight__write_user(why, sizeof(why))) {
 		pr_warn("%s: --propagate is off, spans are traced as usual", why);
 		return;
 	}
-	plan__add_propagation(gb, plan);
-}
-
-static int build_plan(const struct otrace_opts *o, const struct gobin *gb, const char *name,
-		      struct plan *plan)
-{
-	if (plan__build(gb, placement_of(o), plan) == 0) {
-		pr_err("%s uses no library otrace instruments (%s): nothing to trace", name,
-		       plan__libraries);
-		return EXIT_NOTHING;
-	}
-	add_propagation(o, gb, plan);
-	if (plan->single_stepped)
-		pr_warn("%d probes sit on single-stepped instructions and cost ~14 us per hit",
-			plan->single_stepped);
-	return EXIT_OK;
+	for (size_t i = 0; i < set->nbins; i++)
+		plan__add_propagation(set->bins[i].gb, &set->bins[i].plan);
 }
 
 static int list_probes(const struct otrace_opts *o)
 {
-	struct target_binary tb;
-	struct gobin *gb = NULL;
-	struct plan plan;
+	struct traced_set set;
 	int code;
 
-	code = locate_binary(o, &tb);
+	code = traced__resolve(o, &set);
 	if (code == EXIT_OK)
-		code = inspect_binary(&tb, &gb);
-	if (code == EXIT_OK) {
-		plan__build(gb, placement_of(o), &plan);
-		/* the plan as it would be where the kernel allows writes */
-		if (o->propagate)
-			plan__add_propagation(gb, &plan);
-		if (plan__print_json(&plan, gb, tb.display, stdout) || fflush(stdout))
-			code = EXIT_RUNTIME;
-	}
-	gobin__free(gb);
+		add_propagation(o, &set, true);
+	if (code == EXIT_OK && print_plans(o, &set))
+		code = EXIT_RUNTIME;
+	traced__free(&set);
 	return code;
-}
-
-/*
- * How records become spans: options, and the names of the binary's itabs
- * when a library reports interface types (database/sql's errors and drivers).
- */
-static int span_config(const struct otrace_opts *o, const struct gobin *gb,
-		       const struct plan *plan, struct span_config *cfg,
-		       struct itab_names **itabs)
-{
-	int err;
-
-	*cfg = (struct span_config){ .db_statement = o->db_statement };
-	*itabs = NULL;
-	if (!plan->sql)
-		return 0;
-	err = itab_names__load(gb, itabs);
-	if (err) {
-		pr_err("failed to read the symbol table: %s", strerror(-err));
-		return err;
-	}
-	if (!itab_names__count(*itabs))
-		pr_warn("no itab symbols (stripped binary?): error.type is _OTHER and "
-			"db.system.name comes from the linked driver modules");
-	cfg->itabs = *itabs;
-	cfg->db_system = sql__system_of_modules(gb);
-	return 0;
 }
 
 static int trace(const struct otrace_opts *o)
 {
-	struct target_binary tb;
 	struct output *out = NULL;
-	struct gobin *gb = NULL;
-	struct itab_names *itabs = NULL;
-	struct span_config span_cfg;
-	struct plan plan;
+	struct traced_set set;
 	int code, err;
 
 	code = preflight();
 	if (code != EXIT_OK)
 		return code;
-	code = locate_binary(o, &tb);
+	code = traced__resolve(o, &set);
 	if (code == EXIT_OK)
-		code = inspect_binary(&tb, &gb);
-	if (code == EXIT_OK)
-		code = build_plan(o, gb, tb.display, &plan);
-	if (code == EXIT_OK && span_config(o, gb, &plan, &span_cfg, &itabs))
+		code = check_plans(&set);
+	if (code == EXIT_OK && traced__load_names(&set))
 		code = EXIT_RUNTIME;
 	if (code != EXIT_OK)
 		goto cleanup;
+	add_propagation(o, &set, false);
 	err = output__open(o->output, &out);
 	if (err) {
 		pr_err("cannot open %s for writing: %s", o->output, strerror(-err));
@@ -222,20 +141,16 @@ static int trace(const struct otrace_opts *o)
 		goto cleanup;
 	}
 	struct session_config cfg = {
-		.plan = &plan,
-		.binary = tb.path,
-		.pid = o->pid,
+		.targets = &set,
 		.exec_argv = o->exec_argv,
 		.service_name = o->service_name,
-		.go_version = gobin__go_version(gb),
-		.span = &span_cfg,
+		.db_statement = o->db_statement,
 		.out = out,
 	};
 	code = session__run(&cfg);
 cleanup:
 	output__close(out);
-	itab_names__free(itabs);
-	gobin__free(gb);
+	traced__free(&set);
 	return code;
 }
 

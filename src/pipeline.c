@@ -9,11 +9,12 @@
 #include "span.h"
 
 struct pipeline {
-	const struct otlp_resource *resource;
+	struct resource_cache *resources;
 	struct output *out;
 	struct span_assembler *assembler;
 	struct span *pending;
-	const struct span **ptrs;
+	const struct span **ptrs; /* pending, sorted by process at write time */
+	struct otlp_group *groups;
 	size_t npending;
 	uint64_t first_pending_ns;
 	struct pipeline_stats stats;
@@ -29,24 +30,22 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-int pipeline__new(const struct otlp_resource *resource, struct output *out,
-		  struct pipeline **pp)
+int pipeline__new(struct resource_cache *resources, struct output *out, struct pipeline **pp)
 {
 	struct pipeline *p = calloc(1, sizeof(*p));
 	int err;
 
 	if (!p)
 		return -ENOMEM;
-	p->resource = resource;
+	p->resources = resources;
 	p->out = out;
 	p->pending = calloc(PIPELINE_BATCH_MAX, sizeof(*p->pending));
 	p->ptrs = calloc(PIPELINE_BATCH_MAX, sizeof(*p->ptrs));
-	if (!p->pending || !p->ptrs) {
+	p->groups = calloc(PIPELINE_BATCH_MAX, sizeof(*p->groups));
+	if (!p->pending || !p->ptrs || !p->groups) {
 		pipeline__free(p);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < PIPELINE_BATCH_MAX; i++)
-		p->ptrs[i] = &p->pending[i];
 	err = span_assembler__new(&p->assembler);
 	if (err) {
 		pipeline__free(p);
@@ -64,6 +63,7 @@ void pipeline__free(struct pipeline *p)
 	otlp_buf__free(&p->line);
 	free(p->pending);
 	free(p->ptrs);
+	free(p->groups);
 	free(p);
 }
 
@@ -72,17 +72,48 @@ void pipeline__configure(struct pipeline *p, const struct span_config *cfg)
 	span_assembler__configure(p->assembler, cfg);
 }
 
+/* By process, then in arrival order (pending is an array in arrival order). */
+static int by_pid_then_arrival(const void *a, const void *b)
+{
+	const struct span *x = *(const struct span *const *)a, *y = *(const struct span *const *)b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts the pending spans into one group per process; returns the group count or -ENOMEM. */
+static int group_by_process(struct pipeline *p)
+{
+	size_t ngroups = 0;
+
+	for (size_t i = 0; i < p->npending; i++)
+		p->ptrs[i] = &p->pending[i];
+	qsort(p->ptrs, p->npending, sizeof(*p->ptrs), by_pid_then_arrival);
+	for (size_t i = 0; i < p->npending; i++) {
+		if (i == 0 || p->ptrs[i]->pid != p->ptrs[i - 1]->pid)
+			p->groups[ngroups++] = (struct otlp_group){ .spans = &p->ptrs[i] };
+		p->groups[ngroups - 1].nspans++;
+	}
+	resource_cache__make_room(p->resources, ngroups);
+	for (size_t g = 0; g < ngroups; g++) {
+		p->groups[g].resource = resource_cache__get(p->resources, p->groups[g].spans[0]->pid);
+		if (!p->groups[g].resource)
+			return -ENOMEM;
+	}
+	return (int)ngroups;
+}
+
 static void write_batch(struct pipeline *p)
 {
-	struct otlp_group group = { .resource = p->resource, .spans = p->ptrs,
-				    .nspans = p->npending };
-	int err;
+	int err, ngroups;
 
 	if (p->output_closed) {
 		p->stats.unwritten += p->npending;
 		return;
 	}
-	if (otlp__encode(&p->line, &group, 1)) {
+	ngroups = group_by_process(p);
+	if (ngroups < 0 || otlp__encode(&p->line, p->groups, (size_t)ngroups)) {
 		p->stats.unwritten += p->npending;
 		return;
 	}

@@ -13,6 +13,7 @@
 
 #include "otlp.h"
 #include "output.h"
+#include "resource.h"
 
 #define PIPELINE_BATCH_MAX 512		  /* spans per output line at most */
 #define PIPELINE_FLUSH_AFTER_NS 100000000ull /* a span waits at most this long */
@@ -25,9 +26,11 @@ struct pipeline_stats {
 
 struct pipeline;
 
-/* resource must outlive the pipeline; out receives the lines. */
-int pipeline__new(const struct otlp_resource *resource, struct output *out,
-		  struct pipeline **pp);
+/*
+ * resources gives each span its process's resource and must outlive the
+ * pipeline; out receives the lines, one resourceSpans entry per process.
+ */
+int pipeline__new(struct resource_cache *resources, struct output *out, struct pipeline **pp);
 void pipeline__free(struct pipeline *p);
 /* Configures span decoding (see span_assembler__configure). */
 void pipeline__configure(struct pipeline *p, const struct span_config *cfg);

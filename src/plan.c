@@ -260,21 +260,10 @@ static json_t *fields_json(const struct plan *plan)
 	return arr;
 }
 
-int plan__print_json(const struct plan *plan, const struct gobin *gb, const char *binary,
-		     FILE *out)
+json_t *plan__to_json(const struct plan *plan, const struct gobin *gb, const char *binary)
 {
-	const char *version = gobin__go_version(gb);
-	json_t *doc;
-	int err;
-
-	doc = json_pack("{s:s, s:s?, s:o, s:o, s:o, s:o, s:i}", "binary", binary, "goVersion",
-			version, "modules", modules_json(gb), "probes", probes_json(plan),
-			"libraries", libraries_json(plan), "fields", fields_json(plan),
-			"singleSteppedProbes", plan->single_stepped);
-	if (!doc)
-		return -ENOMEM;
-	err = json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	fputc('\n', out);
-	json_decref(doc);
-	return err ? -EIO : 0;
+	return json_pack("{s:s, s:s?, s:o, s:o, s:o, s:o, s:i}", "binary", binary, "goVersion",
+			 gobin__go_version(gb), "modules", modules_json(gb), "probes",
+			 probes_json(plan), "libraries", libraries_json(plan), "fields",
+			 fields_json(plan), "singleSteppedProbes", plan->single_stepped);
 }

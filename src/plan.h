@@ -65,8 +65,7 @@ int plan__build(const struct gobin *gb, enum probe_placement placement, struct p
 int plan__add_propagation(const struct gobin *gb, struct plan *plan);
 /* Parses "emulated" or "entry-ret"; -EINVAL otherwise. */
 int plan__parse_placement(const char *s, enum probe_placement *out);
-/* Prints the plan, the Go version and the modules as one JSON document. */
-int plan__print_json(const struct plan *plan, const struct gobin *gb, const char *binary,
-		     FILE *out);
+/* The plan, the Go version and the modules as one JSON object (jansson); NULL: no memory. */
+struct json_t *plan__to_json(const struct plan *plan, const struct gobin *gb, const char *binary);
 
 #endif

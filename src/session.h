@@ -1,26 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One trace session: attach to the target, turn records into spans, write
- * them in batches, and end when the target exits, on SIGINT/SIGTERM or when
- * the reader of the output goes away.
+ * One trace session: attach to the targets, turn records into spans, write
+ * them in batches, and end when every traced process has exited, on
+ * SIGINT/SIGTERM or when the reader of the output goes away.
  */
 #ifndef OTRACE_SESSION_H
 #define OTRACE_SESSION_H
 
-#include <sys/types.h>
-
-#include "otlp.h"
 #include "output.h"
-#include "plan.h"
+#include "traced.h"
 
 struct session_config {
-	const struct plan *plan;
-	const char *binary;	/* file the uprobes go into */
-	pid_t pid;		/* -p: the running target */
+	/*
+	 * The binaries to instrument with their PIDs (-p); with --exec one
+	 * binary that the session starts; with all_processes (--binary) one
+	 * binary, traced in every process that runs it.
+	 */
+	const struct traced_set *targets;
 	char *const *exec_argv; /* --exec: program and arguments */
-	const char *service_name; /* NULL: executable's base name */
-	const char *go_version;
-	const struct span_config *span; /* NULL: defaults */
+	const char *service_name; /* NULL: each executable's base name */
+	bool db_statement;	  /* --db-statement */
 	struct output *out;
 };
 

@@ -410,14 +410,24 @@ static size_t captured(uint32_t full_len, size_t cap)
 	return full_len > cap ? cap : full_len;
 }
 
+/* The binary process pid runs, as far as decoding is concerned. */
+static const struct span_binary *binary_of(const struct span_assembler *sa, uint32_t pid)
+{
+	const struct span_binary *b =
+		sa->cfg.binary_of ? sa->cfg.binary_of(sa->cfg.binary_ctx, pid) : NULL;
+
+	return b ? b : &sa->cfg.binary;
+}
+
 /*
  * error.type for a Go error: its dynamic type ("*net.OpError") when the
  * binary's symbols name the itab, else semconv's fallback _OTHER.
  */
-static void add_error_type(struct span_assembler *sa, struct span *s, uint64_t itab)
+static void add_error_type(struct span_assembler *sa, struct span *s, uint32_t pid,
+			   uint64_t itab)
 {
 	size_t n = 0;
-	const char *type = itab_names__type(sa->cfg.itabs, itab, &n);
+	const char *type = itab_names__type(binary_of(sa, pid)->itabs, itab, &n);
 
 	if (type)
 		add_string(s, "error.type", type, n);
@@ -460,7 +470,7 @@ static int decode_http_client(struct span_assembler *sa, const struct ot_http_cl
 	}
 	if (r->flags & OT_HTTP_TRANSPORT_ERROR) {
 		s->status = STATUS_ERROR;
-		add_error_type(sa, s, r->error_itab);
+		add_error_type(sa, s, r->pid, r->error_itab);
 	} else {
 		add_int(s, "http.response.status_code", r->status);
 		add_protocol_version(s, r->proto_major, r->proto_minor);
@@ -476,15 +486,16 @@ static int decode_http_client(struct span_assembler *sa, const struct ot_http_cl
 }
 
 /* db.system.name from the type of the connection's driver.Conn. */
-static const char *db_system(const struct span_assembler *sa, uint64_t conn_itab)
+static const char *db_system(const struct span_assembler *sa, uint32_t pid, uint64_t conn_itab)
 {
+	const struct span_binary *b = binary_of(sa, pid);
 	size_t len;
-	const char *type = itab_names__type(sa->cfg.itabs, conn_itab, &len);
+	const char *type = itab_names__type(b->itabs, conn_itab, &len);
 	const char *system = type ? sql__system_of_type(type, len) : NULL;
 
 	if (system)
 		return system;
-	return sa->cfg.db_system ? sa->cfg.db_system : "other_sql";
+	return b->db_system ? b->db_system : "other_sql";
 }
 
 /* semconv: "{db.operation.name} {db.collection.name}", else the operation, else the system. */
@@ -507,7 +518,7 @@ static int decode_db(struct span_assembler *sa, const struct ot_db_rec *in, stru
 {
 	const struct ot_db_rec *r = &s->rec.db;
 	size_t qlen = captured(in->query_len, OT_DB_QUERY_CAP);
-	const char *system = db_system(sa, in->conn_itab);
+	const char *system = db_system(sa, in->pid, in->conn_itab);
 	struct sql_summary sum;
 
 	memcpy(&s->rec.db, in, sizeof(*in));
@@ -530,14 +541,8 @@ static int decode_db(struct span_assembler *sa, const struct ot_db_rec *in, stru
 	if (sa->cfg.db_statement)
 		add_captured(s, "db.query.text", r->query, OT_DB_QUERY_CAP, r->query_len);
 	if (r->flags & OT_DB_ERROR) {
-		size_t tlen;
-		const char *type = itab_names__type(sa->cfg.itabs, r->error_itab, &tlen);
-
 		s->status = STATUS_ERROR;
-		if (type)
-			add_string(s, "error.type", type, tlen);
-		else
-			add_string(s, "error.type", "_OTHER", 6);
+		add_error_type(sa, s, r->pid, r->error_itab);
 	}
 	set_db_name(s, &sum, system);
 	return 0;

@@ -65,14 +65,21 @@ struct span_assembler;
 struct itab_names;
 
 /* What decoding needs beyond the records: options and the traced binary's names. */
-struct span_config {
-	bool db_statement; /* --db-statement: record db.query.text */
+/* What decoding needs from the binary a span's process runs. */
+struct span_binary {
 	/* names the types of errors and drivers; NULL: unnamed (error.type _OTHER) */
 	const struct itab_names *itabs;
 	/* db.system.name when the driver's type is not a known driver; NULL: other_sql */
 	const char *db_system;
 };
 
+struct span_config {
+	bool db_statement; /* --db-statement: record db.query.text */
+	struct span_binary binary; /* the traced binary, when there is one */
+	/* several binaries: the one process pid runs; NULL or returning NULL: binary */
+	const struct span_binary *(*binary_of)(void *ctx, uint32_t pid);
+	void *binary_ctx;
+};
 int span_assembler__new(struct span_assembler **out);
 void span_assembler__free(struct span_assembler *sa);
 /* Sets the configuration (copied; what it points to must outlive sa). */

@@ -18,23 +18,28 @@ static void test_pid(void)
 	char err[256];
 
 	CHECK(PARSE(&o, err, "-p", "4242") == 0);
-	CHECK(o.pid == 4242 && !o.exec_argv && !o.output);
+	CHECK(o.npids == 1 && o.pids[0] == 4242 && !o.exec_argv && !o.output && !o.binary);
 	cli__free(&o);
 	CHECK(PARSE(&o, err, "--pid=17", "-o", "spans.jsonl", "--service-name", "api") == 0);
-	CHECK(o.pid == 17);
+	CHECK(o.npids == 1 && o.pids[0] == 17);
 	CHECK_STR(o.output, "spans.jsonl");
 	CHECK_STR(o.service_name, "api");
 	CHECK(!o.db_statement);
 	cli__free(&o);
 	/* --db-statement is off unless asked for; an option of otrace, not of PROG */
 	CHECK(PARSE(&o, err, "--db-statement", "-p", "9") == 0);
-	CHECK(o.db_statement && o.pid == 9);
+	CHECK(o.db_statement && o.npids == 1 && o.pids[0] == 9);
 	cli__free(&o);
 	CHECK(PARSE(&o, err, "--exec", "./srv", "--db-statement") == 0);
 	CHECK(!o.db_statement);
 	CHECK_STR(o.exec_argv[1], "--db-statement");
 	cli__free(&o);
 	CHECK(PARSE(&o, err, "--db-statement=yes", "-p", "9") == EXIT_USAGE);
+	cli__free(&o);
+	/* --propagate: off unless asked for */
+	CHECK(PARSE(&o, err, "-p", "9") == 0 && !o.propagate);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--propagate", "-p", "9") == 0 && o.propagate);
 	cli__free(&o);
 	CHECK(PARSE(&o, err, "-p", "abc") == EXIT_USAGE);
 	CHECK(strstr(err, "invalid PID") != NULL);
@@ -45,7 +50,106 @@ static void test_pid(void)
 	cli__free(&o);
 	CHECK(PARSE(&o, err, "-p", "99999999999") == EXIT_USAGE);
 	cli__free(&o);
-	CHECK(PARSE(&o, err, "-p", "1,2") == EXIT_USAGE);
+	CHECK(PARSE(&o, err, "-p", "") == EXIT_USAGE);
+	CHECK(strstr(err, "invalid PID") != NULL);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "-p", "-5") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "-p", "+5") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "-p", " 5") == EXIT_USAGE);
+	cli__free(&o);
+}
+
+/* parses s into a fresh list; returns the parser's result */
+static int pid_list(const char *s, pid_t *pids, size_t *n, char *err)
+{
+	*n = 0;
+	return cli__parse_pid_list(s, pids, n, err, 256);
+}
+
+static void test_pid_list(void)
+{
+	pid_t pids[OTRACE_MAX_PIDS];
+	char err[256], many[OTRACE_MAX_PIDS * 8 + 16];
+	struct otrace_opts o;
+	size_t n, used = 0;
+
+	CHECK(pid_list("12,34,56", pids, &n, err) == 0);
+	CHECK(n == 3 && pids[0] == 12 && pids[1] == 34 && pids[2] == 56);
+	CHECK(pid_list("7", pids, &n, err) == 0);
+	CHECK(n == 1 && pids[0] == 7);
+	/* duplicates count once, in the order first given */
+	CHECK(pid_list("5,3,5,3,9", pids, &n, err) == 0);
+	CHECK(n == 3 && pids[0] == 5 && pids[1] == 3 && pids[2] == 9);
+	CHECK(pid_list("2147483647", pids, &n, err) == 0 && pids[0] == 2147483647);
+
+	/* bad syntax: EXIT_USAGE, a one-line reason naming the culprit, list untouched */
+	pids[0] = 99;
+	CHECK(pid_list("1,abc", pids, &n, err) == EXIT_USAGE);
+	CHECK(strstr(err, "'abc'") != NULL && !strchr(err, '\n'));
+	CHECK(n == 0 && pids[0] == 99);
+	CHECK(pid_list(",", pids, &n, err) == EXIT_USAGE);
+	CHECK(strstr(err, "empty") != NULL);
+	CHECK(pid_list("1,", pids, &n, err) == EXIT_USAGE);
+	CHECK(pid_list(",1", pids, &n, err) == EXIT_USAGE);
+	CHECK(pid_list("1,,2", pids, &n, err) == EXIT_USAGE);
+	CHECK(pid_list("1,0", pids, &n, err) == EXIT_USAGE);
+	CHECK(strstr(err, "'0'") != NULL);
+	CHECK(pid_list("1, 2", pids, &n, err) == EXIT_USAGE);
+	CHECK(pid_list("1;2", pids, &n, err) == EXIT_USAGE);
+	CHECK(pid_list("1,2147483648", pids, &n, err) == EXIT_USAGE);
+	CHECK(pid_list("1,99999999999999999999", pids, &n, err) == EXIT_USAGE);
+
+	/* the cap: OTRACE_MAX_PIDS distinct PIDs fit, one more does not */
+	for (int i = 1; i <= OTRACE_MAX_PIDS; i++)
+		used += (size_t)snprintf(many + used, sizeof(many) - used, "%s%d", i > 1 ? "," : "",
+					 1000 + i);
+	CHECK(pid_list(many, pids, &n, err) == 0 && n == OTRACE_MAX_PIDS);
+	CHECK(pids[OTRACE_MAX_PIDS - 1] == 1000 + OTRACE_MAX_PIDS);
+	snprintf(many + used, sizeof(many) - used, ",1000,1001"); /* a duplicate and a new one */
+	CHECK(pid_list(many, pids, &n, err) == EXIT_USAGE);
+	CHECK(strstr(err, "too many PIDs") != NULL);
+	CHECK(n == 0);
+
+	/* through the option parser: lists, repeated -p, dedup across them */
+	CHECK(PARSE(&o, err, "-p", "12,34", "--pid=56", "-p", "34") == 0);
+	CHECK(o.npids == 3 && o.pids[0] == 12 && o.pids[1] == 34 && o.pids[2] == 56);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "-p", "1,abc") == EXIT_USAGE);
+	CHECK(strstr(err, "invalid PID 'abc'") != NULL);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "-p", ",") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "-p", "1,2", "--exec", "./srv") == EXIT_USAGE);
+	cli__free(&o);
+}
+
+static void test_binary(void)
+{
+	struct otrace_opts o;
+	char err[256];
+
+	CHECK(PARSE(&o, err, "--binary", "/srv/api", "-o", "f") == 0);
+	CHECK_STR(o.binary, "/srv/api");
+	CHECK(o.npids == 0 && !o.exec_argv && !o.list_probes);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "-b", "./api") == 0);
+	CHECK_STR(o.binary, "./api");
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "-b", "./api", "-p", "1") == EXIT_USAGE);
+	CHECK(strstr(err, "cannot be combined") != NULL);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "-b", "./api", "--exec", "./api") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "-b", "./a", "-b", "./b") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "-b", "") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--list-probes", "-b", "./api") == 0);
+	CHECK_STR(o.list_binary, "./api");
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--list-probes", "-b", "./api", "./other") == EXIT_USAGE);
 	cli__free(&o);
 }
 
@@ -56,7 +160,7 @@ static void test_exec(void)
 
 	/* options after PROG belong to PROG */
 	CHECK(PARSE(&o, err, "-o", "f", "--exec", "./server", "--port", "8080", "-p", "1") == 0);
-	CHECK(o.exec_argv && o.pid == 0);
+	CHECK(o.exec_argv && o.npids == 0);
 	CHECK_STR(o.exec_argv[0], "./server");
 	CHECK_STR(o.exec_argv[1], "--port");
 	CHECK_STR(o.exec_argv[3], "-p");
@@ -110,7 +214,10 @@ static void test_list_and_info(void)
 	CHECK_STR(o.list_binary, "/bin/x");
 	cli__free(&o);
 	CHECK(PARSE(&o, err, "--list-probes", "-p", "9") == 0);
-	CHECK(o.list_probes && o.pid == 9);
+	CHECK(o.list_probes && o.npids == 1 && o.pids[0] == 9);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--list-probes", "-p", "9,10") == 0);
+	CHECK(o.list_probes && o.npids == 2);
 	cli__free(&o);
 	CHECK(PARSE(&o, err, "--list-probes") == EXIT_USAGE);
 	cli__free(&o);
@@ -132,6 +239,8 @@ static void test_list_and_info(void)
 int main(void)
 {
 	test_pid();
+	test_pid_list();
+	test_binary();
 	test_exec();
 	test_errors();
 	test_list_and_info();

@@ -246,6 +246,14 @@ static const char *const itab_syms[] = {
 	"runtime.main",					  /* not an itab */
 };
 
+static const struct span_binary *mysql_for_777(void *ctx, uint32_t pid)
+{
+	static const struct span_binary mysql = { .db_system = "mysql" };
+
+	(void)ctx;
+	return pid == 777 ? &mysql : NULL;
+}
+
 static void test_db(struct span_assembler *sa)
 {
 	struct span_config cfg = { 0 };
@@ -255,7 +263,7 @@ static void test_db(struct span_assembler *sa)
 
 	CHECK(itab_names__from_symbols(itab_addrs, itab_syms, 4, &itabs) == 0);
 	CHECK(itab_names__count(itabs) == 3);
-	cfg.itabs = itabs;
+	cfg.binary.itabs = itabs;
 	span_assembler__configure(sa, &cfg);
 
 	/* a query on a pgx connection, made while serving a request */
@@ -329,7 +337,7 @@ static void test_db(struct span_assembler *sa)
 	r.conn_itab = 0x500300;
 	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "db.system.name", "other_sql"));
-	cfg.db_system = "sqlite";
+	cfg.binary.db_system = "sqlite";
 	span_assembler__configure(sa, &cfg);
 	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "db.system.name", "sqlite"));
@@ -337,6 +345,17 @@ static void test_db(struct span_assembler *sa)
 	SET_STR(&r, query, "");
 	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "db.system.name", "sqlite") && name_is(&s, "sqlite"));
+
+	/* several binaries: each process's own decides */
+	cfg.binary_of = mysql_for_777;
+	span_assembler__configure(sa, &cfg);
+	db_record(&r);
+	r.conn_itab = 0;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "db.system.name", "sqlite")); /* pid 4242: the default binary */
+	r.pid = 777;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "db.system.name", "mysql"));
 
 	/* no itab names at all (stripped binary) */
 	cfg = (struct span_config){ 0 };

@@ -127,13 +127,13 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static struct ot_http_server_rec recs[NRECS];
-	struct otlp_resource resource = {
-		.pid = 4242,
+	struct resource_defaults resource = {
 		.service_name = "checkout",
-		.executable_path = "/srv/checkout/bin/checkout-server",
+		.exe_path = "/srv/checkout/bin/checkout-server",
 		.go_version = "go1.26.0",
 		.host_name = "bench-host-01",
 	};
+	struct resource_cache *resources;
 	const char *path = "/dev/null";
 	long long n = 2000000, i;
 	int cpu = -1, err;
@@ -177,7 +177,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pipeline_bench: %s: %s\n", path, strerror(-err));
 		return 1;
 	}
-	err = pipeline__new(&resource, out, &p);
+	/* the records' PID, pinned so that no run depends on /proc/4242 */
+	err = resource_cache__new(&resource, &resources);
+	if (!err)
+		err = resource_cache__pin(resources, 4242, resource.exe_path, NULL, NULL);
+	if (err) {
+		fprintf(stderr, "pipeline_bench: resource_cache__new: %s\n", strerror(-err));
+		return 1;
+	}
+	err = pipeline__new(resources, out, &p);
 	if (err) {
 		fprintf(stderr, "pipeline_bench: pipeline__new: %s\n",
 			strerror(-err));
@@ -194,6 +202,7 @@ int main(int argc, char **argv)
 
 	pipeline__stats(p, &st);
 	pipeline__free(p);
+	resource_cache__free(resources);
 	output__close(out);
 	getrusage(RUSAGE_SELF, &ru);
 	rss_mb = (double)ru.ru_maxrss / 1024.0;

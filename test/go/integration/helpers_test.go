@@ -118,6 +118,11 @@ func loadFixture() (fixtureInfo, error) {
 			return fixtureInfo{}, fmt.Errorf("building fixture with %s: %v\n%s", script, err, out)
 		}
 	}
+	return describeFixture(path)
+}
+
+// describeFixture reads what the tests need to know from a fixture binary.
+func describeFixture(path string) (fixtureInfo, error) {
 	path, err := filepath.Abs(path)
 	if err != nil {
 		return fixtureInfo{}, err
