@@ -188,6 +188,18 @@ static void apply_ids(struct span *s, const struct ot_span_ids *ids, bool has_pa
 		s->flags |= SPAN_FLAGS_IS_REMOTE;
 }
 
+/* What every span has: kind, process, times (kernel clock) and ids. */
+static void set_identity(struct span_assembler *sa, struct span *s, enum span_kind kind,
+			 uint32_t pid, uint64_t start_ns, uint64_t end_ns,
+			 const struct ot_span_ids *ids, bool has_parent)
+{
+	s->kind = kind;
+	s->pid = pid;
+	s->start_unix_ns = span_assembler__unix_ns(sa, start_ns);
+	s->end_unix_ns = span_assembler__unix_ns(sa, end_ns);
+	apply_ids(s, ids, has_parent);
+}
+
 static bool known_method(const char *m, size_t len)
 {
 	static const char *const methods[] = { "CONNECT", "DELETE",  "GET",   "HEAD", "OPTIONS",
@@ -319,11 +331,8 @@ static int decode_http_server(struct span_assembler *sa, const struct ot_http_se
 	/* a handler that wrote nothing gets an implicit 200, unless it never returned */
 	status = r->status ? r->status : r->flags & (OT_HTTP_PANICKED | OT_HTTP_HIJACKED) ? 0 : 200;
 
-	s->kind = SPAN_KIND_SERVER;
-	s->pid = r->pid;
-	s->start_unix_ns = span_assembler__unix_ns(sa, r->start_ns);
-	s->end_unix_ns = span_assembler__unix_ns(sa, r->end_ns);
-	apply_ids(s, &r->ids, r->flags & OT_HTTP_HAS_PARENT);
+	set_identity(sa, s, SPAN_KIND_SERVER, r->pid, r->start_ns, r->end_ns, &r->ids,
+		     r->flags & OT_HTTP_HAS_PARENT);
 
 	known = add_method(s, r->method, r->method_len);
 	add_captured(s, "url.path", r->path, OT_PATH_CAP, r->path_len);
@@ -446,11 +455,8 @@ static int decode_http_client(struct span_assembler *sa, const struct ot_http_cl
 	bool known;
 
 	memcpy(&s->rec.http_client, in, sizeof(*in));
-	s->kind = SPAN_KIND_CLIENT;
-	s->pid = r->pid;
-	s->start_unix_ns = span_assembler__unix_ns(sa, r->start_ns);
-	s->end_unix_ns = span_assembler__unix_ns(sa, r->end_ns);
-	apply_ids(s, &r->ids, r->flags & OT_HTTP_HAS_PARENT);
+	set_identity(sa, s, SPAN_KIND_CLIENT, r->pid, r->start_ns, r->end_ns, &r->ids,
+		     r->flags & OT_HTTP_HAS_PARENT);
 
 	known = add_method(s, r->method, r->method_len);
 	slen = captured(r->scheme_len, OT_SCHEME_CAP);
@@ -522,11 +528,8 @@ static int decode_db(struct span_assembler *sa, const struct ot_db_rec *in, stru
 	struct sql_summary sum;
 
 	memcpy(&s->rec.db, in, sizeof(*in));
-	s->kind = SPAN_KIND_CLIENT;
-	s->pid = r->pid;
-	s->start_unix_ns = span_assembler__unix_ns(sa, r->start_ns);
-	s->end_unix_ns = span_assembler__unix_ns(sa, r->end_ns);
-	apply_ids(s, &r->ids, r->flags & OT_DB_HAS_PARENT);
+	set_identity(sa, s, SPAN_KIND_CLIENT, r->pid, r->start_ns, r->end_ns, &r->ids,
+		     r->flags & OT_DB_HAS_PARENT);
 
 	sql__summarize(r->query, qlen, &sum);
 	add_string(s, "db.system.name", system, strlen(system));

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"syscall"
 	"testing"
 )
@@ -14,13 +13,7 @@ import (
 // out (the panic as an ERROR with error.type "panic"), nothing may be counted
 // lost, and requests after it must be traced as usual.
 func TestAbandonedRequests(t *testing.T) {
-	bin := otraceBin(t)
-	requireRoot(t)
-	fx := fixture(t)
-	dir := t.TempDir()
-	target, port := startFixture(t, dir, fx)
-	out := filepath.Join(dir, "out.jsonl")
-	otrace := attachPID(t, dir, bin, target.pid(), nil, "-o", out)
+	_, port, otrace, out := tracedFixture(t)
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	// a fresh connection per request: a panic closes its connection

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -83,13 +82,7 @@ func closedPort(t *testing.T) int {
 // the request's context or context.Background() — over HTTP/1.1 and HTTP/2,
 // with ERROR status on 4xx/5xx and on transport errors.
 func TestClientSpans(t *testing.T) {
-	bin := otraceBin(t)
-	requireRoot(t)
-	fx := fixture(t)
-	dir := t.TempDir()
-	target, port := startFixture(t, dir, fx)
-	out := filepath.Join(dir, "out.jsonl")
-	otrace := attachPID(t, dir, bin, target.pid(), nil, "-o", out)
+	_, port, otrace, out := tracedFixture(t)
 
 	h2 := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, r.Proto)
@@ -205,13 +198,7 @@ func TestClientSpans(t *testing.T) {
 // calls from goroutines; every client span must name its own request's
 // server span as parent, never another's.
 func TestClientSpanTrees(t *testing.T) {
-	bin := otraceBin(t)
-	requireRoot(t)
-	fx := fixture(t)
-	dir := t.TempDir()
-	target, port := startFixture(t, dir, fx)
-	out := filepath.Join(dir, "out.jsonl")
-	otrace := attachPID(t, dir, bin, target.pid(), nil, "-o", out)
+	_, port, otrace, out := tracedFixture(t)
 
 	const requests, fan = 64, 4
 	client := newClient()

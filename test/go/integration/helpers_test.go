@@ -508,3 +508,18 @@ func hasLinePrefix(s, prefix string) bool {
 	}
 	return false
 }
+
+// tracedFixture starts the fixture server and attaches otrace to it, writing
+// spans to the returned file (extra: more otrace options). It skips when
+// OTRACE_BIN is unset and needs root.
+func tracedFixture(t *testing.T, extra ...string) (target *proc, port int, otrace *proc, out string) {
+	t.Helper()
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir := t.TempDir()
+	target, port = startFixture(t, dir, fx)
+	out = filepath.Join(dir, "out.jsonl")
+	otrace = attachPID(t, dir, bin, target.pid(), nil, append([]string{"-o", out}, extra...)...)
+	return target, port, otrace, out
+}

@@ -139,15 +139,9 @@ func TestPropagate(t *testing.T) {
 // TestPropagateOff: without --propagate, outgoing requests carry no
 // traceparent: otrace never writes into the target.
 func TestPropagateOff(t *testing.T) {
-	bin := otraceBin(t)
-	requireRoot(t)
-	fx := fixture(t)
-	dir := t.TempDir()
 	h1, rec1 := newRecorder(t, false)
 	h2, rec2 := newRecorder(t, true)
-	a, portA := startFixture(t, dir, fx)
-	out := filepath.Join(dir, "out.jsonl")
-	otrace := attachPID(t, dir, bin, a.pid(), nil, "-o", out)
+	_, portA, otrace, out := tracedFixture(t)
 	client := newClient()
 	callVia(t, client, portA, url.Values{"to": {h1.URL + "/?c=h1"}}, "off/h1")
 	callVia(t, client, portA, url.Values{"to": {h2.URL + "/?c=h2"}, "tls": {"1"}}, "off/h2")
