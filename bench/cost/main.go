@@ -1,11 +1,10 @@
-// Command cost measures what otrace's spans cost the traced program: the CPU
-// time per operation of a server or a client, run untraced and traced in turn
-// by ./run. It uses only the standard library.
+// Command cost is the load generator of ./run, which measures what otrace's
+// spans cost a traced program: N GETs of one URL over C keep-alive
+// connections. It uses only the standard library.
 //
-//	cost -mode server -portfile F          HTTP server; prints its CPU time at SIGTERM
-//	cost -mode client -url U -n N -c C     N GETs over C keep-alive connections
+//	cost -url U -n N -c C
 //
-// Both print one line "ops=N cpu_ns=T" to stdout when done (T: user+system).
+// It prints "ops=N cpu_ns=T" (its own user+system time) when done.
 package main
 
 import (
@@ -13,11 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -32,45 +27,15 @@ func cpuNanos() int64 {
 }
 
 func main() {
-	mode := flag.String("mode", "", "server or client")
-	portFile := flag.String("portfile", "", "server: write the port here when listening")
-	url := flag.String("url", "", "client: URL to GET")
-	n := flag.Int("n", 10000, "client: requests")
-	conns := flag.Int("c", 4, "client: concurrent connections")
+	url := flag.String("url", "", "URL to GET")
+	n := flag.Int("n", 10000, "requests")
+	conns := flag.Int("c", 4, "concurrent connections")
 	flag.Parse()
 	log.SetFlags(0)
-	switch *mode {
-	case "server":
-		serve(*portFile)
-	case "client":
-		client(*url, *n, *conns)
-	default:
-		log.Fatal("-mode server|client")
+	if *url == "" {
+		log.Fatal("-url is required")
 	}
-}
-
-func serve(portFile string) {
-	var ops atomic.Int64
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		log.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/leaf", func(w http.ResponseWriter, r *http.Request) {
-		ops.Add(1)
-		w.Header().Set("Content-Type", "text/plain")
-		io.WriteString(w, "ok\n")
-	})
-	go http.Serve(ln, mux)
-	if portFile != "" {
-		tmp := portFile + ".tmp"
-		os.WriteFile(tmp, []byte(strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)), 0o644)
-		os.Rename(tmp, portFile)
-	}
-	<-sigs
-	fmt.Printf("ops=%d cpu_ns=%d\n", ops.Load(), cpuNanos())
+	client(*url, *n, *conns)
 }
 
 func client(url string, n, conns int) {
@@ -90,6 +55,9 @@ func client(url string, n, conns int) {
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					log.Fatalf("%s: status %d", url, resp.StatusCode)
+				}
 			}
 		}()
 	}
