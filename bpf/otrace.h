@@ -116,11 +116,27 @@ enum ot_drop_reason {
 	OT_DROP__COUNT,
 };
 
-/* Layout of the Go runtime map behind http.Header. */
+/* Layout of the Go runtime map behind http.Header and gRPC metadata. */
 enum ot_map_kind {
 	OT_MAP_NONE = 0,
 	OT_MAP_HMAP = 1,  /* Go <= 1.23 buckets */
 	OT_MAP_SWISS = 2, /* Go >= 1.24 Swiss tables */
+};
+
+/*
+ * Offsets in the runtime's map headers, a property of the Go release rather
+ * than of any library: resolved once, read by bpf/go_map.h.
+ */
+struct ot_map_cfg {
+	__u32 kind; /* enum ot_map_kind; OT_MAP_NONE: maps are not read */
+	__u32 _pad;
+	__s64 hmap_b;
+	__s64 hmap_buckets;
+	__s64 hmap_oldbuckets;
+	__s64 swiss_dir_ptr;
+	__s64 swiss_dir_len;
+	__s64 swiss_table_groups; /* offset of groups.data in maps.table */
+	__s64 swiss_table_mask;	  /* offset of groups.lengthMask */
 };
 
 /*
@@ -143,16 +159,6 @@ struct ot_http_server_cfg {
 	__s64 resp_req;
 	__s64 resp_status;
 	__s64 req_ctx; /* Request.ctx, where the request's context chain starts */
-	/* runtime map layout for map[string][]string */
-	__u32 map_kind;
-	__u32 _pad;
-	__s64 hmap_b;
-	__s64 hmap_buckets;
-	__s64 hmap_oldbuckets;
-	__s64 swiss_dir_ptr;
-	__s64 swiss_dir_len;
-	__s64 swiss_table_groups; /* offset of groups.data in maps.table */
-	__s64 swiss_table_mask;	  /* offset of groups.lengthMask */
 };
 
 /* Offsets the net/http client probes need. */

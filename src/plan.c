@@ -19,6 +19,62 @@ bool plan__go_at_least(const char *version, int minor)
 	return major > 1 || v_minor >= minor;
 }
 
+/* Map header fields, in the order plan__map_layout reads them. */
+static const struct field_req hmap_fields[] = {
+	{ "runtime.hmap", "B" },
+	{ "runtime.hmap", "buckets" },
+	{ "runtime.hmap", "oldbuckets" },
+};
+
+static const struct field_req swiss_fields[] = {
+	{ "internal/runtime/maps.Map", "dirPtr" },
+	{ "internal/runtime/maps.Map", "dirLen" },
+	{ "internal/runtime/maps.table", "groups" },
+	{ "internal/runtime/maps.groupsReference", "data" },
+	{ "internal/runtime/maps.groupsReference", "lengthMask" },
+};
+
+/* Swiss tables since Go 1.24, unless the build opted out (1.24/1.25 only). */
+static bool uses_swiss_maps(const char *version)
+{
+	return plan__go_at_least(version, 24) && !strstr(version, "noswissmap");
+}
+
+bool plan__map_layout(const struct gobin *gb, struct plan *plan)
+{
+	const char *version = gobin__go_version(gb);
+	bool swiss = uses_swiss_maps(version);
+	struct field_req f[ARRAY_SIZE(swiss_fields)];
+	size_t n = swiss ? ARRAY_SIZE(swiss_fields) : ARRAY_SIZE(hmap_fields);
+	struct ot_map_cfg *c = &plan->map_cfg;
+	const struct field_req *missing;
+
+	if (plan->map_layout_done)
+		return c->kind != OT_MAP_NONE;
+	plan->map_layout_done = true;
+	memcpy(f, swiss ? swiss_fields : hmap_fields, n * sizeof(f[0]));
+	missing = plan__resolve_fields(gb, plan, f, n, n);
+	if (missing) {
+		pr_warn("field %s.%s unknown for %s: Go maps are not read", missing->type,
+			missing->field, version ? version : "this Go");
+		c->kind = OT_MAP_NONE;
+		return false;
+	}
+	if (swiss) {
+		c->kind = OT_MAP_SWISS;
+		c->swiss_dir_ptr = f[0].offset;
+		c->swiss_dir_len = f[1].offset;
+		c->swiss_table_groups = f[2].offset + f[3].offset;
+		c->swiss_table_mask = f[2].offset + f[4].offset;
+	} else {
+		c->kind = OT_MAP_HMAP;
+		c->hmap_b = f[0].offset;
+		c->hmap_buckets = f[1].offset;
+		c->hmap_oldbuckets = f[2].offset;
+	}
+	return true;
+}
+
 void plan__skip(struct probe *p, const char *fmt, ...)
 {
 	va_list ap;

@@ -43,6 +43,8 @@ struct plan {
 	size_t nfields;
 	struct ot_http_server_cfg http_cfg;
 	struct ot_http_client_cfg http_client_cfg;
+	struct ot_map_cfg map_cfg;
+	bool map_layout_done; /* map_cfg was resolved (kind NONE: it failed) */
 	bool http_server; /* the net/http server library is instrumented */
 	bool http_client; /* net/http client round trips are instrumented */
 	struct go_func serve_func; /* ServeHTTP, for the diagnostic exit probes */
