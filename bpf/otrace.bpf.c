@@ -19,6 +19,9 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 const volatile struct ot_http_server_cfg http_cfg = {};
 const volatile struct ot_http_client_cfg http_client_cfg = {};
+const volatile struct ot_grpc_cfg grpc_cfg = {};
 
 #include "http_server.bpf.h"
 #include "http_client.bpf.h"
+#include "grpc_server.bpf.h"
+#include "grpc_client.bpf.h"

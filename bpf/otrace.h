@@ -16,6 +16,8 @@
 enum ot_rec_type {
 	OT_REC_HTTP_SERVER = 1,
 	OT_REC_HTTP_CLIENT = 2,
+	OT_REC_GRPC_SERVER = 3,
+	OT_REC_GRPC_CLIENT = 4,
 };
 
 struct ot_rec_hdr {
@@ -33,6 +35,8 @@ struct ot_rec_hdr {
 #define OT_TRACEPARENT_CAP 64 /* "00-<32 hex>-<16 hex>-<2 hex>" is 55 */
 #define OT_SCHEME_CAP 8
 #define OT_QUERY_CAP 256
+#define OT_GRPC_METHOD_CAP 128	/* "/package.Service/Method" */
+#define OT_GRPC_MESSAGE_CAP 64	/* start of the status message */
 
 /*
  * Identity of a span, made in BPF when the span starts: a child recorded
@@ -107,6 +111,34 @@ struct ot_http_client_rec {
 	char query[OT_QUERY_CAP];
 };
 
+enum ot_grpc_flag {
+	OT_GRPC_HAS_PARENT = 1 << 0,	/* ids.parent_span_id is set */
+	OT_GRPC_NO_STATUS = 1 << 1,	/* client: the error carried no gRPC status */
+	OT_GRPC_AUTHORITY_FOUND = 1 << 2, /* server: :authority was in the metadata */
+};
+
+/*
+ * One gRPC call, unary or streaming: OT_REC_GRPC_SERVER for a call served
+ * (handleStream .. the transport's writeStatus), OT_REC_GRPC_CLIENT for a
+ * call made (newClientStream .. (*clientStream).finish).
+ */
+struct ot_grpc_rec {
+	struct ot_rec_hdr hdr;
+	__u32 pid;
+	__u32 flags; /* enum ot_grpc_flag */
+	__u64 goroutine; /* the runtime.g the call started on */
+	__u64 start_ns;
+	__u64 end_ns;
+	__s32 code; /* gRPC status code */
+	__u32 method_len;
+	__u32 authority_len; /* client: ClientConn.authority; server: :authority */
+	__u32 message_len;   /* status message */
+	struct ot_span_ids ids;
+	char method[OT_GRPC_METHOD_CAP];
+	char authority[OT_HOST_CAP];
+	char message[OT_GRPC_MESSAGE_CAP];
+};
+
 /* Why a span was not produced; indexes the drop counters in BPF .bss. */
 enum ot_drop_reason {
 	OT_DROP_RINGBUF_FULL = 0, /* record lost: ring buffer had no room */
@@ -173,6 +205,21 @@ struct ot_http_client_cfg {
 	__s64 resp_status;
 	__s64 resp_proto_major;
 	__s64 resp_proto_minor;
+};
+
+/*
+ * Offsets the gRPC probes need (google.golang.org/grpc, from DWARF only: the
+ * generated table covers the standard library). Negative: field not present.
+ */
+struct ot_grpc_cfg {
+	__s64 stream_ctx;	 /* server stream -> transport.Stream.ctx */
+	__s64 stream_method;	 /* server stream -> transport.Stream.method */
+	__s64 status_proto;	 /* internal/status.Status.s (*spb.Status) */
+	__s64 proto_code;	 /* genproto rpc/status.Status.Code (int32) */
+	__s64 proto_message;	 /* genproto rpc/status.Status.Message */
+	__s64 error_status;	 /* internal/status.Error.s (*Status) */
+	__s64 error_string;	 /* errors.errorString.s, to tell io.EOF */
+	__s64 cc_authority;	 /* grpc.ClientConn.authority */
 };
 
 #endif

@@ -20,7 +20,7 @@ int tracer__new(const struct plan *plan, size_t ringbuf_bytes, ring_buffer_sampl
 	int err;
 
 	*out = NULL;
-	if (!plan->http_server && !plan->http_client)
+	if (!plan->http_server && !plan->http_client && !plan->grpc_server && !plan->grpc_client)
 		return -ENOENT;
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -33,6 +33,7 @@ int tracer__new(const struct plan *plan, size_t ringbuf_bytes, ring_buffer_sampl
 	}
 	t->skel->rodata->http_cfg = plan->http_cfg;
 	t->skel->rodata->http_client_cfg = plan->http_client_cfg;
+	t->skel->rodata->grpc_cfg = plan->grpc_cfg;
 	t->skel->rodata->map_cfg = plan->map_cfg;
 	err = bpf_map__set_max_entries(t->skel->maps.events, ringbuf_bytes);
 	if (!err)

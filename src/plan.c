@@ -8,7 +8,7 @@
 #include "log.h"
 #include "plan_internal.h"
 
-const char plan__libraries[] = "net/http server, net/http client";
+const char plan__libraries[] = "net/http server, net/http client, gRPC server, gRPC client";
 
 bool plan__go_at_least(const char *version, int minor)
 {
@@ -217,6 +217,7 @@ int plan__build(const struct gobin *gb, enum probe_placement placement, struct p
 	plan->placement = placement;
 	plan_http_server(gb, plan);
 	plan_http_client(gb, plan);
+	plan_grpc(gb, plan);
 	if (plan->http_server && placement == PLACEMENT_ENTRY_RET)
 		plan_http_return_probes(gb, plan);
 	for (size_t i = 0; i < plan->nprobes; i++) {

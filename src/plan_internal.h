@@ -46,5 +46,6 @@ bool plan__go_at_least(const char *version, int minor);
 void plan_http_server(const struct gobin *gb, struct plan *plan);
 void plan_http_client(const struct gobin *gb, struct plan *plan);
 void plan_http_return_probes(const struct gobin *gb, struct plan *plan);
+void plan_grpc(const struct gobin *gb, struct plan *plan);
 
 #endif
