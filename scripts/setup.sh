@@ -11,6 +11,8 @@ packages=(
 	# tests and demo; Go 1.19 for the version matrix (1.21+ come through GOTOOLCHAIN)
 	file jq curl ca-certificates util-linux procps man-db groff-base binutils golang-1.19-go
 	lld-14 time
+	# a real PostgreSQL server for the database/sql tests (test/db/postgres.sh)
+	postgresql
 	# benchmark plots
 	gnuplot-nox
 )
@@ -39,7 +41,7 @@ echo "setup: $(go version)"
 
 # Fetch Go modules now, so test failures are never download failures.
 root="$(cd "$(dirname "$0")/.." && pwd)"
-for mod in "$root"/test/go "$root"/bench/wrk2-hdr/*/; do
+for mod in "$root"/test/go "$root"/test/fixtures/services "$root"/bench/wrk2-hdr/*/; do
 	if [[ -f "$mod/go.mod" ]]; then
 		(cd "$mod" && go mod download)
 	fi
