@@ -102,14 +102,14 @@ int grpc_client_attempt(struct pt_regs *ctx)
 /*
  * The status code of the error a call ended with: nil and io.EOF (how a
  * stream reports a clean end) are OK; grpc-go turns every other error into
- * a *status.Error first (toRPCErr), whose code is read through its Status.
+ * a status error first (toRPCErr), whose code is read from its status proto.
  */
 static __always_inline void read_call_error(struct ot_grpc_rec *rec, struct go_iface err)
 {
 	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
 	struct go_string s = {};
 	char text[4] = {};
-	__u64 st;
+	__u64 proto;
 
 	if (!err.tab || !err.data)
 		return;
@@ -117,11 +117,16 @@ static __always_inline void read_call_error(struct ot_grpc_rec *rec, struct go_i
 	    s.len == 3 && !bpf_probe_read_user(text, 3, (void *)s.ptr) && text[0] == 'E' &&
 	    text[1] == 'O' && text[2] == 'F')
 		return; /* an errors.errorString "EOF": io.EOF */
-	st = read_ptr(err.data + cfg->error_status);
-	if (st)
-		read_status(rec, st);
+	if (cfg->error_kind == OT_GRPC_ERROR_IS_PROTO) {
+		proto = err.data;
+	} else {
+		proto = read_ptr(err.data + cfg->error_field);
+		if (proto && cfg->error_kind == OT_GRPC_ERROR_STATUS)
+			proto = read_ptr(proto + cfg->status_proto);
+	}
+	read_status_proto(rec, proto);
 	/* not a status error after all: status.Code would say Unknown */
-	if (!st || rec->code < GRPC_OK || rec->code > GRPC_MAX_CODE) {
+	if (!proto || rec->code < GRPC_OK || rec->code > GRPC_MAX_CODE) {
 		rec->code = GRPC_UNKNOWN;
 		rec->message_len = 0;
 		rec->flags |= OT_GRPC_NO_STATUS;

@@ -196,11 +196,10 @@ int grpc_server_start(struct pt_regs *ctx)
 	return 0;
 }
 
-/* Reads code and message of a *status.Status (nil or with a nil proto: OK). */
-static __always_inline void read_status(struct ot_grpc_rec *rec, __u64 st)
+/* Reads code and message of a status proto (spb.Status; nil: OK). */
+static __always_inline void read_status_proto(struct ot_grpc_rec *rec, __u64 proto)
 {
 	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
-	__u64 proto = st ? read_ptr(st + cfg->status_proto) : 0;
 	__s32 code = GRPC_OK;
 
 	if (!proto)
@@ -209,6 +208,13 @@ static __always_inline void read_status(struct ot_grpc_rec *rec, __u64 st)
 	rec->code = code;
 	rec->message_len = read_go_string(rec->message, OT_GRPC_MESSAGE_CAP,
 					  proto + cfg->proto_message);
+}
+
+/* A *status.Status (nil, or with a nil proto: OK). */
+static __always_inline void read_status(struct ot_grpc_rec *rec, __u64 st)
+{
+	if (st)
+		read_status_proto(rec, read_ptr(st + grpc_cfg.status_proto));
 }
 
 static __always_inline void grpc_rec_init(struct ot_grpc_rec *rec, __u32 type, __u32 pid, __u64 g,

@@ -207,19 +207,28 @@ struct ot_http_client_cfg {
 	__s64 resp_proto_minor;
 };
 
+/* How grpc-go's status error leads to the status proto (spb.Status). */
+enum ot_grpc_error_kind {
+	OT_GRPC_ERROR_STATUS = 0, /* >= v1.3x: internal/status.Error{s *Status} */
+	OT_GRPC_ERROR_PROTO_PTR,  /* internal/status.Error{e *spb.Status} */
+	OT_GRPC_ERROR_IS_PROTO,	  /* <= v1.2x: status.statusError is an spb.Status */
+};
+
 /*
  * Offsets the gRPC probes need (google.golang.org/grpc, from DWARF only: the
  * generated table covers the standard library). Negative: field not present.
  */
 struct ot_grpc_cfg {
-	__s64 stream_ctx;	 /* server stream -> transport.Stream.ctx */
-	__s64 stream_method;	 /* server stream -> transport.Stream.method */
-	__s64 status_proto;	 /* internal/status.Status.s (*spb.Status) */
-	__s64 proto_code;	 /* genproto rpc/status.Status.Code (int32) */
-	__s64 proto_message;	 /* genproto rpc/status.Status.Message */
-	__s64 error_status;	 /* internal/status.Error.s (*Status) */
-	__s64 error_string;	 /* errors.errorString.s, to tell io.EOF */
-	__s64 cc_authority;	 /* grpc.ClientConn.authority */
+	__s64 stream_ctx;    /* server stream -> transport.Stream.ctx */
+	__s64 stream_method; /* server stream -> transport.Stream.method */
+	__s64 status_proto;  /* [internal/]status.Status.s (*spb.Status) */
+	__s64 proto_code;    /* genproto rpc/status.Status.Code (int32) */
+	__s64 proto_message; /* genproto rpc/status.Status.Message */
+	__s64 error_field;   /* the status error's s or e field (error_kind) */
+	__s64 error_string;  /* errors.errorString.s, to tell io.EOF */
+	__s64 cc_authority;  /* grpc.ClientConn.authority */
+	__u32 error_kind;    /* enum ot_grpc_error_kind */
+	__u32 _pad;
 };
 
 #endif

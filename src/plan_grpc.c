@@ -35,7 +35,7 @@ enum grpc_func {
 	FN_GRPC_MAX,
 };
 
-/* Fields, in the order of struct ot_grpc_cfg's use below. */
+/* Fields; the _OLD ones and ERROR_PROTO stand in for others in older releases. */
 enum grpc_field {
 	G_STREAM_CTX,
 	G_STREAM_METHOD,
@@ -45,27 +45,57 @@ enum grpc_field {
 	G_ERROR_STATUS,
 	G_ERROR_STRING,
 	G_CC_AUTHORITY,
-	G_SERVER_STREAM, /* absent before v1.69, where handleStream gets a *Stream */
+	G_SERVER_STREAM,     /* absent before v1.69, where handleStream gets a *Stream */
+	G_STATUS_PROTO_OLD,  /* Status lived in package status before internal/status */
+	G_ERROR_PROTO,	     /* internal/status.Error held the proto itself at first */
+	G_STATUS_ERROR_OLD,  /* and before that the error was the proto (statusError) */
 	G_MAX,
 };
+
+#define SPB_STATUS "google.golang.org/genproto/googleapis/rpc/status.Status"
 
 static const struct field_req grpc_fields[G_MAX] = {
 	[G_STREAM_CTX] = { GRPC_TRANSPORT ".Stream", "ctx" },
 	[G_STREAM_METHOD] = { GRPC_TRANSPORT ".Stream", "method" },
 	[G_STATUS_PROTO] = { GRPC "/internal/status.Status", "s" },
-	[G_PROTO_CODE] = { "google.golang.org/genproto/googleapis/rpc/status.Status", "Code" },
-	[G_PROTO_MESSAGE] = { "google.golang.org/genproto/googleapis/rpc/status.Status",
-			      "Message" },
+	[G_PROTO_CODE] = { SPB_STATUS, "Code" },
+	[G_PROTO_MESSAGE] = { SPB_STATUS, "Message" },
 	[G_ERROR_STATUS] = { GRPC "/internal/status.Error", "s" },
 	[G_ERROR_STRING] = { "errors.errorString", "s" },
 	[G_CC_AUTHORITY] = { GRPC ".ClientConn", "authority" },
 	[G_SERVER_STREAM] = { GRPC_TRANSPORT ".ServerStream", "Stream" },
+	[G_STATUS_PROTO_OLD] = { GRPC "/status.Status", "s" },
+	[G_ERROR_PROTO] = { GRPC "/internal/status.Error", "e" },
+	[G_STATUS_ERROR_OLD] = { GRPC "/status.statusError", "Code" },
 };
 
+/* G_ERROR_STATUS stands for whichever form of the status error the release has. */
 static const enum grpc_field server_required[] = { G_STREAM_CTX, G_STREAM_METHOD, G_STATUS_PROTO,
 						   G_PROTO_CODE, G_PROTO_MESSAGE };
 static const enum grpc_field client_required[] = { G_STATUS_PROTO, G_PROTO_CODE, G_PROTO_MESSAGE,
 						   G_ERROR_STATUS, G_ERROR_STRING };
+
+/*
+ * Folds the older releases' forms into the fields the probes read: the
+ * status proto's holder, and how the status error leads to the proto.
+ */
+static enum ot_grpc_error_kind fold_old_fields(struct field_req *f)
+{
+	if (!f[G_STATUS_PROTO].source && f[G_STATUS_PROTO_OLD].source)
+		f[G_STATUS_PROTO] = f[G_STATUS_PROTO_OLD];
+	if (f[G_ERROR_STATUS].source)
+		return OT_GRPC_ERROR_STATUS;
+	if (f[G_ERROR_PROTO].source) {
+		f[G_ERROR_STATUS] = f[G_ERROR_PROTO];
+		return OT_GRPC_ERROR_PROTO_PTR;
+	}
+	if (f[G_STATUS_ERROR_OLD].source) {
+		f[G_ERROR_STATUS] = f[G_STATUS_ERROR_OLD];
+		f[G_ERROR_STATUS].offset = 0; /* the error is the proto */
+		return OT_GRPC_ERROR_IS_PROTO;
+	}
+	return OT_GRPC_ERROR_STATUS;
+}
 
 /* The first field of need[] that is unknown, or NULL. */
 static const struct field_req *first_missing(const struct field_req *f,
@@ -85,11 +115,11 @@ static bool have_fields(struct plan *plan, size_t first, const char *lib,
 
 	if (!missing)
 		return true;
-	pr_warn("field %s.%s unknown (no DWARF; gRPC offsets come only from DWARF): %s probes "
-		"skipped",
+	pr_warn("field %s.%s unknown (not in the binary's DWARF, and gRPC offsets come only from "
+		"DWARF): %s probes skipped",
 		missing->type, missing->field, lib);
-	plan__skip_from(plan, first, "field %s.%s unknown (no DWARF)", missing->type,
-			missing->field);
+	plan__skip_from(plan, first, "field %s.%s unknown (gRPC offsets come only from DWARF)",
+			missing->type, missing->field);
 	return false;
 }
 
@@ -98,7 +128,8 @@ static int64_t offset_or_none(const struct field_req *f)
 	return f->source ? f->offset : -1;
 }
 
-static void fill_grpc_cfg(struct ot_grpc_cfg *c, const struct field_req *f)
+static void fill_grpc_cfg(struct ot_grpc_cfg *c, const struct field_req *f,
+			  enum ot_grpc_error_kind error_kind)
 {
 	/* since v1.69 the server stream is a ServerStream embedding the Stream */
 	int64_t embed = f[G_SERVER_STREAM].source ? f[G_SERVER_STREAM].offset : 0;
@@ -109,9 +140,10 @@ static void fill_grpc_cfg(struct ot_grpc_cfg *c, const struct field_req *f)
 		.status_proto = offset_or_none(&f[G_STATUS_PROTO]),
 		.proto_code = offset_or_none(&f[G_PROTO_CODE]),
 		.proto_message = offset_or_none(&f[G_PROTO_MESSAGE]),
-		.error_status = offset_or_none(&f[G_ERROR_STATUS]),
+		.error_field = offset_or_none(&f[G_ERROR_STATUS]),
 		.error_string = offset_or_none(&f[G_ERROR_STRING]),
 		.cc_authority = offset_or_none(&f[G_CC_AUTHORITY]),
+		.error_kind = error_kind,
 	};
 }
 
@@ -208,6 +240,7 @@ void plan_grpc(const struct gobin *gb, struct plan *plan)
 		[FN_CC_NEW_STREAM] = { .name = GRPC ".(*ClientConn).NewStream" },
 	};
 	struct field_req f[G_MAX];
+	enum ot_grpc_error_kind error_kind;
 	bool server = false, client = false;
 	size_t first;
 
@@ -216,6 +249,7 @@ void plan_grpc(const struct gobin *gb, struct plan *plan)
 		return; /* the program neither serves nor calls gRPC */
 	memcpy(f, grpc_fields, sizeof(f));
 	plan__resolve_fields(gb, plan, f, G_MAX, 0);
+	error_kind = fold_old_fields(f);
 
 	/* each side checks its fields once its own probes are the last in the plan */
 	first = plan->nprobes;
@@ -231,7 +265,7 @@ void plan_grpc(const struct gobin *gb, struct plan *plan)
 	if (client && !f[G_CC_AUTHORITY].source)
 		pr_warn("field %s.%s unknown: gRPC client spans have no server.address",
 			f[G_CC_AUTHORITY].type, f[G_CC_AUTHORITY].field);
-	fill_grpc_cfg(&plan->grpc_cfg, f);
+	fill_grpc_cfg(&plan->grpc_cfg, f, error_kind);
 	plan->grpc_server = server;
 	plan->grpc_client = client;
 }
