@@ -9,6 +9,10 @@
 //	OTRACE_BIN      otrace binary to test; the tests skip when it is unset
 //	OTRACE_FIXTURE  prebuilt fixture binary; default: build one with
 //	                test/fixtures/build-fixture.sh and the go on PATH
+//	OTRACE_GRPC_RELEASES
+//	                grpc-go releases the gRPC tests build test/fixtures/services
+//	                and test/fixtures/grpcchain with (space-separated); default:
+//	                the oldest and newest otrace supports
 //
 // The tests attach BPF programs, so they need root.
 package integration

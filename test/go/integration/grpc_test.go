@@ -40,33 +40,35 @@ func grpcReleases() []string {
 }
 
 var (
-	servicesMu     sync.Mutex
-	servicesBuilds = map[string]string{} // release -> binary
+	grpcBuildsMu sync.Mutex
+	grpcBuilds   = map[string]string{} // fixture/release -> binary
 )
 
-// servicesFixture builds test/fixtures/services against a grpc-go release
-// (once per test binary run) with the go on PATH.
-func servicesFixture(t *testing.T, release string) string {
+// grpcFixture builds test/fixtures/NAME (services or grpcchain) against a
+// grpc-go release with its build.sh and the go on PATH, once per test
+// binary run.
+func grpcFixture(t *testing.T, name, release string) string {
 	t.Helper()
-	servicesMu.Lock()
-	defer servicesMu.Unlock()
-	if path, ok := servicesBuilds[release]; ok {
+	grpcBuildsMu.Lock()
+	defer grpcBuildsMu.Unlock()
+	key := name + "-grpc" + release
+	if path, ok := grpcBuilds[key]; ok {
 		return path
 	}
-	script, err := filepath.Abs(filepath.Join("..", "..", "fixtures", "services", "build.sh"))
+	script, err := filepath.Abs(filepath.Join("..", "..", "fixtures", name, "build.sh"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(sharedDir, "services-grpc"+release)
+	path := filepath.Join(sharedDir, key)
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
 	start := time.Now()
 	out, err := exec.CommandContext(ctx, "sh", script, "go", path, release).CombinedOutput()
 	if err != nil {
-		t.Fatalf("building the services fixture with grpc %q: %v\n%s", release, err, out)
+		t.Fatalf("building the %s fixture with grpc %s: %v\n%s", name, release, err, out)
 	}
-	t.Logf("built the services fixture with grpc %q in %v", release, time.Since(start).Round(time.Millisecond))
-	servicesBuilds[release] = path
+	t.Logf("built the %s fixture with grpc %s in %v", name, release, time.Since(start).Round(time.Millisecond))
+	grpcBuilds[key] = path
 	return path
 }
 
@@ -202,7 +204,7 @@ func TestGRPC(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
 	for _, release := range grpcReleases() {
-		t.Run("grpc"+release, func(t *testing.T) { testGRPC(t, bin, servicesFixture(t, release)) })
+		t.Run("grpc"+release, func(t *testing.T) { testGRPC(t, bin, grpcFixture(t, "services", release)) })
 	}
 }
 
@@ -364,5 +366,127 @@ func checkGRPCTrees(t *testing.T, forest *tracetree.Forest, grpcPort int) {
 	}
 	if n, want := len(forest.Find(isGRPC)), 2*len(calls)+len(grpcDirectCalls); n != want {
 		t.Errorf("%d gRPC spans, want %d", n, want)
+	}
+}
+
+// TestGRPCChain: calls made while serving a gRPC call are children of its
+// server span (the span registers the stream's context, from which the
+// handler's derives): an HTTP call and a nested gRPC call, both made with
+// the handler's context. And a call to a port nobody listens on, which fails
+// before its stream exists, still gets its CLIENT span, UNAVAILABLE.
+func TestGRPCChain(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	for _, release := range grpcReleases() {
+		t.Run("grpc"+release, func(t *testing.T) { testGRPCChain(t, bin, grpcFixture(t, "grpcchain", release)) })
+	}
+}
+
+func testGRPCChain(t *testing.T, bin, fixturePath string) {
+	dir := t.TempDir()
+	portFile := filepath.Join(dir, "port")
+	out := filepath.Join(dir, "out.jsonl")
+	otrace := startProc(t, dir, "otrace", nil, bin, "-o", out, "--exec", fixturePath, "-port-file", portFile)
+	port := waitPortFile(t, portFile, otrace)
+	m := grpcListenRE.FindStringSubmatch(otrace.waitStderrLine(t, "grpc listening on", readyTimeout))
+	if m == nil {
+		t.Fatalf("no gRPC port in the fixture's stderr:\n%s", otrace.stderr())
+	}
+	grpcPort, _ := strconv.Atoi(m[1])
+	client := newClient()
+	for _, path := range []string{"/chain", "/down"} {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
+	}
+	client.CloseIdleConnections()
+	otrace.signal(t, syscall.SIGTERM)
+	otrace.expectExit(t, exitTimeout, 0)
+	spans := readOutput(t, out)
+	checkSummary(t, otrace.stderr(), len(spans))
+
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	forest, bad, err := tracetree.Read(f)
+	if err != nil || len(bad) > 0 {
+		t.Fatalf("reading %s: %v %v", out, err, bad)
+	}
+	for _, p := range append(forest.Problems(), forest.NestingProblems(timeSlack)...) {
+		t.Error(p)
+	}
+	checkGRPCChain(t, forest, port, grpcPort)
+	if t.Failed() {
+		for _, n := range forest.Nodes() {
+			t.Logf("%v parent=%v", n, n.Span.ParentSpanID())
+		}
+	}
+}
+
+func checkGRPCChain(t *testing.T, forest *tracetree.Forest, port, grpcPort int) {
+	const check = "grpc.health.v1.Health/Check"
+	ok := grpcWant{method: check, code: "OK"}
+	isCheck := tracetree.All(tracetree.Attr("rpc.system.name", "grpc"), tracetree.Attr("rpc.method", check))
+
+	// /chain -> client Check -> server Check -> {HTTP GET /hello, client Check -> server Check}
+	chain, err := forest.ServerSpan("/chain")
+	if err != nil {
+		t.Fatalf("/chain: %v", err)
+	}
+	if len(chain.Children) != 1 || !isCheck(chain.Children[0]) {
+		t.Fatalf("%v: children %v, want one gRPC Check", chain, chain.Children)
+	}
+	outer := chain.Children[0]
+	ok.kind = ptrace.SpanKindClient
+	checkGRPCSpan(t, outer, ok, grpcPort)
+	handlers := forest.Find(tracetree.All(isCheck, tracetree.Kind(ptrace.SpanKindServer), func(n *tracetree.Node) bool {
+		return len(n.Children) > 0
+	}))
+	if len(handlers) != 1 {
+		t.Fatalf("%d gRPC server spans with children, want 1 (the chain handler's): %v", len(handlers), handlers)
+	}
+	handler := handlers[0]
+	ok.kind = ptrace.SpanKindServer
+	checkGRPCSpan(t, handler, ok, grpcPort)
+	if !handler.Span.ParentSpanID().IsEmpty() || !within(handler, outer, 0) {
+		t.Errorf("%v: want a root within its client span %v", handler, outer)
+	}
+	var httpCall, grpcCall *tracetree.Node
+	for _, c := range handler.Children {
+		switch {
+		case c.Span.Kind() == ptrace.SpanKindClient && c.Attr("url.full") == fmt.Sprintf("http://127.0.0.1:%d/hello", port):
+			httpCall = c
+		case isCheck(c):
+			grpcCall = c
+		}
+	}
+	if len(handler.Children) != 2 || httpCall == nil || grpcCall == nil {
+		t.Fatalf("%v: children %v, want the HTTP call of /hello and a gRPC Check", handler, handler.Children)
+	}
+	ok.kind = ptrace.SpanKindClient
+	checkGRPCSpan(t, grpcCall, ok, grpcPort)
+
+	// /down: the call fails before its stream exists
+	down, err := forest.ServerSpan("/down")
+	if err != nil {
+		t.Fatalf("/down: %v", err)
+	}
+	if len(down.Children) != 1 || !isCheck(down.Children[0]) {
+		t.Fatalf("%v: children %v, want one gRPC Check", down, down.Children)
+	}
+	failed := down.Children[0]
+	w := grpcWant{kind: ptrace.SpanKindClient, method: check, code: "UNAVAILABLE", error: true}
+	port0, _ := strconv.Atoi(failed.Attr("server.port"))
+	checkGRPCSpan(t, failed, w, port0) // a closed port the test does not know
+	if port0 == grpcPort || port0 <= 0 {
+		t.Errorf("%v: server.port %d, want the closed port", failed, port0)
 	}
 }
