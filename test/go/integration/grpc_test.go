@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,12 +47,15 @@ var (
 
 // grpcFixture builds test/fixtures/NAME (services or grpcchain) against a
 // grpc-go release with its build.sh and the go on PATH, once per test
-// binary run.
-func grpcFixture(t *testing.T, name, release string) string {
+// binary run. Only services' build.sh takes go build flags.
+func grpcFixture(t *testing.T, name, release string, buildFlags ...string) string {
 	t.Helper()
 	grpcBuildsMu.Lock()
 	defer grpcBuildsMu.Unlock()
 	key := name + "-grpc" + release
+	if len(buildFlags) > 0 {
+		key += "-" + strings.NewReplacer(" ", "", "=", "", "-", "").Replace(strings.Join(buildFlags, ""))
+	}
 	if path, ok := grpcBuilds[key]; ok {
 		return path
 	}
@@ -63,7 +67,8 @@ func grpcFixture(t *testing.T, name, release string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
 	start := time.Now()
-	out, err := exec.CommandContext(ctx, "sh", script, "go", path, release).CombinedOutput()
+	args := append([]string{script, "go", path, release}, buildFlags...)
+	out, err := exec.CommandContext(ctx, "sh", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("building the %s fixture with grpc %s: %v\n%s", name, release, err, out)
 	}
@@ -489,4 +494,95 @@ func checkGRPCChain(t *testing.T, forest *tracetree.Forest, port, grpcPort int) 
 	if port0 == grpcPort || port0 <= 0 {
 		t.Errorf("%v: server.port %d, want the closed port", failed, port0)
 	}
+}
+
+// grpcPlan is what TestGRPCListProbes reads of --list-probes.
+type grpcPlan struct {
+	Probes []struct {
+		Library     string `json:"library"`
+		Symbol      string `json:"symbol"`
+		Program     string `json:"program"`
+		Planned     bool   `json:"planned"`
+		Instruction string `json:"instruction"`
+		Emulated    bool   `json:"emulated"`
+		Reason      string `json:"reason"`
+	} `json:"probes"`
+	SingleStepped int `json:"singleSteppedProbes"`
+}
+
+func listGRPCProbes(t *testing.T, bin, target string) grpcPlan {
+	t.Helper()
+	code, stdout, stderr := runOtrace(t, t.TempDir(), "otrace-list", bin, "--list-probes", target)
+	if code != 0 {
+		t.Fatalf("--list-probes %s: exit %d\n%s", target, code, stderr)
+	}
+	var plan grpcPlan
+	if err := json.Unmarshal([]byte(stdout), &plan); err != nil {
+		t.Fatalf("--list-probes: %v\n%s", err, clip(stdout, 2000))
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("plan:\n%s\nstderr:\n%s", clip(stdout, 8000), stderr)
+		}
+	})
+	return plan
+}
+
+// TestGRPCListProbes: --list-probes shows every gRPC probe. On each release
+// every start and end is planned on an instruction the kernel emulates, so
+// the plan single-steps nothing; NewStream's after-call site, which would be
+// single-stepped, is listed unplanned with that reason. Without DWARF
+// (-ldflags="-s -w") every gRPC probe is listed unplanned, the reason naming
+// the missing field.
+func TestGRPCListProbes(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	for _, release := range grpcReleases() {
+		t.Run("grpc"+release, func(t *testing.T) {
+			plan := listGRPCProbes(t, bin, grpcFixture(t, "services", release))
+			planned := map[string]int{}
+			for _, p := range plan.Probes {
+				if !strings.HasPrefix(p.Library, "gRPC") {
+					continue
+				}
+				switch {
+				case p.Planned && !p.Emulated:
+					t.Errorf("%s %s at %q is single-stepped", p.Program, p.Symbol, p.Instruction)
+				case p.Planned:
+					planned[p.Program]++
+				case p.Program == "grpc_client_created" && strings.HasSuffix(p.Symbol, ".(*ClientConn).NewStream"):
+					if !strings.Contains(p.Reason, "single-stepped") {
+						t.Errorf("%s %s: reason %q does not say it would be single-stepped", p.Program, p.Symbol, p.Reason)
+					}
+				default:
+					t.Errorf("%s %s not planned: %s", p.Program, p.Symbol, p.Reason)
+				}
+			}
+			for _, prog := range []string{"grpc_server_start", "grpc_server_end", "grpc_client_start",
+				"grpc_client_attempt", "grpc_client_finish", "grpc_client_created"} {
+				if planned[prog] == 0 {
+					t.Errorf("no planned probe runs %s", prog)
+				}
+			}
+			if plan.SingleStepped != 0 {
+				t.Errorf("singleSteppedProbes = %d, want 0", plan.SingleStepped)
+			}
+		})
+	}
+	t.Run("stripped", func(t *testing.T) {
+		plan := listGRPCProbes(t, bin, grpcFixture(t, "services", newestGRPC, "-ldflags=-s -w"))
+		n := 0
+		for _, p := range plan.Probes {
+			if !strings.HasPrefix(p.Library, "gRPC") {
+				continue
+			}
+			n++
+			if p.Planned || !strings.Contains(p.Reason, "unknown") || !strings.Contains(p.Reason, "google.golang.org/grpc") {
+				t.Errorf("%s %s: planned=%v reason %q, want skipped for a missing grpc field", p.Program, p.Symbol, p.Planned, p.Reason)
+			}
+		}
+		if n < 7 {
+			t.Errorf("%d gRPC probes listed, want every one (7 or more)", n)
+		}
+	})
 }
