@@ -2,7 +2,8 @@
 /*
  * gRPC client spans (google.golang.org/grpc), unary and streaming: one per
  * clientStream, which Invoke and NewStream both create through
- * newClientStream. Every probe is on an emulated instruction.
+ * newClientStream. Every probe is on an emulated instruction; an entry
+ * probe's hit that morestack will repeat is ignored (entry_repeats).
  *
  *   newClientStream(ctx, desc, cc, method, opts...)   start, keyed by goroutine;
  *                                                     the parent comes from ctx
@@ -36,7 +37,10 @@ struct {
 	__type(value, struct grpc_client_call);
 } grpc_client_new SEC(".maps");
 
-/* calls with a clientStream, by its address; kept, marked ended, after the end */
+/*
+ * calls with a clientStream, by its address; kept, marked ended, after the
+ * end: finish runs again on a finished stream (and returns at once)
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -55,12 +59,9 @@ int grpc_client_start(struct pt_regs *ctx)
 		.method = { .ptr = GO_ARG5(ctx), .len = (__s64)GO_ARG6(ctx) },
 	};
 	const struct ot_span_ids *parent;
-	struct grpc_client_call *prev;
 
-	prev = bpf_map_lookup_elem(&grpc_client_new, &key);
-	if (prev && !prev->cs && prev->cc == call.cc && prev->method.ptr == call.method.ptr &&
-	    !prev->ended)
-		return 0; /* stack growth re-entered the prologue */
+	if (entry_repeats(ctx))
+		return 0;
 	parent = find_ctx_parent(key.pid, GO_ARG2(ctx));
 	if (!parent)
 		parent = find_goroutine_parent(key.pid, key.g);
@@ -87,6 +88,8 @@ int grpc_client_attempt(struct pt_regs *ctx)
 	struct grpc_stream_key sk = { .pid = gk.pid, .stream = GO_ARG1(ctx) };
 	struct grpc_client_call *call, *linked;
 
+	if (entry_repeats(ctx))
+		return 0;
 	call = bpf_map_lookup_elem(&grpc_client_new, &gk);
 	if (!call || call->cs || call->ended || !sk.stream)
 		return 0;
@@ -165,6 +168,8 @@ int grpc_client_finish(struct pt_regs *ctx)
 	struct go_iface err = { .tab = GO_ARG2(ctx), .data = GO_ARG3(ctx) };
 	struct grpc_client_call *call;
 
+	if (entry_repeats(ctx))
+		return 0;
 	call = bpf_map_lookup_elem(&grpc_client_calls, &key);
 	if (!call) {
 		count_drop(OT_DROP_NO_START);

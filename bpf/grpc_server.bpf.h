@@ -45,9 +45,9 @@ struct grpc_stream_key {
 };
 
 /*
- * A call being served. After it ends the entry stays, marked ended, so a
- * second hit of the same status writer (stack growth re-enters the
- * prologue) is recognised rather than counted as a call begun before attach.
+ * A call being served. After it ends the entry stays, marked ended, so that
+ * a second status write (grpc-go ignores it) is not counted as a call begun
+ * before attach.
  */
 struct grpc_server_call {
 	__u64 start_ns;
@@ -174,14 +174,10 @@ int grpc_server_start(struct pt_regs *ctx)
 		.start_ns = bpf_ktime_get_ns(),
 		.g = GO_G(ctx),
 	};
-	struct grpc_server_call *prev;
 	struct go_iface sctx = {};
 
-	if (!key.stream)
+	if (!key.stream || entry_repeats(ctx))
 		return 0;
-	prev = bpf_map_lookup_elem(&grpc_server_calls, &key);
-	if (prev && !prev->ended && prev->g == call.g)
-		return 0; /* stack growth re-entered the prologue */
 	if (bpf_probe_read_user(&sctx, sizeof(sctx), (void *)(key.stream + cfg->stream_ctx)))
 		sctx.data = 0;
 	read_incoming_md(&call, sctx.data);
@@ -239,13 +235,15 @@ int grpc_server_end(struct pt_regs *ctx)
 	struct grpc_server_call *call;
 	struct ot_grpc_rec *rec;
 
+	if (entry_repeats(ctx))
+		return 0;
 	call = bpf_map_lookup_elem(&grpc_server_calls, &key);
 	if (!call) {
 		count_drop(OT_DROP_NO_START);
 		return 0;
 	}
 	if (call->ended)
-		return 0; /* the same call again after stack growth */
+		return 0;
 	call->ended = 1;
 	if (call->ctx) {
 		struct ctx_key ck = { .pid = key.pid, .data = call->ctx };

@@ -139,6 +139,13 @@ struct ot_grpc_rec {
 	char message[OT_GRPC_MESSAGE_CAP];
 };
 
+/*
+ * BPF cookie of a probe on a Go prologue's stack-check branch: the flags of
+ * its cmp tell whether the branch to morestack is taken, after which the
+ * function starts over (and the probe hits again).
+ */
+#define OT_COOKIE_STACK_CHECK 1
+
 /* Why a span was not produced; indexes the drop counters in BPF .bss. */
 enum ot_drop_reason {
 	OT_DROP_RINGBUF_FULL = 0, /* record lost: ring buffer had no room */

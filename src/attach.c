@@ -61,7 +61,8 @@ int tracer__attach(struct tracer *t, const struct plan *plan, const char *binary
 
 	for (size_t i = 0; i < plan->nprobes; i++) {
 		const struct probe *p = &plan->probes[i];
-		LIBBPF_OPTS(bpf_uprobe_opts, opts);
+		LIBBPF_OPTS(bpf_uprobe_opts, opts,
+			    .bpf_cookie = p->point.stack_check ? OT_COOKIE_STACK_CHECK : 0);
 		struct bpf_program *prog;
 
 		if (!p->planned)

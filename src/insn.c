@@ -106,12 +106,15 @@ int insn__entry_probe(const uint8_t *code, size_t len, uint64_t vaddr, struct pr
 		}
 		if (saw_guard && insns[i].id == X86_INS_JBE) {
 			fill_point(h, &insns[i], pp);
+			pp->stack_check = true;
 			err = 0;
 			break;
 		}
 	}
-	if (err)
+	if (err) {
 		fill_point(h, &insns[0], pp); /* no stack check: the entry itself */
+		pp->stack_check = false;
+	}
 	cs_free(insns, count);
 	cs_close(&h);
 	return 0;
