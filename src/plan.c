@@ -19,6 +19,11 @@ bool plan__go_at_least(const char *version, int minor)
 	return major > 1 || v_minor >= minor;
 }
 
+int64_t plan__offset_or_none(const struct field_req *f)
+{
+	return f->source ? f->offset : -1;
+}
+
 /* Map header fields, in the order plan__map_layout reads them. */
 static const struct field_req hmap_fields[] = {
 	{ "runtime.hmap", "B" },

@@ -4,11 +4,16 @@
  * .. the transport's status writer) and client calls (newClientStream ..
  * (*clientStream).finish), unary and streaming alike; see bpf/grpc_*.bpf.h.
  *
- * Verified against grpc-go v1.67.3 and v1.85.0 (and v1.83.2): the functions
- * exist out of line in both, with the same arguments. Where releases differ,
- * the plan goes by which symbol exists: the status writer is the transport's
- * writeStatus since the ServerStream split (v1.69; ServerStream.WriteStatus
- * itself is inlined into its callers), WriteStatus before.
+ * Supported: grpc-go v1.14.0 to v1.85.0, tested end to end with v1.14.0,
+ * v1.20.0, v1.30.0, v1.50.0, v1.67.3, v1.83.2 and v1.85.0: the probed
+ * functions exist out of line in all of them, with the same arguments in the
+ * registers read. Before v1.14 there is no internal/transport and no
+ * newAttemptLocked (no retries), and the probes are skipped naming what is
+ * missing. Where releases differ, the plan goes by which symbol or field
+ * exists: the status writer is the transport's writeStatus since the
+ * ServerStream split (v1.69; ServerStream.WriteStatus itself is inlined into
+ * its callers), WriteStatus before; the status error's shape is in
+ * fold_old_fields.
  *
  * gRPC's struct offsets come from DWARF only: the generated table covers the
  * standard library, so a binary without DWARF gets no gRPC probes.
@@ -123,11 +128,6 @@ static bool have_fields(struct plan *plan, size_t first, const char *lib,
 	return false;
 }
 
-static int64_t offset_or_none(const struct field_req *f)
-{
-	return f->source ? f->offset : -1;
-}
-
 static void fill_grpc_cfg(struct ot_grpc_cfg *c, const struct field_req *f,
 			  enum ot_grpc_error_kind error_kind)
 {
@@ -137,12 +137,12 @@ static void fill_grpc_cfg(struct ot_grpc_cfg *c, const struct field_req *f,
 	*c = (struct ot_grpc_cfg){
 		.stream_ctx = f[G_STREAM_CTX].source ? embed + f[G_STREAM_CTX].offset : -1,
 		.stream_method = f[G_STREAM_METHOD].source ? embed + f[G_STREAM_METHOD].offset : -1,
-		.status_proto = offset_or_none(&f[G_STATUS_PROTO]),
-		.proto_code = offset_or_none(&f[G_PROTO_CODE]),
-		.proto_message = offset_or_none(&f[G_PROTO_MESSAGE]),
-		.error_field = offset_or_none(&f[G_ERROR_STATUS]),
-		.error_string = offset_or_none(&f[G_ERROR_STRING]),
-		.cc_authority = offset_or_none(&f[G_CC_AUTHORITY]),
+		.status_proto = plan__offset_or_none(&f[G_STATUS_PROTO]),
+		.proto_code = plan__offset_or_none(&f[G_PROTO_CODE]),
+		.proto_message = plan__offset_or_none(&f[G_PROTO_MESSAGE]),
+		.error_field = plan__offset_or_none(&f[G_ERROR_STATUS]),
+		.error_string = plan__offset_or_none(&f[G_ERROR_STRING]),
+		.cc_authority = plan__offset_or_none(&f[G_CC_AUTHORITY]),
 		.error_kind = error_kind,
 	};
 }
@@ -174,6 +174,8 @@ static bool plan_server(const struct gobin *gb, struct plan *plan, const struct 
 			end = true;
 	if (start && end)
 		return true;
+	if (plan->nprobes == first)
+		return false; /* the plan is full, which plan__add_probe said */
 	if (start)
 		plan__skip_from(plan, first, "no status writer of the gRPC transport found "
 					     "((*http2Server).writeStatus or WriteStatus)");
@@ -192,7 +194,8 @@ static bool plan_client(const struct gobin *gb, struct plan *plan, const struct 
 	if (!add_entry(gb, plan, lib, &fns[FN_NEW_STREAM], "grpc_client_start") ||
 	    !add_entry(gb, plan, lib, &fns[FN_ATTEMPT], "grpc_client_attempt") ||
 	    !add_entry(gb, plan, lib, &fns[FN_FINISH], "grpc_client_finish")) {
-		const char *reason = plan->probes[plan->nprobes - 1].reason;
+		const char *reason = plan->nprobes > first ? plan->probes[plan->nprobes - 1].reason :
+							    "the probe plan is full";
 
 		plan__skip_from(plan, first, "%s", reason);
 		pr_warn("gRPC client probes skipped: %s", reason);

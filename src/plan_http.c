@@ -51,11 +51,6 @@ static const struct field_req http_fields[F_HTTP_MAX] = {
 	[F_REQ_CTX] = { "net/http.Request", "ctx" },
 };
 
-static int64_t offset_or_none(const struct field_req *f)
-{
-	return f->source ? f->offset : -1;
-}
-
 static void fill_http_cfg(struct ot_http_server_cfg *c, const struct field_req *f)
 {
 	c->req_method = f[F_REQ_METHOD].offset;
@@ -69,8 +64,8 @@ static void fill_http_cfg(struct ot_http_server_cfg *c, const struct field_req *
 	c->url_path = f[F_URL_PATH].offset;
 	c->resp_req = f[F_RESP_REQ].offset;
 	c->resp_status = f[F_RESP_STATUS].offset;
-	c->req_ctx = offset_or_none(&f[F_REQ_CTX]);
-	c->req_pattern = offset_or_none(&f[F_REQ_PATTERN]);
+	c->req_ctx = plan__offset_or_none(&f[F_REQ_CTX]);
+	c->req_pattern = plan__offset_or_none(&f[F_REQ_PATTERN]);
 	c->req_pat = -1;
 	c->pattern_str = -1;
 	if (!f[F_REQ_PATTERN].source && f[F_REQ_PAT].source && f[F_PATTERN_STR].source) {
@@ -229,7 +224,7 @@ void plan_http_client(const struct gobin *gb, struct plan *plan)
 	*c = (struct ot_http_client_cfg){
 		.req_method = f[C_REQ_METHOD].offset,
 		.req_url = f[C_REQ_URL].offset,
-		.req_ctx = offset_or_none(&f[C_REQ_CTX]),
+		.req_ctx = plan__offset_or_none(&f[C_REQ_CTX]),
 		.url_scheme = f[C_URL_SCHEME].offset,
 		.url_host = f[C_URL_HOST].offset,
 		.url_path = f[C_URL_PATH].offset,

@@ -40,6 +40,8 @@ const struct field_req *plan__resolve_fields(const struct gobin *gb, struct plan
  * can be read.
  */
 bool plan__map_layout(const struct gobin *gb, struct plan *plan);
+/* A resolved field's offset, -1 for one the binary lacks (the BPF side's "absent"). */
+int64_t plan__offset_or_none(const struct field_req *f);
 /* True for a Go release at or after 1.minor ("devel" and unparsable: false). */
 bool plan__go_at_least(const char *version, int minor);
 
