@@ -12,9 +12,13 @@
  *   (*clientStream).finish(cs, err)                   end, on whichever goroutine
  *                                                     (a stream's may end on the
  *                                                     context watcher's)
- *   after the calls of newClientStream in invoke and  end when the stream could
- *   (*ClientConn).NewStream (RCX:RDI = its error)     not be created: finish is
+ *   after newClientStream returns to invoke           end when the stream could
+ *   (RCX:RDI = its error)                             not be created: finish is
  *                                                     not called then
+ *
+ * NewStream returns newClientStream's results at once, so nothing emulated
+ * follows that call: a stream that fails before it exists gets no span (its
+ * goroutine's entry is replaced by the next call's).
  */
 
 /* A call from its start; after the first attempt, also kept under its clientStream. */
@@ -181,9 +185,9 @@ int grpc_client_finish(struct pt_regs *ctx)
 }
 
 /*
- * Right after newClientStream returned (ClientStream, error) to invoke or
- * NewStream. A failed creation ends the call here (finish is not called on
- * that path); either way this goroutine's entry is done.
+ * Right after newClientStream returned (ClientStream, error) to its caller.
+ * A failed creation ends the call here (finish is not called on that path);
+ * either way this goroutine's entry is done.
  */
 SEC("uprobe")
 int grpc_client_created(struct pt_regs *ctx)
