@@ -44,6 +44,7 @@ static void fill_point(csh h, const cs_insn *in, struct probe_point *pp)
 	snprintf(pp->text, sizeof(pp->text), "%.15s%s%.46s", in->mnemonic,
 		 in->op_str[0] ? " " : "", in->op_str);
 	pp->emulated = kernel_emulates(h, in);
+	pp->stack_check = false;
 }
 
 static bool is_stack_guard_cmp(const cs_insn *in)
@@ -111,10 +112,8 @@ int insn__entry_probe(const uint8_t *code, size_t len, uint64_t vaddr, struct pr
 			break;
 		}
 	}
-	if (err) {
+	if (err)
 		fill_point(h, &insns[0], pp); /* no stack check: the entry itself */
-		pp->stack_check = false;
-	}
 	cs_free(insns, count);
 	cs_close(&h);
 	return 0;
