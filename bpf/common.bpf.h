@@ -172,6 +172,22 @@ static __always_inline const struct ot_span_ids *find_ctx_parent(__u32 pid, __u6
 	return NULL;
 }
 
+#define X86_EFLAGS_CF 0x0001
+#define X86_EFLAGS_ZF 0x0040
+
+/*
+ * True when this hit of an entry probe will be repeated: the probe is on the
+ * stack-check jbe and the branch to morestack is taken (CF or ZF from the
+ * cmp), so the function starts over on a grown stack and the probe hits
+ * again, with the same arguments. Ignoring this hit counts each call once,
+ * with no per-call state to tell the two hits apart.
+ */
+static __always_inline bool entry_repeats(struct pt_regs *ctx)
+{
+	return bpf_get_attach_cookie(ctx) == OT_COOKIE_STACK_CHECK &&
+	       (ctx->flags & (X86_EFLAGS_CF | X86_EFLAGS_ZF));
+}
+
 /* Submits a record, waking otrace only when a batch is waiting. */
 static __always_inline void submit(void *rec)
 {

@@ -4,7 +4,7 @@
  *
  * Two runtime layouts exist: the bucket hmap of Go <= 1.23 and the Swiss
  * tables of Go >= 1.24. Offsets of the map headers come from user space
- * (struct ot_http_server_cfg); the bucket/slot geometry follows from the key
+ * (struct ot_map_cfg); the bucket/slot geometry follows from the key
  * and element types (string: 16 bytes, []string: 24 bytes), which the Go ABI
  * fixes on amd64. Every slot is visited, so no hash function is needed; the
  * loops are bounded and run through bpf_loop to keep verification cheap.
@@ -13,6 +13,8 @@
 #define OTRACE_GO_MAP_H
 
 #include "go_abi.h"
+
+const volatile struct ot_map_cfg map_cfg = {};
 
 #define GO_MAP_SLOTS 8
 #define GO_STRING_SIZE 16
@@ -37,7 +39,7 @@
 
 /* Looks for up to MAP_SCAN_KEYS keys in one pass over the map. */
 struct map_scan {
-	char key[MAP_SCAN_KEYS][HDR_KEY_MAX]; /* canonical header keys, e.g. "User-Agent" */
+	char key[MAP_SCAN_KEYS][HDR_KEY_MAX]; /* exact keys: "User-Agent", "traceparent" */
 	__u32 key_len[MAP_SCAN_KEYS];
 	__u64 elem_addr[MAP_SCAN_KEYS]; /* address of each []string value, 0 if absent */
 	__u32 nkeys;
@@ -138,9 +140,9 @@ static long swiss_group_cb(__u64 index, void *data)
 	return swiss_group_scan(s, s->base + index * SWISS_GROUP_SIZE);
 }
 
-static __always_inline void hmap_lookup(const volatile struct ot_http_server_cfg *cfg, __u64 m,
-					struct map_scan *s)
+static __always_inline void hmap_lookup(__u64 m, struct map_scan *s)
 {
+	const volatile struct ot_map_cfg *cfg = &map_cfg;
 	__u8 b = 0;
 	__u64 buckets = 0, old = 0;
 
@@ -161,9 +163,9 @@ static __always_inline void hmap_lookup(const volatile struct ot_http_server_cfg
 	}
 }
 
-static __always_inline void swiss_lookup(const volatile struct ot_http_server_cfg *cfg, __u64 m,
-					 struct map_scan *s)
+static __always_inline void swiss_lookup(__u64 m, struct map_scan *s)
 {
+	const volatile struct ot_map_cfg *cfg = &map_cfg;
 	__u64 dir = 0, prev = 0;
 	__s64 dir_len = 0;
 
@@ -197,15 +199,14 @@ static __always_inline void swiss_lookup(const volatile struct ot_http_server_cf
 }
 
 /* Finds the keys in the map at address m; s->elem_addr[i] is each value found. */
-static __always_inline int go_header_lookup(const volatile struct ot_http_server_cfg *cfg, __u64 m,
-					    struct map_scan *s)
+static __always_inline int go_header_lookup(__u64 m, struct map_scan *s)
 {
 	if (!m)
 		return 0;
-	if (cfg->map_kind == OT_MAP_HMAP)
-		hmap_lookup(cfg, m, s);
-	else if (cfg->map_kind == OT_MAP_SWISS)
-		swiss_lookup(cfg, m, s);
+	if (map_cfg.kind == OT_MAP_HMAP)
+		hmap_lookup(m, s);
+	else if (map_cfg.kind == OT_MAP_SWISS)
+		swiss_lookup(m, s);
 	return s->found;
 }
 

@@ -66,7 +66,7 @@ static __always_inline void read_start_headers(struct http_start *start, __u64 r
 	char buf[OT_TRACEPARENT_CAP] = {};
 
 	new_root(&start->ids);
-	if (!go_header_lookup(cfg, read_ptr(req + cfg->req_header), &scan))
+	if (!go_header_lookup(read_ptr(req + cfg->req_header), &scan))
 		return;
 	if (scan.elem_addr[0] &&
 	    !bpf_probe_read_user(&values, sizeof(values), (void *)scan.elem_addr[0]) &&

@@ -21,8 +21,11 @@ const volatile struct ot_http_server_cfg http_cfg = {};
 const volatile struct ot_http_client_cfg http_client_cfg = {};
 const volatile struct ot_propagate_cfg propagate_cfg = {};
 const volatile struct ot_sql_cfg sql_cfg = {};
+const volatile struct ot_grpc_cfg grpc_cfg = {};
 
 #include "http_server.bpf.h"
 #include "propagate.bpf.h"
 #include "http_client.bpf.h"
 #include "sql.bpf.h"
+#include "grpc_server.bpf.h"
+#include "grpc_client.bpf.h"

@@ -17,6 +17,8 @@ enum ot_rec_type {
 	OT_REC_HTTP_SERVER = 1,
 	OT_REC_HTTP_CLIENT = 2,
 	OT_REC_DB_CLIENT = 3,
+	OT_REC_GRPC_SERVER = 4,
+	OT_REC_GRPC_CLIENT = 5,
 };
 
 struct ot_rec_hdr {
@@ -35,6 +37,8 @@ struct ot_rec_hdr {
 #define OT_SCHEME_CAP 8
 #define OT_QUERY_CAP 256
 #define OT_DB_QUERY_CAP 2048 /* statement text */
+#define OT_GRPC_METHOD_CAP 128	/* "/package.Service/Method" */
+#define OT_GRPC_MESSAGE_CAP 64	/* start of the status message */
 
 /*
  * Identity of a span, made in BPF when the span starts: a child recorded
@@ -136,6 +140,41 @@ struct ot_db_rec {
 	char query[OT_DB_QUERY_CAP];
 };
 
+enum ot_grpc_flag {
+	OT_GRPC_HAS_PARENT = 1 << 0,	/* ids.parent_span_id is set */
+	OT_GRPC_NO_STATUS = 1 << 1,	/* client: the error carried no gRPC status */
+	OT_GRPC_AUTHORITY_FOUND = 1 << 2, /* server: :authority was in the metadata */
+};
+
+/*
+ * One gRPC call, unary or streaming: OT_REC_GRPC_SERVER for a call served
+ * (handleStream .. the transport's writeStatus), OT_REC_GRPC_CLIENT for a
+ * call made (newClientStream .. (*clientStream).finish).
+ */
+struct ot_grpc_rec {
+	struct ot_rec_hdr hdr;
+	__u32 pid;
+	__u32 flags; /* enum ot_grpc_flag */
+	__u64 goroutine; /* the runtime.g the call started on */
+	__u64 start_ns;
+	__u64 end_ns;
+	__s32 code; /* gRPC status code */
+	__u32 method_len;
+	__u32 authority_len; /* client: ClientConn.authority; server: :authority */
+	__u32 message_len;   /* status message */
+	struct ot_span_ids ids;
+	char method[OT_GRPC_METHOD_CAP];
+	char authority[OT_HOST_CAP];
+	char message[OT_GRPC_MESSAGE_CAP];
+};
+
+/*
+ * BPF cookie of a probe on a Go prologue's stack-check branch: the flags of
+ * its cmp tell whether the branch to morestack is taken, after which the
+ * function starts over (and the probe hits again).
+ */
+#define OT_COOKIE_STACK_CHECK 1
+
 /* Why a span was not produced; indexes the drop counters in BPF .bss. */
 enum ot_drop_reason {
 	OT_DROP_RINGBUF_FULL = 0, /* record lost: ring buffer had no room */
@@ -156,10 +195,27 @@ enum ot_propagate_stat {
 };
 
 /* Layout of the Go runtime map behind http.Header. */
+/* Layout of the Go runtime map behind http.Header and gRPC metadata. */
 enum ot_map_kind {
 	OT_MAP_NONE = 0,
 	OT_MAP_HMAP = 1,  /* Go <= 1.23 buckets */
 	OT_MAP_SWISS = 2, /* Go >= 1.24 Swiss tables */
+};
+
+/*
+ * Offsets in the runtime's map headers, a property of the Go release rather
+ * than of any library: resolved once, read by bpf/go_map.h.
+ */
+struct ot_map_cfg {
+	__u32 kind; /* enum ot_map_kind; OT_MAP_NONE: maps are not read */
+	__u32 _pad;
+	__s64 hmap_b;
+	__s64 hmap_buckets;
+	__s64 hmap_oldbuckets;
+	__s64 swiss_dir_ptr;
+	__s64 swiss_dir_len;
+	__s64 swiss_table_groups; /* offset of groups.data in maps.table */
+	__s64 swiss_table_mask;	  /* offset of groups.lengthMask */
 };
 
 /*
@@ -182,16 +238,6 @@ struct ot_http_server_cfg {
 	__s64 resp_req;
 	__s64 resp_status;
 	__s64 req_ctx; /* Request.ctx, where the request's context chain starts */
-	/* runtime map layout for map[string][]string */
-	__u32 map_kind;
-	__u32 _pad;
-	__s64 hmap_b;
-	__s64 hmap_buckets;
-	__s64 hmap_oldbuckets;
-	__s64 swiss_dir_ptr;
-	__s64 swiss_dir_len;
-	__s64 swiss_table_groups; /* offset of groups.data in maps.table */
-	__s64 swiss_table_mask;	  /* offset of groups.lengthMask */
 };
 
 /* --propagate: where to write, and how to recognise a *bufio.Writer. */
@@ -234,6 +280,30 @@ struct ot_sql_cfg {
 	__u64 query_vaddr;	/* in (*DB).queryDC */
 	__u64 stmt_exec_vaddr;	/* in resultFromStatement */
 	__u64 stmt_query_vaddr; /* in rowsiFromStatement */
+};
+
+/* How grpc-go's status error leads to the status proto (spb.Status). */
+enum ot_grpc_error_kind {
+	OT_GRPC_ERROR_STATUS = 0, /* >= v1.3x: internal/status.Error{s *Status} */
+	OT_GRPC_ERROR_PROTO_PTR,  /* internal/status.Error{e *spb.Status} */
+	OT_GRPC_ERROR_IS_PROTO,	  /* <= v1.2x: status.statusError is an spb.Status */
+};
+
+/*
+ * Offsets the gRPC probes need (google.golang.org/grpc, from DWARF only: the
+ * generated table covers the standard library). Negative: field not present.
+ */
+struct ot_grpc_cfg {
+	__s64 stream_ctx;    /* server stream -> transport.Stream.ctx */
+	__s64 stream_method; /* server stream -> transport.Stream.method */
+	__s64 status_proto;  /* [internal/]status.Status.s (*spb.Status) */
+	__s64 proto_code;    /* genproto rpc/status.Status.Code (int32) */
+	__s64 proto_message; /* genproto rpc/status.Status.Message */
+	__s64 error_field;   /* the status error's s or e field (error_kind) */
+	__s64 error_string;  /* errors.errorString.s, to tell io.EOF */
+	__s64 cc_authority;  /* grpc.ClientConn.authority */
+	__u32 error_kind;    /* enum ot_grpc_error_kind */
+	__u32 _pad;
 };
 
 #endif

@@ -70,6 +70,8 @@ static int instance__load(struct instance *in, const struct plan *plan, size_t r
 	in->skel->rodata->http_cfg = plan->http_cfg;
 	in->skel->rodata->http_client_cfg = plan->http_client_cfg;
 	in->skel->rodata->sql_cfg = plan->sql_cfg;
+	in->skel->rodata->grpc_cfg = plan->grpc_cfg;
+	in->skel->rodata->map_cfg = plan->map_cfg;
 	in->skel->rodata->propagate_cfg = plan->propagate_cfg;
 	/* programs that write to the target are not even loaded unless asked for */
 	bpf_program__set_autoload(in->skel->progs.http1_write_headers, plan->propagate);
@@ -105,7 +107,8 @@ int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_b
 	if (!nplans)
 		return -EINVAL;
 	for (size_t i = 0; i < nplans; i++)
-		if (!plans[i]->http_server && !plans[i]->http_client && !plans[i]->sql)
+		if (!plans[i]->http_server && !plans[i]->http_client && !plans[i]->sql &&
+		    !plans[i]->grpc_server && !plans[i]->grpc_client)
 			return -ENOENT;
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -161,7 +164,8 @@ int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t 
 	in = &t->instances[instance];
 	for (size_t i = 0; i < in->plan->nprobes; i++) {
 		const struct probe *p = &in->plan->probes[i];
-		LIBBPF_OPTS(bpf_uprobe_opts, opts);
+		LIBBPF_OPTS(bpf_uprobe_opts, opts,
+			    .bpf_cookie = p->point.stack_check ? OT_COOKIE_STACK_CHECK : 0);
 		struct bpf_program *prog;
 		struct bpf_link *link;
 		int err;

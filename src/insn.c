@@ -44,6 +44,7 @@ static void fill_point(csh h, const cs_insn *in, struct probe_point *pp)
 	snprintf(pp->text, sizeof(pp->text), "%.15s%s%.46s", in->mnemonic,
 		 in->op_str[0] ? " " : "", in->op_str);
 	pp->emulated = kernel_emulates(h, in);
+	pp->stack_check = false;
 }
 
 static bool is_stack_guard_cmp(const cs_insn *in)
@@ -106,6 +107,7 @@ int insn__entry_probe(const uint8_t *code, size_t len, uint64_t vaddr, struct pr
 		}
 		if (saw_guard && insns[i].id == X86_INS_JBE) {
 			fill_point(h, &insns[i], pp);
+			pp->stack_check = true;
 			err = 0;
 			break;
 		}

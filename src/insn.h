@@ -18,6 +18,7 @@ struct probe_point {
 	uint64_t vaddr;
 	char text[INSN_TEXT_MAX]; /* "jbe 0x61f1d4" */
 	bool emulated;
+	bool stack_check; /* a Go prologue's stack-check branch (insn__entry_probe) */
 };
 
 /*

@@ -8,7 +8,7 @@
 #include "log.h"
 #include "plan_internal.h"
 
-const char plan__libraries[] = "net/http server, net/http client, database/sql";
+const char plan__libraries[] = "net/http server, net/http client, database/sql, gRPC server, gRPC client";
 
 bool plan__go_at_least(const char *version, int minor)
 {
@@ -17,6 +17,67 @@ bool plan__go_at_least(const char *version, int minor)
 	if (!version || gobin__parse_version(version, &major, &v_minor, &patch))
 		return false;
 	return major > 1 || v_minor >= minor;
+}
+
+int64_t plan__offset_or_none(const struct field_req *f)
+{
+	return f->source ? f->offset : -1;
+}
+
+/* Map header fields, in the order plan__map_layout reads them. */
+static const struct field_req hmap_fields[] = {
+	{ "runtime.hmap", "B" },
+	{ "runtime.hmap", "buckets" },
+	{ "runtime.hmap", "oldbuckets" },
+};
+
+static const struct field_req swiss_fields[] = {
+	{ "internal/runtime/maps.Map", "dirPtr" },
+	{ "internal/runtime/maps.Map", "dirLen" },
+	{ "internal/runtime/maps.table", "groups" },
+	{ "internal/runtime/maps.groupsReference", "data" },
+	{ "internal/runtime/maps.groupsReference", "lengthMask" },
+};
+
+/* Swiss tables since Go 1.24, unless the build opted out (1.24/1.25 only). */
+static bool uses_swiss_maps(const char *version)
+{
+	return plan__go_at_least(version, 24) && !strstr(version, "noswissmap");
+}
+
+bool plan__map_layout(const struct gobin *gb, struct plan *plan)
+{
+	const char *version = gobin__go_version(gb);
+	bool swiss = uses_swiss_maps(version);
+	struct field_req f[ARRAY_SIZE(swiss_fields)];
+	size_t n = swiss ? ARRAY_SIZE(swiss_fields) : ARRAY_SIZE(hmap_fields);
+	struct ot_map_cfg *c = &plan->map_cfg;
+	const struct field_req *missing;
+
+	if (plan->map_layout_done)
+		return c->kind != OT_MAP_NONE;
+	plan->map_layout_done = true;
+	memcpy(f, swiss ? swiss_fields : hmap_fields, n * sizeof(f[0]));
+	missing = plan__resolve_fields(gb, plan, f, n, n);
+	if (missing) {
+		pr_warn("field %s.%s unknown for %s: Go maps are not read", missing->type,
+			missing->field, version ? version : "this Go");
+		c->kind = OT_MAP_NONE;
+		return false;
+	}
+	if (swiss) {
+		c->kind = OT_MAP_SWISS;
+		c->swiss_dir_ptr = f[0].offset;
+		c->swiss_dir_len = f[1].offset;
+		c->swiss_table_groups = f[2].offset + f[3].offset;
+		c->swiss_table_mask = f[2].offset + f[4].offset;
+	} else {
+		c->kind = OT_MAP_HMAP;
+		c->hmap_b = f[0].offset;
+		c->hmap_buckets = f[1].offset;
+		c->hmap_oldbuckets = f[2].offset;
+	}
+	return true;
 }
 
 void plan__skip(struct probe *p, const char *fmt, ...)
@@ -162,6 +223,7 @@ int plan__build(const struct gobin *gb, enum probe_placement placement, struct p
 	plan_http_server(gb, plan);
 	plan_http_client(gb, plan);
 	plan_sql(gb, plan);
+	plan_grpc(gb, plan);
 	if (plan->http_server && placement == PLACEMENT_ENTRY_RET)
 		plan_http_return_probes(gb, plan);
 	for (size_t i = 0; i < plan->nprobes; i++) {

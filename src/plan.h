@@ -49,6 +49,11 @@ struct plan {
 	bool http_server; /* the net/http server library is instrumented */
 	bool http_client; /* net/http client round trips are instrumented */
 	bool sql;	  /* database/sql operations are instrumented */
+	struct ot_grpc_cfg grpc_cfg;
+	struct ot_map_cfg map_cfg;
+	bool map_layout_done; /* map_cfg was resolved (kind NONE: it failed) */
+	bool grpc_server; /* google.golang.org/grpc calls served */
+	bool grpc_client; /* google.golang.org/grpc calls made */
 	struct go_func serve_func; /* ServeHTTP, for the diagnostic exit probes */
 	int single_stepped; /* planned probes on single-stepped instructions */
 };

@@ -28,11 +28,10 @@ enum http_field {
 	F_REQ_PAT,
 	F_PATTERN_STR,
 	F_REQ_CTX,
-	F_MAP_A, /* the header map's layout fields follow */
-	F_HTTP_MAX = F_MAP_A + 5,
+	F_HTTP_MAX,
 };
 
-static const struct field_req http_fields[F_MAP_A] = {
+static const struct field_req http_fields[F_HTTP_MAX] = {
 	[F_REQ_METHOD] = { "net/http.Request", "Method" },
 	[F_REQ_URL] = { "net/http.Request", "URL" },
 	[F_REQ_PROTO_MAJOR] = { "net/http.Request", "ProtoMajor" },
@@ -52,57 +51,6 @@ static const struct field_req http_fields[F_MAP_A] = {
 	[F_REQ_CTX] = { "net/http.Request", "ctx" },
 };
 
-/* Header map layout, read by bpf/go_map.h; the order is what fill_map_cfg expects. */
-static const struct field_req hmap_fields[] = {
-	{ "runtime.hmap", "B" },
-	{ "runtime.hmap", "buckets" },
-	{ "runtime.hmap", "oldbuckets" },
-};
-
-static const struct field_req swiss_fields[] = {
-	{ "internal/runtime/maps.Map", "dirPtr" },
-	{ "internal/runtime/maps.Map", "dirLen" },
-	{ "internal/runtime/maps.table", "groups" },
-	{ "internal/runtime/maps.groupsReference", "data" },
-	{ "internal/runtime/maps.groupsReference", "lengthMask" },
-};
-
-/* Swiss tables since Go 1.24, unless the build opted out (1.24/1.25 only). */
-static bool uses_swiss_maps(const char *version)
-{
-	return plan__go_at_least(version, 24) && !strstr(version, "noswissmap");
-}
-
-static int64_t offset_or_none(const struct field_req *f)
-{
-	return f->source ? f->offset : -1;
-}
-
-static void fill_map_cfg(struct ot_http_server_cfg *c, const struct field_req *f, size_t n,
-			 bool swiss, const char *version)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (f[i].source)
-			continue;
-		pr_warn("field %s.%s unknown for %s: user_agent.original and traceparent are not read",
-			f[i].type, f[i].field, version ? version : "this Go");
-		c->map_kind = OT_MAP_NONE;
-		return;
-	}
-	if (swiss) {
-		c->map_kind = OT_MAP_SWISS;
-		c->swiss_dir_ptr = f[0].offset;
-		c->swiss_dir_len = f[1].offset;
-		c->swiss_table_groups = f[2].offset + f[3].offset;
-		c->swiss_table_mask = f[2].offset + f[4].offset;
-	} else {
-		c->map_kind = OT_MAP_HMAP;
-		c->hmap_b = f[0].offset;
-		c->hmap_buckets = f[1].offset;
-		c->hmap_oldbuckets = f[2].offset;
-	}
-}
-
 static void fill_http_cfg(struct ot_http_server_cfg *c, const struct field_req *f)
 {
 	c->req_method = f[F_REQ_METHOD].offset;
@@ -116,8 +64,8 @@ static void fill_http_cfg(struct ot_http_server_cfg *c, const struct field_req *
 	c->url_path = f[F_URL_PATH].offset;
 	c->resp_req = f[F_RESP_REQ].offset;
 	c->resp_status = f[F_RESP_STATUS].offset;
-	c->req_ctx = offset_or_none(&f[F_REQ_CTX]);
-	c->req_pattern = offset_or_none(&f[F_REQ_PATTERN]);
+	c->req_ctx = plan__offset_or_none(&f[F_REQ_CTX]);
+	c->req_pattern = plan__offset_or_none(&f[F_REQ_PATTERN]);
 	c->req_pat = -1;
 	c->pattern_str = -1;
 	if (!f[F_REQ_PATTERN].source && f[F_REQ_PAT].source && f[F_PATTERN_STR].source) {
@@ -164,7 +112,6 @@ void plan_http_server(const struct gobin *gb, struct plan *plan)
 {
 	static const char lib[] = "net/http server";
 	const char *version = gobin__go_version(gb);
-	bool swiss = uses_swiss_maps(version);
 	size_t first = plan->nprobes;
 	struct go_func fns[] = { { .name = "net/http.serverHandler.ServeHTTP" },
 				 { .name = "net/http.(*response).finishRequest" },
@@ -174,7 +121,6 @@ void plan_http_server(const struct gobin *gb, struct plan *plan)
 	struct field_req f[F_HTTP_MAX];
 	const struct field_req *missing;
 	struct probe *serve, *finish;
-	size_t nf = F_MAP_A;
 
 	serve = plan__add_probe(plan, lib, fns[0].name, "serve_http_enter");
 	finish = plan__add_probe(plan, lib, fns[1].name, "finish_request_enter");
@@ -189,14 +135,7 @@ void plan_http_server(const struct gobin *gb, struct plan *plan)
 	plan->serve_func = fns[0];
 
 	memcpy(f, http_fields, sizeof(http_fields));
-	if (swiss) {
-		memcpy(f + nf, swiss_fields, sizeof(swiss_fields));
-		nf += ARRAY_SIZE(swiss_fields);
-	} else {
-		memcpy(f + nf, hmap_fields, sizeof(hmap_fields));
-		nf += ARRAY_SIZE(hmap_fields);
-	}
-	missing = plan__resolve_fields(gb, plan, f, nf, F_HTTP_REQUIRED);
+	missing = plan__resolve_fields(gb, plan, f, F_HTTP_MAX, F_HTTP_REQUIRED);
 	if (missing) {
 		pr_warn("field %s.%s unknown for %s (no DWARF, not in the offsets table): "
 			"net/http server probes skipped",
@@ -222,7 +161,8 @@ void plan_http_server(const struct gobin *gb, struct plan *plan)
 			"serving a request are linked by goroutine only",
 			version ? version : "this Go version");
 	fill_http_cfg(&plan->http_cfg, f);
-	fill_map_cfg(&plan->http_cfg, f + F_MAP_A, nf - F_MAP_A, swiss, version);
+	if (!plan__map_layout(gb, plan))
+		pr_warn("user_agent.original and traceparent are not read from HTTP requests");
 	plan->http_server = true;
 	plan_abandoned_requests(gb, plan, &fns[2], &fns[3], &fns[4]);
 }
@@ -322,7 +262,7 @@ void plan_http_client(const struct gobin *gb, struct plan *plan)
 	*c = (struct ot_http_client_cfg){
 		.req_method = f[C_REQ_METHOD].offset,
 		.req_url = f[C_REQ_URL].offset,
-		.req_ctx = offset_or_none(&f[C_REQ_CTX]),
+		.req_ctx = plan__offset_or_none(&f[C_REQ_CTX]),
 		.url_scheme = f[C_URL_SCHEME].offset,
 		.url_host = f[C_URL_HOST].offset,
 		.url_path = f[C_URL_PATH].offset,

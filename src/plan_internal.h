@@ -34,6 +34,14 @@ void plan__skip_from(struct plan *plan, size_t first, const char *fmt, ...)
 const struct field_req *plan__resolve_fields(const struct gobin *gb, struct plan *plan,
 					     struct field_req *fields, size_t n,
 					     size_t nrequired);
+/*
+ * Resolves the runtime map layout into plan->map_cfg once, for every library
+ * that reads a Go map; warns naming the missing field. Returns whether maps
+ * can be read.
+ */
+bool plan__map_layout(const struct gobin *gb, struct plan *plan);
+/* A resolved field's offset, -1 for one the binary lacks (the BPF side's "absent"). */
+int64_t plan__offset_or_none(const struct field_req *f);
 /* True for a Go release at or after 1.minor ("devel" and unparsable: false). */
 bool plan__go_at_least(const char *version, int minor);
 
@@ -41,5 +49,6 @@ void plan_http_server(const struct gobin *gb, struct plan *plan);
 void plan_http_client(const struct gobin *gb, struct plan *plan);
 void plan_sql(const struct gobin *gb, struct plan *plan);
 void plan_http_return_probes(const struct gobin *gb, struct plan *plan);
+void plan_grpc(const struct gobin *gb, struct plan *plan);
 
 #endif

@@ -551,6 +551,120 @@ static int decode_db(struct span_assembler *sa, const struct ot_db_rec *in, stru
 	return 0;
 }
 
+static const char *const grpc_code_names[] = {
+	"OK",		     "CANCELLED",	  "UNKNOWN",	    "INVALID_ARGUMENT",
+	"DEADLINE_EXCEEDED", "NOT_FOUND",	  "ALREADY_EXISTS", "PERMISSION_DENIED",
+	"RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",	    "OUT_OF_RANGE",
+	"UNIMPLEMENTED",     "INTERNAL",	  "UNAVAILABLE",    "DATA_LOSS",
+	"UNAUTHENTICATED",
+};
+
+const char *span__grpc_code_name(int32_t code)
+{
+	if (code < 0 || (size_t)code >= sizeof(grpc_code_names) / sizeof(grpc_code_names[0]))
+		return NULL;
+	return grpc_code_names[code];
+}
+
+/* Semantic conventions: the codes a server reports as errors (any non-OK for a client). */
+static bool grpc_server_error(int32_t code)
+{
+	switch (code) {
+	case 2:	 /* UNKNOWN */
+	case 4:	 /* DEADLINE_EXCEEDED */
+	case 12: /* UNIMPLEMENTED */
+	case 13: /* INTERNAL */
+	case 14: /* UNAVAILABLE */
+	case 15: /* DATA_LOSS */
+		return true;
+	default:
+		return code < 0 || code > 16; /* not a gRPC code at all */
+	}
+}
+
+/*
+ * grpc-go's own answer to a method the server does not have: such a name is
+ * not recognised, so semconv wants rpc.method "_OTHER" and the name in
+ * rpc.method_original.
+ */
+static bool grpc_unknown_method(const struct ot_grpc_rec *r)
+{
+	static const char *const prefixes[] = { "unknown service ", "unknown method ",
+						"malformed method name" };
+	size_t n = captured(r->message_len, OT_GRPC_MESSAGE_CAP);
+
+	if (r->code != 12) /* UNIMPLEMENTED */
+		return false;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (n >= strlen(prefixes[i]) && !memcmp(r->message, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+static void add_grpc_server_address(struct span *s, const struct ot_grpc_rec *r)
+{
+	size_t n = captured(r->authority_len, OT_HOST_CAP);
+	size_t off, hlen;
+	int64_t port;
+
+	if (!n || span__split_host_port(r->authority, n, &off, &hlen, &port) || !hlen)
+		return;
+	add_string(s, "server.address", r->authority + off, hlen);
+	add_int(s, "server.port", port < 0 ? 443 : port); /* gRPC's default port */
+}
+
+static int decode_grpc(struct span_assembler *sa, const struct ot_grpc_rec *in, struct span *s)
+{
+	const struct ot_grpc_rec *r = &s->rec.grpc;
+	bool server = in->hdr.type == OT_REC_GRPC_SERVER;
+	size_t mlen = captured(in->method_len, OT_GRPC_METHOD_CAP);
+	size_t cap = OT_GRPC_METHOD_CAP, full = in->method_len;
+	const char *method = s->rec.grpc.method, *code_name;
+	char code_buf[16];
+	bool recognised;
+
+	memcpy(&s->rec.grpc, in, sizeof(*in));
+	set_identity(sa, s, server ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT, r->pid, r->start_ns,
+		     r->end_ns, &r->ids, r->flags & OT_GRPC_HAS_PARENT);
+
+	/* "/package.Service/Method" on the wire; semconv drops the leading slash */
+	if (mlen && method[0] == '/') {
+		method++;
+		mlen--;
+		cap--;
+		full--;
+	}
+	recognised = mlen && full <= cap && !(server && grpc_unknown_method(r));
+	add_string(s, "rpc.system.name", "grpc", 4);
+	if (recognised) {
+		add_string(s, "rpc.method", method, mlen);
+	} else {
+		add_string(s, "rpc.method", "_OTHER", 6);
+		if (mlen)
+			add_captured(s, "rpc.method_original", method, cap, (uint32_t)full);
+	}
+	code_name = span__grpc_code_name(r->code);
+	if (!code_name) { /* not a gRPC code: the number itself */
+		int n = snprintf(code_buf, sizeof(code_buf), "%d", r->code);
+
+		code_name = keep(s, code_buf, (size_t)n + 1);
+	}
+	if (code_name)
+		add_string(s, "rpc.response.status_code", code_name, strlen(code_name));
+	add_grpc_server_address(s, r);
+	if (server ? grpc_server_error(r->code) : r->code != 0) {
+		s->status = STATUS_ERROR;
+		if (code_name)
+			add_string(s, "error.type", code_name, strlen(code_name));
+	}
+	/* semconv: the span is named by rpc.method, by the system when that is _OTHER */
+	if (recognised)
+		set_name(s, method, mlen, NULL, 0);
+	else
+		set_name(s, "grpc", 4, NULL, 0);
+	return 0;
+}
+
 int span_assembler__decode(struct span_assembler *sa, const void *data, size_t size,
 			   struct span *span)
 {
@@ -575,6 +689,11 @@ int span_assembler__decode(struct span_assembler *sa, const void *data, size_t s
 		if (hdr.size < sizeof(struct ot_db_rec))
 			return -EINVAL;
 		return decode_db(sa, data, span);
+	case OT_REC_GRPC_SERVER:
+	case OT_REC_GRPC_CLIENT:
+		if (hdr.size < sizeof(struct ot_grpc_rec))
+			return -EINVAL;
+		return decode_grpc(sa, data, span);
 	default:
 		return -EINVAL;
 	}

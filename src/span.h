@@ -58,6 +58,7 @@ struct span {
 		struct ot_http_server_rec http_server;
 		struct ot_http_client_rec http_client;
 		struct ot_db_rec db;
+		struct ot_grpc_rec grpc;
 	} rec; /* the record the attributes point into */
 };
 
@@ -108,6 +109,12 @@ int span__parse_traceparent(const char *s, size_t len, uint8_t trace_id[16],
 size_t span__url_full(char *dst, size_t cap, const char *scheme, size_t scheme_len,
 		      const char *host, size_t host_len, const char *path, size_t path_len,
 		      const char *query, size_t query_len);
+
+/*
+ * The name of a gRPC status code as the semantic conventions write
+ * rpc.response.status_code ("OK", "NOT_FOUND"), or NULL outside 0..16.
+ */
+const char *span__grpc_code_name(int32_t code);
 
 /* Exposed for tests: splits "host:port", "[v6]:port" or "host". */
 int span__split_host_port(const char *s, size_t len, size_t *host_off, size_t *host_len,

@@ -81,4 +81,18 @@ static inline void db_record(struct ot_db_rec *r)
 	SET_STR(r, query, "SELECT id, name FROM items WHERE name = $1");
 }
 
+/* A client call of grpc.health.v1.Health/Check that ended OK. */
+static inline void grpc_record(struct ot_grpc_rec *r, __u32 type)
+{
+	memset(r, 0, sizeof(*r));
+	fake_ids(&r->ids);
+	r->hdr.type = type;
+	r->hdr.size = sizeof(*r);
+	r->pid = 4242;
+	r->start_ns = 1000000000ull;
+	r->end_ns = 1000400000ull;
+	SET_STR(r, method, "/grpc.health.v1.Health/Check");
+	SET_STR(r, authority, "127.0.0.1:50051");
+}
+
 #endif

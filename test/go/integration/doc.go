@@ -11,6 +11,10 @@
 //	                test/fixtures/build-fixture.sh and the go on PATH
 //	OTRACE_SERVICES prebuilt services fixture (database/sql tests); default:
 //	                build it with test/fixtures/services/build.sh
+//	OTRACE_GRPC_RELEASES
+//	                grpc-go releases the gRPC tests build test/fixtures/services
+//	                and test/fixtures/grpcchain with (space-separated); default:
+//	                the oldest and newest otrace supports
 //
 // The tests attach BPF programs, so they need root. TestSQL also starts a
 // PostgreSQL server (test/db/postgres.sh; Debian's postgresql package).

@@ -1,0 +1,588 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"otrace.test/gotests/internal/tracetree"
+)
+
+// The grpc-go releases otrace supports, oldest and newest: both are tested
+// unless OTRACE_GRPC_RELEASES names others (space-separated). Before v1.14
+// grpc-go had no internal/transport and no retries (newAttemptLocked), and
+// otrace skips its probes with a warning.
+const (
+	oldestGRPC = "v1.14.0"
+	newestGRPC = "v1.85.0"
+)
+
+func grpcReleases() []string {
+	if v, ok := os.LookupEnv("OTRACE_GRPC_RELEASES"); ok {
+		return strings.Fields(v)
+	}
+	return []string{oldestGRPC, newestGRPC}
+}
+
+var (
+	grpcBuildsMu sync.Mutex
+	grpcBuilds   = map[string]string{} // fixture/release -> binary
+)
+
+// grpcFixture builds test/fixtures/NAME (services or grpcchain) against a
+// grpc-go release with its build.sh and the go on PATH, once per test
+// binary run. Only services' build.sh takes go build flags.
+func grpcFixture(t *testing.T, name, release string, buildFlags ...string) string {
+	t.Helper()
+	grpcBuildsMu.Lock()
+	defer grpcBuildsMu.Unlock()
+	key := name + "-grpc" + release
+	if len(buildFlags) > 0 {
+		key += "-" + strings.NewReplacer(" ", "", "=", "", "-", "").Replace(strings.Join(buildFlags, ""))
+	}
+	if path, ok := grpcBuilds[key]; ok {
+		return path
+	}
+	script, err := filepath.Abs(filepath.Join("..", "..", "fixtures", name, "build.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(sharedDir, key)
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+	start := time.Now()
+	args := append([]string{script, "go", path, release}, buildFlags...)
+	out, err := exec.CommandContext(ctx, "sh", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("building the %s fixture with grpc %s: %v\n%s", name, release, err, out)
+	}
+	t.Logf("built the %s fixture with grpc %s in %v", name, release, time.Since(start).Round(time.Millisecond))
+	grpcBuilds[key] = path
+	return path
+}
+
+// grpcFrame is a gRPC message on the wire: uncompressed flag, length, bytes.
+func grpcFrame(msg []byte) []byte {
+	b := make([]byte, 5+len(msg))
+	binary.BigEndian.PutUint32(b[1:5], uint32(len(msg)))
+	copy(b[5:], msg)
+	return b
+}
+
+// healthCheckRequest encodes grpc.health.v1.HealthCheckRequest{service}.
+func healthCheckRequest(service string) []byte {
+	if service == "" {
+		return nil
+	}
+	return append([]byte{0x0a, byte(len(service))}, service...)
+}
+
+// grpcCall makes one unary gRPC call over cleartext HTTP/2 with net/http
+// alone, so that the test sets the metadata (HTTP/2 headers) itself and
+// needs no grpc-go; it returns the grpc-status the server sent.
+func grpcCall(port int, method string, msg []byte, md map[string]string) (int, error) {
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: &protocols, Proxy: nil}
+	defer tr.CloseIdleConnections()
+	req, err := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d%s", port, method),
+		bytes.NewReader(grpcFrame(msg)))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/grpc")
+	req.Header.Set("Te", "trailers")
+	for k, v := range md {
+		req.Header.Set(k, v) // HTTP/2 sends names lowercase, as gRPC metadata wants
+	}
+	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v", method, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	status := resp.Trailer.Get("Grpc-Status")
+	if status == "" { // a trailers-only response carries it in the headers
+		status = resp.Header.Get("Grpc-Status")
+	}
+	code, err := strconv.Atoi(status)
+	if err != nil {
+		return 0, fmt.Errorf("%s: HTTP %d, grpc-status %q", method, resp.StatusCode, status)
+	}
+	return code, nil
+}
+
+// grpcDirectCalls go straight to the fixture's gRPC server, with metadata
+// of the test's choosing.
+var grpcDirectCalls = []struct {
+	method string
+	msg    []byte
+	md     map[string]string
+	code   int
+}{
+	{"/grpc.health.v1.Health/Check", nil, map[string]string{"traceparent": callerSampled}, 0},
+	{"/grpc.health.v1.Health/Check", healthCheckRequest("otrace.test.Missing"),
+		map[string]string{"traceparent": callerBadUpper}, 5},
+	{"/otrace.test.Nope/Missing", nil, nil, 12},
+}
+
+var grpcListenRE = regexp.MustCompile(`grpc listening on 127\.0\.0\.1:(\d+)`)
+
+// grpcWant is one gRPC span a test expects.
+type grpcWant struct {
+	kind   ptrace.SpanKind
+	method string // rpc.method
+	code   string // rpc.response.status_code
+	error  bool   // ERROR status with error.type = code
+}
+
+// checkGRPCSpan checks the RPC semantic conventions (release candidate):
+// rpc.system.name, rpc.method, rpc.response.status_code as the code's name,
+// server.address and server.port, error.type and ERROR exactly for errors,
+// and the span named by rpc.method.
+func checkGRPCSpan(t *testing.T, n *tracetree.Node, w grpcWant, port int) {
+	t.Helper()
+	s := n.Span
+	want := map[string]string{
+		"rpc.system.name":          "grpc",
+		"rpc.method":               w.method,
+		"rpc.response.status_code": w.code,
+		"server.address":           "127.0.0.1",
+		"server.port":              strconv.Itoa(port),
+	}
+	for k, v := range want {
+		if got := n.Attr(k); got != v {
+			t.Errorf("%v: %s = %q, want %q", n, k, got, v)
+		}
+	}
+	if s.Kind() != w.kind {
+		t.Errorf("%v: kind %v, want %v", n, s.Kind(), w.kind)
+	}
+	if v, _ := s.Attributes().Get("server.port"); v.Type().String() != "Int" {
+		t.Errorf("%v: server.port is a %v, want Int", n, v.Type())
+	}
+	if w.method != "_OTHER" && s.Name() != w.method {
+		t.Errorf("%v: name %q, want rpc.method %q", n, s.Name(), w.method)
+	}
+	errType := n.Attr("error.type")
+	if w.error {
+		if s.Status().Code() != ptrace.StatusCodeError || errType != w.code {
+			t.Errorf("%v: status %v, error.type %q; want ERROR and %q", n, s.Status().Code(), errType, w.code)
+		}
+	} else if s.Status().Code() != ptrace.StatusCodeUnset || errType != "" {
+		t.Errorf("%v: status %v, error.type %q; want UNSET and none", n, s.Status().Code(), errType)
+	}
+}
+
+// within reports whether inner's span lies inside outer's, give or take
+// slack. Both come from the same clock (one process).
+func within(inner, outer *tracetree.Node, slack time.Duration) bool {
+	sl := uint64(slack)
+	return uint64(inner.Span.StartTimestamp())+sl >= uint64(outer.Span.StartTimestamp()) &&
+		uint64(inner.Span.EndTimestamp()) <= uint64(outer.Span.EndTimestamp())+sl
+}
+
+// TestGRPC: gRPC server and client spans, unary and streaming, on the oldest
+// and the newest grpc-go release otrace supports. The services fixture's
+// /grpc handler calls its own gRPC server with the request's context, so
+// each client span must be a child of the HTTP server span; the gRPC server
+// span starts a new trace (nothing propagates the context), unless the
+// caller's metadata carries a traceparent, which the test sends itself. A
+// call of a method the server does not have is _OTHER.
+func TestGRPC(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	for _, release := range grpcReleases() {
+		t.Run("grpc"+release, func(t *testing.T) { testGRPC(t, bin, grpcFixture(t, "services", release)) })
+	}
+}
+
+func testGRPC(t *testing.T, bin, fixturePath string) {
+	dir := t.TempDir()
+	portFile := filepath.Join(dir, "port")
+	pidFile := filepath.Join(dir, "pid")
+	out := filepath.Join(dir, "out.jsonl")
+
+	otrace := startProc(t, dir, "otrace", nil, bin, "-o", out, "--exec", fixturePath,
+		"-port-file", portFile, "-pid-file", pidFile, "-h2-addr", "", "-grpc-addr", "127.0.0.1:0")
+	port := waitPortFile(t, portFile, otrace)
+	pid := readPidFile(t, pidFile)
+	killOnCleanup(t, pid, fixturePath)
+	m := grpcListenRE.FindStringSubmatch(otrace.waitStderrLine(t, "grpc listening on", readyTimeout))
+	if m == nil {
+		t.Fatalf("no gRPC port in the fixture's stderr:\n%s", otrace.stderr())
+	}
+	grpcPort, _ := strconv.Atoi(m[1])
+
+	// Through the fixture's own grpc-go client, with the HTTP request's context.
+	client := newClient()
+	for _, op := range []string{"ok", "fail", "stream"} {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/grpc?op=%s", port, op))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("/grpc?op=%s: %d %s", op, resp.StatusCode, body)
+		}
+	}
+	client.CloseIdleConnections()
+
+	for _, c := range grpcDirectCalls {
+		code, err := grpcCall(grpcPort, c.method, c.msg, c.md)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != c.code {
+			t.Fatalf("%s: grpc-status %d, want %d", c.method, code, c.code)
+		}
+	}
+
+	otrace.signal(t, syscall.SIGTERM)
+	otrace.expectExit(t, exitTimeout, 0)
+	spans := readOutput(t, out) // every line through the Collector's unmarshaler
+	checkSummary(t, otrace.stderr(), len(spans))
+
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	forest, bad, err := tracetree.Read(f)
+	if err != nil || len(bad) > 0 {
+		t.Fatalf("reading %s: %v %v", out, err, bad)
+	}
+	for _, p := range forest.Problems() {
+		t.Error(p)
+	}
+	for _, p := range forest.NestingProblems(timeSlack) {
+		t.Error(p)
+	}
+	checkGRPCTrees(t, forest, grpcPort)
+	if t.Failed() {
+		for _, n := range forest.Nodes() {
+			t.Logf("%v parent=%v status=%v", n, n.Span.ParentSpanID(), n.Attr("rpc.response.status_code"))
+		}
+	}
+}
+
+func checkGRPCTrees(t *testing.T, forest *tracetree.Forest, grpcPort int) {
+	const (
+		check = "grpc.health.v1.Health/Check"
+		info  = "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+	)
+	isGRPC := tracetree.Attr("rpc.system.name", "grpc")
+	clientKind := tracetree.Kind(ptrace.SpanKindClient)
+	serverKind := tracetree.Kind(ptrace.SpanKindServer)
+
+	// One client span per /grpc request, its child, and its server peer.
+	calls := []grpcWant{
+		{method: check, code: "OK"},
+		{method: check, code: "NOT_FOUND", error: true}, // any non-OK code fails a client
+		{method: info, code: "OK"},
+	}
+	for _, w := range calls {
+		w.kind = ptrace.SpanKindClient
+		c, err := forest.One(tracetree.All(isGRPC, clientKind, tracetree.Attr("rpc.method", w.method),
+			tracetree.Attr("rpc.response.status_code", w.code)))
+		if err != nil {
+			t.Errorf("client span %s %s: %v", w.method, w.code, err)
+			continue
+		}
+		checkGRPCSpan(t, c, w, grpcPort)
+		if c.Parent == nil || c.Parent.Span.Kind() != ptrace.SpanKindServer || c.Parent.Attr("url.path") != "/grpc" {
+			t.Errorf("%v: parent %v, want the HTTP server span of /grpc", c, c.Parent)
+		}
+		// The server's span of the same call: a root of its own trace,
+		// within the client span's time (the calls are sequential).
+		w.kind = ptrace.SpanKindServer
+		w.error = false // NOT_FOUND is not a server error
+		found := forest.Find(tracetree.All(isGRPC, serverKind, tracetree.Attr("rpc.method", w.method),
+			tracetree.Attr("rpc.response.status_code", w.code), func(n *tracetree.Node) bool {
+				return n.Span.ParentSpanID().IsEmpty() && within(n, c, 0)
+			}))
+		if len(found) != 1 {
+			t.Errorf("server span of %v (%s): %d root spans within it, want 1: %v", c, w.code, len(found), found)
+			continue
+		}
+		s := found[0]
+		checkGRPCSpan(t, s, w, grpcPort)
+		if s.Span.TraceID() == c.Span.TraceID() {
+			t.Errorf("%v joined its client's trace, but nothing propagated it", s)
+		}
+	}
+
+	// A valid incoming traceparent continues the caller's trace.
+	cont := forest.Find(tracetree.All(isGRPC, serverKind, func(n *tracetree.Node) bool {
+		return n.Span.TraceID().String() == callerTrace
+	}))
+	if len(cont) != 1 {
+		t.Errorf("%d server spans in the caller's trace %s, want 1: %v", len(cont), callerTrace, cont)
+	} else {
+		s := cont[0]
+		checkGRPCSpan(t, s, grpcWant{kind: ptrace.SpanKindServer, method: check, code: "OK"}, grpcPort)
+		if s.Span.ParentSpanID().String() != callerSpan || !s.RemoteParent() {
+			t.Errorf("%v: parent %v remote=%v, want %s and remote", s, s.Span.ParentSpanID(), s.RemoteParent(), callerSpan)
+		}
+		if flags := s.Span.Flags(); flags&flagsTraceMask != 1 {
+			t.Errorf("%v: flags %#x, want the caller's sampled flag", s, flags)
+		}
+	}
+	// An invalid one (upper-case hex) starts a new trace: two NOT_FOUND roots.
+	notFound := forest.Find(tracetree.All(isGRPC, serverKind, tracetree.Attr("rpc.response.status_code", "NOT_FOUND")))
+	if len(notFound) != 2 {
+		t.Errorf("%d NOT_FOUND server spans, want 2 (/grpc?op=fail and the bad traceparent): %v", len(notFound), notFound)
+	}
+	for _, s := range notFound {
+		if !s.Span.ParentSpanID().IsEmpty() || s.Span.TraceID().String() == callerTrace {
+			t.Errorf("%v: parent %v in trace %v; an invalid traceparent must start a new trace", s, s.Span.ParentSpanID(), s.Span.TraceID())
+		}
+	}
+
+	// A method the server does not have: _OTHER, the name kept, UNIMPLEMENTED is an error.
+	other, err := forest.One(tracetree.All(isGRPC, serverKind, tracetree.Attr("rpc.method", "_OTHER")))
+	if err != nil {
+		t.Errorf("server span of the unknown method: %v", err)
+	} else {
+		checkGRPCSpan(t, other, grpcWant{kind: ptrace.SpanKindServer, method: "_OTHER", code: "UNIMPLEMENTED", error: true}, grpcPort)
+		if got := other.Attr("rpc.method_original"); got != "otrace.test.Nope/Missing" {
+			t.Errorf("%v: rpc.method_original %q, want %q", other, got, "otrace.test.Nope/Missing")
+		}
+		if other.Span.Name() != "grpc" {
+			t.Errorf("%v: name %q, want rpc.system.name %q", other, other.Span.Name(), "grpc")
+		}
+	}
+	if n, want := len(forest.Find(isGRPC)), 2*len(calls)+len(grpcDirectCalls); n != want {
+		t.Errorf("%d gRPC spans, want %d", n, want)
+	}
+}
+
+// TestGRPCChain: calls made while serving a gRPC call are children of its
+// server span (the span registers the stream's context, from which the
+// handler's derives): an HTTP call and a nested gRPC call, both made with
+// the handler's context. And a call to a port nobody listens on, which fails
+// before its stream exists, still gets its CLIENT span, UNAVAILABLE.
+func TestGRPCChain(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	for _, release := range grpcReleases() {
+		t.Run("grpc"+release, func(t *testing.T) { testGRPCChain(t, bin, grpcFixture(t, "grpcchain", release)) })
+	}
+}
+
+func testGRPCChain(t *testing.T, bin, fixturePath string) {
+	dir := t.TempDir()
+	portFile := filepath.Join(dir, "port")
+	out := filepath.Join(dir, "out.jsonl")
+	otrace := startProc(t, dir, "otrace", nil, bin, "-o", out, "--exec", fixturePath, "-port-file", portFile)
+	port := waitPortFile(t, portFile, otrace)
+	m := grpcListenRE.FindStringSubmatch(otrace.waitStderrLine(t, "grpc listening on", readyTimeout))
+	if m == nil {
+		t.Fatalf("no gRPC port in the fixture's stderr:\n%s", otrace.stderr())
+	}
+	grpcPort, _ := strconv.Atoi(m[1])
+	client := newClient()
+	for _, path := range []string{"/chain", "/down"} {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
+	}
+	client.CloseIdleConnections()
+	otrace.signal(t, syscall.SIGTERM)
+	otrace.expectExit(t, exitTimeout, 0)
+	spans := readOutput(t, out)
+	checkSummary(t, otrace.stderr(), len(spans))
+
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	forest, bad, err := tracetree.Read(f)
+	if err != nil || len(bad) > 0 {
+		t.Fatalf("reading %s: %v %v", out, err, bad)
+	}
+	for _, p := range append(forest.Problems(), forest.NestingProblems(timeSlack)...) {
+		t.Error(p)
+	}
+	checkGRPCChain(t, forest, port, grpcPort)
+	if t.Failed() {
+		for _, n := range forest.Nodes() {
+			t.Logf("%v parent=%v", n, n.Span.ParentSpanID())
+		}
+	}
+}
+
+func checkGRPCChain(t *testing.T, forest *tracetree.Forest, port, grpcPort int) {
+	const check = "grpc.health.v1.Health/Check"
+	ok := grpcWant{method: check, code: "OK"}
+	isCheck := tracetree.All(tracetree.Attr("rpc.system.name", "grpc"), tracetree.Attr("rpc.method", check))
+
+	// /chain -> client Check -> server Check -> {HTTP GET /hello, client Check -> server Check}
+	chain, err := forest.ServerSpan("/chain")
+	if err != nil {
+		t.Fatalf("/chain: %v", err)
+	}
+	if len(chain.Children) != 1 || !isCheck(chain.Children[0]) {
+		t.Fatalf("%v: children %v, want one gRPC Check", chain, chain.Children)
+	}
+	outer := chain.Children[0]
+	ok.kind = ptrace.SpanKindClient
+	checkGRPCSpan(t, outer, ok, grpcPort)
+	handlers := forest.Find(tracetree.All(isCheck, tracetree.Kind(ptrace.SpanKindServer), func(n *tracetree.Node) bool {
+		return len(n.Children) > 0
+	}))
+	if len(handlers) != 1 {
+		t.Fatalf("%d gRPC server spans with children, want 1 (the chain handler's): %v", len(handlers), handlers)
+	}
+	handler := handlers[0]
+	ok.kind = ptrace.SpanKindServer
+	checkGRPCSpan(t, handler, ok, grpcPort)
+	if !handler.Span.ParentSpanID().IsEmpty() || !within(handler, outer, 0) {
+		t.Errorf("%v: want a root within its client span %v", handler, outer)
+	}
+	var httpCall, grpcCall *tracetree.Node
+	for _, c := range handler.Children {
+		switch {
+		case c.Span.Kind() == ptrace.SpanKindClient && c.Attr("url.full") == fmt.Sprintf("http://127.0.0.1:%d/hello", port):
+			httpCall = c
+		case isCheck(c):
+			grpcCall = c
+		}
+	}
+	if len(handler.Children) != 2 || httpCall == nil || grpcCall == nil {
+		t.Fatalf("%v: children %v, want the HTTP call of /hello and a gRPC Check", handler, handler.Children)
+	}
+	ok.kind = ptrace.SpanKindClient
+	checkGRPCSpan(t, grpcCall, ok, grpcPort)
+
+	// /down: the call fails before its stream exists
+	down, err := forest.ServerSpan("/down")
+	if err != nil {
+		t.Fatalf("/down: %v", err)
+	}
+	if len(down.Children) != 1 || !isCheck(down.Children[0]) {
+		t.Fatalf("%v: children %v, want one gRPC Check", down, down.Children)
+	}
+	failed := down.Children[0]
+	w := grpcWant{kind: ptrace.SpanKindClient, method: check, code: "UNAVAILABLE", error: true}
+	port0, _ := strconv.Atoi(failed.Attr("server.port"))
+	checkGRPCSpan(t, failed, w, port0) // a closed port the test does not know
+	if port0 == grpcPort || port0 <= 0 {
+		t.Errorf("%v: server.port %d, want the closed port", failed, port0)
+	}
+}
+
+// grpcPlan is what TestGRPCListProbes reads of --list-probes.
+type grpcPlan struct {
+	Probes []struct {
+		Library     string `json:"library"`
+		Symbol      string `json:"symbol"`
+		Program     string `json:"program"`
+		Planned     bool   `json:"planned"`
+		Instruction string `json:"instruction"`
+		Emulated    bool   `json:"emulated"`
+		Reason      string `json:"reason"`
+	} `json:"probes"`
+	SingleStepped int `json:"singleSteppedProbes"`
+}
+
+func listGRPCProbes(t *testing.T, bin, target string) grpcPlan {
+	t.Helper()
+	code, stdout, stderr := runOtrace(t, t.TempDir(), "otrace-list", bin, "--list-probes", target)
+	if code != 0 {
+		t.Fatalf("--list-probes %s: exit %d\n%s", target, code, stderr)
+	}
+	var plan grpcPlan
+	if err := json.Unmarshal([]byte(stdout), &plan); err != nil {
+		t.Fatalf("--list-probes: %v\n%s", err, clip(stdout, 2000))
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("plan:\n%s\nstderr:\n%s", clip(stdout, 8000), stderr)
+		}
+	})
+	return plan
+}
+
+// TestGRPCListProbes: --list-probes shows every gRPC probe. On each release
+// every start and end is planned on an instruction the kernel emulates, so
+// the plan single-steps nothing; NewStream's after-call site, which would be
+// single-stepped, is listed unplanned with that reason. Without DWARF
+// (-ldflags="-s -w") every gRPC probe is listed unplanned, the reason naming
+// the missing field.
+func TestGRPCListProbes(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	for _, release := range grpcReleases() {
+		t.Run("grpc"+release, func(t *testing.T) {
+			plan := listGRPCProbes(t, bin, grpcFixture(t, "services", release))
+			planned := map[string]int{}
+			for _, p := range plan.Probes {
+				if !strings.HasPrefix(p.Library, "gRPC") {
+					continue
+				}
+				switch {
+				case p.Planned && !p.Emulated:
+					t.Errorf("%s %s at %q is single-stepped", p.Program, p.Symbol, p.Instruction)
+				case p.Planned:
+					planned[p.Program]++
+				case p.Program == "grpc_client_created" && strings.HasSuffix(p.Symbol, ".(*ClientConn).NewStream"):
+					if !strings.Contains(p.Reason, "single-stepped") {
+						t.Errorf("%s %s: reason %q does not say it would be single-stepped", p.Program, p.Symbol, p.Reason)
+					}
+				default:
+					t.Errorf("%s %s not planned: %s", p.Program, p.Symbol, p.Reason)
+				}
+			}
+			for _, prog := range []string{"grpc_server_start", "grpc_server_end", "grpc_client_start",
+				"grpc_client_attempt", "grpc_client_finish", "grpc_client_created"} {
+				if planned[prog] == 0 {
+					t.Errorf("no planned probe runs %s", prog)
+				}
+			}
+			if plan.SingleStepped != 0 {
+				t.Errorf("singleSteppedProbes = %d, want 0", plan.SingleStepped)
+			}
+		})
+	}
+	t.Run("stripped", func(t *testing.T) {
+		plan := listGRPCProbes(t, bin, grpcFixture(t, "services", newestGRPC, "-ldflags=-s -w"))
+		n := 0
+		for _, p := range plan.Probes {
+			if !strings.HasPrefix(p.Library, "gRPC") {
+				continue
+			}
+			n++
+			if p.Planned || !strings.Contains(p.Reason, "unknown") || !strings.Contains(p.Reason, "google.golang.org/grpc") {
+				t.Errorf("%s %s: planned=%v reason %q, want skipped for a missing grpc field", p.Program, p.Symbol, p.Planned, p.Reason)
+			}
+		}
+		if n < 7 {
+			t.Errorf("%d gRPC probes listed, want every one (7 or more)", n)
+		}
+	})
+}
