@@ -49,6 +49,20 @@ static int share_maps(struct bpf_object *obj, struct bpf_object *first)
 	return 0;
 }
 
+static void only_planned_programs(struct bpf_object *obj, const struct plan *plan)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		bool used = false;
+
+		for (size_t i = 0; i < plan->nprobes && !used; i++)
+			used = plan->probes[i].planned &&
+			       !strcmp(plan->probes[i].program, bpf_program__name(prog));
+		bpf_program__set_autoload(prog, used);
+	}
+}
+
 /*
  * The only code that knows the skeleton: opens one instance, sets its
  * read-only config from the plan and loads it, sharing the maps of first
@@ -73,10 +87,12 @@ static int instance__load(struct instance *in, const struct plan *plan, size_t r
 	in->skel->rodata->grpc_cfg = plan->grpc_cfg;
 	in->skel->rodata->map_cfg = plan->map_cfg;
 	in->skel->rodata->propagate_cfg = plan->propagate_cfg;
-	/* programs that write to the target are not even loaded unless asked for */
-	bpf_program__set_autoload(in->skel->progs.http1_write_headers, plan->propagate);
-	bpf_program__set_autoload(in->skel->progs.h2_do_request, plan->propagate);
-	bpf_program__set_autoload(in->skel->progs.h2_write_header, plan->propagate);
+	/*
+	 * Only the programs the plan attaches are loaded: verifying the others
+	 * costs seconds on a busy machine, and those that write to the target
+	 * (--propagate) must not even load unless asked for.
+	 */
+	only_planned_programs(in->obj, plan);
 	err = bpf_map__set_max_entries(in->skel->maps.events, ringbuf_bytes);
 	if (!err && first)
 		err = share_maps(in->obj, first->obj);

@@ -109,7 +109,8 @@ check_trace() {
 	dir="$(mktemp -d)"
 	"$otrace" -o "$dir/out.jsonl" --exec "$bin" -portfile "$dir/port" 2>"$dir/stderr" &
 	local pid=$!
-	for _ in $(seq 100); do [[ -s $dir/port ]] && break; sleep 0.05; done
+	# BPF load and attach can take seconds on a loaded machine
+	for _ in $(seq 600); do [[ -s $dir/port ]] && break; sleep 0.05; done
 	if [[ ! -s $dir/port ]]; then
 		kill -KILL "$pid" 2>/dev/null || true
 		echo "fixture did not start: $(head -c 300 "$dir/stderr")"
