@@ -13,6 +13,14 @@
  * the connection) ends when its connection's serve loop runs its deferred
  * cleanup, (*conn).serve.func1, on the same goroutine: a third emulated probe
  * that fires once per connection, not per request.
+ *
+ * HTTP/2 (the server bundled in net/http) runs each request on a goroutine
+ * of its own, (*http2serverConn).runHandler, which calls ServeHTTP (the same
+ * start probe) and then, from its deferred closure on the same goroutine,
+ * (*http2responseWriter).handlerDone: the end, again on the stack-check
+ * branch. A handler that panics skips handlerDone and the closure recovers
+ * instead: a probe on its call of runtime.gorecover (a call, emulated, and
+ * hit only on that path) ends the span as a panic.
  */
 /*
  * One entry per goroutine serving HTTP. After a request finishes the entry
@@ -22,9 +30,9 @@
 struct http_start {
 	__u64 start_ns;
 	__u64 req;	     /* 0 once finished */
-	__u64 finished_resp; /* response of the last finished request */
+	__u64 finished_resp; /* response writer of the last finished request */
 	__u64 ctx;	     /* data pointer of req.ctx, registered in ctx_spans */
-	__u64 resp;	     /* the ResponseWriter's data pointer (*response on HTTP/1) */
+	__u64 resp;	     /* the ResponseWriter's data pointer: *response, *http2responseWriter */
 	struct go_string ua; /* the User-Agent value, read when the span ends */
 	__u32 flags;
 	__u32 _pad;
@@ -173,7 +181,7 @@ static __always_inline void read_request(struct ot_http_server_rec *rec, __u64 r
 
 /* Emits the server span of start, ending now; flags add to the start's. */
 static __always_inline void emit_server(struct goroutine_key *key, struct http_start *start,
-					__u64 resp, __u32 flags)
+					__s64 status, __u32 flags)
 {
 	struct ot_http_server_rec *rec;
 
@@ -189,14 +197,31 @@ static __always_inline void emit_server(struct goroutine_key *key, struct http_s
 	rec->goroutine = key->g;
 	rec->start_ns = start->start_ns;
 	rec->end_ns = bpf_ktime_get_ns();
-	if (resp)
-		rec->status = read_s64(resp + http_cfg.resp_status);
+	rec->status = status;
 	rec->flags = start->flags | flags;
 	rec->ids = start->ids;
 	if (start->flags & OT_HTTP_UA_FOUND)
 		rec->ua_len = read_go_string_at(rec->ua, OT_UA_CAP, start->ua);
 	read_request(rec, start->req);
 	submit(rec);
+}
+
+/*
+ * Closes start's request: unregisters its context and remembers the response
+ * writer whose end was seen (0: none), so that a second hit of the same end
+ * after stack growth is recognised.
+ */
+static __always_inline void close_request(__u32 pid, struct http_start *start, __u64 finished)
+{
+	forget_context(pid, start);
+	start->req = 0;
+	start->finished_resp = finished;
+}
+
+/* The status of an HTTP/1 *response: 0 until the handler wrote the header. */
+static __always_inline __s64 http1_status(__u64 resp)
+{
+	return resp ? read_s64(resp + http_cfg.resp_status) : 0;
 }
 
 SEC("uprobe")
@@ -208,7 +233,6 @@ int finish_request_enter(struct pt_regs *ctx)
 	};
 	struct http_start *start;
 	__u64 resp = GO_ARG1(ctx);
-	__u64 req;
 
 	start = bpf_map_lookup_elem(&http_inflight, &key);
 	if (start && !start->req && start->finished_resp == resp)
@@ -217,14 +241,11 @@ int finish_request_enter(struct pt_regs *ctx)
 		count_drop(OT_DROP_NO_START);
 		return 0;
 	}
-	req = read_ptr(resp + http_cfg.resp_req);
-	if (!req)
-		count_drop(OT_DROP_READ_FAULT);
+	if (read_ptr(resp + http_cfg.resp_req))
+		emit_server(&key, start, http1_status(resp), 0);
 	else
-		emit_server(&key, start, resp, 0);
-	forget_context(key.pid, start);
-	start->req = 0;
-	start->finished_resp = resp;
+		count_drop(OT_DROP_READ_FAULT);
+	close_request(key.pid, start, resp);
 	return 0;
 }
 
@@ -244,11 +265,61 @@ int conn_serve_done(struct pt_regs *ctx)
 
 	if (!start || !start->req)
 		return 0;
-	emit_server(&key, start, start->resp,
+	emit_server(&key, start, http1_status(start->resp),
 		    start->flags & OT_HTTP_HIJACKED ? 0 : OT_HTTP_PANICKED);
-	forget_context(key.pid, start);
-	start->req = 0;
-	start->finished_resp = 0;
+	close_request(key.pid, start, 0);
+	return 0;
+}
+
+/* The status of an *http2responseWriter: 0 until the handler wrote the header. */
+static __always_inline __s64 h2_status(__u64 rw)
+{
+	__u64 rws = rw ? read_ptr(rw + http_cfg.h2_rw_rws) : 0;
+
+	return rws ? read_s64(rws + http_cfg.h2_rws_status) : 0;
+}
+
+/* (*http2responseWriter).handlerDone(w): the HTTP/2 handler returned. */
+SEC("uprobe")
+int h2_handler_done(struct pt_regs *ctx)
+{
+	struct goroutine_key key = {
+		.pid = pid_of_current(),
+		.g = GO_G(ctx),
+	};
+	struct http_start *start;
+	__u64 rw = GO_ARG1(ctx);
+
+	start = bpf_map_lookup_elem(&http_inflight, &key);
+	if (start && !start->req && start->finished_resp == rw)
+		return 0; /* the same call again after stack growth */
+	/* none, or another writer's: this request began before otrace attached */
+	if (!start || !start->req || start->resp != rw) {
+		count_drop(OT_DROP_NO_START);
+		return 0;
+	}
+	emit_server(&key, start, h2_status(rw), 0);
+	close_request(key.pid, start, rw);
+	return 0;
+}
+
+/*
+ * runHandler's deferred closure calls recover: the HTTP/2 handler panicked
+ * (or called runtime.Goexit), and net/http resets the stream.
+ */
+SEC("uprobe")
+int h2_handler_panicked(struct pt_regs *ctx)
+{
+	struct goroutine_key key = {
+		.pid = pid_of_current(),
+		.g = GO_G(ctx),
+	};
+	struct http_start *start = bpf_map_lookup_elem(&http_inflight, &key);
+
+	if (!start || !start->req)
+		return 0;
+	emit_server(&key, start, h2_status(start->resp), OT_HTTP_PANICKED);
+	close_request(key.pid, start, 0);
 	return 0;
 }
 

@@ -238,6 +238,8 @@ struct ot_http_server_cfg {
 	__s64 resp_req;
 	__s64 resp_status;
 	__s64 req_ctx; /* Request.ctx, where the request's context chain starts */
+	__s64 h2_rw_rws;     /* http2responseWriter.rws; -1: HTTP/2 requests not traced */
+	__s64 h2_rws_status; /* http2responseWriterState.status */
 };
 
 /* --propagate: where to write, and how to recognise a *bufio.Writer. */

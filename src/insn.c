@@ -130,8 +130,21 @@ static bool is_tail_call(const cs_insn *in, uint64_t start, uint64_t end)
 	return target < start || target >= end;
 }
 
-int insn__exits(const uint8_t *code, size_t len, uint64_t vaddr, struct probe_point *out,
-		size_t max)
+/* What a linear scan looks for: a predicate on one instruction and its arguments. */
+struct insn_match {
+	bool (*match)(const cs_insn *in, const struct insn_match *m);
+	uint64_t start, end;	 /* the function */
+	const uint64_t *targets; /* call targets */
+	size_t ntargets;
+};
+
+/*
+ * Decodes [vaddr, vaddr + len) in order, stepping over bytes Capstone cannot
+ * decode (linker padding), and describes each instruction m matches. Returns
+ * the number found (at most max are stored) or -EINVAL.
+ */
+static int scan(const uint8_t *code, size_t len, uint64_t vaddr, const struct insn_match *m,
+		struct probe_point *out, size_t max)
 {
 	const uint8_t *p = code;
 	uint64_t addr = vaddr;
@@ -155,7 +168,7 @@ int insn__exits(const uint8_t *code, size_t len, uint64_t vaddr, struct probe_po
 			left--;
 			continue;
 		}
-		if (in->id != X86_INS_RET && !is_tail_call(in, vaddr, vaddr + len))
+		if (!m->match(in, m))
 			continue;
 		if ((size_t)found < max)
 			fill_point(h, in, &out[found]);
@@ -164,6 +177,19 @@ int insn__exits(const uint8_t *code, size_t len, uint64_t vaddr, struct probe_po
 	cs_free(in, 1);
 	cs_close(&h);
 	return found;
+}
+
+static bool is_exit(const cs_insn *in, const struct insn_match *m)
+{
+	return in->id == X86_INS_RET || is_tail_call(in, m->start, m->end);
+}
+
+int insn__exits(const uint8_t *code, size_t len, uint64_t vaddr, struct probe_point *out,
+		size_t max)
+{
+	const struct insn_match m = { .match = is_exit, .start = vaddr, .end = vaddr + len };
+
+	return scan(code, len, vaddr, &m, out, max);
 }
 
 /* Maps any width of a general register to the insn_reg bit of its 64-bit form. */
@@ -219,6 +245,21 @@ static bool calls_one_of(const cs_insn *in, const uint64_t *targets, size_t n)
 		if ((uint64_t)x->operands[0].imm == targets[i])
 			return true;
 	return false;
+}
+
+static bool is_call_to_target(const cs_insn *in, const struct insn_match *m)
+{
+	return calls_one_of(in, m->targets, m->ntargets);
+}
+
+int insn__calls(const uint8_t *code, size_t len, uint64_t vaddr, const uint64_t *targets,
+		size_t ntargets, struct probe_point *out, size_t max)
+{
+	const struct insn_match m = { .match = is_call_to_target,
+				      .targets = targets,
+				      .ntargets = ntargets };
+
+	return scan(code, len, vaddr, &m, out, max);
 }
 
 /* A branch inside the function: where it lands, and whether it is the jmp of a

@@ -60,6 +60,17 @@ enum insn_reg {
 int insn__after_calls(const uint8_t *code, size_t len, uint64_t vaddr, const uint64_t *targets,
 		      size_t ntargets, unsigned keep, struct probe_point *out, size_t max);
 
+/*
+ * Finds each direct call from the function at [vaddr, vaddr + len) to any of
+ * the ntargets addresses and describes the call instruction itself: a
+ * relative call, which the kernel emulates. A probe there sees the caller
+ * about to call, on the path that leads to the call only. Bytes Capstone
+ * cannot decode are stepped over. Returns the number found (at most max are
+ * stored) or -EINVAL.
+ */
+int insn__calls(const uint8_t *code, size_t len, uint64_t vaddr, const uint64_t *targets,
+		size_t ntargets, struct probe_point *out, size_t max);
+
 /* Decodes the single instruction at code and classifies it. */
 int insn__describe(const uint8_t *code, size_t len, uint64_t vaddr, struct probe_point *pp);
 

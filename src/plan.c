@@ -150,9 +150,15 @@ void plan__place_entry(const struct gobin *gb, const struct plan *plan, const st
 
 #define MAX_CALL_SITES 8
 
-int plan__add_after_calls(const struct gobin *gb, struct plan *plan, const char *library,
+/* Where a probe goes relative to a call. */
+enum call_site {
+	AT_CALL,    /* the call instruction */
+	AFTER_CALL, /* where the callee's results can be read */
+};
+
+static int add_call_sites(const struct gobin *gb, struct plan *plan, const char *library,
 			  const struct go_func *caller, const struct go_func *callees,
-			  size_t ncallees, unsigned keep, const char *program)
+			  size_t ncallees, enum call_site where, unsigned keep, const char *program)
 {
 	struct probe_point sites[MAX_CALL_SITES];
 	uint64_t targets[4];
@@ -166,9 +172,14 @@ int plan__add_after_calls(const struct gobin *gb, struct plan *plan, const char 
 	if (!caller->vaddr || !caller->size || !nt)
 		return 0;
 	code = gobin__bytes_at(gb, caller->vaddr, caller->size);
-	n = code ? insn__after_calls(code, caller->size, caller->vaddr, targets, nt, keep, sites,
-				     MAX_CALL_SITES) :
-		   -EINVAL;
+	if (!code)
+		n = -EINVAL;
+	else if (where == AT_CALL)
+		n = insn__calls(code, caller->size, caller->vaddr, targets, nt, sites,
+				MAX_CALL_SITES);
+	else
+		n = insn__after_calls(code, caller->size, caller->vaddr, targets, nt, keep, sites,
+				      MAX_CALL_SITES);
 	if (n > MAX_CALL_SITES) {
 		pr_warn("%s calls %s %d times; probing the first %d", caller->name, callees[0].name,
 			n, MAX_CALL_SITES);
@@ -188,6 +199,21 @@ int plan__add_after_calls(const struct gobin *gb, struct plan *plan, const char 
 		planned++;
 	}
 	return planned;
+}
+
+int plan__add_after_calls(const struct gobin *gb, struct plan *plan, const char *library,
+			  const struct go_func *caller, const struct go_func *callees,
+			  size_t ncallees, unsigned keep, const char *program)
+{
+	return add_call_sites(gb, plan, library, caller, callees, ncallees, AFTER_CALL, keep,
+			      program);
+}
+
+int plan__add_at_calls(const struct gobin *gb, struct plan *plan, const char *library,
+		       const struct go_func *caller, const struct go_func *callees,
+		       size_t ncallees, const char *program)
+{
+	return add_call_sites(gb, plan, library, caller, callees, ncallees, AT_CALL, 0, program);
 }
 
 const struct field_req *plan__resolve_fields(const struct gobin *gb, struct plan *plan,

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Probe plans for net/http: server spans (ServeHTTP .. finishRequest) and
- * client round trips ((*Transport).roundTrip .. after the call that returns
- * the response).
+ * Probe plans for net/http: server spans (ServeHTTP .. finishRequest, or
+ * handlerDone on HTTP/2) and client round trips ((*Transport).roundTrip ..
+ * after the call that returns the response).
  */
 #include <errno.h>
 #include <string.h>
@@ -28,6 +28,8 @@ enum http_field {
 	F_REQ_PAT,
 	F_PATTERN_STR,
 	F_REQ_CTX,
+	F_H2_RW_RWS,
+	F_H2_RWS_STATUS,
 	F_HTTP_MAX,
 };
 
@@ -49,6 +51,9 @@ static const struct field_req http_fields[F_HTTP_MAX] = {
 	[F_PATTERN_STR] = { "net/http.pattern", "str" },
 	/* where child spans find their parent */
 	[F_REQ_CTX] = { "net/http.Request", "ctx" },
+	/* the status of an HTTP/2 response */
+	[F_H2_RW_RWS] = { "net/http.http2responseWriter", "rws" },
+	[F_H2_RWS_STATUS] = { "net/http.http2responseWriterState", "status" },
 };
 
 static void fill_http_cfg(struct ot_http_server_cfg *c, const struct field_req *f)
@@ -66,6 +71,8 @@ static void fill_http_cfg(struct ot_http_server_cfg *c, const struct field_req *
 	c->resp_status = f[F_RESP_STATUS].offset;
 	c->req_ctx = plan__offset_or_none(&f[F_REQ_CTX]);
 	c->req_pattern = plan__offset_or_none(&f[F_REQ_PATTERN]);
+	c->h2_rw_rws = plan__offset_or_none(&f[F_H2_RW_RWS]);
+	c->h2_rws_status = plan__offset_or_none(&f[F_H2_RWS_STATUS]);
 	c->req_pat = -1;
 	c->pattern_str = -1;
 	if (!f[F_REQ_PATTERN].source && f[F_REQ_PAT].source && f[F_PATTERN_STR].source) {
@@ -106,6 +113,56 @@ static void plan_abandoned_requests(const struct gobin *gb, struct plan *plan,
 	p = plan__add_probe(plan, lib, hijack->name, "http_hijack");
 	if (p)
 		plan__place_entry(gb, plan, hijack, p);
+}
+
+/*
+ * HTTP/2 requests (the server bundled in net/http) run on a goroutine each
+ * and end in (*http2responseWriter).handlerDone, which runHandler's deferred
+ * closure calls after the handler returned. When the handler panics the
+ * closure skips it and calls recover instead: the probe on that call ends
+ * those requests. Optional: without these probes HTTP/2 requests are counted
+ * as unfinished.
+ */
+static void plan_h2_requests(const struct gobin *gb, struct plan *plan,
+			     const struct field_req *f, const struct go_func *gorecover)
+{
+	static const char lib[] = "net/http server";
+	/* the closure's number depends on the Go release (1.21 also wraps a defer) */
+	struct go_func fns[] = { { .name = "net/http.(*http2responseWriter).handlerDone" },
+				 { .name = "net/http.(*http2serverConn).runHandler.func1" },
+				 { .name = "net/http.(*http2serverConn).runHandler.func2" } };
+	struct probe *done;
+	int panics = 0;
+
+	gobin__find_funcs(gb, fns, ARRAY_SIZE(fns));
+	if (!fns[0].vaddr)
+		return; /* no HTTP/2 server linked in (-tags nethttpomithttp2) */
+	done = plan__add_probe(plan, lib, fns[0].name, "h2_handler_done");
+	if (!done)
+		return;
+	if (plan->http_cfg.h2_rw_rws < 0 || plan->http_cfg.h2_rws_status < 0) {
+		const struct field_req *missing =
+			f[F_H2_RW_RWS].source ? &f[F_H2_RWS_STATUS] : &f[F_H2_RW_RWS];
+
+		plan__skip(done, "field %s.%s unknown", missing->type, missing->field);
+		pr_warn("field %s.%s unknown: HTTP/2 requests are counted as unfinished, "
+			"not traced",
+			missing->type, missing->field);
+		return;
+	}
+	plan__place_entry(gb, plan, &fns[0], done);
+	if (!done->planned) {
+		pr_warn("net/http server: %s; HTTP/2 requests are counted as unfinished, "
+			"not traced",
+			done->reason);
+		return;
+	}
+	for (size_t i = 1; i < ARRAY_SIZE(fns); i++)
+		panics += plan__add_at_calls(gb, plan, lib, &fns[i], gorecover, 1,
+					     "h2_handler_panicked");
+	if (!panics)
+		pr_warn("net/http server: no call of recover found in runHandler's closures; "
+			"HTTP/2 requests whose handler panics are counted as unfinished");
 }
 
 void plan_http_server(const struct gobin *gb, struct plan *plan)
@@ -165,6 +222,7 @@ void plan_http_server(const struct gobin *gb, struct plan *plan)
 		pr_warn("user_agent.original and traceparent are not read from HTTP requests");
 	plan->http_server = true;
 	plan_abandoned_requests(gb, plan, &fns[2], &fns[3], &fns[4]);
+	plan_h2_requests(gb, plan, f, &fns[4]);
 }
 
 /* Fields of the net/http client probes. */

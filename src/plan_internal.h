@@ -24,6 +24,13 @@ void plan__place_entry(const struct gobin *gb, const struct plan *plan, const st
 int plan__add_after_calls(const struct gobin *gb, struct plan *plan, const char *library,
 			  const struct go_func *caller, const struct go_func *callees,
 			  size_t ncallees, unsigned keep, const char *program);
+/*
+ * Adds one probe of program on each direct call from caller to any callee
+ * (the call instruction, see insn__calls); returns the number planned.
+ */
+int plan__add_at_calls(const struct gobin *gb, struct plan *plan, const char *library,
+		       const struct go_func *caller, const struct go_func *callees,
+		       size_t ncallees, const char *program);
 /* Marks every probe of library from index first on as skipped with reason. */
 void plan__skip_from(struct plan *plan, size_t first, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -81,8 +81,8 @@ check_plan() {
 	while read -r sym addr planned emulated program; do
 		[[ $planned == true && $emulated == true ]] || { echo "probe $program in $sym not planned/emulated"; return 1; }
 		entry=$(symtab_addr "$twin" "$sym")
-		if [[ $program == *_done ]]; then
-			# after a call, inside the caller
+		if [[ $program == *_done && $program != h2_handler_done || $program == h2_handler_panicked ]]; then
+			# after a call or on it, inside the caller
 			((addr > entry)) || { echo "$program at $addr, before $sym at $entry"; return 1; }
 		else
 			# a few bytes into the function (the stack-check branch)
@@ -90,9 +90,10 @@ check_plan() {
 		fi
 	done < <(probes_of "$bin")
 	programs=$(probes_of "$bin" | awk '{print $5}' | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}')
-	# server: start, end, end of abandoned requests, hijack (the fixture hijacks);
+	# server: start, end, end of abandoned requests, hijack (the fixture hijacks),
+	# HTTP/2 end and panic;
 	# client: start, connection-error end, HTTP/1.1 and HTTP/2 ends; database/sql
-	[[ $programs == "conn_serve_done:1 finish_request_enter:1 http_client_conn_done:1 http_client_done:2 http_client_enter:1 http_hijack:1 serve_http_enter:1 sql_exec_start:1 sql_put_conn:1 sql_query_start:1 sql_release:2 sql_rows_ready:1 sql_stmt_enter:2 sql_stmt_exec_start:1 sql_stmt_query_start:1 " ]] ||
+	[[ $programs == "conn_serve_done:1 finish_request_enter:1 h2_handler_done:1 h2_handler_panicked:1 http_client_conn_done:1 http_client_done:2 http_client_enter:1 http_hijack:1 serve_http_enter:1 sql_exec_start:1 sql_put_conn:1 sql_query_start:1 sql_release:2 sql_rows_ready:1 sql_stmt_enter:2 sql_stmt_exec_start:1 sql_stmt_query_start:1 " ]] ||
 		{ echo "unexpected probe plan: $programs"; return 1; }
 	if [[ $bin != "$twin" ]] && ! diff <(fields_of "$bin") <(fields_of "$twin") >/dev/null; then
 		echo "field offsets differ from the DWARF of the unstripped twin"

@@ -170,6 +170,27 @@ static void test_after_calls(void)
 				4) == 0);
 }
 
+/* The call instructions themselves, in a hand-assembled function at 0x1000. */
+static void test_calls(void)
+{
+	const uint64_t callee = 0x5000, other = 0x6000;
+	struct probe_point pp[4];
+	/*
+	 * 0x1000 call 0x5000; 0x1005 call *%rcx; 0x1007 call 0x6000;
+	 * 0x100c int3 (padding); 0x100d invalid byte 0x06; 0x100e call 0x5000; 0x1013 ret
+	 */
+	static const uint8_t fn[] = { 0xe8, 0xfb, 0x3f, 0x00, 0x00, 0xff, 0xd1, 0xe8, 0xf4, 0x4f,
+				      0x00, 0x00, 0xcc, 0x06, 0xe8, 0xed, 0x3f, 0x00, 0x00, 0xc3 };
+
+	CHECK(insn__calls(fn, sizeof(fn), 0x1000, &callee, 1, pp, 4) == 2);
+	CHECK(pp[0].vaddr == 0x1000 && pp[0].emulated && !strncmp(pp[0].text, "call", 4));
+	CHECK(pp[1].vaddr == 0x100e && pp[1].emulated && !pp[1].stack_check);
+	CHECK(insn__calls(fn, sizeof(fn), 0x1000, &other, 1, pp, 4) == 1);
+	CHECK(pp[0].vaddr == 0x1007);
+	CHECK(insn__calls(fn, sizeof(fn), 0x1000, &callee, 1, pp, 1) == 2); /* counts past max */
+	CHECK(insn__calls(fn, sizeof(fn), 0x1000, &callee, 0, pp, 4) == 0);
+}
+
 static void test_devendor(void)
 {
 	CHECK_STR(gobin__devendor("net/http.serverHandler.ServeHTTP"),
@@ -190,6 +211,7 @@ int main(void)
 	test_insn();
 	test_exits();
 	test_after_calls();
+	test_calls();
 	test_devendor();
 	return ut_summary();
 }

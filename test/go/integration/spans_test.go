@@ -128,14 +128,20 @@ func newClient() *http.Client {
 	}
 }
 
-// send performs r against the fixture and checks the response status; it
-// records the wall-clock window the span must fall into.
+// send performs r against the fixture over HTTP/1.1 and checks the response
+// status; it records the wall-clock window the span must fall into.
 func send(c *http.Client, port int, r *request) error {
+	return sendTo(c, fmt.Sprintf("http://127.0.0.1:%d", port), 1, r)
+}
+
+// sendTo is send to base ("scheme://host:port"), where the response must
+// come in HTTP version major.
+func sendTo(c *http.Client, base string, major int, r *request) error {
 	var body io.Reader
 	if r.method == "POST" || r.method == "PUT" {
 		body = strings.NewReader(`{"name":"otrace"}`)
 	}
-	req, err := http.NewRequest(r.method, fmt.Sprintf("http://127.0.0.1:%d%s", port, r.target), body)
+	req, err := http.NewRequest(r.method, base+r.target, body)
 	if err != nil {
 		return err
 	}
@@ -152,6 +158,9 @@ func send(c *http.Client, port int, r *request) error {
 	r.done = time.Now()
 	if resp.StatusCode != r.status {
 		return fmt.Errorf("%s %s: fixture answered %d, want %d", r.method, r.target, resp.StatusCode, r.status)
+	}
+	if resp.ProtoMajor != major {
+		return fmt.Errorf("%s %s: answered over %s, want HTTP/%d", r.method, r.target, resp.Proto, major)
 	}
 	return nil
 }
@@ -221,6 +230,7 @@ func replacePerByte(s string) string {
 type serverEnv struct {
 	port     int
 	hasRoute bool
+	h2       bool // the requests came over TLS, in HTTP/2
 }
 
 var (
@@ -313,15 +323,19 @@ func checkServerSpan(t *testing.T, s otlp.Span, r *request, env serverEnv) {
 		errorf("name %q, want %q", s.Name, wantName)
 	}
 
+	scheme, proto := "http", "1.1"
+	if env.h2 {
+		scheme, proto = "https", "2"
+	}
 	want := map[string]any{
 		"http.request.method":       r.method,
 		"url.path":                  r.path,
-		"url.scheme":                "http",
+		"url.scheme":                scheme,
 		"http.response.status_code": int64(r.status),
 		"server.address":            "127.0.0.1",
 		"server.port":               int64(env.port),
 		"client.address":            "127.0.0.1",
-		"network.protocol.version":  "1.1",
+		"network.protocol.version":  proto,
 	}
 	if route != "" {
 		want["http.route"] = route
