@@ -57,6 +57,18 @@ struct {
 	__type(value, struct ot_span_ids);
 } ctx_spans SEC(".maps");
 
+/*
+ * gRPC calls being served, by their goroutine: a call the handler makes with
+ * context.Background() on that goroutine still has a parent. (HTTP requests
+ * are found by goroutine in http_inflight.)
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct goroutine_key);
+	__type(value, struct ot_span_ids);
+} rpc_by_goroutine SEC(".maps");
+
 static __always_inline void count_drop(enum ot_drop_reason r)
 {
 	if (r < OT_DROP__COUNT)

@@ -174,6 +174,7 @@ int grpc_server_start(struct pt_regs *ctx)
 		.start_ns = bpf_ktime_get_ns(),
 		.g = GO_G(ctx),
 	};
+	struct goroutine_key gk = { .pid = key.pid, .g = call.g };
 	struct go_iface sctx = {};
 
 	if (!key.stream || entry_repeats(ctx))
@@ -189,6 +190,8 @@ int grpc_server_start(struct pt_regs *ctx)
 	}
 	if (bpf_map_update_elem(&grpc_server_calls, &key, &call, BPF_ANY))
 		count_drop(OT_DROP_INFLIGHT_FULL);
+	else
+		bpf_map_update_elem(&rpc_by_goroutine, &gk, &call.ids, BPF_ANY);
 	return 0;
 }
 
@@ -249,6 +252,11 @@ int grpc_server_end(struct pt_regs *ctx)
 		struct ctx_key ck = { .pid = key.pid, .data = call->ctx };
 
 		bpf_map_delete_elem(&ctx_spans, &ck);
+	}
+	{
+		struct goroutine_key gk = { .pid = key.pid, .g = call->g };
+
+		bpf_map_delete_elem(&rpc_by_goroutine, &gk);
 	}
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {

@@ -47,13 +47,15 @@ struct {
 	__type(value, struct http_start);
 } http_inflight SEC(".maps");
 
-/* The server span a child started on goroutine g belongs to, if any. */
+/* The server span (HTTP or gRPC) a child started on goroutine g belongs to, if any. */
 static __always_inline const struct ot_span_ids *find_goroutine_parent(__u32 pid, __u64 g)
 {
 	struct goroutine_key key = { .pid = pid, .g = g };
 	struct http_start *start = bpf_map_lookup_elem(&http_inflight, &key);
 
-	return start && start->req ? &start->ids : NULL;
+	if (start && start->req)
+		return &start->ids;
+	return bpf_map_lookup_elem(&rpc_by_goroutine, &key);
 }
 
 /*

@@ -441,7 +441,7 @@ func checkGRPCChain(t *testing.T, forest *tracetree.Forest, port, grpcPort int) 
 	ok := grpcWant{method: check, code: "OK"}
 	isCheck := tracetree.All(tracetree.Attr("rpc.system.name", "grpc"), tracetree.Attr("rpc.method", check))
 
-	// /chain -> client Check -> server Check -> {HTTP GET /hello, client Check -> server Check}
+	// /chain -> client Check -> server Check -> {HTTP GET /hello, GET /hello?bg=1, client Check -> server Check}
 	chain, err := forest.ServerSpan("/chain")
 	if err != nil {
 		t.Fatalf("/chain: %v", err)
@@ -464,17 +464,22 @@ func checkGRPCChain(t *testing.T, forest *tracetree.Forest, port, grpcPort int) 
 	if !handler.Span.ParentSpanID().IsEmpty() || !within(handler, outer, 0) {
 		t.Errorf("%v: want a root within its client span %v", handler, outer)
 	}
-	var httpCall, grpcCall *tracetree.Node
+	// the HTTP call with the handler's context, the same call with
+	// context.Background() (linked through the handler's goroutine), a gRPC Check
+	var httpCall, bgCall, grpcCall *tracetree.Node
 	for _, c := range handler.Children {
 		switch {
 		case c.Span.Kind() == ptrace.SpanKindClient && c.Attr("url.full") == fmt.Sprintf("http://127.0.0.1:%d/hello", port):
 			httpCall = c
+		case c.Span.Kind() == ptrace.SpanKindClient && c.Attr("url.full") == fmt.Sprintf("http://127.0.0.1:%d/hello?bg=1", port):
+			bgCall = c
 		case isCheck(c):
 			grpcCall = c
 		}
 	}
-	if len(handler.Children) != 2 || httpCall == nil || grpcCall == nil {
-		t.Fatalf("%v: children %v, want the HTTP call of /hello and a gRPC Check", handler, handler.Children)
+	if len(handler.Children) != 3 || httpCall == nil || bgCall == nil || grpcCall == nil {
+		t.Fatalf("%v: children %v, want the HTTP calls of /hello (with and without the context) and a gRPC Check",
+			handler, handler.Children)
 	}
 	ok.kind = ptrace.SpanKindClient
 	checkGRPCSpan(t, grpcCall, ok, grpcPort)
