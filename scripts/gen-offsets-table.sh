@@ -3,7 +3,9 @@
 # otrace needs, read by otrace's own DWARF reader (--list-probes) from the
 # fixture server, and the grpcchain fixture for what gRPC needs of the standard
 # library, built with every Go release line obtainable here. Binaries without
-# DWARF then use it.
+# DWARF then use it. Then runs gen-offsets-modules.sh, which regenerates the
+# table of grpc-go's offsets (src/offsets_modules.inc), unless
+# OTRACE_GEN_MODULES=0.
 #
 # Rows are keyed by the exact release: patch releases do change layouts.
 #
@@ -92,3 +94,7 @@ out="$root/src/offsets_table.inc"
 	echo "};"
 } >"$out"
 echo "gen-offsets: wrote $out ($(wc -l <"$rows") rows)" >&2
+
+if [[ ${OTRACE_GEN_MODULES:-1} != 0 ]]; then
+	"$root/scripts/gen-offsets-modules.sh" "$otrace"
+fi
