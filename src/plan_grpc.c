@@ -15,8 +15,11 @@
  * its callers), WriteStatus before; the status error's shape is in
  * fold_old_fields.
  *
- * gRPC's struct offsets come from DWARF only: the generated table covers the
- * standard library, so a binary without DWARF gets no gRPC probes.
+ * Struct offsets come from DWARF, else from the generated table of the
+ * module version the binary's build info names (grpc-go's, and genproto's for
+ * the status proto), which scripts/gen-offsets-modules.sh fills for the latest
+ * patch of every minor release supported. A binary without DWARF whose
+ * versions are not in it gets no gRPC probes, the missing field named.
  */
 #include <string.h>
 
@@ -125,10 +128,10 @@ static bool have_fields(struct plan *plan, size_t first, const char *lib,
 
 	if (!missing)
 		return true;
-	pr_warn("field %s.%s unknown (not in the binary's DWARF, and gRPC offsets come only from "
-		"DWARF): %s probes skipped",
+	pr_warn("field %s.%s unknown (no DWARF, and the offsets table has no row for the "
+		"module version and Go release of this binary): %s probes skipped",
 		missing->type, missing->field, lib);
-	plan__skip_from(plan, first, "field %s.%s unknown (gRPC offsets come only from DWARF)",
+	plan__skip_from(plan, first, "field %s.%s unknown (no DWARF, not in the offsets table)",
 			missing->type, missing->field);
 	return false;
 }
