@@ -292,8 +292,8 @@ enum ot_grpc_error_kind {
 };
 
 /*
- * Offsets the gRPC probes need (google.golang.org/grpc, from DWARF only: the
- * generated table covers the standard library). Negative: field not present.
+ * Offsets the gRPC probes need (google.golang.org/grpc; DWARF, else the
+ * module-keyed offsets table). Negative: field not present.
  */
 struct ot_grpc_cfg {
 	__s64 stream_ctx;    /* server stream -> transport.Stream.ctx */

@@ -89,7 +89,8 @@ static int finish(struct itab_names *t, int err, struct itab_names **out)
 		itab_names__free(t);
 		return err;
 	}
-	qsort(t->v, t->n, sizeof(*t->v), cmp_vaddr);
+	if (t->n) /* a binary without .symtab has none, and t->v is NULL */
+		qsort(t->v, t->n, sizeof(*t->v), cmp_vaddr);
 	*out = t;
 	return 0;
 }

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Struct field offsets in the target: DWARF first, the generated table second,
- * never guessed. A field neither source knows stays at offset -1 and the
- * probes needing it are skipped with a warning naming it.
+ * Struct field offsets in the target: DWARF first, the generated tables
+ * second, never guessed. A field neither source knows stays at offset -1 and
+ * the probes needing it are skipped with a warning naming it.
+ *
+ * Two tables: standard library types by exact Go release, and types of
+ * third-party modules (grpc-go, genproto) by the exact version of the module
+ * the type lies in, as the binary's build info names it.
  */
 #ifndef OTRACE_OFFSETS_H
 #define OTRACE_OFFSETS_H
@@ -27,6 +31,16 @@ int dwarf__resolve_fields(Elf *elf, struct field_req *reqs, size_t n);
 
 /* Fills what the generated table knows for this Go version. */
 int offsets_table__resolve(const char *go_version, struct field_req *reqs, size_t n);
+
+/*
+ * Fills what the generated module table knows for the types of gb's
+ * dependency modules: a type belongs to the module whose path is the longest
+ * prefix of its package, and rows match that module's exact version (a
+ * replaced module: the replacement's path and version, no row for a
+ * directory) and a Go release line the row was read from. Returns the
+ * number filled, -ENOENT when the binary names no Go release.
+ */
+int offsets_table__resolve_modules(const struct gobin *gb, struct field_req *reqs, size_t n);
 
 /* DWARF, then the table, for every request; returns the number unresolved. */
 int offsets__resolve(const struct gobin *gb, struct field_req *reqs, size_t n);

@@ -15,8 +15,11 @@
  * its callers), WriteStatus before; the status error's shape is in
  * fold_old_fields.
  *
- * gRPC's struct offsets come from DWARF only: the generated table covers the
- * standard library, so a binary without DWARF gets no gRPC probes.
+ * Struct offsets come from DWARF, else from the generated table of the
+ * module version the binary's build info names (grpc-go's, and genproto's for
+ * the status proto), which scripts/gen-offsets-modules.sh fills for the latest
+ * patch of every minor release supported. A binary without DWARF whose
+ * versions are not in it gets no gRPC probes, the missing field named.
  */
 #include <string.h>
 
@@ -37,10 +40,16 @@ enum grpc_func {
 	FN_FINISH,	   /* (*clientStream).finish: client end */
 	FN_INVOKE,	   /* invoke: calls newClientStream for unary calls */
 	FN_CC_NEW_STREAM,  /* (*ClientConn).NewStream: and for streams */
+	FN_STATUS_ERROR,   /* (*status.statusError).Error: the error is the proto (<= v1.2x) */
 	FN_GRPC_MAX,
 };
 
-/* Fields; the _OLD ones and ERROR_PROTO stand in for others in older releases. */
+/*
+ * Fields; the _OLD one and ERROR_PROTO stand in for others in older releases.
+ * The oldest form of the status error, status.statusError, is spb.Status
+ * itself (a defined type of it): it has no field of its own, so its method
+ * (FN_STATUS_ERROR) tells it apart, and its layout is genproto's, not grpc's.
+ */
 enum grpc_field {
 	G_STREAM_CTX,
 	G_STREAM_METHOD,
@@ -53,7 +62,6 @@ enum grpc_field {
 	G_SERVER_STREAM,     /* absent before v1.69, where handleStream gets a *Stream */
 	G_STATUS_PROTO_OLD,  /* Status lived in package status before internal/status */
 	G_ERROR_PROTO,	     /* internal/status.Error held the proto itself at first */
-	G_STATUS_ERROR_OLD,  /* and before that the error was the proto (statusError) */
 	G_MAX,
 };
 
@@ -71,7 +79,6 @@ static const struct field_req grpc_fields[G_MAX] = {
 	[G_SERVER_STREAM] = { GRPC_TRANSPORT ".ServerStream", "Stream" },
 	[G_STATUS_PROTO_OLD] = { GRPC "/status.Status", "s" },
 	[G_ERROR_PROTO] = { GRPC "/internal/status.Error", "e" },
-	[G_STATUS_ERROR_OLD] = { GRPC "/status.statusError", "Code" },
 };
 
 /* G_ERROR_STATUS stands for whichever form of the status error the release has. */
@@ -83,8 +90,9 @@ static const enum grpc_field client_required[] = { G_STATUS_PROTO, G_PROTO_CODE,
 /*
  * Folds the older releases' forms into the fields the probes read: the
  * status proto's holder, and how the status error leads to the proto.
+ * error_is_proto: the binary has status.statusError's methods.
  */
-static enum ot_grpc_error_kind fold_old_fields(struct field_req *f)
+static enum ot_grpc_error_kind fold_old_fields(struct field_req *f, bool error_is_proto)
 {
 	if (!f[G_STATUS_PROTO].source && f[G_STATUS_PROTO_OLD].source)
 		f[G_STATUS_PROTO] = f[G_STATUS_PROTO_OLD];
@@ -94,9 +102,9 @@ static enum ot_grpc_error_kind fold_old_fields(struct field_req *f)
 		f[G_ERROR_STATUS] = f[G_ERROR_PROTO];
 		return OT_GRPC_ERROR_PROTO_PTR;
 	}
-	if (f[G_STATUS_ERROR_OLD].source) {
-		f[G_ERROR_STATUS] = f[G_STATUS_ERROR_OLD];
+	if (error_is_proto) {
 		f[G_ERROR_STATUS].offset = 0; /* the error is the proto */
+		f[G_ERROR_STATUS].source = "symbol";
 		return OT_GRPC_ERROR_IS_PROTO;
 	}
 	return OT_GRPC_ERROR_STATUS;
@@ -120,10 +128,10 @@ static bool have_fields(struct plan *plan, size_t first, const char *lib,
 
 	if (!missing)
 		return true;
-	pr_warn("field %s.%s unknown (not in the binary's DWARF, and gRPC offsets come only from "
-		"DWARF): %s probes skipped",
+	pr_warn("field %s.%s unknown (no DWARF, and the offsets table has no row for the "
+		"module version and Go release of this binary): %s probes skipped",
 		missing->type, missing->field, lib);
-	plan__skip_from(plan, first, "field %s.%s unknown (gRPC offsets come only from DWARF)",
+	plan__skip_from(plan, first, "field %s.%s unknown (no DWARF, not in the offsets table)",
 			missing->type, missing->field);
 	return false;
 }
@@ -241,6 +249,7 @@ void plan_grpc(const struct gobin *gb, struct plan *plan)
 		[FN_FINISH] = { .name = GRPC ".(*clientStream).finish" },
 		[FN_INVOKE] = { .name = GRPC ".invoke" },
 		[FN_CC_NEW_STREAM] = { .name = GRPC ".(*ClientConn).NewStream" },
+		[FN_STATUS_ERROR] = { .name = GRPC "/status.(*statusError).Error" },
 	};
 	struct field_req f[G_MAX];
 	enum ot_grpc_error_kind error_kind;
@@ -252,7 +261,7 @@ void plan_grpc(const struct gobin *gb, struct plan *plan)
 		return; /* the program neither serves nor calls gRPC */
 	memcpy(f, grpc_fields, sizeof(f));
 	plan__resolve_fields(gb, plan, f, G_MAX, 0);
-	error_kind = fold_old_fields(f);
+	error_kind = fold_old_fields(f, fns[FN_STATUS_ERROR].vaddr != 0);
 
 	/* each side checks its fields once its own probes are the last in the plan */
 	first = plan->nprobes;

@@ -31,6 +31,17 @@ import (
 const (
 	oldestGRPC = "v1.14.0"
 	newestGRPC = "v1.85.0"
+	// A release the offsets table leaves out (not the latest patch of its
+	// minor): without DWARF its probes are skipped.
+	untabledGRPC = "v1.20.0"
+)
+
+// Built without DWARF or symbols, the fixture's gRPC offsets come from the
+// module-keyed offsets table (src/offsets_modules.inc), whose rows hold for
+// the releases both of these are.
+var (
+	strippedFlags = []string{"-ldflags=-s -w"}
+	tabledGRPC    = []string{oldestGRPC, newestGRPC}
 )
 
 func grpcReleases() []string {
@@ -205,11 +216,19 @@ func within(inner, outer *tracetree.Node, slack time.Duration) bool {
 // span starts a new trace (nothing propagates the context), unless the
 // caller's metadata carries a traceparent, which the test sends itself. A
 // call of a method the server does not have is _OTHER.
+//
+// Stripped of DWARF and symbols, the same fixture gets the same spans from
+// the offsets table's rows and .gopclntab.
 func TestGRPC(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
 	for _, release := range grpcReleases() {
 		t.Run("grpc"+release, func(t *testing.T) { testGRPC(t, bin, grpcFixture(t, "services", release)) })
+	}
+	for _, release := range tabledGRPC {
+		t.Run("grpc"+release+"-stripped", func(t *testing.T) {
+			testGRPC(t, bin, grpcFixture(t, "services", release, strippedFlags...))
+		})
 	}
 }
 
@@ -512,7 +531,25 @@ type grpcPlan struct {
 		Emulated    bool   `json:"emulated"`
 		Reason      string `json:"reason"`
 	} `json:"probes"`
-	SingleStepped int `json:"singleSteppedProbes"`
+	Fields        []grpcField `json:"fields"`
+	SingleStepped int         `json:"singleSteppedProbes"`
+}
+
+// grpcField is one struct field of a --list-probes plan; Source is "dwarf",
+// "table" or null (unknown).
+type grpcField struct {
+	Struct string  `json:"struct"`
+	Field  string  `json:"field"`
+	Offset int64   `json:"offset"`
+	Source *string `json:"source"`
+}
+
+func (f grpcField) String() string {
+	src := "unknown"
+	if f.Source != nil {
+		src = *f.Source
+	}
+	return fmt.Sprintf("%s.%s at %d (%s)", f.Struct, f.Field, f.Offset, src)
 }
 
 func listGRPCProbes(t *testing.T, bin, target string) grpcPlan {
@@ -536,46 +573,30 @@ func listGRPCProbes(t *testing.T, bin, target string) grpcPlan {
 // TestGRPCListProbes: --list-probes shows every gRPC probe. On each release
 // every start and end is planned on an instruction the kernel emulates, so
 // the plan single-steps nothing; NewStream's after-call site, which would be
-// single-stepped, is listed unplanned with that reason. Without DWARF
-// (-ldflags="-s -w") every gRPC probe is listed unplanned, the reason naming
-// the missing field.
+// single-stepped, is listed unplanned with that reason.
+//
+// Without DWARF and symbols (-ldflags="-s -w"), the oldest and newest
+// release get the same plan, every field that DWARF gave now from the
+// offsets table at the offset DWARF gave; a release the table leaves out
+// has every gRPC probe listed unplanned, the reason naming the missing field.
 func TestGRPCListProbes(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
 	for _, release := range grpcReleases() {
 		t.Run("grpc"+release, func(t *testing.T) {
-			plan := listGRPCProbes(t, bin, grpcFixture(t, "services", release))
-			planned := map[string]int{}
-			for _, p := range plan.Probes {
-				if !strings.HasPrefix(p.Library, "gRPC") {
-					continue
-				}
-				switch {
-				case p.Planned && !p.Emulated:
-					t.Errorf("%s %s at %q is single-stepped", p.Program, p.Symbol, p.Instruction)
-				case p.Planned:
-					planned[p.Program]++
-				case p.Program == "grpc_client_created" && strings.HasSuffix(p.Symbol, ".(*ClientConn).NewStream"):
-					if !strings.Contains(p.Reason, "single-stepped") {
-						t.Errorf("%s %s: reason %q does not say it would be single-stepped", p.Program, p.Symbol, p.Reason)
-					}
-				default:
-					t.Errorf("%s %s not planned: %s", p.Program, p.Symbol, p.Reason)
-				}
-			}
-			for _, prog := range []string{"grpc_server_start", "grpc_server_end", "grpc_client_start",
-				"grpc_client_attempt", "grpc_client_finish", "grpc_client_created"} {
-				if planned[prog] == 0 {
-					t.Errorf("no planned probe runs %s", prog)
-				}
-			}
-			if plan.SingleStepped != 0 {
-				t.Errorf("singleSteppedProbes = %d, want 0", plan.SingleStepped)
-			}
+			checkGRPCPlan(t, listGRPCProbes(t, bin, grpcFixture(t, "services", release)))
 		})
 	}
-	t.Run("stripped", func(t *testing.T) {
-		plan := listGRPCProbes(t, bin, grpcFixture(t, "services", newestGRPC, "-ldflags=-s -w"))
+	for _, release := range tabledGRPC {
+		t.Run("grpc"+release+"-stripped", func(t *testing.T) {
+			withDWARF := listGRPCProbes(t, bin, grpcFixture(t, "services", release))
+			plan := listGRPCProbes(t, bin, grpcFixture(t, "services", release, strippedFlags...))
+			checkGRPCPlan(t, plan)
+			checkTableFields(t, withDWARF, plan)
+		})
+	}
+	t.Run("grpc"+untabledGRPC+"-stripped", func(t *testing.T) {
+		plan := listGRPCProbes(t, bin, grpcFixture(t, "services", untabledGRPC, strippedFlags...))
 		n := 0
 		for _, p := range plan.Probes {
 			if !strings.HasPrefix(p.Library, "gRPC") {
@@ -590,4 +611,69 @@ func TestGRPCListProbes(t *testing.T) {
 			t.Errorf("%d gRPC probes listed, want every one (7 or more)", n)
 		}
 	})
+}
+
+// checkGRPCPlan: every gRPC probe planned on an emulated instruction, but
+// NewStream's after-call site, and every program has a probe.
+func checkGRPCPlan(t *testing.T, plan grpcPlan) {
+	t.Helper()
+	planned := map[string]int{}
+	for _, p := range plan.Probes {
+		if !strings.HasPrefix(p.Library, "gRPC") {
+			continue
+		}
+		switch {
+		case p.Planned && !p.Emulated:
+			t.Errorf("%s %s at %q is single-stepped", p.Program, p.Symbol, p.Instruction)
+		case p.Planned:
+			planned[p.Program]++
+		case p.Program == "grpc_client_created" && strings.HasSuffix(p.Symbol, ".(*ClientConn).NewStream"):
+			if !strings.Contains(p.Reason, "single-stepped") {
+				t.Errorf("%s %s: reason %q does not say it would be single-stepped", p.Program, p.Symbol, p.Reason)
+			}
+		default:
+			t.Errorf("%s %s not planned: %s", p.Program, p.Symbol, p.Reason)
+		}
+	}
+	for _, prog := range []string{"grpc_server_start", "grpc_server_end", "grpc_client_start",
+		"grpc_client_attempt", "grpc_client_finish", "grpc_client_created"} {
+		if planned[prog] == 0 {
+			t.Errorf("no planned probe runs %s", prog)
+		}
+	}
+	if plan.SingleStepped != 0 {
+		t.Errorf("singleSteppedProbes = %d, want 0", plan.SingleStepped)
+	}
+}
+
+// checkTableFields: each field the DWARF plan read, the stripped plan has
+// from the table at the same offset, and the fields DWARF lacked stay unknown.
+// The fields listed are gRPC's and the other libraries' alike.
+func checkTableFields(t *testing.T, withDWARF, stripped grpcPlan) {
+	t.Helper()
+	key := func(f grpcField) string { return f.Struct + "." + f.Field }
+	got := map[string]grpcField{}
+	for _, f := range stripped.Fields {
+		got[key(f)] = f
+	}
+	grpc := 0
+	for _, want := range withDWARF.Fields {
+		f, ok := got[key(want)]
+		switch {
+		case !ok:
+			t.Errorf("%v: not listed without DWARF", want)
+		case want.Source == nil && f.Source != nil:
+			t.Errorf("%v: unknown in DWARF, but %v without it", want, f)
+		case want.Source == nil:
+		case *want.Source != "dwarf":
+			t.Errorf("%v: want source dwarf in the unstripped binary", want)
+		case f.Source == nil || *f.Source != "table" || f.Offset != want.Offset:
+			t.Errorf("%v without DWARF, want %d from the table", f, want.Offset)
+		case strings.HasPrefix(want.Struct, "google.golang.org/"):
+			grpc++
+		}
+	}
+	if grpc < 5 {
+		t.Errorf("%d grpc-go and genproto fields from the table, want 5 or more", grpc)
+	}
 }
