@@ -41,3 +41,14 @@ extract_section bench-saturation "$results/latest/summary.md" \
 	"## Saturation throughput" "## Latency at"
 extract_section bench-summary "$results/latest/summary.md" \
 	"## Latency at" "### CPU per request"
+
+# bench/cost: the CPU tables, not the per-program detail
+cost="$root/bench/cost/results.md"
+if [[ -f $cost ]]; then
+	extract="$(mktemp)"
+	awk 'index($0, "Time in otrace") == 1 { exit } { print }' "$cost" >"$extract"
+	replace_section cost "$extract"
+	rm -f "$extract"
+else
+	echo "update-readme: $cost missing, cost left as is" >&2
+fi
