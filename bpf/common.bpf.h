@@ -38,6 +38,9 @@ struct goroutine_key {
 	__u64 g;
 };
 
+/* The current process and goroutine (R14 at the probed instructions). */
+#define goroutine_of(ctx) ((struct goroutine_key){ .pid = pid_of_current(), .g = GO_G(ctx) })
+
 struct ctx_key {
 	__u32 pid;
 	__u32 _pad;

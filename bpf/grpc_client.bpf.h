@@ -55,7 +55,7 @@ struct {
 SEC("uprobe")
 int grpc_client_start(struct pt_regs *ctx)
 {
-	struct goroutine_key key = { .pid = pid_of_current(), .g = GO_G(ctx) };
+	struct goroutine_key key = goroutine_of(ctx);
 	struct grpc_client_call call = {
 		.start_ns = bpf_ktime_get_ns(),
 		.g = key.g,
@@ -88,7 +88,7 @@ int grpc_client_start(struct pt_regs *ctx)
 SEC("uprobe")
 int grpc_client_attempt(struct pt_regs *ctx)
 {
-	struct goroutine_key gk = { .pid = pid_of_current(), .g = GO_G(ctx) };
+	struct goroutine_key gk = goroutine_of(ctx);
 	struct grpc_stream_key sk = { .pid = gk.pid, .stream = GO_ARG1(ctx) };
 	struct grpc_client_call *call, *linked;
 
@@ -192,7 +192,7 @@ int grpc_client_finish(struct pt_regs *ctx)
 SEC("uprobe")
 int grpc_client_created(struct pt_regs *ctx)
 {
-	struct goroutine_key gk = { .pid = pid_of_current(), .g = GO_G(ctx) };
+	struct goroutine_key gk = goroutine_of(ctx);
 	struct go_iface err = { .tab = GO_ARG3(ctx), .data = GO_ARG4(ctx) };
 	struct grpc_client_call *call, *linked;
 

@@ -33,7 +33,7 @@ SEC("uprobe")
 int http_client_enter(struct pt_regs *ctx)
 {
 	const volatile struct ot_http_client_cfg *cfg = &http_client_cfg;
-	struct goroutine_key key = { .pid = pid_of_current(), .g = GO_G(ctx) };
+	struct goroutine_key key = goroutine_of(ctx);
 	struct http_client_start start = {
 		.start_ns = bpf_ktime_get_ns(),
 		.req = GO_ARG2(ctx),
@@ -84,7 +84,7 @@ static __always_inline void read_client_request(struct ot_http_client_rec *rec, 
 static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err_tab)
 {
 	const volatile struct ot_http_client_cfg *cfg = &http_client_cfg;
-	struct goroutine_key key = { .pid = pid_of_current(), .g = GO_G(ctx) };
+	struct goroutine_key key = goroutine_of(ctx);
 	struct ot_http_client_rec *rec;
 	struct http_client_start *start;
 

@@ -47,13 +47,21 @@ struct {
 	__type(value, struct http_start);
 } http_inflight SEC(".maps");
 
+/* The request in progress on key's goroutine, NULL when none. */
+static __always_inline struct http_start *live_request(struct goroutine_key *key)
+{
+	struct http_start *start = bpf_map_lookup_elem(&http_inflight, key);
+
+	return start && start->req ? start : NULL;
+}
+
 /* The server span (HTTP or gRPC) a child started on goroutine g belongs to, if any. */
 static __always_inline const struct ot_span_ids *find_goroutine_parent(__u32 pid, __u64 g)
 {
 	struct goroutine_key key = { .pid = pid, .g = g };
-	struct http_start *start = bpf_map_lookup_elem(&http_inflight, &key);
+	struct http_start *start = live_request(&key);
 
-	if (start && start->req)
+	if (start)
 		return &start->ids;
 	return bpf_map_lookup_elem(&rpc_by_goroutine, &key);
 }
@@ -117,10 +125,7 @@ static __always_inline void forget_context(__u32 pid, struct http_start *start)
 SEC("uprobe")
 int serve_http_enter(struct pt_regs *ctx)
 {
-	struct goroutine_key key = {
-		.pid = pid_of_current(),
-		.g = GO_G(ctx),
-	};
+	struct goroutine_key key = goroutine_of(ctx);
 	struct http_start start = {
 		.start_ns = bpf_ktime_get_ns(),
 		.req = GO_ARG4(ctx),
@@ -229,10 +234,7 @@ static __always_inline __s64 http1_status(__u64 resp)
 SEC("uprobe")
 int finish_request_enter(struct pt_regs *ctx)
 {
-	struct goroutine_key key = {
-		.pid = pid_of_current(),
-		.g = GO_G(ctx),
-	};
+	struct goroutine_key key = goroutine_of(ctx);
 	struct http_start *start;
 	__u64 resp = GO_ARG1(ctx);
 
@@ -259,13 +261,10 @@ int finish_request_enter(struct pt_regs *ctx)
 SEC("uprobe")
 int conn_serve_done(struct pt_regs *ctx)
 {
-	struct goroutine_key key = {
-		.pid = pid_of_current(),
-		.g = GO_G(ctx),
-	};
-	struct http_start *start = bpf_map_lookup_elem(&http_inflight, &key);
+	struct goroutine_key key = goroutine_of(ctx);
+	struct http_start *start = live_request(&key);
 
-	if (!start || !start->req)
+	if (!start)
 		return 0;
 	emit_server(&key, start, http1_status(start->resp),
 		    start->flags & OT_HTTP_HIJACKED ? 0 : OT_HTTP_PANICKED);
@@ -285,10 +284,7 @@ static __always_inline __s64 h2_status(__u64 rw)
 SEC("uprobe")
 int h2_handler_done(struct pt_regs *ctx)
 {
-	struct goroutine_key key = {
-		.pid = pid_of_current(),
-		.g = GO_G(ctx),
-	};
+	struct goroutine_key key = goroutine_of(ctx);
 	struct http_start *start;
 	__u64 rw = GO_ARG1(ctx);
 
@@ -312,13 +308,10 @@ int h2_handler_done(struct pt_regs *ctx)
 SEC("uprobe")
 int h2_handler_panicked(struct pt_regs *ctx)
 {
-	struct goroutine_key key = {
-		.pid = pid_of_current(),
-		.g = GO_G(ctx),
-	};
-	struct http_start *start = bpf_map_lookup_elem(&http_inflight, &key);
+	struct goroutine_key key = goroutine_of(ctx);
+	struct http_start *start = live_request(&key);
 
-	if (!start || !start->req)
+	if (!start)
 		return 0;
 	emit_server(&key, start, h2_status(start->resp), OT_HTTP_PANICKED);
 	close_request(key.pid, start, 0);
@@ -329,13 +322,10 @@ int h2_handler_panicked(struct pt_regs *ctx)
 SEC("uprobe")
 int http_hijack(struct pt_regs *ctx)
 {
-	struct goroutine_key key = {
-		.pid = pid_of_current(),
-		.g = GO_G(ctx),
-	};
-	struct http_start *start = bpf_map_lookup_elem(&http_inflight, &key);
+	struct goroutine_key key = goroutine_of(ctx);
+	struct http_start *start = live_request(&key);
 
-	if (start && start->req)
+	if (start)
 		start->flags |= OT_HTTP_HIJACKED;
 	return 0;
 }
@@ -348,10 +338,7 @@ int http_hijack(struct pt_regs *ctx)
 SEC("uprobe")
 int return_probe(struct pt_regs *ctx)
 {
-	struct goroutine_key key = {
-		.pid = pid_of_current(),
-		.g = GO_G(ctx),
-	};
+	struct goroutine_key key = goroutine_of(ctx);
 
 	bpf_map_lookup_elem(&http_inflight, &key);
 	return 0;

@@ -164,7 +164,7 @@ SEC("uprobe")
 int h2_write_header(struct pt_regs *ctx)
 {
 	const volatile struct ot_propagate_cfg *cfg = &propagate_cfg;
-	struct goroutine_key gk = { .pid = pid_of_current(), .g = GO_G(ctx) };
+	struct goroutine_key gk = goroutine_of(ctx);
 	char field[TRACEPARENT_HPACK_LEN] = { 0x00, 11, 't', 'r', 'a', 'c', 'e', 'p',
 					      'a', 'r', 'e', 'n', 't', OT_TRACEPARENT_LEN };
 	__u64 hbuf = GO_ARG1(ctx) + cfg->h2cc_hbuf + cfg->bytes_buffer_buf;

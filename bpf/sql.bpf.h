@@ -70,7 +70,7 @@ static __always_inline void sql_begin(struct sql_call *c, __u32 pid, __u64 g, __
 static __always_inline int sql_start_dc(struct pt_regs *ctx, __u64 probe_vaddr, __u64 ctx_data,
 					__u64 dc, struct go_string query)
 {
-	struct goroutine_key key = { .pid = pid_of_current(), .g = GO_G(ctx) };
+	struct goroutine_key key = goroutine_of(ctx);
 	struct sql_call c = { .query = query, .bias = PT_REGS_IP(ctx) - probe_vaddr };
 	struct sql_call *prev = bpf_map_lookup_elem(&sql_inflight, &key);
 
@@ -106,7 +106,7 @@ int sql_query_start(struct pt_regs *ctx)
 SEC("uprobe")
 int sql_stmt_enter(struct pt_regs *ctx)
 {
-	struct goroutine_key key = { .pid = pid_of_current(), .g = GO_G(ctx) };
+	struct goroutine_key key = goroutine_of(ctx);
 	struct sql_call *c = bpf_map_lookup_elem(&sql_inflight, &key);
 	struct sql_call fresh = { .stmt = GO_ARG1(ctx) };
 
@@ -122,7 +122,7 @@ int sql_stmt_enter(struct pt_regs *ctx)
 /* resultFromStatement and rowsiFromStatement(ctx, ci, ds, args). */
 static __always_inline int sql_start_stmt(struct pt_regs *ctx, __u64 probe_vaddr)
 {
-	struct goroutine_key key = { .pid = pid_of_current(), .g = GO_G(ctx) };
+	struct goroutine_key key = goroutine_of(ctx);
 	struct sql_call *c = bpf_map_lookup_elem(&sql_inflight, &key);
 	struct go_string query = {};
 
@@ -153,7 +153,7 @@ int sql_stmt_query_start(struct pt_regs *ctx)
 /* Ends the span in progress on this goroutine, if any; err_tab: the error's itab. */
 static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_tab)
 {
-	struct goroutine_key key = { .pid = pid_of_current(), .g = GO_G(ctx) };
+	struct goroutine_key key = goroutine_of(ctx);
 	struct sql_call *c = bpf_map_lookup_elem(&sql_inflight, &key);
 	struct ot_db_rec *rec;
 
