@@ -404,15 +404,11 @@ static bool name_matches(const char *symbol, const char *wanted, bool vendored)
 	return !strcmp(vendored ? gobin__devendor(symbol) : symbol, wanted);
 }
 
-static int find_funcs_symtab_pass(const struct gobin *gb, struct go_func *funcs, size_t n,
-				  bool vendored)
+int gobin__for_each_symbol(const struct gobin *gb,
+			   int (*fn)(void *ctx, const GElf_Sym *sym, const char *name), void *ctx)
 {
 	Elf_Scn *scn = NULL;
-	int found = 0;
 
-	if (!vendored)
-		for (size_t i = 0; i < n; i++)
-			funcs[i].vaddr = funcs[i].size = 0;
 	while ((scn = elf_nextscn(gb->elf, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *data;
@@ -422,28 +418,56 @@ static int find_funcs_symtab_pass(const struct gobin *gb, struct go_func *funcs,
 		data = elf_getdata(scn, NULL);
 		if (!data)
 			continue;
-		size_t count = sh.sh_size / sh.sh_entsize;
-		for (size_t s = 0; s < count; s++) {
+		for (size_t s = 0; s < sh.sh_size / sh.sh_entsize; s++) {
 			GElf_Sym sym;
 			const char *name;
+			int ret;
 
-			if (!gelf_getsym(data, s, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+			if (!gelf_getsym(data, (int)s, &sym))
 				continue;
 			name = elf_strptr(gb->elf, sh.sh_link, sym.st_name);
-			if (!name)
-				continue;
-			if (vendored && gobin__devendor(name) == name)
-				continue;
-			for (size_t i = 0; i < n; i++) {
-				if (!funcs[i].vaddr && name_matches(name, funcs[i].name, vendored)) {
-					funcs[i].vaddr = sym.st_value;
-					funcs[i].size = sym.st_size;
-					found++;
-				}
-			}
+			if (name && (ret = fn(ctx, &sym, name)))
+				return ret;
 		}
 	}
-	return found;
+	return 0;
+}
+
+struct find_funcs_pass {
+	struct go_func *funcs;
+	size_t n;
+	bool vendored;
+	int found;
+};
+
+static int match_func(void *ctx, const GElf_Sym *sym, const char *name)
+{
+	struct find_funcs_pass *p = ctx;
+
+	if (GELF_ST_TYPE(sym->st_info) != STT_FUNC)
+		return 0;
+	if (p->vendored && gobin__devendor(name) == name)
+		return 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (!p->funcs[i].vaddr && name_matches(name, p->funcs[i].name, p->vendored)) {
+			p->funcs[i].vaddr = sym->st_value;
+			p->funcs[i].size = sym->st_size;
+			p->found++;
+		}
+	}
+	return 0;
+}
+
+static int find_funcs_symtab_pass(const struct gobin *gb, struct go_func *funcs, size_t n,
+				  bool vendored)
+{
+	struct find_funcs_pass pass = { .funcs = funcs, .n = n, .vendored = vendored };
+
+	if (!vendored)
+		for (size_t i = 0; i < n; i++)
+			funcs[i].vaddr = funcs[i].size = 0;
+	gobin__for_each_symbol(gb, match_func, &pass);
+	return pass.found;
 }
 
 static int find_funcs_symtab(const struct gobin *gb, struct go_func *funcs, size_t n)

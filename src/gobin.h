@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <gelf.h>
 #include <libelf.h>
 
 struct gobin;
@@ -61,6 +62,12 @@ const char *gobin__devendor(const char *name);
  * an exact name wins over a vendored copy's. Returns how many were found.
  */
 int gobin__find_funcs(const struct gobin *gb, struct go_func *funcs, size_t n);
+/*
+ * Calls fn for every .symtab symbol (none when stripped) until it returns
+ * non-zero; returns that value, or 0.
+ */
+int gobin__for_each_symbol(const struct gobin *gb,
+			   int (*fn)(void *ctx, const GElf_Sym *sym, const char *name), void *ctx);
 /* Translates a virtual address to a file offset through PT_LOAD headers. */
 int gobin__vaddr_to_offset(const struct gobin *gb, uint64_t vaddr, uint64_t *offset);
 /* Returns a pointer to len file bytes mapped at vaddr, or NULL. */

@@ -55,31 +55,11 @@ static int cmp_vaddr(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int read_symtab(Elf *elf, struct itab_names *t)
+static int add_itab_symbol(void *ctx, const GElf_Sym *sym, const char *name)
 {
-	Elf_Scn *scn = NULL;
-
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		for (size_t s = 0; s < sh.sh_size / sh.sh_entsize; s++) {
-			GElf_Sym sym;
-			const char *name;
-
-			if (!gelf_getsym(data, (int)s, &sym) || !sym.st_value)
-				continue;
-			name = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (name && is_itab_symbol(name) && add(t, sym.st_value, name))
-				return -ENOMEM;
-		}
-	}
-	return 0;
+	if (!sym->st_value || !is_itab_symbol(name))
+		return 0;
+	return add(ctx, sym->st_value, name) ? -ENOMEM : 0;
 }
 
 /* Takes ownership of t: sorts it into *out, or frees it on error. */
@@ -102,7 +82,7 @@ int itab_names__load(const struct gobin *gb, struct itab_names **out)
 	*out = NULL;
 	if (!t)
 		return -ENOMEM;
-	return finish(t, read_symtab(gobin__elf(gb), t), out);
+	return finish(t, gobin__for_each_symbol(gb, add_itab_symbol, t), out);
 }
 
 int itab_names__from_symbols(const uint64_t *vaddrs, const char *const *names, size_t n,
