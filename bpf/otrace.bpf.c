@@ -29,3 +29,4 @@ const volatile struct ot_grpc_cfg grpc_cfg = {};
 #include "sql.bpf.h"
 #include "grpc_server.bpf.h"
 #include "grpc_client.bpf.h"
+#include "propagate_grpc.bpf.h"

@@ -253,6 +253,16 @@ struct ot_propagate_cfg {
 	__s64 bytes_buffer_buf;	       /* bytes.Buffer.buf */
 	__u64 bufio_write_vaddr;       /* bufio.(*Writer).Write, link-time address */
 	__u64 write_subset_probe_vaddr; /* where http1_write_headers sits, link-time */
+	/* gRPC (grpc-go's transport) */
+	__s64 grpc_header_frame_hf;  /* headerFrame.hf */
+	__s64 grpc_loopy_framer;     /* loopyWriter.framer */
+	__s64 grpc_loopy_hbuf;	     /* loopyWriter.hBuf */
+	__s64 grpc_framer_writer;    /* framer.writer */
+	__s64 grpc_bufwriter_buf;    /* bufWriter.buf, or .bufHandle (a *[]byte) */
+	__s64 grpc_bufwriter_offset; /* bufWriter.offset */
+	__s64 bytes_buffer_off;	     /* bytes.Buffer.off */
+	__u32 grpc_buf_is_handle;    /* grpc_bufwriter_buf is bufHandle */
+	__u32 _pad2;
 };
 
 /* Offsets the net/http client probes need. */

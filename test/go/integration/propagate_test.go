@@ -1,16 +1,22 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+
+	"otrace.test/gotests/internal/otlp"
 )
 
 // headerRecorder is a server that remembers the traceparent headers it got,
@@ -156,4 +162,201 @@ func TestPropagateOff(t *testing.T) {
 	if v := rec2.values("h2"); len(v) != 0 {
 		t.Errorf("HTTP/2 request carried traceparent %q without --propagate", v)
 	}
+}
+
+// grpcchainProc is a grpcchain fixture traced by its own otrace (--exec).
+type grpcchainProc struct {
+	otrace   *proc
+	out      string
+	port     int // HTTP
+	grpcPort int
+}
+
+func startGRPCChain(t *testing.T, dir, bin, fixturePath string, flags ...string) grpcchainProc {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	g := grpcchainProc{out: filepath.Join(dir, "out.jsonl")}
+	portFile := filepath.Join(dir, "port")
+	args := append(append([]string{}, flags...), "-o", g.out, "--exec", fixturePath, "-port-file", portFile)
+	g.otrace = startProc(t, dir, "otrace", nil, bin, args...)
+	g.port = waitPortFile(t, portFile, g.otrace)
+	m := grpcListenRE.FindStringSubmatch(g.otrace.waitStderrLine(t, "grpc listening on", readyTimeout))
+	if m == nil {
+		t.Fatalf("no gRPC port in the fixture's stderr:\n%s", g.otrace.stderr())
+	}
+	g.grpcPort, _ = strconv.Atoi(m[1])
+	return g
+}
+
+// get fetches path from the fixture's HTTP server; the body, trimmed.
+func (g grpcchainProc) get(t *testing.T, client *http.Client, path string) string {
+	t.Helper()
+	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", g.port, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+	}
+	return strings.TrimSpace(string(body))
+}
+
+// rpcSpans are the gRPC spans of kind to or on port, in output order.
+func rpcSpans(spans []otlp.Span, kind, port int) []otlp.Span {
+	var out []otlp.Span
+	for _, s := range spans {
+		if s.Kind == kind && s.Attributes["rpc.system.name"] == "grpc" &&
+			(kind != spanKindClient || fmt.Sprint(s.Attributes["server.port"]) == strconv.Itoa(port)) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TestPropagateGRPC: with --propagate, A's gRPC calls carry traceparent
+// metadata naming A's client span, and B's server spans continue A's trace,
+// for the oldest and newest grpc-go otrace supports; B, traced without the
+// flag, calls A with no traceparent. Several calls share one connection, and
+// the first one opens it. Under lockdown: the refusal, once, and no metadata.
+func TestPropagateGRPC(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	for _, release := range grpcReleases() {
+		t.Run("grpc"+release, func(t *testing.T) {
+			testPropagateGRPC(t, bin, grpcFixture(t, "grpcchain", release))
+		})
+	}
+}
+
+func testPropagateGRPC(t *testing.T, bin, fixturePath string) {
+	const calls = 3
+	dir := t.TempDir()
+	a := startGRPCChain(t, filepath.Join(dir, "a"), bin, fixturePath, "--propagate")
+	b := startGRPCChain(t, filepath.Join(dir, "b"), bin, fixturePath)
+	refused := strings.Contains(a.otrace.stderr(), propagateRefused)
+	client := newClient()
+	for i := 0; i < calls; i++ {
+		a.get(t, client, fmt.Sprintf("/relay?to=127.0.0.1:%d", b.grpcPort))
+		b.get(t, client, fmt.Sprintf("/relay?to=127.0.0.1:%d", a.grpcPort))
+	}
+	seenByB := strings.Fields(b.get(t, client, "/seen"))
+	seenByA := strings.Fields(a.get(t, client, "/seen"))
+	client.CloseIdleConnections()
+	for _, g := range []grpcchainProc{a, b} {
+		g.otrace.signal(t, syscall.SIGTERM)
+		g.otrace.expectExit(t, exitTimeout, 0)
+	}
+	spansA, spansB := readOutput(t, a.out), readOutput(t, b.out)
+
+	// without the flag, B's calls are sent as they were
+	if len(seenByA) != calls {
+		t.Fatalf("A's service saw %d calls, want %d", len(seenByA), calls)
+	}
+	for _, v := range seenByA {
+		if v != "-" {
+			t.Errorf("B is traced without --propagate, yet its call carried traceparent %q", v)
+		}
+	}
+	clients := rpcSpans(spansA, spanKindClient, b.grpcPort)
+	if len(clients) != calls || len(seenByB) != calls {
+		t.Fatalf("%d client spans in A's output and %d calls seen by B, want %d each",
+			len(clients), len(seenByB), calls)
+	}
+	if refused {
+		if n := strings.Count(a.otrace.stderr(), propagateRefused); n != 1 {
+			t.Errorf("the refusal was reported %d times, want once:\n%s", n, a.otrace.stderr())
+		}
+		for _, v := range seenByB {
+			if v != "-" {
+				t.Errorf("the kernel refused writes, yet a call carried traceparent %q", v)
+			}
+		}
+		t.Logf("this kernel forbids BPF writes to process memory: checked the refusal")
+		return
+	}
+	// one trace across both processes, call by call, the first one included
+	servers := rpcSpans(spansB, spanKindServer, 0)
+	for i, c := range clients {
+		want := "00-" + c.TraceID + "-" + c.SpanID + "-01"
+		if seenByB[i] != want {
+			t.Errorf("call %d carried traceparent %q, want %s", i, seenByB[i], want)
+		}
+		found := false
+		for _, s := range servers {
+			if s.TraceID == c.TraceID {
+				found = true
+				if s.ParentSpanID != c.SpanID {
+					t.Errorf("call %d: B's server span has parent %s, want A's client span %s",
+						i, s.ParentSpanID, c.SpanID)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("call %d: no server span in B's output continues trace %s", i, c.TraceID)
+		}
+	}
+}
+
+// TestPropagateGRPCPlan: with --propagate, --list-probes shows gRPC's three
+// propagation probes, on instructions the kernel emulates, on the oldest and
+// newest release; a stripped binary (whose propagation fields the offsets
+// table does not hold) gets none, with a warning naming the field, and keeps
+// the net/http ones.
+func TestPropagateGRPCPlan(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	list := func(t *testing.T, target string) (grpcPlan, string) {
+		code, stdout, stderr := runOtrace(t, t.TempDir(), "otrace-list", bin, "--propagate", "--list-probes", target)
+		if code != 0 {
+			t.Fatalf("--list-probes %s: exit %d\n%s", target, code, stderr)
+		}
+		var plan grpcPlan
+		if err := json.Unmarshal([]byte(stdout), &plan); err != nil {
+			t.Fatalf("--list-probes: %v\n%s", err, clip(stdout, 2000))
+		}
+		return plan, stderr
+	}
+	programs := func(plan grpcPlan, library string) map[string]int {
+		n := map[string]int{}
+		for _, p := range plan.Probes {
+			if p.Library != library {
+				continue
+			}
+			if !p.Planned || !p.Emulated {
+				t.Errorf("%s %s: planned=%v emulated=%v (%s)", p.Program, p.Symbol, p.Planned, p.Emulated, p.Reason)
+			}
+			n[p.Program]++
+		}
+		return n
+	}
+	for _, release := range grpcReleases() {
+		t.Run("grpc"+release, func(t *testing.T) {
+			plan, _ := list(t, grpcFixture(t, "services", release))
+			got := programs(plan, "gRPC client (--propagate)")
+			for _, prog := range []string{"grpc_put_headers", "grpc_write_header", "grpc_headers_written"} {
+				if got[prog] != 1 {
+					t.Errorf("%d planned probes run %s, want 1", got[prog], prog)
+				}
+			}
+			if plan.SingleStepped != 0 {
+				t.Errorf("singleSteppedProbes = %d, want 0", plan.SingleStepped)
+			}
+		})
+	}
+	t.Run("stripped", func(t *testing.T) {
+		plan, stderr := list(t, grpcFixture(t, "services", newestGRPC, strippedFlags...))
+		if got := programs(plan, "gRPC client (--propagate)"); len(got) != 0 {
+			t.Errorf("gRPC propagation probes in a stripped binary's plan: %v", got)
+		}
+		if !regexp.MustCompile(`field \S+\.\w+ unknown .*--propagate skips gRPC`).MatchString(stderr) {
+			t.Errorf("no warning naming the missing field:\n%s", stderr)
+		}
+		if got := programs(plan, "net/http client (--propagate)"); got["http1_write_headers"] != 1 {
+			t.Errorf("net/http propagation probes: %v, want http1_write_headers", got)
+		}
+	})
 }
