@@ -249,7 +249,7 @@ struct ot_propagate_cfg {
 	__s64 req_header;	       /* net/http.Request.Header */
 	__s64 bufio_buf;	       /* bufio.Writer.buf */
 	__s64 bufio_n;		       /* bufio.Writer.n */
-	__s64 h2cc_hbuf;	       /* net/http.http2ClientConn.hbuf */
+	__s64 h2cc_bw;		       /* net/http.http2ClientConn.bw */
 	__s64 bytes_buffer_buf;	       /* bytes.Buffer.buf */
 	__u64 bufio_write_vaddr;       /* bufio.(*Writer).Write, link-time address */
 	__u64 write_subset_probe_vaddr; /* where http1_write_headers sits, link-time */

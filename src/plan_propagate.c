@@ -17,7 +17,7 @@ enum {
 	P_REQ_HEADER,
 	P_BUFIO_BUF,
 	P_BUFIO_N,
-	P_H2CC_HBUF,
+	P_H2CC_BW,
 	P_BYTES_BUF,
 	P_BYTES_OFF,
 	P_HEADER_FRAME_HF,
@@ -35,7 +35,7 @@ static const struct field_req propagate_fields[P_FIELDS] = {
 	[P_REQ_HEADER] = { "net/http.Request", "Header" },
 	[P_BUFIO_BUF] = { "bufio.Writer", "buf" },
 	[P_BUFIO_N] = { "bufio.Writer", "n" },
-	[P_H2CC_HBUF] = { "net/http.http2ClientConn", "hbuf" },
+	[P_H2CC_BW] = { "net/http.http2ClientConn", "bw" },
 	[P_BYTES_BUF] = { "bytes.Buffer", "buf" },
 	[P_BYTES_OFF] = { "bytes.Buffer", "off" },
 	[P_HEADER_FRAME_HF] = { GRPC_TRANSPORT ".headerFrame", "hf" },
@@ -52,7 +52,8 @@ enum {
 	FN_WRITE_SUBSET,
 	FN_BUFIO_WRITE,
 	FN_H2_DO_REQUEST,
-	FN_H2_WRITE_HEADER,
+	FN_H2_WRITE_HEADERS,
+	FN_H2_FRAMER_WRITE_HEADERS,
 	FN_EXECUTE_AND_PUT,
 	FN_LOOPY_WRITE_HEADER,
 	FN_FRAMER_WRITE_HEADERS,
@@ -89,17 +90,30 @@ static int plan_http_propagation(const struct gobin *gb, struct plan *plan,
 			planned++;
 		}
 	}
-	/* HTTP/2 (the net/http bundle) */
-	if (fns[FN_H2_DO_REQUEST].vaddr && known(&f[P_H2CC_HBUF], "HTTP/2", version) &&
-	    known(&f[P_BYTES_BUF], "HTTP/2", version) &&
-	    (p = plan__add_probe(plan, lib, fns[FN_H2_DO_REQUEST].name, "h2_do_request")) &&
-	    (q = plan__add_probe(plan, lib, fns[FN_H2_WRITE_HEADER].name, "h2_write_header"))) {
-		plan__place_entry(gb, plan, &fns[FN_H2_DO_REQUEST], p);
-		plan__place_entry(gb, plan, &fns[FN_H2_WRITE_HEADER], q);
-		if (p->planned && q->planned)
-			planned += 2;
-		else
-			p->planned = q->planned = false;
+	/* HTTP/2 (the net/http bundle): the frame goes into cc.bw, a *bufio.Writer */
+	if (fns[FN_H2_DO_REQUEST].vaddr && known(&f[P_H2CC_BW], "HTTP/2", version) &&
+	    known(&f[P_BUFIO_BUF], "HTTP/2", version) && known(&f[P_BUFIO_N], "HTTP/2", version)) {
+		size_t from = plan->nprobes;
+		int written;
+
+		if ((p = plan__add_probe(plan, lib, fns[FN_H2_DO_REQUEST].name, "h2_do_request")))
+			plan__place_entry(gb, plan, &fns[FN_H2_DO_REQUEST], p);
+		if ((q = plan__add_probe(plan, lib, fns[FN_H2_WRITE_HEADERS].name,
+					 "h2_write_headers")))
+			plan__place_entry(gb, plan, &fns[FN_H2_WRITE_HEADERS], q);
+		written = plan__add_after_calls(gb, plan, lib, &fns[FN_H2_WRITE_HEADERS],
+						&fns[FN_H2_FRAMER_WRITE_HEADERS], 1, 0,
+						"h2_headers_written");
+		if (p && q && p->planned && q->planned && written == 1) {
+			planned += 3;
+		} else {
+			pr_warn("--propagate skips HTTP/2: %s", written == 1 ?
+				"its entry probes could not be placed" :
+				"no single emulated instruction after (*http2ClientConn)."
+				"writeHeaders' call of (*http2Framer).WriteHeaders");
+			plan__skip_from(plan, from, "the HTTP/2 propagation needs all three of "
+						    "its probes");
+		}
 	}
 	return planned;
 }
@@ -160,7 +174,8 @@ int plan__add_propagation(const struct gobin *gb, struct plan *plan)
 		[FN_WRITE_SUBSET] = { .name = "net/http.Header.writeSubset" },
 		[FN_BUFIO_WRITE] = { .name = "bufio.(*Writer).Write" },
 		[FN_H2_DO_REQUEST] = { .name = "net/http.(*http2clientStream).doRequest" },
-		[FN_H2_WRITE_HEADER] = { .name = "net/http.(*http2ClientConn).writeHeader" },
+		[FN_H2_WRITE_HEADERS] = { .name = "net/http.(*http2ClientConn).writeHeaders" },
+		[FN_H2_FRAMER_WRITE_HEADERS] = { .name = "net/http.(*http2Framer).WriteHeaders" },
 		[FN_EXECUTE_AND_PUT] = { .name = GRPC_TRANSPORT ".(*controlBuffer).executeAndPut" },
 		[FN_LOOPY_WRITE_HEADER] = { .name = GRPC_TRANSPORT ".(*loopyWriter).writeHeader" },
 		[FN_FRAMER_WRITE_HEADERS] = { .name = "golang.org/x/net/http2.(*Framer).WriteHeaders" },
@@ -182,7 +197,7 @@ int plan__add_propagation(const struct gobin *gb, struct plan *plan)
 		.req_header = f[P_REQ_HEADER].offset,
 		.bufio_buf = f[P_BUFIO_BUF].offset,
 		.bufio_n = f[P_BUFIO_N].offset,
-		.h2cc_hbuf = f[P_H2CC_HBUF].offset,
+		.h2cc_bw = f[P_H2CC_BW].offset,
 		.bytes_buffer_buf = f[P_BYTES_BUF].offset,
 		.bufio_write_vaddr = fns[FN_BUFIO_WRITE].vaddr,
 	};

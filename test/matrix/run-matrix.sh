@@ -4,7 +4,8 @@
 # patch of each) in five flavours (symbols, stripped, PIE, static-PIE, cgo).
 # For every cell:
 #   - otrace --list-probes plans every probe (net/http server and client,
-#     database/sql), each on an emulated instruction;
+#     database/sql, and with --propagate the HTTP/1.1 and HTTP/2 writers),
+#     each on an emulated instruction;
 #   - the probe addresses equal those found from .symtab of the unstripped twin,
 #     and the field offsets equal its DWARF's;
 #   - an end-to-end trace yields correct HTTP server spans, a client span that is
@@ -67,7 +68,7 @@ build_cell() {
 
 # The plan as "symbol address" and "struct.field offset" lines.
 probes_of() { "$otrace" --list-probes "$1" 2>/dev/null | jq -r '.probes[] | "\(.symbol) \(.address) \(.planned) \(.emulated) \(.program)"'; }
-fields_of() { "$otrace" --list-probes "$1" 2>/dev/null | jq -r '.fields[] | "\(.struct).\(.field) \(.offset)"' | sort; }
+fields_of() { "$otrace" --propagate --list-probes "$1" 2>/dev/null | jq -r '.fields[] | "\(.struct).\(.field) \(.offset)"' | sort; }
 
 # Addresses from .symtab of the unstripped twin, independent of otrace.
 symtab_addr() {
@@ -95,6 +96,12 @@ check_plan() {
 	# client: start, connection-error end, HTTP/1.1 and HTTP/2 ends; database/sql
 	[[ $programs == "conn_serve_done:1 finish_request_enter:1 h2_handler_done:1 h2_handler_panicked:1 http_client_conn_done:1 http_client_done:2 http_client_enter:1 http_hijack:1 serve_http_enter:1 sql_exec_start:1 sql_put_conn:1 sql_query_start:1 sql_release:2 sql_rows_ready:1 sql_stmt_enter:2 sql_stmt_exec_start:1 sql_stmt_query_start:1 " ]] ||
 		{ echo "unexpected probe plan: $programs"; return 1; }
+	# --propagate adds HTTP/1.1's and HTTP/2's, each on an emulated instruction
+	programs=$("$otrace" --propagate --list-probes "$bin" 2>/dev/null | jq -r '.probes[] |
+		select(.library | endswith("(--propagate)")) | "\(.program):\(.planned and .emulated)"' |
+		sort | tr '\n' ' ')
+	[[ $programs == "h2_do_request:true h2_headers_written:true h2_write_headers:true http1_write_headers:true " ]] ||
+		{ echo "unexpected --propagate plan: $programs"; return 1; }
 	if [[ $bin != "$twin" ]] && ! diff <(fields_of "$bin") <(fields_of "$twin") >/dev/null; then
 		echo "field offsets differ from the DWARF of the unstripped twin"
 		return 1
