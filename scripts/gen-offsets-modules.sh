@@ -6,9 +6,10 @@
 #
 # For each grpc-go release it builds the services fixture twice: with the
 # local go, and with the oldest Go release line (latest patch) that builds
-# that release. The rows are otrace's own DWARF reading (--list-probes, source
-# "dwarf") of fields whose type lies in a module of the binary (longest module
-# path that is a prefix of the type's package). The two builds must agree:
+# that release. The rows are otrace's own DWARF reading (--propagate
+# --list-probes, so that the propagation's fields come too; source "dwarf") of
+# fields whose type lies in a module of the binary (longest module path that
+# is a prefix of the type's package). The two builds must agree:
 # a type's layout could follow Go's when it embeds a standard type by value
 # (net/url.URL is in grpc.ClientConn, via resolver.Target), and a row holds
 # only for the Go lines its builds span (go_min..go_max), nothing beyond.
@@ -49,7 +50,7 @@ local_go="$(go env GOVERSION)"
 # module type otrace read from BINARY's DWARF; a replaced module counts as
 # its replacement, as otrace looks it up.
 module_rows() {
-	"$otrace" --list-probes "$1" | jq -r '
+	"$otrace" --propagate --list-probes "$1" | jq -r '
 		def pkg: split("[")[0] | sub("\\.[^/]*$"; "");
 		[.modules[] | select(.main | not)] as $mods
 		| .fields[] | select(.source == "dwarf")
