@@ -554,7 +554,15 @@ func (f grpcField) String() string {
 
 func listGRPCProbes(t *testing.T, bin, target string) grpcPlan {
 	t.Helper()
-	code, stdout, stderr := runOtrace(t, t.TempDir(), "otrace-list", bin, "--list-probes", target)
+	plan, _ := listProbes(t, bin, target)
+	return plan
+}
+
+// listProbes runs otrace [flags] --list-probes target: the plan, and stderr.
+func listProbes(t *testing.T, bin, target string, flags ...string) (grpcPlan, string) {
+	t.Helper()
+	args := append(append([]string{bin}, flags...), "--list-probes", target)
+	code, stdout, stderr := runOtrace(t, t.TempDir(), "otrace-list", args...)
 	if code != 0 {
 		t.Fatalf("--list-probes %s: exit %d\n%s", target, code, stderr)
 	}
@@ -567,7 +575,7 @@ func listGRPCProbes(t *testing.T, bin, target string) grpcPlan {
 			t.Logf("plan:\n%s\nstderr:\n%s", clip(stdout, 8000), stderr)
 		}
 	})
-	return plan
+	return plan, stderr
 }
 
 // TestGRPCListProbes: --list-probes shows every gRPC probe. On each release

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -311,15 +310,7 @@ func TestPropagateGRPCPlan(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
 	list := func(t *testing.T, target string) (grpcPlan, string) {
-		code, stdout, stderr := runOtrace(t, t.TempDir(), "otrace-list", bin, "--propagate", "--list-probes", target)
-		if code != 0 {
-			t.Fatalf("--list-probes %s: exit %d\n%s", target, code, stderr)
-		}
-		var plan grpcPlan
-		if err := json.Unmarshal([]byte(stdout), &plan); err != nil {
-			t.Fatalf("--list-probes: %v\n%s", err, clip(stdout, 2000))
-		}
-		return plan, stderr
+		return listProbes(t, bin, target, "--propagate")
 	}
 	programs := func(plan grpcPlan, library string) map[string]int {
 		n := map[string]int{}
