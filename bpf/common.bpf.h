@@ -203,6 +203,42 @@ static __always_inline bool entry_repeats(struct pt_regs *ctx)
 	       (ctx->flags & (X86_EFLAGS_CF | X86_EFLAGS_ZF));
 }
 
+/*
+ * Room for a traceparent value, off the stack: a program scanning a header
+ * map shares its 512 bytes with the scan's bpf_loop callback, and kernels
+ * before 6.x count the two frames together.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[OT_TRACEPARENT_CAP]);
+} traceparent_scratch SEC(".maps");
+
+/*
+ * Continues the trace of an incoming traceparent value tp: ids get its trace
+ * id, its span id as parent, and its flags. False when tp is not a valid
+ * traceparent; ids are then a new root.
+ */
+static __always_inline bool continue_traceparent(struct go_string tp, struct ot_span_ids *ids)
+{
+	__u32 zero = 0;
+	char *buf = bpf_map_lookup_elem(&traceparent_scratch, &zero);
+
+	if (!buf || tp.len < OT_TRACEPARENT_LEN || !tp.ptr ||
+	    bpf_probe_read_user(buf, tp.len > OT_TRACEPARENT_LEN ? OT_TRACEPARENT_LEN + 1 :
+								  OT_TRACEPARENT_LEN,
+				(void *)tp.ptr))
+		return false;
+	if (ot_parse_traceparent(buf, tp.len, ids->trace_id, ids->parent_span_id,
+				 &ids->trace_flags) == 0) {
+		ids->parent_remote = 1;
+		return true;
+	}
+	new_root(ids); /* the parse may have written part of the ids */
+	return false;
+}
+
 /* Submits a record, waking otrace only when a batch is waiting. */
 static __always_inline void submit(void *rec)
 {

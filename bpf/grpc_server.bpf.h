@@ -142,7 +142,6 @@ static __always_inline void read_incoming_md(struct grpc_server_call *call, __u6
 		.nkeys = 2,
 	};
 	struct go_string tp = {};
-	char buf[OT_TRACEPARENT_CAP] = {};
 
 	new_root(&call->ids);
 	if (!go_header_lookup(find_incoming_md(ctx_data), &scan))
@@ -150,18 +149,8 @@ static __always_inline void read_incoming_md(struct grpc_server_call *call, __u6
 	if (md_single_value(scan.elem_addr[1], &call->authority))
 		call->flags |= OT_GRPC_AUTHORITY_FOUND;
 	/* W3C: several traceparent values make none of them valid */
-	if (!md_single_value(scan.elem_addr[0], &tp) || tp.len < OT_TRACEPARENT_LEN || !tp.ptr ||
-	    bpf_probe_read_user(buf, tp.len > OT_TRACEPARENT_LEN ? OT_TRACEPARENT_LEN + 1 :
-								  OT_TRACEPARENT_LEN,
-				(void *)tp.ptr))
-		return;
-	if (ot_parse_traceparent(buf, tp.len, call->ids.trace_id, call->ids.parent_span_id,
-				 &call->ids.trace_flags) == 0) {
-		call->ids.parent_remote = 1;
+	if (md_single_value(scan.elem_addr[0], &tp) && continue_traceparent(tp, &call->ids))
 		call->flags |= OT_GRPC_HAS_PARENT;
-	} else {
-		new_root(&call->ids); /* the parse may have written part of the ids */
-	}
 }
 
 /* (*Server).handleStream(s, t ServerTransport, stream): stream is the 4th word. */

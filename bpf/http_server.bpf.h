@@ -81,7 +81,6 @@ static __always_inline void read_start_headers(struct http_start *start, __u64 r
 	};
 	struct go_slice values = {};
 	struct go_string tp = {};
-	char buf[OT_TRACEPARENT_CAP] = {};
 
 	new_root(&start->ids);
 	if (!go_header_lookup(read_ptr(req + cfg->req_header), &scan))
@@ -97,18 +96,8 @@ static __always_inline void read_start_headers(struct http_start *start, __u64 r
 	    values.len != 1 || !values.ptr ||
 	    bpf_probe_read_user(&tp, sizeof(tp), (void *)values.ptr))
 		return;
-	if (tp.len < OT_TRACEPARENT_LEN || !tp.ptr ||
-	    bpf_probe_read_user(buf, tp.len > OT_TRACEPARENT_LEN ? OT_TRACEPARENT_LEN + 1 :
-								  OT_TRACEPARENT_LEN,
-				(void *)tp.ptr))
-		return;
-	if (ot_parse_traceparent(buf, tp.len, start->ids.trace_id, start->ids.parent_span_id,
-				 &start->ids.trace_flags) == 0) {
-		start->ids.parent_remote = 1;
+	if (continue_traceparent(tp, &start->ids))
 		start->flags |= OT_HTTP_HAS_PARENT;
-	} else {
-		new_root(&start->ids); /* the parse may have written part of the ids */
-	}
 }
 
 /* Unregisters the request's context: spans started later are not its children. */
