@@ -246,6 +246,9 @@ trap 'exit 143' TERM
 # system needs over it, run the command with its output on ttyS1, leave its
 # status, the kernel release and lockdown mode, and the kernel log in our run
 # directory (reached before tmpfs hides the host's /tmp), and power off.
+# cache=loose: the guest caches the host's files and writes back later (sync
+# and umount at the end); it halves a Go build in the guest, and nothing on
+# the host is expected to change what the command reads while it runs.
 cat >"$run/init" <<'EOF'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -255,6 +258,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 die() {
 	echo "otrace-vm: $*" >/dev/ttyS0
+	sleep 1 # let the UART drain
 	poweroff -f
 }
 for m in $(cat /modules.load); do
@@ -262,8 +266,12 @@ for m in $(cat /modules.load); do
 done
 r=/newroot
 mkdir -p $r /out
-mount -t 9p -o trans=virtio,version=9p2000.L,cache=mmap,msize=262144 hostroot $r ||
-	die "cannot mount the host's / over 9p"
+# the virtio device may show up a moment after its driver is loaded
+for try in 1 2 3 4 5 6 7 8 9 10 fail; do
+	[ $try = fail ] && die "cannot mount the host's / over 9p"
+	mount -t 9p -o trans=virtio,version=9p2000.L,cache=loose,msize=262144 hostroot $r 2>/dev/ttyS0 && break
+	sleep 0.5
+done
 mount -o bind "$r$(cat /rundir)" /out || die "no run directory $(cat /rundir)"
 mount -t proc proc $r/proc
 mount -t sysfs sysfs $r/sys
@@ -284,11 +292,12 @@ echo "kernel $(uname -r), lockdown: $(cat $r/sys/kernel/security/lockdown 2>/dev
 cp /cmd $r/run/otrace-vm-cmd
 stty -F /dev/ttyS1 raw -echo
 chroot $r /bin/bash /run/otrace-vm-cmd </dev/null >/dev/ttyS1 2>&1
-echo $? >/out/status.tmp
+rc=$?
 dmesg >/out/dmesg
-mv /out/status.tmp /out/status
+echo $rc >/out/status
 umount /out
 sync
+echo "otrace-vm: exit $rc" >/dev/ttyS0 # also here, should the file not make it
 poweroff -f
 EOF
 
@@ -313,7 +322,7 @@ timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
 	"${machine[@]}" -m "$memory" -smp "$cpus" \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-kernel "$kdir/vmlinuz" -initrd "$run/initramfs.gz" \
-	-append "console=ttyS0 quiet loglevel=0 panic=-1 rdinit=/init" \
+	-append "console=ttyS0 quiet panic=-1 rdinit=/init" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,multidevs=remap \
 	-serial "file:$run/console.log" -chardev stdio,id=out,signal=off -serial chardev:out \
 	</dev/null 2>"$run/qemu.stderr" &
@@ -322,7 +331,7 @@ qemu_rc=0
 wait "$qemu_pid" || qemu_rc=$?
 qemu_pid=
 
-rc=$(cat "$run/status" 2>/dev/null || true)
+rc=$(cat "$run/status" 2>/dev/null || sed -n 's/^otrace-vm: exit \([0-9][0-9]*\).*/\1/p' "$run/console.log" 2>/dev/null || true)
 if [[ -f $run/guest ]]; then
 	echo "$me: guest $(cat "$run/guest")" >&2
 fi
@@ -335,9 +344,11 @@ if [[ -z $rc ]]; then
 	else
 		echo "$me: the guest stopped without reporting the command's exit status (qemu exit $qemu_rc)" >&2
 	fi
-	cat "$run/qemu.stderr" >&2
-	echo "$me: the guest's console (last 40 lines):" >&2
-	tr -d '\r' <"$run/console.log" | tail -n 40 >&2
+	grep -v 'terminating on signal' "$run/qemu.stderr" >&2 || true
+	if [[ -s $run/console.log ]]; then
+		echo "$me: the guest's console (last 40 lines):" >&2
+		tr -d '\r' <"$run/console.log" | tail -n 40 >&2
+	fi
 	exit 1
 fi
 if ((rc != 0)) || [[ ${OTRACE_VM_DMESG:-} == 1 ]]; then
