@@ -12,11 +12,11 @@
 # cgroup2, and its own tmpfs on /tmp and /run: files the command needs must
 # not live there on the host. lo is up; there is no other network. The
 # command runs in the caller's working directory with the caller's PATH,
-# HOME, USER, LANG, LC_ALL, TZ, TMPDIR, GO*, CGO_* and OTRACE_* variables
+# HOME, USER, LANG, LC_ALL, TZ, GO*, CGO_* and OTRACE_* variables
 # (plus the names listed in OTRACE_VM_ENV). Its stdout and stderr, merged,
 # reach our stdout through a second serial port; the kernel's console goes to
-# a log shown on stderr only when the guest fails, the kernel's log
-# (dmesg) when the command fails.
+# a log shown on stderr only when the guest fails, the kernel's log since
+# boot (dmesg) when the command fails.
 #
 # KVM when /dev/kvm is backed by hardware virtualization (vmx or svm);
 # otherwise qemu emulates the CPU (TCG): slower, but a stock kernel boots.
@@ -198,7 +198,7 @@ auto)
 	;;
 esac
 busybox=$(command -v busybox || true)
-if [[ -z $busybox ]] || ! file -L "$busybox" | grep -q 'statically linked'; then
+if [[ -z $busybox || $(file -bL "$busybox") != *"statically linked"* ]]; then
 	echo "$me: a static busybox is missing (Debian package busybox-static)" >&2
 	exit 1
 fi
@@ -224,7 +224,7 @@ trap 'exit 143' TERM
 # The command, as a bash script the guest runs chrooted into the host's /.
 {
 	echo '#!/bin/bash'
-	names=(PATH HOME USER LOGNAME LANG LC_ALL TZ TMPDIR)
+	names=(PATH HOME USER LOGNAME LANG LC_ALL TZ) # not TMPDIR: the guest has its own /tmp
 	while read -r name; do
 		case $name in GO* | CGO_* | OTRACE_*) names+=("$name") ;; esac
 	done < <(compgen -e)
@@ -351,8 +351,11 @@ if [[ -z $rc ]]; then
 	fi
 	exit 1
 fi
-if ((rc != 0)) || [[ ${OTRACE_VM_DMESG:-} == 1 ]]; then
+if [[ ${OTRACE_VM_DMESG:-} == 1 ]]; then
 	echo "$me: the guest's kernel log:" >&2
 	cat "$run/dmesg" >&2
+elif ((rc != 0)); then
+	echo "$me: the guest's kernel log since boot (all of it: OTRACE_VM_DMESG=1):" >&2
+	sed -n '/Run \/init as init process/,$p' "$run/dmesg" >&2
 fi
 exit "$rc"
