@@ -15,6 +15,9 @@ packages=(
 	postgresql
 	# benchmark plots
 	gnuplot-nox
+	# test/vm: a guest booting Debian's kernel for what lockdown refuses (--propagate);
+	# its initramfs (busybox, cpio) and its kernel's modules (kmod's depmod, modprobe)
+	qemu-system-x86 busybox-static cpio kmod
 )
 
 missing=()
@@ -46,4 +49,6 @@ for mod in "$root"/test/go "$root"/test/fixtures/services "$root"/bench/wrk2-hdr
 		(cd "$mod" && go mod download)
 	fi
 done
+# The guest's kernel (test/vm), unpacked into a cache, never installed.
+"$root/test/vm/run-in-vm.sh" --prepare
 echo "setup: done"

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Runs the --propagate integration tests (TestPropagate*) inside a guest that
+# boots Debian's own kernel (test/vm/run-in-vm.sh), where bpf_probe_write_user
+# is allowed, so that the write path itself runs: the host's kernel may be in
+# lockdown, where those tests can only check that otrace refuses.
+#
+# Usage: test/vm/run-propagate.sh OTRACE_BIN [WORK_DIR]
+#
+# Everything is built on the host first, into WORK_DIR (default: a
+# vm-propagate directory next to OTRACE_BIN; not under /tmp or /run, which the
+# guest replaces with its own tmpfs): the Go integration test binary, the
+# httpserver fixture, and the grpcchain fixture for each gRPC release, so
+# that the guest, which has no network, finds every module and most of the
+# build in the host's Go caches when TestPropagateGRPC rebuilds it.
+#
+# Fails when the tests fail, when TestPropagate did not run and pass, or when
+# it took the refusal branch ("this kernel forbids BPF writes"): the point is
+# the write path. Exit 77 (skip) when no guest can run here.
+#
+# Environment: OTRACE_VM_TESTS (go test -run pattern, default ^TestPropagate),
+# OTRACE_VM_SKIP (go test -skip pattern, default Plan$: the *Plan tests only
+# list probes, need no guest, and cost a fixture build each, minutes under
+# emulation; the integration ctest runs them on the host), OTRACE_GRPC_RELEASES
+# (see test/go/integration/doc.go), and run-in-vm.sh's OTRACE_VM_* variables.
+set -euo pipefail
+shopt -s inherit_errexit
+
+if (($# < 1 || $# > 2)); then
+	echo "usage: $0 OTRACE_BIN [WORK_DIR]" >&2
+	exit 2
+fi
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+export PATH="/usr/local/go/bin:$PATH"
+otrace="$(realpath "$1")"
+if [[ ! -f $otrace || ! -x $otrace ]]; then
+	echo "$0: $1 is not an executable file" >&2
+	exit 1
+fi
+work="$(realpath -m "${2:-$(dirname "$otrace")/vm-propagate}")"
+case $work/ in
+/tmp/* | /run/* | /dev/*)
+	echo "$0: WORK_DIR $work is hidden in the guest (its own tmpfs); pick another" >&2
+	exit 2
+	;;
+esac
+mkdir -p "$work"
+refusal="this kernel forbids BPF writes"
+
+echo "run-propagate: building the test binary and the fixtures into $work"
+(cd "$root/test/go" && go test -c -o "$work/integration.test" ./integration)
+"$root/test/fixtures/build-fixture.sh" go "$work/httpserver"
+
+# The gRPC tests build their fixtures themselves, with the go on PATH; build
+# the same ones here once, so their modules are downloaded and their packages
+# compiled in the host's caches, which the guest shares.
+releases=${OTRACE_GRPC_RELEASES-$(sed -n 's/^[[:space:]]*\(oldest\|newest\)GRPC *= *"\(v[0-9.]*\)".*/\2/p' \
+	"$root/test/go/integration/grpc_test.go")}
+for release in $releases; do
+	if [[ -f $root/test/fixtures/grpcchain/build.sh ]]; then
+		sh "$root/test/fixtures/grpcchain/build.sh" go "$work/grpcchain-grpc$release" "$release" \
+			>"$work/build-grpcchain.log" 2>&1 || {
+			cat "$work/build-grpcchain.log" >&2
+			exit 1
+		}
+	fi
+done
+
+export OTRACE_BIN="$otrace" OTRACE_FIXTURE="$work/httpserver"
+# The guest has no network: a module missing from the cache fails at once.
+export GOPROXY=off
+log="$work/guest.log"
+rc=0
+# from the package directory, as go test runs it: the tests find the fixtures' sources from there
+(cd "$root/test/go/integration" &&
+	"$root/test/vm/run-in-vm.sh" "$work/integration.test" -test.v -test.count=1 -test.timeout=10m \
+		-test.run "${OTRACE_VM_TESTS:-^TestPropagate}" -test.skip "${OTRACE_VM_SKIP-Plan$}") |
+	tee "$log" || rc=$?
+
+if ((rc == 77)); then
+	exit 77
+fi
+if grep -q "$refusal" "$log"; then
+	echo "run-propagate: FAIL: the guest's kernel refused BPF writes (\"$refusal\"): the write path did not run" >&2
+	exit 1
+fi
+if ((rc != 0)); then
+	echo "run-propagate: FAIL: the tests failed in the guest (exit $rc)" >&2
+	exit 1
+fi
+if ! grep -q '^--- PASS: TestPropagate ' "$log"; then
+	echo "run-propagate: FAIL: TestPropagate did not run and pass in the guest" >&2
+	exit 1
+fi
+echo "run-propagate: the --propagate write path passed in the guest"
