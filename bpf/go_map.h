@@ -39,7 +39,7 @@ const volatile struct ot_map_cfg map_cfg = {};
 
 /* Looks for up to MAP_SCAN_KEYS keys in one pass over the map. */
 struct map_scan {
-	char key[MAP_SCAN_KEYS][HDR_KEY_MAX]; /* exact keys: "User-Agent", "traceparent" */
+	char key[MAP_SCAN_KEYS][HDR_KEY_MAX]; /* exact keys, shorter than HDR_KEY_MAX */
 	__u32 key_len[MAP_SCAN_KEYS];
 	__u64 elem_addr[MAP_SCAN_KEYS]; /* address of each []string value, 0 if absent */
 	__u32 nkeys;
@@ -48,14 +48,15 @@ struct map_scan {
 	__u64 stride;
 };
 
-static __always_inline int key_equals(const char *a, const char *b, __u32 len)
+/*
+ * Compares two zero-padded keys of equal length in full: a fixed bound,
+ * which older verifiers (6.1) follow where a length-bound loop confuses them.
+ */
+static __always_inline int key_equals(const char *a, const char *b)
 {
-	for (int i = 0; i < HDR_KEY_MAX; i++) {
-		if (i >= len)
-			break;
+	for (int i = 0; i < HDR_KEY_MAX; i++)
 		if (a[i] != b[i])
 			return 0;
-	}
 	return 1;
 }
 
@@ -75,11 +76,19 @@ static __always_inline int map_slot_check(struct map_scan *s, __u64 key_addr, __
 	for (int i = 0; i < MAP_SCAN_KEYS; i++) {
 		__u32 n = s->key_len[i];
 
-		if (i >= s->nkeys || s->elem_addr[i] || k.len != n || n > HDR_KEY_MAX)
+		if (i >= s->nkeys || s->elem_addr[i] || k.len != n || n >= HDR_KEY_MAX)
 			continue;
+		/*
+		 * Older verifiers (6.1) lose n's bound when the compiler spills it
+		 * between the check and the call: bound it again, in the register,
+		 * where the compiler cannot drop the mask as redundant.
+		 */
+		barrier_var(n);
+		n &= HDR_KEY_MAX - 1;
 		if (bpf_probe_read_user(buf, n, (void *)k.ptr))
 			return 0;
-		if (!key_equals(buf, s->key[i], n))
+		/* buf is zero beyond n (k.len is the same for every key), as is the key */
+		if (!key_equals(buf, s->key[i]))
 			continue;
 		s->elem_addr[i] = elem_addr;
 		s->found++;

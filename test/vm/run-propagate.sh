@@ -50,9 +50,8 @@ echo "run-propagate: building the test binary and the fixtures into $work"
 (cd "$root/test/go" && go test -c -o "$work/integration.test" ./integration)
 "$root/test/fixtures/build-fixture.sh" go "$work/httpserver"
 
-# The gRPC tests build their fixtures themselves, with the go on PATH; build
-# the same ones here once, so their modules are downloaded and their packages
-# compiled in the host's caches, which the guest shares.
+# The gRPC fixtures, prebuilt here (OTRACE_GRPC_FIXTURES): a build in the
+# emulated guest takes a minute each.
 releases=${OTRACE_GRPC_RELEASES-$(sed -n 's/^[[:space:]]*\(oldest\|newest\)GRPC *= *"\(v[0-9.]*\)".*/\2/p' \
 	"$root/test/go/integration/grpc_test.go")}
 for release in $releases; do
@@ -65,7 +64,7 @@ for release in $releases; do
 	fi
 done
 
-export OTRACE_BIN="$otrace" OTRACE_FIXTURE="$work/httpserver"
+export OTRACE_BIN="$otrace" OTRACE_FIXTURE="$work/httpserver" OTRACE_GRPC_FIXTURES="$work"
 # The guest has no network: a module missing from the cache fails at once.
 export GOPROXY=off
 log="$work/guest.log"

@@ -15,6 +15,9 @@
 //	                grpc-go releases the gRPC tests build test/fixtures/services
 //	                and test/fixtures/grpcchain with (space-separated); default:
 //	                the oldest and newest otrace supports
+//	OTRACE_GRPC_FIXTURES
+//	                a directory of prebuilt gRPC fixtures, named
+//	                NAME-grpcRELEASE (grpcchain-grpcv1.14.0); others are built
 //
 // The tests attach BPF programs, so they need root. TestSQL also starts a
 // PostgreSQL server (test/db/postgres.sh; Debian's postgresql package).

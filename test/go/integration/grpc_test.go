@@ -58,7 +58,9 @@ var (
 
 // grpcFixture builds test/fixtures/NAME (services or grpcchain) against a
 // grpc-go release with its build.sh and the go on PATH, once per test
-// binary run. Only services' build.sh takes go build flags.
+// binary run, unless $OTRACE_GRPC_FIXTURES holds it prebuilt (named as the
+// key below, e.g. grpcchain-grpcv1.14.0). Only services' build.sh takes go
+// build flags.
 func grpcFixture(t *testing.T, name, release string, buildFlags ...string) string {
 	t.Helper()
 	grpcBuildsMu.Lock()
@@ -69,6 +71,12 @@ func grpcFixture(t *testing.T, name, release string, buildFlags ...string) strin
 	}
 	if path, ok := grpcBuilds[key]; ok {
 		return path
+	}
+	if dir := os.Getenv("OTRACE_GRPC_FIXTURES"); dir != "" {
+		if path := filepath.Join(dir, key); isFile(path) {
+			grpcBuilds[key] = path
+			return path
+		}
 	}
 	script, err := filepath.Abs(filepath.Join("..", "..", "fixtures", name, "build.sh"))
 	if err != nil {
@@ -684,4 +692,10 @@ func checkTableFields(t *testing.T, withDWARF, stripped grpcPlan) {
 	if grpc < 5 {
 		t.Errorf("%d grpc-go and genproto fields from the table, want 5 or more", grpc)
 	}
+}
+
+// isFile: path names a regular file.
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
 }
