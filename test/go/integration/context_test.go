@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -61,13 +60,7 @@ func contextCases() []contextCase {
 // parent, sampled flag kept), also with many or large headers; an invalid or
 // repeated header starts a new trace.
 func TestIncomingTraceparent(t *testing.T) {
-	bin := otraceBin(t)
-	requireRoot(t)
-	fx := fixture(t)
-	dir := t.TempDir()
-	target, port := startFixture(t, dir, fx)
-	out := filepath.Join(dir, "out.jsonl")
-	otrace := attachPID(t, dir, bin, target.pid(), nil, "-o", out)
+	_, port, otrace, out := tracedFixture(t)
 
 	cases := contextCases()
 	client := newClient()

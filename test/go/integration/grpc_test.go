@@ -251,24 +251,12 @@ func testGRPC(t *testing.T, bin, fixturePath string) {
 	port := waitPortFile(t, portFile, otrace)
 	pid := readPidFile(t, pidFile)
 	killOnCleanup(t, pid, fixturePath)
-	m := grpcListenRE.FindStringSubmatch(otrace.waitStderrLine(t, "grpc listening on", readyTimeout))
-	if m == nil {
-		t.Fatalf("no gRPC port in the fixture's stderr:\n%s", otrace.stderr())
-	}
-	grpcPort, _ := strconv.Atoi(m[1])
+	grpcPort := grpcPortOf(t, otrace)
 
 	// Through the fixture's own grpc-go client, with the HTTP request's context.
 	client := newClient()
 	for _, op := range []string{"ok", "fail", "stream"} {
-		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/grpc?op=%s", port, op))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("/grpc?op=%s: %d %s", op, resp.StatusCode, body)
-		}
+		getOK(t, client, port, "/grpc?op="+op)
 	}
 	client.CloseIdleConnections()
 
@@ -415,27 +403,11 @@ func TestGRPCChain(t *testing.T) {
 }
 
 func testGRPCChain(t *testing.T, bin, fixturePath string) {
-	dir := t.TempDir()
-	portFile := filepath.Join(dir, "port")
-	out := filepath.Join(dir, "out.jsonl")
-	otrace := startProc(t, dir, "otrace", nil, bin, "-o", out, "--exec", fixturePath, "-port-file", portFile)
-	port := waitPortFile(t, portFile, otrace)
-	m := grpcListenRE.FindStringSubmatch(otrace.waitStderrLine(t, "grpc listening on", readyTimeout))
-	if m == nil {
-		t.Fatalf("no gRPC port in the fixture's stderr:\n%s", otrace.stderr())
-	}
-	grpcPort, _ := strconv.Atoi(m[1])
+	g := startGRPCChain(t, t.TempDir(), bin, fixturePath)
+	otrace, out, port, grpcPort := g.otrace, g.out, g.port, g.grpcPort
 	client := newClient()
 	for _, path := range []string{"/chain", "/down"} {
-		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
-		}
+		g.get(t, client, path)
 	}
 	client.CloseIdleConnections()
 	otrace.signal(t, syscall.SIGTERM)
@@ -698,4 +670,59 @@ func checkTableFields(t *testing.T, withDWARF, stripped grpcPlan) {
 func isFile(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().IsRegular()
+}
+
+// grpcchainProc is a grpcchain fixture traced by its own otrace (--exec).
+type grpcchainProc struct {
+	otrace   *proc
+	out      string
+	port     int // HTTP
+	grpcPort int
+}
+
+func startGRPCChain(t *testing.T, dir, bin, fixturePath string, flags ...string) grpcchainProc {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	g := grpcchainProc{out: filepath.Join(dir, "out.jsonl")}
+	portFile := filepath.Join(dir, "port")
+	args := append(append([]string{}, flags...), "-o", g.out, "--exec", fixturePath, "-port-file", portFile)
+	g.otrace = startProc(t, dir, "otrace", nil, bin, args...)
+	g.port = waitPortFile(t, portFile, g.otrace)
+	g.grpcPort = grpcPortOf(t, g.otrace)
+	return g
+}
+
+// grpcPortOf is the gRPC port a fixture run under p announced on stderr.
+func grpcPortOf(t *testing.T, p *proc) int {
+	t.Helper()
+	m := grpcListenRE.FindStringSubmatch(p.waitStderrLine(t, "grpc listening on", readyTimeout))
+	if m == nil {
+		t.Fatalf("no gRPC port in the fixture's stderr:\n%s", p.stderr())
+	}
+	port, _ := strconv.Atoi(m[1])
+	return port
+}
+
+// get fetches path from the fixture's HTTP server; the body, trimmed.
+func (g grpcchainProc) get(t *testing.T, client *http.Client, path string) string {
+	t.Helper()
+	return getOK(t, client, g.port, path)
+}
+
+// getOK fetches path from 127.0.0.1:port, failing the test unless it
+// answers 200; the body, trimmed.
+func getOK(t *testing.T, client *http.Client, port int, path string) string {
+	t.Helper()
+	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+	}
+	return strings.TrimSpace(string(body))
 }

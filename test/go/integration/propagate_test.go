@@ -2,7 +2,6 @@ package integration
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -161,47 +160,6 @@ func TestPropagateOff(t *testing.T) {
 	if v := rec2.values("h2"); len(v) != 0 {
 		t.Errorf("HTTP/2 request carried traceparent %q without --propagate", v)
 	}
-}
-
-// grpcchainProc is a grpcchain fixture traced by its own otrace (--exec).
-type grpcchainProc struct {
-	otrace   *proc
-	out      string
-	port     int // HTTP
-	grpcPort int
-}
-
-func startGRPCChain(t *testing.T, dir, bin, fixturePath string, flags ...string) grpcchainProc {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	g := grpcchainProc{out: filepath.Join(dir, "out.jsonl")}
-	portFile := filepath.Join(dir, "port")
-	args := append(append([]string{}, flags...), "-o", g.out, "--exec", fixturePath, "-port-file", portFile)
-	g.otrace = startProc(t, dir, "otrace", nil, bin, args...)
-	g.port = waitPortFile(t, portFile, g.otrace)
-	m := grpcListenRE.FindStringSubmatch(g.otrace.waitStderrLine(t, "grpc listening on", readyTimeout))
-	if m == nil {
-		t.Fatalf("no gRPC port in the fixture's stderr:\n%s", g.otrace.stderr())
-	}
-	g.grpcPort, _ = strconv.Atoi(m[1])
-	return g
-}
-
-// get fetches path from the fixture's HTTP server; the body, trimmed.
-func (g grpcchainProc) get(t *testing.T, client *http.Client, path string) string {
-	t.Helper()
-	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d%s", g.port, path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
-	}
-	return strings.TrimSpace(string(body))
 }
 
 // rpcSpans are the gRPC spans of kind to or on port, in output order.

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -92,9 +91,7 @@ func TestSoak(t *testing.T) {
 	fx := fixture(t)
 	dir := t.TempDir()
 	target, port := startFixture(t, dir, fx)
-	out := filepath.Join(dir, "out.jsonl")
 	otrace := attachPID(t, dir, bin, target.pid(), nil, "-o", "/dev/null")
-	_ = out
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	const workers = 8

@@ -68,14 +68,8 @@ func attachPID(t *testing.T, dir string, bin string, pid int, stdout *os.File, e
 // TestAttachPID: otrace -p attaches to a running fixture, ends on SIGINT
 // without disturbing it, and honours --service-name.
 func TestAttachPID(t *testing.T) {
-	bin := otraceBin(t)
-	requireRoot(t)
+	target, port, otrace, out := tracedFixture(t, "--service-name", "svc-under-test")
 	fx := fixture(t)
-	dir := t.TempDir()
-	target, port := startFixture(t, dir, fx)
-	out := filepath.Join(dir, "out.jsonl")
-
-	otrace := attachPID(t, dir, bin, target.pid(), nil, "-o", out, "--service-name", "svc-under-test")
 	reqs := mixedRequests(40)
 	client := newClient()
 	sendAll(t, client, port, reqs)
