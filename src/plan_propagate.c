@@ -69,13 +69,50 @@ static bool known(const struct field_req *f, const char *what, const char *versi
 	return false;
 }
 
+/*
+ * The three probes that extend a HEADERS frame (see extend_headers_frame in
+ * bpf/propagate.bpf.h): on arm's entry, which marks the goroutine, on
+ * writer's entry, and right after writer's one call of frame_write (keep:
+ * the registers read there). All or none: returns 3, or 0 with a warning
+ * naming what (the protocol) and the probes listed as skipped.
+ */
+static int plan_frame_extension(const struct gobin *gb, struct plan *plan, const char *lib,
+				const char *what, const struct go_func *arm, const char *arm_prog,
+				const struct go_func *writer, const char *writer_prog,
+				const struct go_func *frame_write, unsigned keep,
+				const char *after_prog)
+{
+	size_t first = plan->nprobes;
+	struct probe *p = plan__add_probe(plan, lib, arm->name, arm_prog);
+	struct probe *q = p ? plan__add_probe(plan, lib, writer->name, writer_prog) : NULL;
+	int written;
+
+	if (!q)
+		return 0; /* the plan is full, which plan__add_probe said */
+	plan__place_entry(gb, plan, arm, p);
+	plan__place_entry(gb, plan, writer, q);
+	written = plan__add_after_calls(gb, plan, lib, writer, frame_write, 1, keep, after_prog);
+	if (p->planned && q->planned && written == 1)
+		return 3;
+	if (written == 1)
+		pr_warn("--propagate skips %s: %s", what, p->planned ? q->reason : p->reason);
+	else if (written)
+		pr_warn("--propagate skips %s: %s calls %s more than once", what, writer->name,
+			frame_write->name);
+	else
+		pr_warn("--propagate skips %s: no emulated instruction found after %s's call of %s",
+			what, writer->name, frame_write->name);
+	plan__skip_from(plan, first, "the %s propagation needs all three of its probes", what);
+	return 0;
+}
+
 /* net/http: HTTP/1.1 and the bundled HTTP/2; returns the probes planned. */
 static int plan_http_propagation(const struct gobin *gb, struct plan *plan,
-				 const struct field_req *f,
-		     const struct go_func *fns, const char *version)
+				 const struct field_req *f, const struct go_func *fns,
+				 const char *version)
 {
 	static const char lib[] = "net/http client (--propagate)";
-	struct probe *p, *q;
+	struct probe *p;
 	int planned = 0;
 
 	if (!known(&f[P_REQ_HEADER], "net/http", version))
@@ -92,43 +129,23 @@ static int plan_http_propagation(const struct gobin *gb, struct plan *plan,
 	}
 	/* HTTP/2 (the net/http bundle): the frame goes into cc.bw, a *bufio.Writer */
 	if (fns[FN_H2_DO_REQUEST].vaddr && known(&f[P_H2CC_BW], "HTTP/2", version) &&
-	    known(&f[P_BUFIO_BUF], "HTTP/2", version) && known(&f[P_BUFIO_N], "HTTP/2", version)) {
-		size_t from = plan->nprobes;
-		int written;
-
-		if ((p = plan__add_probe(plan, lib, fns[FN_H2_DO_REQUEST].name, "h2_do_request")))
-			plan__place_entry(gb, plan, &fns[FN_H2_DO_REQUEST], p);
-		if ((q = plan__add_probe(plan, lib, fns[FN_H2_WRITE_HEADERS].name,
-					 "h2_write_headers")))
-			plan__place_entry(gb, plan, &fns[FN_H2_WRITE_HEADERS], q);
-		written = plan__add_after_calls(gb, plan, lib, &fns[FN_H2_WRITE_HEADERS],
-						&fns[FN_H2_FRAMER_WRITE_HEADERS], 1, 0,
-						"h2_headers_written");
-		if (p && q && p->planned && q->planned && written == 1) {
-			planned += 3;
-		} else {
-			pr_warn("--propagate skips HTTP/2: %s", written == 1 ?
-				"its entry probes could not be placed" :
-				"no single emulated instruction after (*http2ClientConn)."
-				"writeHeaders' call of (*http2Framer).WriteHeaders");
-			plan__skip_from(plan, from, "the HTTP/2 propagation needs all three of "
-						    "its probes");
-		}
-	}
+	    known(&f[P_BUFIO_BUF], "HTTP/2", version) && known(&f[P_BUFIO_N], "HTTP/2", version))
+		planned += plan_frame_extension(gb, plan, lib, "HTTP/2", &fns[FN_H2_DO_REQUEST],
+						"h2_do_request", &fns[FN_H2_WRITE_HEADERS],
+						"h2_write_headers", &fns[FN_H2_FRAMER_WRITE_HEADERS],
+						0, "h2_headers_written");
 	return planned;
 }
 
 /* grpc-go clients (see bpf/propagate_grpc.bpf.h); returns the probes planned. */
 static int plan_grpc_propagation(const struct gobin *gb, struct plan *plan, struct field_req *f,
-		     const struct go_func *fns)
+				 const struct go_func *fns)
 {
 	static const char lib[] = "gRPC client (--propagate)";
 	static const int need[] = { P_BYTES_BUF, P_BYTES_OFF, P_HEADER_FRAME_HF, P_LOOPY_FRAMER,
 				    P_LOOPY_HBUF, P_FRAMER_WRITER, P_BUFWRITER_BUF,
 				    P_BUFWRITER_OFFSET };
-	size_t first = plan->nprobes;
-	struct probe *p, *q;
-	int written;
+	struct ot_propagate_cfg *c = &plan->propagate_cfg;
 
 	/* the queued headers: a headerFrame, since v1.82 a clientHeaders */
 	if (!f[P_HEADER_FRAME_HF].source)
@@ -137,7 +154,7 @@ static int plan_grpc_propagation(const struct gobin *gb, struct plan *plan, stru
 	if (!f[P_BUFWRITER_BUF].source && f[P_BUFWRITER_HANDLE].source) {
 		f[P_BUFWRITER_BUF].offset = f[P_BUFWRITER_HANDLE].offset;
 		f[P_BUFWRITER_BUF].source = f[P_BUFWRITER_HANDLE].source;
-		plan->propagate_cfg.grpc_buf_is_handle = 1;
+		c->grpc_buf_is_handle = 1;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(need); i++)
 		if (!f[need[i]].source) {
@@ -146,25 +163,19 @@ static int plan_grpc_propagation(const struct gobin *gb, struct plan *plan, stru
 				f[need[i]].type, f[need[i]].field);
 			return 0;
 		}
-	p = plan__add_probe(plan, lib, fns[FN_EXECUTE_AND_PUT].name, "grpc_put_headers");
-	q = plan__add_probe(plan, lib, fns[FN_LOOPY_WRITE_HEADER].name, "grpc_write_header");
-	if (!p || !q)
-		return 0;
-	plan__place_entry(gb, plan, &fns[FN_EXECUTE_AND_PUT], p);
-	plan__place_entry(gb, plan, &fns[FN_LOOPY_WRITE_HEADER], q);
 	/* WriteHeaders' result: the error's itab in RAX */
-	written = plan__add_after_calls(gb, plan, lib, &fns[FN_LOOPY_WRITE_HEADER],
-					&fns[FN_FRAMER_WRITE_HEADERS], 1, INSN_RAX,
-					"grpc_headers_written");
-	if (p->planned && q->planned && written == 1)
-		return 3;
-	if (written != 1)
-		pr_warn("--propagate skips gRPC: %s", written ?
-			"(*loopyWriter).writeHeader calls (*Framer).WriteHeaders more than once" :
-			"no emulated instruction found after (*loopyWriter).writeHeader's call of "
-			"(*Framer).WriteHeaders");
-	plan__skip_from(plan, first, "the gRPC propagation needs all three of its probes");
-	return 0;
+	if (!plan_frame_extension(gb, plan, lib, "gRPC", &fns[FN_EXECUTE_AND_PUT],
+				  "grpc_put_headers", &fns[FN_LOOPY_WRITE_HEADER], "grpc_write_header",
+				  &fns[FN_FRAMER_WRITE_HEADERS], INSN_RAX, "grpc_headers_written"))
+		return 0;
+	c->bytes_buffer_off = f[P_BYTES_OFF].offset;
+	c->grpc_header_frame_hf = f[P_HEADER_FRAME_HF].offset;
+	c->grpc_loopy_framer = f[P_LOOPY_FRAMER].offset;
+	c->grpc_loopy_hbuf = f[P_LOOPY_HBUF].offset;
+	c->grpc_framer_writer = f[P_FRAMER_WRITER].offset;
+	c->grpc_bufwriter_buf = f[P_BUFWRITER_BUF].offset;
+	c->grpc_bufwriter_offset = f[P_BUFWRITER_OFFSET].offset;
+	return 3;
 }
 
 int plan__add_propagation(const struct gobin *gb, struct plan *plan)
@@ -203,20 +214,8 @@ int plan__add_propagation(const struct gobin *gb, struct plan *plan)
 	};
 	if (plan->http_client)
 		planned += plan_http_propagation(gb, plan, f, fns, version);
-	if (plan->grpc_client) {
-		int n = plan_grpc_propagation(gb, plan, f, fns);
-
-		if (n) {
-			c->bytes_buffer_off = f[P_BYTES_OFF].offset;
-			c->grpc_header_frame_hf = f[P_HEADER_FRAME_HF].offset;
-			c->grpc_loopy_framer = f[P_LOOPY_FRAMER].offset;
-			c->grpc_loopy_hbuf = f[P_LOOPY_HBUF].offset;
-			c->grpc_framer_writer = f[P_FRAMER_WRITER].offset;
-			c->grpc_bufwriter_buf = f[P_BUFWRITER_BUF].offset;
-			c->grpc_bufwriter_offset = f[P_BUFWRITER_OFFSET].offset;
-		}
-		planned += n;
-	}
+	if (plan->grpc_client)
+		planned += plan_grpc_propagation(gb, plan, f, fns);
 	if (!planned) {
 		pr_warn("--propagate: no place to write traceparent found; outgoing requests are "
 			"left as they are");
