@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs every build and test dependency of otrace on Debian bookworm.
 # Idempotent and non-interactive: it only calls apt-get when something is missing.
+# Every package a build or test uses is named here: apt runs with
+# --no-install-recommends, so nothing may come in as a recommendation
+# (clang's sanitizer and libFuzzer runtimes are one: libclang-rt-14-dev).
 set -euo pipefail
 
 packages=(
@@ -8,9 +11,11 @@ packages=(
 	clang llvm bpftool cmake make gcc pkg-config
 	libbpf-dev libelf-dev zlib1g-dev libzstd-dev liblzma-dev libbz2-dev
 	libjansson-dev libcapstone-dev libdw-dev
+	# fuzz targets and sanitizer builds: clang's libFuzzer, ASan and UBSan runtimes
+	libclang-rt-14-dev
 	# tests and demo; Go 1.19 for the version matrix (1.21+ come through GOTOOLCHAIN)
 	file jq curl ca-certificates util-linux procps man-db groff-base binutils golang-1.19-go
-	lld-14 time
+	lld-14 time git python3 xz-utils zstd gzip iproute2
 	# a real PostgreSQL server for the database/sql tests (test/db/postgres.sh)
 	postgresql
 	# benchmark plots

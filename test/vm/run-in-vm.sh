@@ -9,8 +9,11 @@
 #
 # The guest's root file system is the host's own / (9p, read-write, as root),
 # with fresh proc, sysfs, devtmpfs, bpffs, tracefs, debugfs, securityfs and
-# cgroup2, and its own tmpfs on /tmp and /run: files the command needs must
-# not live there on the host. lo is up; there is no other network. The
+# cgroup2, and its own tmpfs on /tmp and /run. Host directories there that
+# the command needs stay visible: the working directory, every argument and
+# every passed variable naming a path under /tmp or /run (its top directory,
+# e.g. /tmp/clone, is bind-mounted over the guest's tmpfs), so a checkout
+# under /tmp works. lo is up; there is no other network. The
 # command runs in the caller's working directory with the caller's PATH,
 # HOME, USER, LANG, LC_ALL, TZ, GO*, CGO_* and OTRACE_* variables
 # (plus the names listed in OTRACE_VM_ENV). Its stdout and stderr, merged,
@@ -242,6 +245,28 @@ trap 'exit 143' TERM
 	printf '\n'
 } >"$run/cmd"
 
+# Host directories under /tmp or /run that the command reaches: the guest's
+# tmpfs would hide them, so init bind-mounts them back (their top directory).
+keep_dir() {
+	local p=$1
+	[[ $p == /* && -e $p ]] || return 0
+	p=$(realpath -m "$p")
+	case $p in
+	/tmp/?* | /run/?*) ;;
+	*) return 0 ;;
+	esac
+	p=$(cut -d/ -f1-3 <<<"$p")
+	grep -qxF -- "$p" "$run/keep" 2>/dev/null || echo "$p" >>"$run/keep"
+}
+: >"$run/keep"
+keep_dir "$PWD"
+for arg in "$@"; do
+	keep_dir "$arg"
+done
+while read -r name; do
+	case $name in GO* | CGO_* | OTRACE_*) keep_dir "${!name}" ;; esac
+done < <(compgen -e)
+
 # The guest's init: load the 9p modules, mount the host's / and what a
 # system needs over it, run the command with its output on ttyS1, leave its
 # status, the kernel release and lockdown mode, and the kernel log in our run
@@ -273,6 +298,14 @@ for try in 1 2 3 4 5 6 7 8 9 10 fail; do
 	sleep 0.5
 done
 mount -o bind "$r$(cat /rundir)" /out || die "no run directory $(cat /rundir)"
+# the host's directories under /tmp and /run that the command needs, kept
+# aside before the guest's own tmpfs hides them
+i=0
+for d in $(cat /keep); do
+	mkdir -p /keep.d/$i
+	mount -o bind "$r$d" /keep.d/$i || die "cannot keep $d"
+	i=$((i + 1))
+done
 mount -t proc proc $r/proc
 mount -t sysfs sysfs $r/sys
 mount -t devtmpfs devtmpfs $r/dev
@@ -281,6 +314,12 @@ mount -t devpts devpts $r/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs $r/dev/shm
 mount -t tmpfs -o mode=1777 tmpfs $r/tmp
 mount -t tmpfs -o mode=755 tmpfs $r/run
+i=0
+for d in $(cat /keep); do
+	mkdir -p "$r$d"
+	mount -o bind /keep.d/$i "$r$d" || die "cannot mount $d back"
+	i=$((i + 1))
+done
 mount -t bpf bpf $r/sys/fs/bpf
 mount -t tracefs tracefs $r/sys/kernel/tracing
 mount -t debugfs debugfs $r/sys/kernel/debug
@@ -307,6 +346,7 @@ mkdir -p "$run/initramfs/bin" "$run/initramfs/modules" "$run/initramfs/proc" \
 cp "$busybox" "$run/initramfs/bin/busybox"
 install -m 755 "$run/init" "$run/initramfs/init"
 cp "$run/cmd" "$run/initramfs/cmd"
+cp "$run/keep" "$run/initramfs/keep"
 echo "$run" >"$run/initramfs/rundir"
 cp "$kdir/modules.load" "$run/initramfs/"
 cp "$kdir"/modules/* "$run/initramfs/modules/" 2>/dev/null || true
