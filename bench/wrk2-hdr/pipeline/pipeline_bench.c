@@ -26,6 +26,7 @@
 #include <time.h>
 #include <sys/resource.h>
 
+#include "net_http_server/record.h"
 #include "output.h"
 #include "pipeline.h"
 
