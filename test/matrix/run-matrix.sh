@@ -82,7 +82,8 @@ check_plan() {
 	while read -r sym addr planned emulated program; do
 		[[ $planned == true && $emulated == true ]] || { echo "probe $program in $sym not planned/emulated"; return 1; }
 		entry=$(symtab_addr "$twin" "$sym")
-		if [[ $program == *_done && $program != h2_handler_done || $program == h2_handler_panicked ]]; then
+		if [[ $program == *_done && $program != h2_handler_done || $program == h2_handler_panicked ||
+			$program == goroutine_spawn ]]; then
 			# after a call or on it, inside the caller
 			((addr > entry)) || { echo "$program at $addr, before $sym at $entry"; return 1; }
 		else
