@@ -130,6 +130,8 @@ static void write_batch(struct pipeline *p)
 
 void pipeline__flush(struct pipeline *p, bool force)
 {
+	/* the event loop flushes every few ms: the clock is read again from here */
+	span_assembler__resync_clock(p->assembler);
 	if (!p->npending)
 		return;
 	if (!force && now_ns() < p->first_pending_ns + PIPELINE_FLUSH_AFTER_NS)

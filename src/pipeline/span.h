@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "records.h"
 
@@ -102,6 +103,15 @@ int span_assembler__decode(struct span_assembler *sa, const void *data, size_t s
 			   struct span *span);
 /* Converts a CLOCK_MONOTONIC timestamp to Unix nanoseconds. */
 uint64_t span_assembler__unix_ns(const struct span_assembler *sa, uint64_t mono_ns);
+/*
+ * Reads the wall clock again when a second has passed since it was last
+ * read, so that a clock step while tracing shifts only the spans decoded
+ * until then. Cheap otherwise: call it on every flush.
+ */
+void span_assembler__resync_clock(struct span_assembler *sa);
+/* Replaces clock_gettime (tests; NULL: the real one) and reads the clocks. */
+void span_assembler__set_clock(struct span_assembler *sa,
+			       int (*gettime)(clockid_t clock, struct timespec *ts));
 
 /* For decoders. */
 
