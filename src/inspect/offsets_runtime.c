@@ -45,7 +45,7 @@ int offsets_runtime__resolve(const char *go_version, struct field_req *reqs, siz
 			    strcmp(row->type, reqs[i].type) || strcmp(row->field, reqs[i].field))
 				continue;
 			reqs[i].offset = row->offset;
-			reqs[i].source = "runtime-table";
+			reqs[i].source = "table";
 			found++;
 			break;
 		}
