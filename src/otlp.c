@@ -7,7 +7,7 @@
 #include "otlp.h"
 #include "utf8.h"
 
-static bool grow(struct otlp_buf *b, size_t more)
+bool otlp_buf__grow(struct otlp_buf *b, size_t more)
 {
 	size_t cap;
 	char *grown;
@@ -29,7 +29,7 @@ static bool grow(struct otlp_buf *b, size_t more)
 
 static inline bool reserve(struct otlp_buf *b, size_t more)
 {
-	return b->len + more <= b->cap || grow(b, more);
+	return otlp_buf__reserve(b, more);
 }
 
 static inline void put(struct otlp_buf *b, const char *s, size_t n)
@@ -184,12 +184,28 @@ static void put_cstring(struct otlp_buf *b, const char *s)
 	otlp__append_string(b, s, strlen(s), false);
 }
 
-/* {"key":"k": attribute keys are otrace's own constants, plain ASCII */
+static bool plain_ascii(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80 || must_escape[(unsigned char)s[i]])
+			return false;
+	return true;
+}
+
+/* {"key":"k": otrace's own keys are plain ASCII; users' resource keys may not be */
 static void put_key(struct otlp_buf *b, const char *key)
 {
-	PUT_LIT(b, "{\"key\":\"");
-	put(b, key, strlen(key));
-	PUT_LIT(b, "\",\"value\":{");
+	size_t len = strlen(key);
+
+	PUT_LIT(b, "{\"key\":");
+	if (plain_ascii(key, len)) {
+		PUT_LIT(b, "\"");
+		put(b, key, len);
+		PUT_LIT(b, "\"");
+	} else {
+		otlp__append_string(b, key, len, false);
+	}
+	PUT_LIT(b, ",\"value\":{");
 }
 
 /* {"key":"k","value":{"stringValue":"v"}} */
@@ -209,6 +225,14 @@ static void put_kv_int(struct otlp_buf *b, const char *key, int64_t v)
 	PUT_LIT(b, "\"intValue\":\"");
 	put_i64(b, v);
 	PUT_LIT(b, "\"}}");
+}
+
+static void put_attr(struct otlp_buf *b, const struct attr *a)
+{
+	if (a->type == ATTR_INT)
+		put_kv_int(b, a->key, a->num);
+	else
+		put_kv_string(b, a->key, a->str, a->len, a->truncated);
 }
 
 static void put_span(struct otlp_buf *b, const struct span *s)
@@ -235,14 +259,9 @@ static void put_span(struct otlp_buf *b, const struct span *s)
 	put_u64(b, s->end_unix_ns);
 	PUT_LIT(b, "\",\"attributes\":[");
 	for (size_t i = 0; i < s->nattrs; i++) {
-		const struct attr *a = &s->attrs[i];
-
 		if (i)
 			PUT_LIT(b, ",");
-		if (a->type == ATTR_INT)
-			put_kv_int(b, a->key, a->num);
-		else
-			put_kv_string(b, a->key, a->str, a->len, a->truncated);
+		put_attr(b, &s->attrs[i]);
 	}
 	PUT_LIT(b, "],\"status\":{");
 	if (s->status != STATUS_UNSET) {
@@ -255,28 +274,11 @@ static void put_span(struct otlp_buf *b, const struct span *s)
 static void put_resource(struct otlp_buf *b, const struct otlp_resource *r)
 {
 	PUT_LIT(b, "{\"attributes\":[");
-	put_kv_string(b, "service.name", r->service_name, strlen(r->service_name), false);
-	PUT_LIT(b, ",");
-	put_kv_int(b, "process.pid", r->pid);
-	PUT_LIT(b, ",");
-	put_kv_string(b, "process.executable.path", r->executable_path,
-		      strlen(r->executable_path), false);
-	PUT_LIT(b, ",");
-	put_kv_string(b, "process.runtime.name", "go", 2, false);
-	if (r->go_version) {
-		PUT_LIT(b, ",");
-		put_kv_string(b, "process.runtime.version", r->go_version, strlen(r->go_version),
-			      false);
+	for (size_t i = 0; i < r->nattrs; i++) {
+		if (i)
+			PUT_LIT(b, ",");
+		put_attr(b, &r->attrs[i]);
 	}
-	PUT_LIT(b, ",");
-	put_kv_string(b, "host.name", r->host_name, strlen(r->host_name), false);
-	PUT_LIT(b, ",");
-	put_kv_string(b, "telemetry.sdk.name", "otrace", 6, false);
-	PUT_LIT(b, ",");
-	put_kv_string(b, "telemetry.sdk.version", OTRACE_VERSION, strlen(OTRACE_VERSION), false);
-	/* the language of the instrumented program, as eBPF instrumentations report it */
-	PUT_LIT(b, ",");
-	put_kv_string(b, "telemetry.sdk.language", "go", 2, false);
 	PUT_LIT(b, "]}");
 }
 
@@ -298,7 +300,8 @@ int otlp__encode(struct otlp_buf *b, const struct otlp_group *groups, size_t ngr
 				PUT_LIT(b, ",");
 			put_span(b, groups[g].spans[i]);
 		}
-		PUT_LIT(b, "]}]}");
+		PUT_LIT(b, "],\"schemaUrl\":\"" OTLP_SCHEMA_URL "\"}],\"schemaUrl\":\"" OTLP_SCHEMA_URL
+			   "\"}");
 	}
 	PUT_LIT(b, "]}");
 	return b->failed ? -ENOMEM : 0;

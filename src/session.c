@@ -67,6 +67,7 @@ static int new_resources(const struct session_config *cfg, struct resource_cache
 		.service_name = cfg->service_name,
 		/* only --binary looks processes up later, and it has one binary */
 		.go_version = gobin__go_version(first->gb),
+		.service_version = resource__service_version(first->gb),
 		.exe_path = first->exe,
 	};
 
@@ -92,7 +93,8 @@ static int watch(struct session *s, pid_t pid, const struct traced_binary *b)
 	}
 	s->nwatched++;
 	s->nrunning++;
-	err = resource_cache__pin(s->resources, pid, NULL, b->exe, gobin__go_version(b->gb));
+	err = resource_cache__pin(s->resources, pid, NULL, b->exe, gobin__go_version(b->gb),
+				  resource__service_version(b->gb));
 	if (err) {
 		pr_err("failed to set up the session: %s", strerror(-err));
 		return EXIT_RUNTIME;

@@ -180,7 +180,7 @@ int main(int argc, char **argv)
 	/* the records' PID, pinned so that no run depends on /proc/4242 */
 	err = resource_cache__new(&resource, &resources);
 	if (!err)
-		err = resource_cache__pin(resources, 4242, resource.exe_path, NULL, NULL);
+		err = resource_cache__pin(resources, 4242, resource.exe_path, NULL, NULL, NULL);
 	if (err) {
 		fprintf(stderr, "pipeline_bench: resource_cache__new: %s\n", strerror(-err));
 		return 1;
