@@ -11,6 +11,8 @@ packages=(
 	clang llvm bpftool cmake make gcc pkg-config
 	libbpf-dev libelf-dev zlib1g-dev libzstd-dev liblzma-dev libbz2-dev
 	libjansson-dev libcapstone-dev libdw-dev
+	# OTLP/HTTP export over TLS (libssl.a, libcrypto.a); gzip comes from zlib above
+	libssl-dev
 	# fuzz targets and sanitizer builds: clang's libFuzzer, ASan and UBSan runtimes
 	libclang-rt-14-dev
 	# tests and demo; Go 1.19 for the version matrix (1.21+ come through GOTOOLCHAIN)
