@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <nss.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,6 +320,21 @@ int64_t http__retry_after_ms(const char *v, time_t now)
 
 /* -- connection ------------------------------------------------------------------------------ */
 
+/*
+ * Host names are looked up in /etc/hosts, then through the resolv.conf
+ * servers, whatever nsswitch.conf says: glibc (>= 2.34) has those two built
+ * in, while any other NSS module would be loaded from the host, built for
+ * another glibc than the one linked into this static binary.
+ */
+static void use_builtin_name_lookup(void)
+{
+	static bool done;
+
+	if (!done)
+		__nss_configure_lookup("hosts", "files dns");
+	done = true;
+}
+
 int http_client__new(const struct otlp_url *target, struct tls_ctx *tls,
 		     struct http_client **out)
 {
@@ -328,6 +344,7 @@ int http_client__new(const struct otlp_url *target, struct tls_ctx *tls,
 
 	if (!c)
 		return -ENOMEM;
+	use_builtin_name_lookup();
 	c->buf = malloc(RESPONSE_BUF_MAX);
 	if (!c->buf) {
 		free(c);
