@@ -20,8 +20,8 @@ packages=(
 	lld-14 time git python3 xz-utils zstd gzip iproute2
 	# a real PostgreSQL server for the database/sql tests (test/db/postgres.sh)
 	postgresql
-	# benchmark plots
-	gnuplot-nox
+	# benchmark plots; protobuf-c for the encoder comparison (bench/wrk2-hdr/pipeline/proto_compare.c)
+	gnuplot-nox protobuf-c-compiler libprotobuf-c-dev
 	# test/vm: a guest booting Debian's kernel for what lockdown refuses (--propagate);
 	# its initramfs (busybox, cpio) and its kernel's modules (kmod's depmod, modprobe)
 	qemu-system-x86 busybox-static cpio kmod
