@@ -51,7 +51,7 @@ echo "setup: $(go version)"
 
 # Fetch Go modules now, so test failures are never download failures.
 root="$(cd "$(dirname "$0")/.." && pwd)"
-for mod in "$root"/test/go "$root"/test/fixtures/services "$root"/bench/wrk2-hdr/*/; do
+for mod in "$root"/test/go "$root"/test/otlprecv "$root"/test/fixtures/services "$root"/bench/wrk2-hdr/*/; do
 	if [[ -f "$mod/go.mod" ]]; then
 		(cd "$mod" && go mod download)
 	fi

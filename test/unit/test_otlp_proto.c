@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/otlp.h"
 #include "../../src/otlp_proto.h"
+#include "records.h"
 #include "unittest.h"
 
 /* One decoded field: its number, wire type, and varint value or bytes. */
@@ -266,8 +268,97 @@ static void test_response(void)
 	CHECK_STR(msg, "no");
 }
 
-int main(void)
+/* Writes both encodings of groups as DIR/NAME.pb and DIR/NAME.json. */
+static void write_pair(const char *dir, const char *name, const struct otlp_group *g, size_t n)
 {
+	struct otlp_buf b = { 0 };
+	char path[4096];
+	FILE *f;
+
+	CHECK(otlp_proto__encode(&b, g, n) == 0);
+	snprintf(path, sizeof(path), "%s/%s.pb", dir, name);
+	f = fopen(path, "w");
+	CHECK(f && fwrite(b.data, 1, b.len, f) == b.len);
+	fclose(f);
+	CHECK(otlp__encode(&b, g, n) == 0);
+	snprintf(path, sizeof(path), "%s/%s.json", dir, name);
+	f = fopen(path, "w");
+	CHECK(f && fwrite(b.data, 1, b.len, f) == b.len);
+	fclose(f);
+	otlp_buf__free(&b);
+}
+
+/*
+ * Samples for the Collector's decoders (test/go/internal/otlp,
+ * TestProtoSamples): every record type through the span assembler, and
+ * values that stress the encoders: bytes that are not UTF-8, strings cut
+ * mid-character, long values, negative and large integers, several
+ * processes, users' resource keys.
+ */
+static void write_samples(const char *dir)
+{
+	static const struct attr ra[] = {
+		{ .key = "service.name", .str = "svc\"q\"\x01", .len = 7 },
+		{ .key = "process.pid", .type = ATTR_INT, .num = 4242 },
+		{ .key = "user key \xc3\xa9", .str = "caf\xc3", .len = 4 },
+		{ .key = "big", .type = ATTR_INT, .num = INT64_MIN },
+	};
+	static const struct attr rb[] = { { .key = "service.name", .str = "b", .len = 1 } };
+	struct otlp_resource res_a = { .pid = 1, .attrs = ra, .nattrs = 4 };
+	struct otlp_resource res_b = { .pid = 2, .attrs = rb, .nattrs = 1 };
+	static struct ot_http_server_rec hs;
+	static struct ot_http_client_rec hc;
+	static struct ot_db_rec db;
+	static struct ot_grpc_rec gs, gc;
+	static struct span spans[8];
+	const struct span *ptrs[8];
+	struct span_assembler *sa;
+	struct span_config cfg = { .db_statement = true };
+	struct otlp_group groups[2];
+	char *long_text = malloc(70000);
+
+	CHECK(span_assembler__new(&sa) == 0);
+	span_assembler__configure(sa, &cfg);
+	http_record(&hs);
+	http_client_record(&hc);
+	db_record(&db);
+	memset(db.query, 0xff, 40); /* not UTF-8 */
+	db.query_len = OT_DB_QUERY_CAP + 10; /* cut by otrace */
+	grpc_record(&gs, OT_REC_GRPC_SERVER);
+	grpc_record(&gc, OT_REC_GRPC_CLIENT);
+	CHECK(span_assembler__decode(sa, &hs, sizeof(hs), &spans[0]) == 0);
+	CHECK(span_assembler__decode(sa, &hc, sizeof(hc), &spans[1]) == 0);
+	CHECK(span_assembler__decode(sa, &db, sizeof(db), &spans[2]) == 0);
+	CHECK(span_assembler__decode(sa, &gs, sizeof(gs), &spans[3]) == 0);
+	CHECK(span_assembler__decode(sa, &gc, sizeof(gc), &spans[4]) == 0);
+	spans[5] = sample_span();
+	spans[6] = sample_span();
+	memset(long_text, 'a', 70000);
+	long_text[69999] = '\xe2'; /* a character cut at the end */
+	spans[6].attrs[2] = (struct attr){ .key = "url.path", .str = long_text, .len = 70000,
+					   .truncated = true };
+	spans[6].status = STATUS_UNSET;
+	spans[6].has_parent = false;
+	spans[6].flags = 0;
+	spans[7] = sample_span();
+	spans[7].attrs[1].num = INT64_MAX;
+	for (int i = 0; i < 8; i++)
+		ptrs[i] = &spans[i];
+	groups[0] = (struct otlp_group){ .resource = &res_a, .spans = ptrs, .nspans = 5 };
+	groups[1] = (struct otlp_group){ .resource = &res_b, .spans = ptrs + 5, .nspans = 3 };
+	write_pair(dir, "records", groups, 1);
+	write_pair(dir, "edge", groups + 1, 1);
+	write_pair(dir, "two-processes", groups, 2);
+	span_assembler__free(sa);
+	free(long_text);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--samples")) {
+		write_samples(argv[2]);
+		return ut_summary();
+	}
 	test_span();
 	test_long_values();
 	test_concatenation();
