@@ -343,21 +343,41 @@ static void accepted(struct exporter *e, const struct http_response *r, size_t n
 	settle(e, nspans, nspans - (size_t)rejected, (size_t)rejected);
 }
 
-/* Waits ms before a retry; false when stopping leaves no time for it. */
+/*
+ * When the flush has begun, a retry waits at most half the time left (and at
+ * least this long): a last attempt within the deadline beats giving up early.
+ */
+#define FLUSH_RETRY_MIN_NS 100000000ull
+
+/* The end of a wait that was to end at until, shortened once stopping. */
+static uint64_t retry_at(const struct exporter *e, uint64_t until)
+{
+	uint64_t now = now_ns(), half;
+
+	if (!e->stopping || now >= e->stop_deadline_ns)
+		return until;
+	half = (e->stop_deadline_ns - now) / 2;
+	if (half < FLUSH_RETRY_MIN_NS)
+		half = FLUSH_RETRY_MIN_NS;
+	return until < now + half ? until : now + half;
+}
+
+/* Waits ms before a retry; false when the flush deadline leaves no time for it. */
 static bool wait_retry(struct exporter *e, uint64_t ms)
 {
-	uint64_t until = now_ns() + ms * 1000000ull;
+	uint64_t end = now_ns() + ms * 1000000ull;
 	bool ok = true;
 
 	pthread_mutex_lock(&e->lock);
 	for (;;) {
-		if (e->stopping && until >= e->stop_deadline_ns) {
+		end = retry_at(e, end); /* only ever earlier */
+		if (e->stopping && end >= e->stop_deadline_ns) {
 			ok = false;
 			break;
 		}
-		if (now_ns() >= until)
+		if (now_ns() >= end)
 			break;
-		wait_until(&e->wake, &e->lock, until);
+		wait_until(&e->wake, &e->lock, end);
 	}
 	pthread_mutex_unlock(&e->lock);
 	return ok;

@@ -229,6 +229,24 @@ static void test_retry_after(void)
 	server_stop(&s);
 }
 
+/* At stop, a long wait before a retry is cut short so the retry still happens in time. */
+static void test_flush_retries(void)
+{
+	static const char *const script[] = {
+		"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n",
+	};
+	struct server s;
+	struct otlp_config cfg;
+	struct exporter_stats st;
+
+	server_start(&s, script, 1);
+	cfg = config(s.port, OTLP_HTTP_PROTOBUF);
+	cfg.flush_timeout_ms = 2000;
+	st = run(&cfg, 1, 4);
+	CHECK(st.exported == 4 && st.retries == 1);
+	server_stop(&s);
+}
+
 static void test_refused(void)
 {
 	static const char *const script[] = {
@@ -382,6 +400,7 @@ int main(void)
 	test_policy();
 	test_json_response();
 	test_retry_after();
+	test_flush_retries();
 	test_refused();
 	test_partial_success();
 	test_queue_full();
