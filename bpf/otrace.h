@@ -36,6 +36,7 @@ struct ot_rec_hdr {
 #define OT_TRACEPARENT_CAP 64 /* "00-<32 hex>-<16 hex>-<2 hex>" is 55 */
 #define OT_SCHEME_CAP 8
 #define OT_QUERY_CAP 256
+#define OT_FRAGMENT_CAP 64
 #define OT_DB_QUERY_CAP 2048 /* statement text */
 #define OT_GRPC_METHOD_CAP 128	/* "/package.Service/Method" */
 #define OT_GRPC_MESSAGE_CAP 64	/* start of the status message */
@@ -62,6 +63,7 @@ enum ot_http_flag {
 	OT_HTTP_HAS_PARENT = 1 << 4,	  /* ids.parent_span_id is set */
 	OT_HTTP_PANICKED = 1 << 5,	  /* server: the handler panicked, no response sent */
 	OT_HTTP_HIJACKED = 1 << 6,	  /* server: the handler took over the connection */
+	OT_HTTP_USERINFO = 1 << 7,	  /* client: the URL carries user info (URL.User) */
 };
 
 struct ot_http_server_rec {
@@ -106,13 +108,14 @@ struct ot_http_client_rec {
 	__u32 host_len;
 	__u32 path_len;
 	__u32 query_len;
-	__u32 _pad;
+	__u32 fragment_len;
 	struct ot_span_ids ids;
 	char method[OT_METHOD_CAP];
 	char scheme[OT_SCHEME_CAP];
 	char host[OT_HOST_CAP];
 	char path[OT_PATH_CAP];
 	char query[OT_QUERY_CAP];
+	char fragment[OT_FRAGMENT_CAP];
 };
 
 enum ot_db_flag {
@@ -274,6 +277,8 @@ struct ot_http_client_cfg {
 	__s64 url_host;
 	__s64 url_path;
 	__s64 url_raw_query;
+	__s64 url_user;	    /* -1: not read (no user info in url.full) */
+	__s64 url_fragment; /* -1: not read */
 	__s64 resp_status;
 	__s64 resp_proto_major;
 	__s64 resp_proto_minor;

@@ -275,6 +275,10 @@ static void add_client_address(struct span *s, const struct ot_http_server_rec *
 	add_string(s, "client.address", r->remote + off, hlen);
 	if (port >= 0)
 		add_int(s, "client.port", port);
+	/* the connection's peer: the same address, as net/http does not read X-Forwarded-For */
+	add_string(s, "network.peer.address", r->remote + off, hlen);
+	if (port >= 0)
+		add_int(s, "network.peer.port", port);
 }
 
 static void add_protocol_version(struct span *s, int64_t major, int64_t minor)
@@ -361,8 +365,11 @@ static int decode_http_server(struct span_assembler *sa, const struct ot_http_se
 	return 0;
 }
 
-static const char *const secret_query_params[] = { "AWSAccessKeyId", "Signature", "sig",
-						   "X-Goog-Signature" };
+/* semantic conventions 1.44's list, and the older one's (AWS signature version 2) */
+static const char *const secret_query_params[] = {
+	"AWSAccessKeyId",	"Signature",	    "sig",		    "X-Goog-Signature",
+	"X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token",
+};
 
 static bool is_secret_param(const char *name, size_t len)
 {
@@ -383,18 +390,9 @@ static size_t put(char *dst, size_t used, size_t cap, const char *src, size_t n)
 	return used + n;
 }
 
-size_t span__url_full(char *dst, size_t cap, const char *scheme, size_t scheme_len,
-		      const char *host, size_t host_len, const char *path, size_t path_len,
-		      const char *query, size_t query_len)
+/* ?query, the values of secret parameters replaced */
+static size_t put_query(char *dst, size_t n, size_t cap, const char *query, size_t query_len)
 {
-	size_t n = 0;
-
-	n = put(dst, n, cap, scheme, scheme_len);
-	n = put(dst, n, cap, "://", 3);
-	n = put(dst, n, cap, host, host_len);
-	n = put(dst, n, cap, path, path_len);
-	if (!query_len)
-		return n;
 	n = put(dst, n, cap, "?", 1);
 	for (size_t i = 0; i < query_len;) {
 		const char *amp = memchr(query + i, '&', query_len - i);
@@ -410,6 +408,25 @@ size_t span__url_full(char *dst, size_t cap, const char *scheme, size_t scheme_l
 		if (amp)
 			n = put(dst, n, cap, "&", 1);
 		i = end + 1;
+	}
+	return n;
+}
+
+size_t span__url_full(char *dst, size_t cap, const struct url_parts *u)
+{
+	size_t n = 0;
+
+	n = put(dst, n, cap, u->scheme, u->scheme_len);
+	n = put(dst, n, cap, "://", 3);
+	if (u->userinfo)
+		n = put(dst, n, cap, "REDACTED:REDACTED@", 18);
+	n = put(dst, n, cap, u->host, u->host_len);
+	n = put(dst, n, cap, u->path, u->path_len);
+	if (u->query_len)
+		n = put_query(dst, n, cap, u->query, u->query_len);
+	if (u->fragment_len) {
+		n = put(dst, n, cap, "#", 1);
+		n = put(dst, n, cap, u->fragment, u->fragment_len);
 	}
 	return n;
 }
@@ -450,6 +467,7 @@ static int decode_http_client(struct span_assembler *sa, const struct ot_http_cl
 	const struct ot_http_client_rec *r = &s->rec.http_client;
 	size_t mlen = captured(in->method_len, OT_METHOD_CAP);
 	size_t slen, hlen, off, host_len;
+	struct url_parts parts;
 	char *url = s->scratch;
 	int64_t port;
 	bool known;
@@ -462,11 +480,23 @@ static int decode_http_client(struct span_assembler *sa, const struct ot_http_cl
 	slen = captured(r->scheme_len, OT_SCHEME_CAP);
 	hlen = captured(r->host_len, OT_HOST_CAP);
 	/* url.full first: the other derived strings go after it in scratch */
-	s->scratch_used = span__url_full(url, sizeof(s->scratch) / 2, r->scheme, slen, r->host,
-					 hlen, r->path, captured(r->path_len, OT_PATH_CAP),
-					 r->query, captured(r->query_len, OT_QUERY_CAP));
+	parts = (struct url_parts){
+		.scheme = r->scheme,
+		.scheme_len = slen,
+		.host = r->host,
+		.host_len = hlen,
+		.path = r->path,
+		.path_len = captured(r->path_len, OT_PATH_CAP),
+		.query = r->query,
+		.query_len = captured(r->query_len, OT_QUERY_CAP),
+		.fragment = r->fragment,
+		.fragment_len = captured(r->fragment_len, OT_FRAGMENT_CAP),
+		.userinfo = r->flags & OT_HTTP_USERINFO,
+	};
+	s->scratch_used = span__url_full(url, sizeof(s->scratch) / 2, &parts);
 	add_string(s, "url.full", url, s->scratch_used);
-	if (r->path_len > OT_PATH_CAP || r->query_len > OT_QUERY_CAP || r->host_len > OT_HOST_CAP)
+	if (r->path_len > OT_PATH_CAP || r->query_len > OT_QUERY_CAP ||
+	    r->host_len > OT_HOST_CAP || r->fragment_len > OT_FRAGMENT_CAP)
 		s->attrs[s->nattrs - 1].truncated = true;
 	if (hlen && !span__split_host_port(r->host, hlen, &off, &host_len, &port)) {
 		add_string(s, "server.address", r->host + off, host_len);

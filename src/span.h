@@ -52,7 +52,8 @@ struct span {
 	size_t nattrs;
 	struct attr attrs[SPAN_MAX_ATTRS];
 	/* derived strings that attrs point into: url.full, ports, status codes */
-	char scratch[OT_SCHEME_CAP + OT_HOST_CAP + OT_PATH_CAP + OT_QUERY_CAP + 64];
+	char scratch[2 * (OT_SCHEME_CAP + OT_HOST_CAP + OT_PATH_CAP + OT_QUERY_CAP +
+			  OT_FRAGMENT_CAP + 64)];
 	size_t scratch_used;
 	union {
 		struct ot_http_server_rec http_server;
@@ -101,14 +102,20 @@ uint64_t span_assembler__unix_ns(const struct span_assembler *sa, uint64_t mono_
 int span__parse_traceparent(const char *s, size_t len, uint8_t trace_id[16],
 			    uint8_t parent_id[8], uint8_t *trace_flags);
 
+/* The parts of a client request's URL, as the request holds them. */
+struct url_parts {
+	const char *scheme, *host, *path, *query, *fragment;
+	size_t scheme_len, host_len, path_len, query_len, fragment_len;
+	bool userinfo; /* the URL has user info (never read: it is replaced) */
+};
+
 /*
- * Writes url.full for a client request into dst (capacity cap): scheme://host
- * path ?query, with the values of well-known secret query parameters replaced
- * by REDACTED (semantic conventions). Returns the length written.
+ * Writes url.full for a client request into dst (capacity cap):
+ * scheme://[REDACTED:REDACTED@]host path[?query][#fragment], with the values
+ * of well-known secret query parameters replaced by REDACTED (semantic
+ * conventions). Returns the length written.
  */
-size_t span__url_full(char *dst, size_t cap, const char *scheme, size_t scheme_len,
-		      const char *host, size_t host_len, const char *path, size_t path_len,
-		      const char *query, size_t query_len);
+size_t span__url_full(char *dst, size_t cap, const struct url_parts *u);
 
 /*
  * The name of a gRPC status code as the semantic conventions write

@@ -71,6 +71,8 @@ static void test_http_server(struct span_assembler *sa)
 	CHECK(int_is(&s, "server.port", 8080));
 	CHECK(str_is(&s, "client.address", "127.0.0.1"));
 	CHECK(int_is(&s, "client.port", 51234));
+	CHECK(str_is(&s, "network.peer.address", "127.0.0.1"));
+	CHECK(int_is(&s, "network.peer.port", 51234));
 	CHECK(str_is(&s, "network.protocol.version", "1.1"));
 	CHECK(str_is(&s, "user_agent.original", "test-agent/1.0"));
 	CHECK(!find(&s, "error.type"));
@@ -185,7 +187,7 @@ static void test_http_client(struct span_assembler *sa)
 {
 	struct ot_http_client_rec r;
 	struct span s;
-	char buf[128];
+	char buf[256];
 	size_t n;
 
 	http_client_record(&r);
@@ -218,18 +220,51 @@ static void test_http_client(struct span_assembler *sa)
 	CHECK(!find(&s, "http.response.status_code"));
 
 	/* redaction: every secret parameter, names compared exactly */
-	static const char q[] = "Signature=x&AWSAccessKeyId=y&X-Goog-Signature=z&sigx=1&q";
-	n = span__url_full(buf, sizeof(buf), "http", 4, "h", 1, "/", 1, q, sizeof(q) - 1);
+	static const char q[] = "Signature=x&AWSAccessKeyId=y&X-Goog-Signature=z&sigx=1&q&"
+				"X-Amz-Signature=s&X-Amz-Credential=c&X-Amz-Security-Token=t&"
+				"x-amz-signature=case";
+	struct url_parts u = { .scheme = "http", .scheme_len = 4, .host = "h", .host_len = 1,
+			       .path = "/", .path_len = 1, .query = q, .query_len = sizeof(q) - 1 };
+
+	n = span__url_full(buf, sizeof(buf), &u);
 	CHECK(n == strlen("http://h/?Signature=REDACTED&AWSAccessKeyId=REDACTED&"
-			  "X-Goog-Signature=REDACTED&sigx=1&q") &&
+			  "X-Goog-Signature=REDACTED&sigx=1&q&X-Amz-Signature=REDACTED&"
+			  "X-Amz-Credential=REDACTED&X-Amz-Security-Token=REDACTED&"
+			  "x-amz-signature=case") &&
 	      !memcmp(buf, "http://h/?Signature=REDACTED&AWSAccessKeyId=REDACTED&"
-			   "X-Goog-Signature=REDACTED&sigx=1&q", n));
+			   "X-Goog-Signature=REDACTED&sigx=1&q&X-Amz-Signature=REDACTED&"
+			   "X-Amz-Credential=REDACTED&X-Amz-Security-Token=REDACTED&"
+			   "x-amz-signature=case",
+		       n));
 	/* separators kept as they were, empty parameters too */
-	n = span__url_full(buf, sizeof(buf), "http", 4, "h", 1, "/", 1, "a=1&&sig=2&", 11);
+	u.query = "a=1&&sig=2&";
+	u.query_len = 11;
+	n = span__url_full(buf, sizeof(buf), &u);
 	CHECK(n == strlen("http://h/?a=1&&sig=REDACTED&") &&
 	      !memcmp(buf, "http://h/?a=1&&sig=REDACTED&", n));
+	/* user info replaced, the fragment kept (semantic conventions) */
+	u.userinfo = true;
+	u.fragment = "sec-2";
+	u.fragment_len = 5;
+	n = span__url_full(buf, sizeof(buf), &u);
+	CHECK(n == strlen("http://REDACTED:REDACTED@h/?a=1&&sig=REDACTED&#sec-2") &&
+	      !memcmp(buf, "http://REDACTED:REDACTED@h/?a=1&&sig=REDACTED&#sec-2", n));
+	u.query_len = 0;
+	n = span__url_full(buf, sizeof(buf), &u);
+	CHECK(n == strlen("http://REDACTED:REDACTED@h/#sec-2") &&
+	      !memcmp(buf, "http://REDACTED:REDACTED@h/#sec-2", n));
 	/* never past the buffer */
-	CHECK(span__url_full(buf, 10, "http", 4, "example.com", 11, "/", 1, "", 0) == 10);
+	u = (struct url_parts){ .scheme = "http", .scheme_len = 4, .host = "example.com",
+				.host_len = 11, .path = "/", .path_len = 1 };
+	CHECK(span__url_full(buf, 10, &u) == 10);
+
+	/* from the record: user info and fragment */
+	http_client_record(&r);
+	r.flags |= OT_HTTP_USERINFO;
+	SET_STR(&r, fragment, "top");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "url.full",
+		     "https://REDACTED:REDACTED@api.example.com/v1/items?a=1&sig=REDACTED&b=2#top"));
 }
 
 static int name_is(const struct span *s, const char *want)
