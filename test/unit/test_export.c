@@ -212,21 +212,31 @@ static struct exporter_stats run(struct otlp_config *cfg, int batches, size_t n)
 	return st;
 }
 
+/* One batch of n spans sent to a server answering script[0..nscript), then 200s. */
+static struct exporter_stats scripted(const char *const *script, size_t nscript, size_t n,
+				      int flush_timeout_ms)
+{
+	struct server s;
+	struct otlp_config cfg;
+	struct exporter_stats st;
+
+	server_start(&s, script, nscript);
+	cfg = config(s.port, OTLP_HTTP_PROTOBUF);
+	cfg.flush_timeout_ms = flush_timeout_ms;
+	st = run(&cfg, 1, n);
+	server_stop(&s);
+	return st;
+}
+
 static void test_retry_after(void)
 {
 	static const char *const script[] = {
 		"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
 	};
-	struct server s;
-	struct otlp_config cfg;
-	struct exporter_stats st;
+	struct exporter_stats st = scripted(script, 2, 10, 10000);
 
-	server_start(&s, script, 2);
-	cfg = config(s.port, OTLP_HTTP_PROTOBUF);
-	st = run(&cfg, 1, 10);
 	CHECK(st.exported == 10 && st.retries == 2 && st.requests == 3);
-	server_stop(&s);
 }
 
 /* At stop, a long wait before a retry is cut short so the retry still happens in time. */
@@ -235,16 +245,9 @@ static void test_flush_retries(void)
 	static const char *const script[] = {
 		"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n",
 	};
-	struct server s;
-	struct otlp_config cfg;
-	struct exporter_stats st;
+	struct exporter_stats st = scripted(script, 1, 4, 2000);
 
-	server_start(&s, script, 1);
-	cfg = config(s.port, OTLP_HTTP_PROTOBUF);
-	cfg.flush_timeout_ms = 2000;
-	st = run(&cfg, 1, 4);
 	CHECK(st.exported == 4 && st.retries == 1);
-	server_stop(&s);
 }
 
 static void test_refused(void)
@@ -253,15 +256,9 @@ static void test_refused(void)
 		"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
 	};
-	struct server s;
-	struct otlp_config cfg;
-	struct exporter_stats st;
+	struct exporter_stats st = scripted(script, 2, 7, 10000);
 
-	server_start(&s, script, 2);
-	cfg = config(s.port, OTLP_HTTP_PROTOBUF);
-	st = run(&cfg, 1, 7);
 	CHECK(st.export_failed == 7 && st.exported == 0 && st.retries == 0);
-	server_stop(&s);
 }
 
 static void test_partial_success(void)
@@ -271,15 +268,9 @@ static void test_partial_success(void)
 		"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 7\r\n\r\n"
 		"\x0a\x05\x08\x03\x12\x01x",
 	};
-	struct server s;
-	struct otlp_config cfg;
-	struct exporter_stats st;
+	struct exporter_stats st = scripted(script, 1, 10, 10000);
 
-	server_start(&s, script, 1);
-	cfg = config(s.port, OTLP_HTTP_PROTOBUF);
-	st = run(&cfg, 1, 10);
 	CHECK(st.exported == 7 && st.rejected == 3);
-	server_stop(&s);
 }
 
 /* The queue holds what is waiting and what is being sent; beyond it, new batches are dropped. */

@@ -4,7 +4,7 @@
  * the same spans, to decide which one the exporter uses.
  *
  * Both encode identical batches of 512 decoded HTTP server spans (the
- * pipeline benchmark's records) into an ExportTraceServiceRequest, on one
+ * pipeline benchmark's records, bench_records.h) into an ExportTraceServiceRequest, on one
  * core, and must produce the same bytes. protobuf-c gets its best case: its
  * message structs come from an arena reused across batches (no malloc per
  * span), strings go in as bytes fields (no NUL-terminated copies), and it
@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_records.h"
 #include "otlp_proto.h"
 #include "otlp_trace_subset.pb-c.h"
 #include "span.h"
@@ -35,47 +36,6 @@ static double cpu_now(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void set_str(char *dst, size_t cap, __u32 *len, const char *s)
-{
-	size_t n = strlen(s);
-
-	*len = (__u32)n;
-	memcpy(dst, s, n < cap ? n : cap);
-}
-
-static void make_record(struct ot_http_server_rec *r, int i)
-{
-	static const char *const methods[] = { "GET", "GET", "POST", "PUT" };
-	static const char *const routes[] = { "/api/v1/users/{id}", "/api/v1/products/{sku}",
-					      "/healthz", "/api/v1/cart/{id}/items" };
-	char buf[128];
-
-	memset(r, 0, sizeof(*r));
-	r->hdr.type = OT_REC_HTTP_SERVER;
-	r->hdr.size = sizeof(*r);
-	r->pid = 4242;
-	r->flags = OT_HTTP_HAS_PATTERN | OT_HTTP_UA_FOUND;
-	r->start_ns = 5000000000ull + (__u64)i * 100000;
-	r->end_ns = r->start_ns + 180000 + (__u64)(i % 13) * 25000;
-	r->status = i % 8 ? 200 : 500;
-	r->proto_major = 1;
-	r->proto_minor = 1;
-	for (int b = 0; b < 16; b++)
-		r->ids.trace_id[b] = (__u8)(i * 31 + b * 7 + 1);
-	for (int b = 0; b < 8; b++)
-		r->ids.span_id[b] = (__u8)(i * 17 + b * 5 + 1);
-	r->ids.trace_flags = 1;
-	set_str(r->method, OT_METHOD_CAP, &r->method_len, methods[i % 4]);
-	snprintf(buf, sizeof(buf), "/api/v1/users/%d", 100000 + i * 7919);
-	set_str(r->path, OT_PATH_CAP, &r->path_len, buf);
-	set_str(r->host, OT_HOST_CAP, &r->host_len, "shop.example.com:8080");
-	snprintf(buf, sizeof(buf), "10.%d.%d.%d:%d", 1 + i % 3, i % 250, 1 + i % 200, 40000 + i);
-	set_str(r->remote, OT_ADDR_CAP, &r->remote_len, buf);
-	snprintf(buf, sizeof(buf), "%s %s", methods[i % 4], routes[(i / 4) % 4]);
-	set_str(r->pattern, OT_PATTERN_CAP, &r->pattern_len, buf);
-	set_str(r->ua, OT_UA_CAP, &r->ua_len, "Go-http-client/1.1");
 }
 
 /* protobuf-c's messages for one batch, allocated once. */

@@ -197,6 +197,14 @@ func parseExportSummary(t *testing.T, stderr string) exportSummary {
 	return s
 }
 
+// checkAllExported: n spans served, n exported by otrace's account, n received.
+func checkAllExported(t *testing.T, sum exportSummary, got []otlp.Span, n int) {
+	t.Helper()
+	if sum.exported != n || len(got) != n || sum.lost != 0 {
+		t.Errorf("%d spans served: otrace says %d exported, %d lost; the receiver got %d", n, sum.exported, sum.lost, len(got))
+	}
+}
+
 // hellos returns n GET /hello requests: one server span each.
 func hellos(n int) []*request {
 	reqs := make([]*request, n)
@@ -283,9 +291,7 @@ func TestExportJSONGzipHeaders(t *testing.T) {
 	sum := run.sum
 
 	got := recv.spans(t)
-	if sum.exported != len(reqs) || len(got) != len(reqs) || sum.lost != 0 {
-		t.Errorf("%d requests: otrace says %d exported, %d lost; the receiver got %d", len(reqs), sum.exported, sum.lost, len(got))
-	}
+	checkAllExported(t, sum, got, len(reqs))
 	checkServerSpans(t, got, reqs, run.env)
 	for _, m := range recv.metas(t) {
 		for k, want := range map[string]string{
@@ -311,10 +317,7 @@ func TestExportRetryAfter(t *testing.T) {
 	recv := startReceiver(t, dir, "recv", "-unavailable", "2", "-retry-after", "1s")
 	reqs := hellos(30)
 	run := runExport(t, dir, reqs, "--otlp-endpoint", fmt.Sprintf("http://127.0.0.1:%d", recv.port))
-	sum, got := run.sum, recv.spans(t)
-	if sum.exported != len(reqs) || len(got) != len(reqs) || sum.lost != 0 {
-		t.Errorf("%d requests: otrace says %d exported, %d lost; the receiver got %d", len(reqs), sum.exported, sum.lost, len(got))
-	}
+	checkAllExported(t, run.sum, recv.spans(t), len(reqs))
 	if !strings.Contains(run.otrace.stderr(), "HTTP 503") {
 		t.Errorf("otrace did not say the receiver answered 503:\n%s", run.otrace.stderr())
 	}
@@ -522,10 +525,7 @@ func TestExportHTTPS(t *testing.T) {
 		t.Setenv("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", clientCert)
 		t.Setenv("OTEL_EXPORTER_OTLP_CLIENT_KEY", clientKey)
 		reqs := hellos(25)
-		sum, got := runExport(t, t.TempDir(), reqs, "--otlp-endpoint", url).sum, recv.spans(t)
-		if sum.exported != len(reqs) || len(got) != len(reqs) || sum.lost != 0 {
-			t.Errorf("%d requests: otrace says %d exported, %d lost; the receiver got %d", len(reqs), sum.exported, sum.lost, len(got))
-		}
+		checkAllExported(t, runExport(t, t.TempDir(), reqs, "--otlp-endpoint", url).sum, recv.spans(t), len(reqs))
 	})
 	t.Run("untrusted", func(t *testing.T) {
 		reqs := hellos(5)
