@@ -62,8 +62,8 @@ static uint64_t now_ns(void)
 
 static struct timespec abs_time(uint64_t ns)
 {
-	return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000ull),
-				  .tv_nsec = (long)(ns % 1000000000ull) };
+	return (struct timespec){.tv_sec = (time_t)(ns / 1000000000ull),
+				 .tv_nsec = (long)(ns % 1000000000ull)};
 }
 
 /* Waits on cv until ns (CLOCK_MONOTONIC) at the latest; the lock is held. */
@@ -158,7 +158,7 @@ void exporter__submit(struct exporter *e, const struct otlp_group *groups, size_
 	if (groups && !encode(e, groups, ngroups)) {
 		c = malloc(sizeof(*c) + e->enc.len);
 		if (c) {
-			*c = (struct chunk){ .nspans = nspans, .len = e->enc.len };
+			*c = (struct chunk){.nspans = nspans, .len = e->enc.len};
 			memcpy(c->data, e->enc.data, e->enc.len);
 		}
 	}
@@ -187,8 +187,8 @@ static struct chunk *take_batch(struct exporter *e, size_t *nspans)
 	size_t spans = 0, bytes = 0, n = 0;
 
 	for (c = e->head; c && n < BATCH_CHUNKS_MAX; c = c->next, n++) {
-		if (n && (spans + c->nspans > EXPORT_BATCH_SPANS ||
-			  bytes + c->len > EXPORT_BATCH_BYTES))
+		if (n &&
+		    (spans + c->nspans > EXPORT_BATCH_SPANS || bytes + c->len > EXPORT_BATCH_BYTES))
 			break;
 		spans += c->nspans;
 		bytes += c->len;
@@ -214,16 +214,16 @@ static int body_iov(const struct exporter *e, const struct chunk *batch, struct 
 
 	for (const struct chunk *c = batch; c; c = c->next) {
 		if (e->cfg->protocol != OTLP_HTTP_JSON) {
-			iov[n++] = (struct iovec){ (void *)c->data, c->len };
+			iov[n++] = (struct iovec){(void *)c->data, c->len};
 			continue;
 		}
 		if (c != batch)
-			iov[n++] = (struct iovec){ ",", 1 };
-		iov[n++] = (struct iovec){ (void *)(c->data + (c == batch ? 0 : head)),
-					   c->len - tail - (c == batch ? 0 : head) };
+			iov[n++] = (struct iovec){",", 1};
+		iov[n++] = (struct iovec){(void *)(c->data + (c == batch ? 0 : head)),
+					  c->len - tail - (c == batch ? 0 : head)};
 	}
 	if (e->cfg->protocol == OTLP_HTTP_JSON)
-		iov[n++] = (struct iovec){ (void *)json_tail, tail };
+		iov[n++] = (struct iovec){(void *)json_tail, tail};
 	return n;
 }
 
@@ -320,13 +320,11 @@ static void accepted(struct exporter *e, const struct http_response *r, size_t n
 	int64_t rejected = 0;
 	int err = 0;
 
-	if (r->body_len && (e->cfg->protocol == OTLP_HTTP_JSON ||
-			    strstr(r->content_type, "json")))
-		err = export__parse_json_response(r->body, r->body_len, &rejected, msg,
-						  sizeof(msg));
+	if (r->body_len && (e->cfg->protocol == OTLP_HTTP_JSON || strstr(r->content_type, "json")))
+		err =
+		    export__parse_json_response(r->body, r->body_len, &rejected, msg, sizeof(msg));
 	else if (r->body_len)
-		err = otlp_proto__parse_response(r->body, r->body_len, &rejected, msg,
-						 sizeof(msg));
+		err = otlp_proto__parse_response(r->body, r->body_len, &rejected, msg, sizeof(msg));
 	if (err)
 		pr_debug("export to %s: HTTP %d with an unreadable response body", e->cfg->url,
 			 r->status);
@@ -383,14 +381,22 @@ static bool wait_retry(struct exporter *e, uint64_t ms)
 	return ok;
 }
 
+/*
+ * When the next request must be done by: its timeout, or the flush deadline.
+ * 0 once that deadline has passed: nothing is sent then, so that nothing the
+ * receiver may still take is counted as export_failed.
+ */
 static uint64_t request_deadline(struct exporter *e)
 {
-	uint64_t d = now_ns() + (uint64_t)e->cfg->timeout_ms * 1000000ull;
+	uint64_t now = now_ns(), d = now + (uint64_t)e->cfg->timeout_ms * 1000000ull;
 
 	pthread_mutex_lock(&e->lock);
 	if (e->stopping && e->stop_deadline_ns < d)
 		d = e->stop_deadline_ns;
-	e->st.requests++;
+	if (d <= now)
+		d = 0;
+	else
+		e->st.requests++;
 	pthread_mutex_unlock(&e->lock);
 	return d;
 }
@@ -407,11 +413,11 @@ static void send_batch(struct exporter *e, const struct chunk *batch, size_t nsp
 {
 	struct iovec iov[2 * BATCH_CHUNKS_MAX + 1];
 	struct http_request req = {
-		.content_type = e->cfg->protocol == OTLP_HTTP_JSON ? "application/json"
-								   : "application/x-protobuf",
-		.content_encoding = e->cfg->gzip ? "gzip" : NULL,
-		.headers = &e->cfg->headers,
-		.body = iov,
+	    .content_type =
+		e->cfg->protocol == OTLP_HTTP_JSON ? "application/json" : "application/x-protobuf",
+	    .content_encoding = e->cfg->gzip ? "gzip" : NULL,
+	    .headers = &e->cfg->headers,
+	    .body = iov,
 	};
 	uint64_t first = now_ns();
 	int n = body_iov(e, batch, iov);
@@ -421,17 +427,24 @@ static void send_batch(struct exporter *e, const struct chunk *batch, size_t nsp
 			settle(e, nspans, 0, 0);
 			return;
 		}
-		iov[0] = (struct iovec){ e->gz.data, e->gz.len };
+		iov[0] = (struct iovec){e->gz.data, e->gz.len};
 		n = 1;
 	}
 	req.nbody = (size_t)n;
 	for (unsigned int attempt = 0;; attempt++) {
+		uint64_t deadline = request_deadline(e);
 		struct http_response resp;
 		char err[256];
 		int64_t delay = -1;
-		int ret = http_client__post(e->http, &req, request_deadline(e), &resp, err,
-					    sizeof(err));
-		enum export_verdict v = ret ? EXPORT_RETRY : export__verdict(resp.status);
+		int ret;
+		enum export_verdict v;
+
+		if (!deadline) {
+			settle(e, nspans, 0, 0);
+			return;
+		}
+		ret = http_client__post(e->http, &req, deadline, &resp, err, sizeof(err));
+		v = ret ? EXPORT_RETRY : export__verdict(resp.status);
 
 		if (v == EXPORT_OK) {
 			accepted(e, &resp, nspans);
@@ -488,7 +501,8 @@ static void *run(void *arg)
 		size_t nspans;
 
 		while (!e->head && !e->stopping) {
-			wait_until(&e->wake, &e->lock, now_ns() + EXPORT_STATS_EVERY_MS * 1000000ull);
+			wait_until(&e->wake, &e->lock,
+				   now_ns() + EXPORT_STATS_EVERY_MS * 1000000ull);
 			pthread_mutex_unlock(&e->lock);
 			log_stats(e);
 			pthread_mutex_lock(&e->lock);

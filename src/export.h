@@ -22,12 +22,12 @@
 #include "otlp_config.h"
 #include "tls.h"
 
-#define EXPORT_BATCH_SPANS 4096
-#define EXPORT_BATCH_BYTES (4u << 20) /* before compression; receivers take 20 MiB */
+#define EXPORT_BATCH_SPANS	4096
+#define EXPORT_BATCH_BYTES	(4u << 20) /* before compression; receivers take 20 MiB */
 #define EXPORT_BACKOFF_FIRST_MS 500
-#define EXPORT_BACKOFF_MAX_MS 5000
-#define EXPORT_RETRY_MAX_MS 60000 /* a request is given up after retrying this long */
-#define EXPORT_STATS_EVERY_MS 10000 /* -v: the export counters this often */
+#define EXPORT_BACKOFF_MAX_MS	5000
+#define EXPORT_RETRY_MAX_MS	60000 /* a request is given up after retrying this long */
+#define EXPORT_STATS_EVERY_MS	10000 /* -v: the export counters this often */
 
 struct exporter_stats {
 	uint64_t exported;	/* accepted by the receiver */

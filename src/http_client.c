@@ -90,7 +90,7 @@ static void copy_value(char *dst, size_t cap, const char *v, size_t n)
 
 struct head {
 	int status;
-	int minor; /* HTTP/1.minor */
+	int minor;		/* HTTP/1.minor */
 	int64_t content_length; /* -1: none */
 	bool chunked, close, keep_alive;
 };
@@ -138,14 +138,16 @@ static int parse_header(const char *line, size_t n, struct head *h, struct http_
 #define IS(name) (name_len == sizeof(name) - 1 && !strncasecmp(line, name, name_len))
 	if (IS("Content-Length"))
 		return parse_content_length(v, vn, h);
-	if (IS("Transfer-Encoding"))
+	if (IS("Transfer-Encoding")) {
 		h->chunked = list_has(v, vn, "chunked");
-	else if (IS("Connection"))
-		h->close |= list_has(v, vn, "close"), h->keep_alive |= list_has(v, vn, "keep-alive");
-	else if (IS("Retry-After"))
+	} else if (IS("Connection")) {
+		h->close |= list_has(v, vn, "close");
+		h->keep_alive |= list_has(v, vn, "keep-alive");
+	} else if (IS("Retry-After")) {
 		copy_value(r->retry_after, sizeof(r->retry_after), v, vn);
-	else if (IS("Content-Type"))
+	} else if (IS("Content-Type")) {
 		copy_value(r->content_type, sizeof(r->content_type), v, vn);
+	}
 #undef IS
 	return 0;
 }
@@ -158,7 +160,7 @@ static int parse_head(const char *buf, size_t len, size_t *at, struct head *h,
 	size_t n, start = *at;
 	int err;
 
-	*h = (struct head){ .content_length = -1 };
+	*h = (struct head){.content_length = -1};
 	r->retry_after[0] = r->content_type[0] = '\0';
 	if (!next_line(buf, len, at, &line, &n))
 		return len - start > HTTP_HEAD_MAX ? -E2BIG : -EAGAIN;
@@ -293,7 +295,7 @@ int http_response__parse(char *buf, size_t len, bool eof, struct http_response *
 
 int64_t http__retry_after_ms(const char *v, time_t now)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	int64_t secs = 0;
 	const char *end;
 	time_t when;
@@ -335,8 +337,7 @@ static void use_builtin_name_lookup(void)
 	done = true;
 }
 
-int http_client__new(const struct otlp_url *target, struct tls_ctx *tls,
-		     struct http_client **out)
+int http_client__new(const struct otlp_url *target, struct tls_ctx *tls, struct http_client **out)
 {
 	struct http_client *c = calloc(1, sizeof(*c));
 	bool ipv6 = strchr(target->host, ':') != NULL;
@@ -381,8 +382,8 @@ void http_client__free(struct http_client *c)
 /* Connects to one address without blocking past the deadline. */
 static int connect_addr(const struct addrinfo *ai, uint64_t deadline_ns)
 {
-	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			ai->ai_protocol);
+	int fd =
+	    socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	int one = 1, soerr = 0, err;
 	socklen_t sl = sizeof(soerr);
 
@@ -408,8 +409,9 @@ static int connect_addr(const struct addrinfo *ai, uint64_t deadline_ns)
 
 static int open_connection(struct http_client *c, uint64_t deadline_ns, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV };
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV};
 	struct addrinfo *ais = NULL;
 	int ret, fd = -ECONNREFUSED;
 
@@ -432,8 +434,8 @@ static int open_connection(struct http_client *c, uint64_t deadline_ns, char *er
 	}
 	c->fd = fd;
 	if (c->tls) {
-		ret = tls_conn__new(c->tls, fd, c->target->host, deadline_ns, &c->conn, err,
-				    errlen);
+		ret =
+		    tls_conn__new(c->tls, fd, c->target->host, deadline_ns, &c->conn, err, errlen);
 		if (ret) {
 			http_client__close(c);
 			return ret;
@@ -506,8 +508,8 @@ static ssize_t read_some(struct http_client *c, void *buf, size_t len, uint64_t 
 }
 
 /* Formats the request line and headers into head. */
-static int format_head(const struct http_client *c, const struct http_request *req,
-		       size_t body_len, char *head, size_t cap)
+static int format_head(const struct http_client *c, const struct http_request *req, size_t body_len,
+		       char *head, size_t cap)
 {
 	int n = snprintf(head, cap,
 			 "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: otrace/" OTRACE_VERSION
@@ -532,10 +534,10 @@ static int read_response(struct http_client *c, uint64_t deadline_ns, struct htt
 
 	c->len = 0;
 	while (ret == -EAGAIN) {
-		ssize_t n = c->len < RESPONSE_BUF_MAX
-				    ? read_some(c, c->buf + c->len, RESPONSE_BUF_MAX - c->len,
-						deadline_ns)
-				    : 0; /* full: take what is there */
+		ssize_t n =
+		    c->len < RESPONSE_BUF_MAX
+			? read_some(c, c->buf + c->len, RESPONSE_BUF_MAX - c->len, deadline_ns)
+			: 0; /* full: take what is there */
 
 		if (n < 0) {
 			snprintf(err, errlen, "reading the response: %s", strerror((int)-n));
@@ -573,7 +575,7 @@ static int exchange(struct http_client *c, const struct http_request *req, uint6
 		snprintf(err, errlen, "request headers too long");
 		return n;
 	}
-	iov[0] = (struct iovec){ head, (size_t)n };
+	iov[0] = (struct iovec){head, (size_t)n};
 	ret = write_all(c, iov, 1 + (int)req->nbody, deadline_ns);
 	if (ret) {
 		snprintf(err, errlen, "sending the request: %s", strerror(-ret));
@@ -582,8 +584,8 @@ static int exchange(struct http_client *c, const struct http_request *req, uint6
 	return read_response(c, deadline_ns, resp, got, err, errlen);
 }
 
-int http_client__post(struct http_client *c, const struct http_request *req,
-		      uint64_t deadline_ns, struct http_response *resp, char *err, size_t errlen)
+int http_client__post(struct http_client *c, const struct http_request *req, uint64_t deadline_ns,
+		      struct http_response *resp, char *err, size_t errlen)
 {
 	for (int attempt = 0;; attempt++) {
 		bool reused = c->fd >= 0, got = false;

@@ -24,7 +24,7 @@
 
 struct http_response {
 	int status;
-	bool keep_alive; /* the connection can carry the next request */
+	bool keep_alive;      /* the connection can carry the next request */
 	char retry_after[64]; /* the Retry-After value, "" when absent */
 	char content_type[64];
 	const char *body; /* valid until the next request */
@@ -43,8 +43,7 @@ struct http_request {
 struct http_client;
 
 /* tls NULL: plain HTTP. target and tls must outlive the client. */
-int http_client__new(const struct otlp_url *target, struct tls_ctx *tls,
-		     struct http_client **out);
+int http_client__new(const struct otlp_url *target, struct tls_ctx *tls, struct http_client **out);
 void http_client__free(struct http_client *c);
 /*
  * POSTs req to the target's path and reads the response, all by deadline_ns
@@ -54,8 +53,8 @@ void http_client__free(struct http_client *c);
  * negative errno with a one-line reason in err: -ETIMEDOUT, a connection
  * error, -EPROTO (TLS, malformed response).
  */
-int http_client__post(struct http_client *c, const struct http_request *req,
-		      uint64_t deadline_ns, struct http_response *resp, char *err, size_t errlen);
+int http_client__post(struct http_client *c, const struct http_request *req, uint64_t deadline_ns,
+		      struct http_response *resp, char *err, size_t errlen);
 /* Closes the connection (the next request opens a new one). */
 void http_client__close(struct http_client *c);
 

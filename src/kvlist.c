@@ -70,7 +70,7 @@ static int append(struct kvlist *list, char *key, char *value)
 	if (!items)
 		return -ENOMEM;
 	list->items = items;
-	list->items[list->n++] = (struct kv){ .key = key, .value = value };
+	list->items[list->n++] = (struct kv){.key = key, .value = value};
 	return 0;
 }
 
@@ -103,7 +103,8 @@ static int parse_member(const char *m, size_t len, struct kvlist *list, char *er
 		ret = errno == ENOMEM ? -ENOMEM : -EINVAL;
 		free(key);
 		if (ret == -EINVAL)
-			fail(err, errlen, "'%.*s' has a bad percent-escape (%%XX, not %%00)", m, len);
+			fail(err, errlen, "'%.*s' has a bad percent-escape (%%XX, not %%00)", m,
+			     len);
 		return ret;
 	}
 	ret = kvlist__set(list, key, value);

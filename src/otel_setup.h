@@ -15,7 +15,7 @@
 
 struct otel_setup {
 	struct otlp_config otlp;
-	struct tls_ctx *tls;	  /* https:// endpoints */
+	struct tls_ctx *tls;	 /* https:// endpoints */
 	struct kvlist env_attrs; /* otrace's OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME */
 	struct kvlist cli_attrs; /* --resource, in order */
 };

@@ -125,8 +125,8 @@ int otlp_config__parse_url(const char *url, struct otlp_url *out, char *err, siz
 			return fail(err, errlen, "blank or control character in the path");
 	if ((size_t)(end - path) + 2 > sizeof(out->path))
 		return fail(err, errlen, "path too long");
-	snprintf(out->path, sizeof(out->path), "%s%.*s", *path == '/' ? "" : "/",
-		 (int)(end - path), path);
+	snprintf(out->path, sizeof(out->path), "%s%.*s", *path == '/' ? "" : "/", (int)(end - path),
+		 path);
 	return 0;
 }
 
@@ -168,12 +168,12 @@ static int load_endpoint(const struct otlp_options *opts, struct otlp_config *cf
 		char *q = strchr(cfg->target.path, '?');
 
 		if (q)
-			return fail(err, errlen, "%s '%s': a base URL takes no query", cfg->url_from,
-				    v);
+			return fail(err, errlen, "%s '%s': a base URL takes no query",
+				    cfg->url_from, v);
 		if (len + sizeof("/v1/traces") > sizeof(cfg->target.path))
 			return fail(err, errlen, "%s '%s': path too long", cfg->url_from, v);
-		strcat(cfg->target.path, cfg->target.path[len - 1] == '/' ? "v1/traces"
-									  : "/v1/traces");
+		strcat(cfg->target.path,
+		       cfg->target.path[len - 1] == '/' ? "v1/traces" : "/v1/traces");
 	}
 	ipv6 = strchr(cfg->target.host, ':') != NULL;
 	snprintf(cfg->url, sizeof(cfg->url), "%s://%s%s%s:%s%s", cfg->target.tls ? "https" : "http",
@@ -275,7 +275,8 @@ static int load_headers(struct otlp_config *cfg, char *err, size_t errlen)
 		const struct kv *h = &cfg->headers.items[i];
 
 		if (!header_name(h->key))
-			return fail(err, errlen, "%s: '%s' is not a valid header name", name, h->key);
+			return fail(err, errlen, "%s: '%s' is not a valid header name", name,
+				    h->key);
 		if (!header_value(h->value))
 			return fail(err, errlen, "%s: the value of '%s' holds a control character",
 				    name, h->key);
@@ -308,9 +309,10 @@ static int load_tls(struct otlp_config *cfg, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	if (!cfg->client_cert != !cfg->client_key)
-		return fail(err, errlen,
-			    "a client certificate needs its key: set both "
-			    "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY");
+		return fail(
+		    err, errlen,
+		    "a client certificate needs its key: set both "
+		    "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY");
 	if (!cfg->target.tls && (cfg->ca_file || cfg->client_cert))
 		pr_warn("%s is http://: the TLS certificates set in OTEL_EXPORTER_OTLP_* are not "
 			"used",
@@ -326,7 +328,7 @@ int otlp_config__load(const struct otlp_options *opts, struct otlp_config *cfg, 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->queue_spans = opts->queue_spans ? opts->queue_spans : OTLP_DEFAULT_QUEUE_SPANS;
 	cfg->flush_timeout_ms =
-		opts->flush_timeout_ms >= 0 ? opts->flush_timeout_ms : OTLP_DEFAULT_FLUSH_TIMEOUT_MS;
+	    opts->flush_timeout_ms >= 0 ? opts->flush_timeout_ms : OTLP_DEFAULT_FLUSH_TIMEOUT_MS;
 	ret = load_endpoint(opts, cfg, err, errlen);
 	if (ret || !cfg->enabled)
 		return ret;

@@ -16,9 +16,9 @@
 
 enum otlp_protocol { OTLP_HTTP_PROTOBUF, OTLP_HTTP_JSON };
 
-#define OTLP_DEFAULT_TIMEOUT_MS 10000	    /* the specification's default */
-#define OTLP_DEFAULT_QUEUE_SPANS 16384	    /* --otlp-queue-spans */
-#define OTLP_DEFAULT_FLUSH_TIMEOUT_MS 5000 /* --otlp-flush-timeout */
+#define OTLP_DEFAULT_TIMEOUT_MS	      10000 /* the specification's default */
+#define OTLP_DEFAULT_QUEUE_SPANS      16384 /* --otlp-queue-spans */
+#define OTLP_DEFAULT_FLUSH_TIMEOUT_MS 5000  /* --otlp-flush-timeout */
 
 struct otlp_url {
 	bool tls;	/* https */
@@ -28,8 +28,8 @@ struct otlp_url {
 };
 
 struct otlp_config {
-	bool enabled;	 /* an endpoint was given */
-	char url[2400];	 /* the URL requests go to */
+	bool enabled;	      /* an endpoint was given */
+	char url[2400];	      /* the URL requests go to */
 	const char *url_from; /* the option or variable the endpoint came from */
 	struct otlp_url target;
 	enum otlp_protocol protocol;
@@ -45,9 +45,9 @@ struct otlp_config {
 
 /* What the command line says about export (NULL/0: not given). */
 struct otlp_options {
-	const char *endpoint;	  /* --otlp-endpoint */
-	size_t queue_spans;	  /* --otlp-queue-spans */
-	int flush_timeout_ms;	  /* --otlp-flush-timeout, -1: not given */
+	const char *endpoint; /* --otlp-endpoint */
+	size_t queue_spans;   /* --otlp-queue-spans */
+	int flush_timeout_ms; /* --otlp-flush-timeout, -1: not given */
 };
 
 /*

@@ -29,12 +29,12 @@ struct tls_conn {
  * is not where every host keeps it.
  */
 static const char *const ca_bundles[] = {
-	"/etc/ssl/certs/ca-certificates.crt",		     /* Debian, Ubuntu, Gentoo, Arch */
-	"/etc/pki/tls/certs/ca-bundle.crt",		     /* Fedora, RHEL 6 */
-	"/etc/ssl/ca-bundle.pem",			     /* openSUSE */
-	"/etc/pki/tls/cacert.pem",			     /* OpenELEC */
-	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* CentOS, RHEL 7 */
-	"/etc/ssl/cert.pem",				     /* Alpine */
+    "/etc/ssl/certs/ca-certificates.crt",		 /* Debian, Ubuntu, Gentoo, Arch */
+    "/etc/pki/tls/certs/ca-bundle.crt",			 /* Fedora, RHEL 6 */
+    "/etc/ssl/ca-bundle.pem",				 /* openSUSE */
+    "/etc/pki/tls/cacert.pem",				 /* OpenELEC */
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* CentOS, RHEL 7 */
+    "/etc/ssl/cert.pem",				 /* Alpine */
 };
 
 uint64_t tls__now_ns(void)
@@ -48,7 +48,7 @@ uint64_t tls__now_ns(void)
 int tls__wait(int fd, short events, uint64_t deadline_ns)
 {
 	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = events };
+		struct pollfd pfd = {.fd = fd, .events = events};
 		uint64_t now = tls__now_ns();
 		int n;
 
@@ -153,8 +153,8 @@ int tls_ctx__new(const char *ca_file, const char *client_cert, const char *clien
 	/* a body read until the connection closes ends there, close_notify or not */
 	SSL_CTX_set_options(t->ssl_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_verify(t->ssl_ctx, SSL_VERIFY_PEER, NULL);
-	SSL_CTX_set_mode(t->ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-					     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_mode(t->ssl_ctx,
+			 SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	ret = load_trust(t->ssl_ctx, ca_file, err, errlen);
 	ret = ret ?: load_client(t->ssl_ctx, client_cert, client_key, err, errlen);
 	if (ret) {

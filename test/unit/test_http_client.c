@@ -52,8 +52,9 @@ static void test_content_length(void)
 	free(buf);
 
 	/* Connection: close, and HTTP/1.0 without keep-alive, end the connection */
-	CHECK(parse_all("HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n",
-			false, &r, &buf) == 0);
+	CHECK(parse_all(
+		  "HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 0\r\n\r\n",
+		  false, &r, &buf) == 0);
 	CHECK(!r.keep_alive);
 	free(buf);
 	CHECK(parse_all("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false, &r, &buf) == 0);
@@ -114,14 +115,14 @@ static void test_other_framing(void)
 static void test_malformed(void)
 {
 	static const char *const bad[] = {
-		"HTTP/2 200 OK\r\n\r\n",
-		"HTTP/1.1 20 OK\r\n\r\n",
-		"HTTP/1.1 2000 OK\r\n\r\n",
-		"SMTP/1.1 200 OK\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+	    "HTTP/2 200 OK\r\n\r\n",
+	    "HTTP/1.1 20 OK\r\n\r\n",
+	    "HTTP/1.1 2000 OK\r\n\r\n",
+	    "SMTP/1.1 200 OK\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+	    "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
 	};
 	struct http_response r;
 	char *big;
@@ -143,15 +144,16 @@ static void test_malformed(void)
 	big = malloc(HTTP_HEAD_MAX + 100);
 	memcpy(big, "HTTP/1.1 200 OK\r\n", 17);
 	for (size_t i = 17; i < HTTP_HEAD_MAX + 100; i += 10)
-		memcpy(big + i, "X-Pad: a\r\n", i + 10 <= HTTP_HEAD_MAX + 100 ? 10 : HTTP_HEAD_MAX + 100 - i);
+		memcpy(big + i, "X-Pad: a\r\n",
+		       i + 10 <= HTTP_HEAD_MAX + 100 ? 10 : HTTP_HEAD_MAX + 100 - i);
 	CHECK(http_response__parse(big, HTTP_HEAD_MAX + 100, false, &r) == -E2BIG);
 	free(big);
 }
 
 static void test_retry_after(void)
 {
-	struct tm tm = { .tm_year = 94, .tm_mon = 10, .tm_mday = 6, .tm_hour = 8, .tm_min = 49,
-			 .tm_sec = 30 };
+	struct tm tm = {
+	    .tm_year = 94, .tm_mon = 10, .tm_mday = 6, .tm_hour = 8, .tm_min = 49, .tm_sec = 30};
 	time_t now = timegm(&tm);
 
 	CHECK(http__retry_after_ms("3", now) == 3000);

@@ -109,14 +109,14 @@ static const struct field *attr(const struct field *f, int n, unsigned num, cons
 static struct span sample_span(void)
 {
 	struct span s = {
-		.kind = SPAN_KIND_SERVER,
-		.status = STATUS_ERROR,
-		.has_parent = true,
-		.flags = 0x301,
-		.start_unix_ns = 1700000000123456789ull,
-		.end_unix_ns = 1700000000223456789ull,
-		.name_len = 16,
-		.nattrs = 3,
+	    .kind = SPAN_KIND_SERVER,
+	    .status = STATUS_ERROR,
+	    .has_parent = true,
+	    .flags = 0x301,
+	    .start_unix_ns = 1700000000123456789ull,
+	    .end_unix_ns = 1700000000223456789ull,
+	    .name_len = 16,
+	    .nattrs = 3,
 	};
 
 	memcpy(s.name, "GET /items/{id}\xff", 16); /* ends in a byte that is not UTF-8 */
@@ -126,24 +126,25 @@ static struct span sample_span(void)
 		s.span_id[i] = (uint8_t)(0x10 + i);
 		s.parent_span_id[i] = (uint8_t)(0x20 + i);
 	}
-	s.attrs[0] = (struct attr){ .key = "http.response.status_code", .type = ATTR_INT, .num = 503 };
-	s.attrs[1] = (struct attr){ .key = "neg", .type = ATTR_INT, .num = -2 };
-	s.attrs[2] = (struct attr){ .key = "url.path", .str = "/items/7", .len = 8 };
+	s.attrs[0] =
+	    (struct attr){.key = "http.response.status_code", .type = ATTR_INT, .num = 503};
+	s.attrs[1] = (struct attr){.key = "neg", .type = ATTR_INT, .num = -2};
+	s.attrs[2] = (struct attr){.key = "url.path", .str = "/items/7", .len = 8};
 	return s;
 }
 
 static void test_span(void)
 {
 	static const struct attr rattrs[] = {
-		{ .key = "service.name", .str = "api", .len = 3 },
-		{ .key = "process.pid", .type = ATTR_INT, .num = 4242 },
+	    {.key = "service.name", .str = "api", .len = 3},
+	    {.key = "process.pid", .type = ATTR_INT, .num = 4242},
 	};
-	struct otlp_resource res = { .pid = 4242, .attrs = rattrs, .nattrs = 2 };
+	struct otlp_resource res = {.pid = 4242, .attrs = rattrs, .nattrs = 2};
 	struct span s = sample_span();
 	const struct span *ptr = &s;
-	struct otlp_group g = { .resource = &res, .spans = &ptr, .nspans = 1 };
+	struct otlp_group g = {.resource = &res, .spans = &ptr, .nspans = 1};
 	struct field req[4], rs[8], resource[8], ss[8], scope[4], span[24], any[4], st[2];
-	struct otlp_buf b = { 0 };
+	struct otlp_buf b = {0};
 	const struct field *a;
 	int n, nrs, nres, nss, nsp, nany;
 
@@ -191,17 +192,17 @@ static void test_span(void)
 /* Lengths of 1, 2 and 3 varint bytes: the room reserved for them is moved either way. */
 static void test_long_values(void)
 {
-	static const size_t sizes[] = { 0, 100, 200, 20000, 300000 };
-	static const struct attr rattr = { .key = "k", .str = "v", .len = 1 };
-	struct otlp_resource res = { .attrs = &rattr, .nattrs = 1 };
+	static const size_t sizes[] = {0, 100, 200, 20000, 300000};
+	static const struct attr rattr = {.key = "k", .str = "v", .len = 1};
+	struct otlp_resource res = {.attrs = &rattr, .nattrs = 1};
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		char *text = malloc(sizes[i] + 1);
 		struct span s = sample_span();
-		const struct span *ptrs[3] = { &s, &s, &s };
-		struct otlp_group g = { .resource = &res, .spans = ptrs, .nspans = 3 };
+		const struct span *ptrs[3] = {&s, &s, &s};
+		struct otlp_group g = {.resource = &res, .spans = ptrs, .nspans = 3};
 		struct field req[2], rs[4], ss[8], span[24], any[4];
-		struct otlp_buf b = { 0 };
+		struct otlp_buf b = {0};
 		const struct field *a;
 		int n, nss, nsp, nany;
 
@@ -225,12 +226,12 @@ static void test_long_values(void)
 /* Serialized requests concatenate into one: the exporter batches that way. */
 static void test_concatenation(void)
 {
-	static const struct attr rattr = { .key = "k", .str = "v", .len = 1 };
-	struct otlp_resource res = { .attrs = &rattr, .nattrs = 1 };
+	static const struct attr rattr = {.key = "k", .str = "v", .len = 1};
+	struct otlp_resource res = {.attrs = &rattr, .nattrs = 1};
 	struct span s = sample_span();
 	const struct span *ptr = &s;
-	struct otlp_group g = { .resource = &res, .spans = &ptr, .nspans = 1 };
-	struct otlp_buf a = { 0 }, b = { 0 };
+	struct otlp_group g = {.resource = &res, .spans = &ptr, .nspans = 1};
+	struct otlp_buf a = {0}, b = {0};
 	struct field req[4];
 	uint8_t *both;
 
@@ -248,15 +249,17 @@ static void test_concatenation(void)
 static void test_response(void)
 {
 	/* partial_success { rejected_spans: 300, error_message: "bad\n" } */
-	static const uint8_t partial[] = { 0x0a, 0x09, 0x08, 0xac, 0x02, 0x12, 0x04, 'b', 'a', 'd', '\n' };
-	static const uint8_t unknown_field[] = { 0x10, 0x01 };
-	static const uint8_t truncated[] = { 0x0a, 0x09, 0x08 };
+	static const uint8_t partial[] = {0x0a, 0x09, 0x08, 0xac, 0x02, 0x12,
+					  0x04, 'b',  'a',  'd',  '\n'};
+	static const uint8_t unknown_field[] = {0x10, 0x01};
+	static const uint8_t truncated[] = {0x0a, 0x09, 0x08};
 	/* google.rpc.Status { code: 3, message: "no" } */
-	static const uint8_t status[] = { 0x08, 0x03, 0x12, 0x02, 'n', 'o' };
+	static const uint8_t status[] = {0x08, 0x03, 0x12, 0x02, 'n', 'o'};
 	int64_t rejected;
 	char msg[64];
 
-	CHECK(otlp_proto__parse_response(partial, sizeof(partial), &rejected, msg, sizeof(msg)) == 0);
+	CHECK(otlp_proto__parse_response(partial, sizeof(partial), &rejected, msg, sizeof(msg)) ==
+	      0);
 	CHECK(rejected == 300);
 	CHECK_STR(msg, "bad?"); /* control characters never reach a diagnostic line */
 	CHECK(otlp_proto__parse_response("", 0, &rejected, msg, sizeof(msg)) == 0 && rejected == 0);
@@ -271,7 +274,7 @@ static void test_response(void)
 /* Writes both encodings of groups as DIR/NAME.pb and DIR/NAME.json. */
 static void write_pair(const char *dir, const char *name, const struct otlp_group *g, size_t n)
 {
-	struct otlp_buf b = { 0 };
+	struct otlp_buf b = {0};
 	char path[4096];
 	FILE *f;
 
@@ -298,14 +301,14 @@ static void write_pair(const char *dir, const char *name, const struct otlp_grou
 static void write_samples(const char *dir)
 {
 	static const struct attr ra[] = {
-		{ .key = "service.name", .str = "svc\"q\"\x01", .len = 7 },
-		{ .key = "process.pid", .type = ATTR_INT, .num = 4242 },
-		{ .key = "user key \xc3\xa9", .str = "caf\xc3", .len = 4 },
-		{ .key = "big", .type = ATTR_INT, .num = INT64_MIN },
+	    {.key = "service.name", .str = "svc\"q\"\x01", .len = 7},
+	    {.key = "process.pid", .type = ATTR_INT, .num = 4242},
+	    {.key = "user key \xc3\xa9", .str = "caf\xc3", .len = 4},
+	    {.key = "big", .type = ATTR_INT, .num = INT64_MIN},
 	};
-	static const struct attr rb[] = { { .key = "service.name", .str = "b", .len = 1 } };
-	struct otlp_resource res_a = { .pid = 1, .attrs = ra, .nattrs = 4 };
-	struct otlp_resource res_b = { .pid = 2, .attrs = rb, .nattrs = 1 };
+	static const struct attr rb[] = {{.key = "service.name", .str = "b", .len = 1}};
+	struct otlp_resource res_a = {.pid = 1, .attrs = ra, .nattrs = 4};
+	struct otlp_resource res_b = {.pid = 2, .attrs = rb, .nattrs = 1};
 	static struct ot_http_server_rec hs;
 	static struct ot_http_client_rec hc;
 	static struct ot_db_rec db;
@@ -313,7 +316,7 @@ static void write_samples(const char *dir)
 	static struct span spans[8];
 	const struct span *ptrs[8];
 	struct span_assembler *sa;
-	struct span_config cfg = { .db_statement = true };
+	struct span_config cfg = {.db_statement = true};
 	struct otlp_group groups[2];
 	char *long_text = malloc(70000);
 
@@ -322,7 +325,7 @@ static void write_samples(const char *dir)
 	http_record(&hs);
 	http_client_record(&hc);
 	db_record(&db);
-	memset(db.query, 0xff, 40); /* not UTF-8 */
+	memset(db.query, 0xff, 40);	     /* not UTF-8 */
 	db.query_len = OT_DB_QUERY_CAP + 10; /* cut by otrace */
 	grpc_record(&gs, OT_REC_GRPC_SERVER);
 	grpc_record(&gc, OT_REC_GRPC_CLIENT);
@@ -335,8 +338,8 @@ static void write_samples(const char *dir)
 	spans[6] = sample_span();
 	memset(long_text, 'a', 70000);
 	long_text[69999] = '\xe2'; /* a character cut at the end */
-	spans[6].attrs[2] = (struct attr){ .key = "url.path", .str = long_text, .len = 70000,
-					   .truncated = true };
+	spans[6].attrs[2] =
+	    (struct attr){.key = "url.path", .str = long_text, .len = 70000, .truncated = true};
 	spans[6].status = STATUS_UNSET;
 	spans[6].has_parent = false;
 	spans[6].flags = 0;
@@ -344,8 +347,8 @@ static void write_samples(const char *dir)
 	spans[7].attrs[1].num = INT64_MAX;
 	for (int i = 0; i < 8; i++)
 		ptrs[i] = &spans[i];
-	groups[0] = (struct otlp_group){ .resource = &res_a, .spans = ptrs, .nspans = 5 };
-	groups[1] = (struct otlp_group){ .resource = &res_b, .spans = ptrs + 5, .nspans = 3 };
+	groups[0] = (struct otlp_group){.resource = &res_a, .spans = ptrs, .nspans = 5};
+	groups[1] = (struct otlp_group){.resource = &res_b, .spans = ptrs + 5, .nspans = 3};
 	write_pair(dir, "records", groups, 1);
 	write_pair(dir, "edge", groups + 1, 1);
 	write_pair(dir, "two-processes", groups, 2);

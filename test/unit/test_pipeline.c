@@ -24,8 +24,8 @@ static size_t count_lines(const char *path, size_t *nlines)
 		CHECK(doc != NULL);
 		CHECK((size_t)len - 1 <= PIPELINE_LINE_MAX);
 		json_array_foreach(json_object_get(doc, "resourceSpans"), i, rs)
-			json_array_foreach(json_object_get(rs, "scopeSpans"), j, ss)
-				spans += json_array_size(json_object_get(ss, "spans"));
+		    json_array_foreach(json_object_get(rs, "scopeSpans"), j, ss) spans +=
+		    json_array_size(json_object_get(ss, "spans"));
 		json_decref(doc);
 		(*nlines)++;
 	}
@@ -37,8 +37,8 @@ static size_t count_lines(const char *path, size_t *nlines)
 
 static void test_long_lines(void)
 {
-	struct resource_defaults d = { .exe_path = "/x", .host_name = "h" };
-	struct span_config cfg = { .db_statement = true };
+	struct resource_defaults d = {.exe_path = "/x", .host_name = "h"};
+	struct span_config cfg = {.db_statement = true};
 	char path[] = "/tmp/otrace-test-lines-XXXXXX";
 	struct resource_cache *rc;
 	struct pipeline_stats st;
