@@ -337,6 +337,8 @@ int otlp_config__load(const struct otlp_options *opts, struct otlp_config *cfg, 
 	ret = ret ?: load_timeout(cfg, err, errlen);
 	ret = ret ?: load_headers(cfg, err, errlen);
 	ret = ret ?: load_tls(cfg, err, errlen);
+	if (ret)
+		otlp_config__free(cfg);
 	return ret;
 }
 

@@ -53,7 +53,8 @@ struct otlp_options {
 /*
  * Reads the options and the environment into cfg. Returns 0 (cfg->enabled
  * false when no endpoint is set anywhere), -ENOMEM, or -EINVAL with a
- * one-line reason in err naming the variable or option.
+ * one-line reason in err naming the variable or option; cfg holds nothing to
+ * free after an error.
  */
 int otlp_config__load(const struct otlp_options *opts, struct otlp_config *cfg, char *err,
 		      size_t errlen);
