@@ -7,6 +7,7 @@
 //	otlprecv -addr 127.0.0.1:0 -portfile PORT -out traces.jsonl -meta meta.jsonl
 //	         [-tls-cert CERT -tls-key KEY [-client-ca CA]]
 //	         [-unavailable N -retry-after SECONDS]
+//	otlprecv -file-config COLLECTOR.yaml -out traces.jsonl -meta meta.jsonl
 //
 // Each accepted request adds one line to -out: its traces re-encoded by
 // pdata's JSON marshaler (the format otrace's own JSON lines have), and one
@@ -14,7 +15,9 @@
 // as the receiver passed them on (include_metadata). With -unavailable N,
 // the first N requests are refused the way a Collector refuses when its
 // pipeline is full: the consumer returns Unavailable with RetryInfo, and the
-// receiver answers 503 with Retry-After. It runs until SIGINT or SIGTERM.
+// receiver answers 503 with Retry-After. With -file-config, it reads JSON
+// lines from files instead, as the otlpjsonfile receiver configured there
+// would (see filereceiver.go). It runs until SIGINT or SIGTERM.
 package main
 
 import (
@@ -92,6 +95,12 @@ func (r *recorder) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	return err
 }
 
+func waitSignal() {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+}
+
 type host struct{}
 
 func (host) GetExtensions() map[component.ID]component.Component { return nil }
@@ -106,6 +115,15 @@ func freePort() (string, error) {
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
 }
 
+func nopTelemetry() component.TelemetrySettings {
+	return component.TelemetrySettings{
+		Logger:         zap.NewNop(),
+		TracerProvider: tracenoop.NewTracerProvider(),
+		MeterProvider:  metricnoop.NewMeterProvider(),
+		Resource:       pcommon.NewResource(),
+	}
+}
+
 func start(addr string, tlsCfg configoptional.Optional[configtls.ServerConfig], next consumer.Traces) (receiver.Traces, error) {
 	f := otlpreceiver.NewFactory()
 	cfg := f.CreateDefaultConfig().(*otlpreceiver.Config)
@@ -114,15 +132,7 @@ func start(addr string, tlsCfg configoptional.Optional[configtls.ServerConfig], 
 	httpCfg.ServerConfig.IncludeMetadata = true
 	httpCfg.ServerConfig.TLS = tlsCfg
 	cfg.Protocols.GRPC = configoptional.None[configgrpc.ServerConfig]()
-	set := receiver.Settings{
-		ID: component.NewID(f.Type()),
-		TelemetrySettings: component.TelemetrySettings{
-			Logger:         zap.NewNop(),
-			TracerProvider: tracenoop.NewTracerProvider(),
-			MeterProvider:  metricnoop.NewMeterProvider(),
-			Resource:       pcommon.NewResource(),
-		},
-	}
+	set := receiver.Settings{ID: component.NewID(f.Type()), TelemetrySettings: nopTelemetry()}
 	r, err := f.CreateTraces(context.Background(), set, cfg, next)
 	if err != nil {
 		return nil, err
@@ -143,6 +153,7 @@ func main() {
 	clientCA := flag.String("client-ca", "", "require client certificates signed by this CA")
 	unavailable := flag.Int("unavailable", 0, "refuse the first N requests (503, Retry-After)")
 	retryAfter := flag.Duration("retry-after", 2*time.Second, "the delay the refusals ask for")
+	fileConfig := flag.String("file-config", "", "read JSON lines as this Collector configuration's otlpjsonfile receiver would")
 	flag.Parse()
 	if *outPath == "" || *metaPath == "" {
 		fmt.Fprintln(os.Stderr, "otlprecv: -out and -meta are required")
@@ -157,6 +168,16 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "otlprecv:", err)
 		os.Exit(1)
+	}
+	if *fileConfig != "" {
+		stop, err := runFileReceiver(*fileConfig, rec)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "otlprecv:", err)
+			os.Exit(1)
+		}
+		waitSignal()
+		stop()
+		return
 	}
 	tlsCfg := configoptional.None[configtls.ServerConfig]()
 	if *cert != "" {
@@ -200,9 +221,7 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	<-sig
+	waitSignal()
 	if err := r.Shutdown(context.Background()); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintln(os.Stderr, "otlprecv:", err)
 	}

@@ -131,6 +131,9 @@ type recvMeta struct {
 func (r *receiver) metas(t *testing.T) []recvMeta {
 	t.Helper()
 	f, err := os.Open(r.meta)
+	if os.IsNotExist(err) {
+		return nil // not started yet
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -537,4 +540,50 @@ func TestExportHTTPS(t *testing.T) {
 			t.Errorf("no line saying the certificate was refused:\n%s", run.otrace.stderr())
 		}
 	})
+}
+
+// TestCollectorFileConfig: the README's Collector configuration for the file
+// path, taken from the README itself, reads every span otrace wrote with -o,
+// through the Collector's own file reading (otlprecv -file-config) started
+// after the file was written (start_at: beginning).
+func TestCollectorFileConfig(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := string(readme)
+	if i := strings.Index(section, "### JSON lines to a file"); i >= 0 {
+		section = section[i:]
+	}
+	m := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindStringSubmatch(section)
+	if m == nil || !strings.Contains(m[1], "/var/log/otrace/spans.jsonl") {
+		t.Fatal("README.md has no Collector configuration reading /var/log/otrace/spans.jsonl under \"JSON lines to a file\"")
+	}
+	_, port, ot, out := tracedFixture(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "collector.yaml")
+	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(m[1], "/var/log/otrace/spans.jsonl", out)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sendAll(t, newClient(), port, mixedRequests(60))
+	ot.signal(t, syscall.SIGINT)
+	ot.expectExit(t, exitTimeout, 0)
+	lines := readOutput(t, out)
+
+	recv := &receiver{out: filepath.Join(dir, "recv.jsonl"), meta: filepath.Join(dir, "recv.meta")}
+	recv.p = startProc(t, dir, "otlprecv", nil, otlprecvBin(t), "-file-config", cfg, "-out", recv.out, "-meta", recv.meta)
+	if got := recv.waitSpans(t, len(lines), 30*time.Second); got != len(lines) {
+		t.Fatalf("the file receiver read %d spans of the %d written\n%s", got, len(lines), recv.p.stderr())
+	}
+	recv.stop(t)
+	got := recv.spans(t)
+	bySpanID := map[string]otlp.Span{}
+	for _, s := range got {
+		bySpanID[s.SpanID] = s
+	}
+	for _, s := range lines {
+		if !reflect.DeepEqual(bySpanID[s.SpanID], s) {
+			t.Errorf("span %s read back as %+v, written as %+v", s.SpanID, bySpanID[s.SpanID], s)
+		}
+	}
 }
