@@ -62,8 +62,8 @@ static uint64_t now_ns(void)
 
 static struct timespec abs_time(uint64_t ns)
 {
-	return (struct timespec){.tv_sec = (time_t)(ns / 1000000000ull),
-				 .tv_nsec = (long)(ns % 1000000000ull)};
+	return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000ull),
+				  .tv_nsec = (long)(ns % 1000000000ull) };
 }
 
 /* Waits on cv until ns (CLOCK_MONOTONIC) at the latest; the lock is held. */
@@ -158,7 +158,7 @@ void exporter__submit(struct exporter *e, const struct otlp_group *groups, size_
 	if (groups && !encode(e, groups, ngroups)) {
 		c = malloc(sizeof(*c) + e->enc.len);
 		if (c) {
-			*c = (struct chunk){.nspans = nspans, .len = e->enc.len};
+			*c = (struct chunk){ .nspans = nspans, .len = e->enc.len };
 			memcpy(c->data, e->enc.data, e->enc.len);
 		}
 	}
@@ -214,16 +214,16 @@ static int body_iov(const struct exporter *e, const struct chunk *batch, struct 
 
 	for (const struct chunk *c = batch; c; c = c->next) {
 		if (e->cfg->protocol != OTLP_HTTP_JSON) {
-			iov[n++] = (struct iovec){(void *)c->data, c->len};
+			iov[n++] = (struct iovec){ (void *)c->data, c->len };
 			continue;
 		}
 		if (c != batch)
-			iov[n++] = (struct iovec){",", 1};
-		iov[n++] = (struct iovec){(void *)(c->data + (c == batch ? 0 : head)),
-					  c->len - tail - (c == batch ? 0 : head)};
+			iov[n++] = (struct iovec){ ",", 1 };
+		iov[n++] = (struct iovec){ (void *)(c->data + (c == batch ? 0 : head)),
+					   c->len - tail - (c == batch ? 0 : head) };
 	}
 	if (e->cfg->protocol == OTLP_HTTP_JSON)
-		iov[n++] = (struct iovec){(void *)json_tail, tail};
+		iov[n++] = (struct iovec){ (void *)json_tail, tail };
 	return n;
 }
 
@@ -413,11 +413,11 @@ static void send_batch(struct exporter *e, const struct chunk *batch, size_t nsp
 {
 	struct iovec iov[2 * BATCH_CHUNKS_MAX + 1];
 	struct http_request req = {
-	    .content_type =
-		e->cfg->protocol == OTLP_HTTP_JSON ? "application/json" : "application/x-protobuf",
-	    .content_encoding = e->cfg->gzip ? "gzip" : NULL,
-	    .headers = &e->cfg->headers,
-	    .body = iov,
+		.content_type = e->cfg->protocol == OTLP_HTTP_JSON ? "application/json"
+								   : "application/x-protobuf",
+		.content_encoding = e->cfg->gzip ? "gzip" : NULL,
+		.headers = &e->cfg->headers,
+		.body = iov,
 	};
 	uint64_t first = now_ns();
 	int n = body_iov(e, batch, iov);
@@ -427,7 +427,7 @@ static void send_batch(struct exporter *e, const struct chunk *batch, size_t nsp
 			settle(e, nspans, 0, 0);
 			return;
 		}
-		iov[0] = (struct iovec){e->gz.data, e->gz.len};
+		iov[0] = (struct iovec){ e->gz.data, e->gz.len };
 		n = 1;
 	}
 	req.nbody = (size_t)n;

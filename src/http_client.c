@@ -160,7 +160,7 @@ static int parse_head(const char *buf, size_t len, size_t *at, struct head *h,
 	size_t n, start = *at;
 	int err;
 
-	*h = (struct head){.content_length = -1};
+	*h = (struct head){ .content_length = -1 };
 	r->retry_after[0] = r->content_type[0] = '\0';
 	if (!next_line(buf, len, at, &line, &n))
 		return len - start > HTTP_HEAD_MAX ? -E2BIG : -EAGAIN;
@@ -295,7 +295,7 @@ int http_response__parse(char *buf, size_t len, bool eof, struct http_response *
 
 int64_t http__retry_after_ms(const char *v, time_t now)
 {
-	struct tm tm = {0};
+	struct tm tm = { 0 };
 	int64_t secs = 0;
 	const char *end;
 	time_t when;
@@ -409,9 +409,9 @@ static int connect_addr(const struct addrinfo *ai, uint64_t deadline_ns)
 
 static int open_connection(struct http_client *c, uint64_t deadline_ns, char *err, size_t errlen)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC,
-				 .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV};
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV };
 	struct addrinfo *ais = NULL;
 	int ret, fd = -ECONNREFUSED;
 
@@ -575,7 +575,7 @@ static int exchange(struct http_client *c, const struct http_request *req, uint6
 		snprintf(err, errlen, "request headers too long");
 		return n;
 	}
-	iov[0] = (struct iovec){head, (size_t)n};
+	iov[0] = (struct iovec){ head, (size_t)n };
 	ret = write_all(c, iov, 1 + (int)req->nbody, deadline_ns);
 	if (ret) {
 		snprintf(err, errlen, "sending the request: %s", strerror(-ret));

@@ -70,7 +70,7 @@ static int append(struct kvlist *list, char *key, char *value)
 	if (!items)
 		return -ENOMEM;
 	list->items = items;
-	list->items[list->n++] = (struct kv){.key = key, .value = value};
+	list->items[list->n++] = (struct kv){ .key = key, .value = value };
 	return 0;
 }
 

@@ -42,7 +42,7 @@ static int check_plans(const struct traced_set *set)
 
 		if (b->nplanned == 0) {
 			pr_err("%s uses no library otrace instruments (%s): nothing to trace",
-			       b->display, plan__libraries);
+			       b->display, plan__libraries());
 			return EXIT_NOTHING;
 		}
 		if (b->plan.single_stepped)

@@ -39,9 +39,9 @@ static int load_resource(const struct otrace_opts *opts, struct otel_setup *s)
 static int load_export(const struct otrace_opts *opts, struct otel_setup *s)
 {
 	struct otlp_options o = {
-	    .endpoint = opts->otlp_endpoint,
-	    .queue_spans = opts->otlp_queue_spans,
-	    .flush_timeout_ms = opts->otlp_flush_timeout_ms,
+		.endpoint = opts->otlp_endpoint,
+		.queue_spans = opts->otlp_queue_spans,
+		.flush_timeout_ms = opts->otlp_flush_timeout_ms,
 	};
 	char err[300];
 	int ret = otlp_config__load(&o, &s->otlp, err, sizeof(err));

@@ -240,7 +240,7 @@ static void put_span(struct otlp_buf *b, const struct span *s)
 		put_attr(b, TAG(SPAN_ATTRIBUTES, WT_LEN), &s->attrs[i]);
 	if (s->status != STATUS_UNSET) {
 		/* Status{code}: two bytes of content */
-		uint8_t status[] = {TAG(STATUS_CODE, WT_VARINT), (uint8_t)s->status};
+		uint8_t status[] = { TAG(STATUS_CODE, WT_VARINT), (uint8_t)s->status };
 
 		put_len_field(b, TAG(SPAN_STATUS, WT_LEN), status, sizeof(status));
 	}
@@ -332,7 +332,7 @@ static int read_value(struct reader *r, int wt, uint64_t *num, struct reader *su
 	}
 	if (len > (uint64_t)(r->end - r->p))
 		return -EINVAL;
-	*sub = (struct reader){r->p, r->p + len};
+	*sub = (struct reader){ r->p, r->p + len };
 	r->p += len;
 	return 0;
 }
@@ -344,7 +344,7 @@ static int read_message(struct reader r,
 			void *ctx)
 {
 	while (r.p < r.end) {
-		struct reader sub = {0};
+		struct reader sub = { 0 };
 		uint64_t key, v = 0;
 
 		if (read_varint(&r, &key) || read_value(&r, (int)(key & 7), &v, &sub))
@@ -395,8 +395,8 @@ static int response_field(void *ctx, uint64_t num, int wt, uint64_t v, struct re
 int otlp_proto__parse_response(const void *data, size_t len, int64_t *rejected, char *msg,
 			       size_t msgcap)
 {
-	struct partial ps = {.msg = msg, .msgcap = msgcap};
-	struct reader r = {data, (const uint8_t *)data + len};
+	struct partial ps = { .msg = msg, .msgcap = msgcap };
+	struct reader r = { data, (const uint8_t *)data + len };
 	int err;
 
 	if (msgcap)
@@ -418,8 +418,8 @@ static int status_field(void *ctx, uint64_t num, int wt, uint64_t v, struct read
 
 int otlp_proto__parse_status(const void *data, size_t len, char *msg, size_t msgcap)
 {
-	struct partial ps = {.msg = msg, .msgcap = msgcap};
-	struct reader r = {data, (const uint8_t *)data + len};
+	struct partial ps = { .msg = msg, .msgcap = msgcap };
+	struct reader r = { data, (const uint8_t *)data + len };
 
 	if (msgcap)
 		msg[0] = '\0';

@@ -29,12 +29,12 @@ struct tls_conn {
  * is not where every host keeps it.
  */
 static const char *const ca_bundles[] = {
-    "/etc/ssl/certs/ca-certificates.crt",		 /* Debian, Ubuntu, Gentoo, Arch */
-    "/etc/pki/tls/certs/ca-bundle.crt",			 /* Fedora, RHEL 6 */
-    "/etc/ssl/ca-bundle.pem",				 /* openSUSE */
-    "/etc/pki/tls/cacert.pem",				 /* OpenELEC */
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* CentOS, RHEL 7 */
-    "/etc/ssl/cert.pem",				 /* Alpine */
+	"/etc/ssl/certs/ca-certificates.crt",		     /* Debian, Ubuntu, Gentoo, Arch */
+	"/etc/pki/tls/certs/ca-bundle.crt",		     /* Fedora, RHEL 6 */
+	"/etc/ssl/ca-bundle.pem",			     /* openSUSE */
+	"/etc/pki/tls/cacert.pem",			     /* OpenELEC */
+	"/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* CentOS, RHEL 7 */
+	"/etc/ssl/cert.pem",				     /* Alpine */
 };
 
 uint64_t tls__now_ns(void)
@@ -48,7 +48,7 @@ uint64_t tls__now_ns(void)
 int tls__wait(int fd, short events, uint64_t deadline_ns)
 {
 	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = events};
+		struct pollfd pfd = { .fd = fd, .events = events };
 		uint64_t now = tls__now_ns();
 		int n;
 

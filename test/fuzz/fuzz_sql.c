@@ -9,8 +9,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "database_sql/record.h"
 #include "span.h"
-#include "sql.h"
+#include "database_sql/summary.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,7 +5,7 @@
 # available Go toolchain and several build flavours. For every flavour a
 # small net/http program (prog/) is built twice: a reference with .symtab,
 # and a twin that is stripped (-ldflags=-s -w) or otherwise transformed.
-# The entries (and sizes) that src/pclntab.c finds in the twin must equal
+# The entries (and sizes) that src/inspect/pclntab.c finds in the twin must equal
 # the reference's .symtab values, and the text start it derives must equal
 # the reference's runtime.text.
 #
@@ -66,8 +66,8 @@ fails=0
 # Always rebuilt (a second): the sources under test may come from any tree.
 dump=$work/pclntab_dump
 build_dump() {
-	${CC:-cc} -O2 -g -Wall -Wextra -D_GNU_SOURCE -I"$src/src" "$src/src/pclntab.c" \
-		"$src/src/gobin.c" "$src/test/pclntab/pclntab_dump.c" -lelf -o "$dump"
+	${CC:-cc} -O2 -g -Wall -Wextra -D_GNU_SOURCE -I"$src/src/inspect" "$src/src/inspect/pclntab.c" \
+		"$src/src/inspect/gobin.c" "$src/test/pclntab/pclntab_dump.c" -lelf -o "$dump"
 }
 
 # Latest patch of each minor >= 21 in the proxy's toolchain list, except

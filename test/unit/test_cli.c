@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <stdlib.h>
 
-#include "../../src/cli.h"
-#include "../../src/exitcodes.h"
+#include "cli.h"
+#include "exitcodes.h"
 #include "unittest.h"
 
 static int parse(struct otrace_opts *o, char *err, int argc, char **argv)

@@ -15,8 +15,8 @@
 #include <zlib.h>
 #include <sys/socket.h>
 
-#include "../../src/export.h"
-#include "../../src/http_client.h"
+#include "export.h"
+#include "http_client.h"
 #include "unittest.h"
 
 struct server {
@@ -74,10 +74,10 @@ static void count_json(struct server *s, const char *head, const char *body, siz
 	if (!strstr(head, "application/json"))
 		return;
 	if (strstr(head, "Content-Encoding: gzip")) {
-		z_stream zs = {.next_in = (Bytef *)body,
-			       .avail_in = (uInt)len,
-			       .next_out = (Bytef *)plain,
-			       .avail_out = sizeof(plain)};
+		z_stream zs = { .next_in = (Bytef *)body,
+				.avail_in = (uInt)len,
+				.next_out = (Bytef *)plain,
+				.avail_out = sizeof(plain) };
 
 		s->gzip_seen = true;
 		if (inflateInit2(&zs, 15 + 16) != Z_OK || inflate(&zs, Z_FINISH) != Z_STREAM_END)
@@ -128,7 +128,7 @@ static void *serve(void *arg)
 
 static void server_start(struct server *s, const char *const *script, size_t n)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t al = sizeof(a);
 
 	memset(s, 0, sizeof(*s));
@@ -162,12 +162,12 @@ static void server_stop(struct server *s)
 static struct otlp_config config(const char *port, enum otlp_protocol proto)
 {
 	struct otlp_config cfg = {
-	    .enabled = true,
-	    .protocol = proto,
-	    .timeout_ms = 2000,
-	    .queue_spans = 100000,
-	    .flush_timeout_ms = 10000,
-	    .target = {.port = "", .host = "127.0.0.1", .path = "/v1/traces"},
+		.enabled = true,
+		.protocol = proto,
+		.timeout_ms = 2000,
+		.queue_spans = 100000,
+		.flush_timeout_ms = 10000,
+		.target = { .port = "", .host = "127.0.0.1", .path = "/v1/traces" },
 	};
 
 	snprintf(cfg.target.port, sizeof(cfg.target.port), "%s", port);
@@ -178,15 +178,15 @@ static struct otlp_config config(const char *port, enum otlp_protocol proto)
 /* Submits batches of n spans each, all alike. */
 static void submit(struct exporter *e, int batches, size_t n)
 {
-	static const struct attr rattr = {.key = "service.name", .str = "t", .len = 1};
-	static struct otlp_resource res = {.pid = 1, .attrs = &rattr, .nattrs = 1};
-	static struct span s = {.kind = SPAN_KIND_SERVER,
-				.name = "GET",
-				.name_len = 3,
-				.trace_id = {1},
-				.span_id = {2}};
+	static const struct attr rattr = { .key = "service.name", .str = "t", .len = 1 };
+	static struct otlp_resource res = { .pid = 1, .attrs = &rattr, .nattrs = 1 };
+	static struct span s = { .kind = SPAN_KIND_SERVER,
+				 .name = "GET",
+				 .name_len = 3,
+				 .trace_id = { 1 },
+				 .span_id = { 2 } };
 	const struct span **ptrs = calloc(n, sizeof(*ptrs));
-	struct otlp_group g = {.resource = &res, .spans = ptrs, .nspans = n};
+	struct otlp_group g = { .resource = &res, .spans = ptrs, .nspans = n };
 
 	for (size_t i = 0; i < n; i++)
 		ptrs[i] = &s;
@@ -235,8 +235,8 @@ static struct exporter_stats scripted(const char *const *script, size_t nscript,
 static void test_retry_after(void)
 {
 	static const char *const script[] = {
-	    "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n",
-	    "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
 	};
 	struct exporter_stats st = scripted(script, 2, 10, 10000);
 
@@ -247,7 +247,7 @@ static void test_retry_after(void)
 static void test_flush_retries(void)
 {
 	static const char *const script[] = {
-	    "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n",
 	};
 	struct exporter_stats st = scripted(script, 1, 4, 2000);
 
@@ -257,8 +257,8 @@ static void test_flush_retries(void)
 static void test_refused(void)
 {
 	static const char *const script[] = {
-	    "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
-	    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
 	};
 	struct exporter_stats st = scripted(script, 2, 7, 10000);
 
@@ -269,8 +269,9 @@ static void test_partial_success(void)
 {
 	/* partial_success { rejected_spans: 3, error_message: "x" } */
 	static const char *const script[] = {
-	    "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 7\r\n\r\n"
-	    "\x0a\x05\x08\x03\x12\x01x",
+		"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: "
+		"7\r\n\r\n"
+		"\x0a\x05\x08\x03\x12\x01x",
 	};
 	struct exporter_stats st = scripted(script, 1, 10, 10000);
 
@@ -306,12 +307,12 @@ static void test_queue_full(void)
 static void test_flush_deadline(void)
 {
 	static const char *const script[] = {
-	    "HTTP/1.1 503 x\r\nContent-Length: 0\r\n\r\n",
-	    "HTTP/1.1 503 x\r\nContent-Length: 0\r\n\r\n",
-	    "HTTP/1.1 503 x\r\nContent-Length: 0\r\n\r\n",
-	    "HTTP/1.1 503 x\r\nContent-Length: 0\r\n\r\n",
-	    "HTTP/1.1 503 x\r\nContent-Length: 0\r\n\r\n",
-	    "HTTP/1.1 503 x\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 503 x\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 503 x\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 503 x\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 503 x\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 503 x\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 503 x\r\nContent-Length: 0\r\n\r\n",
 	};
 	struct server s;
 	struct otlp_config cfg;

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../../src/gobin.h"
-#include "../../src/insn.h"
+#include "gobin.h"
+#include "insn.h"
 #include "unittest.h"
 
 static void test_versions(void)

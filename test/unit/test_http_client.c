@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../src/http_client.h"
+#include "http_client.h"
 #include "unittest.h"
 
 /* Parses text, also fed in every split: incomplete until the last byte, then the same result. */
@@ -115,14 +115,14 @@ static void test_other_framing(void)
 static void test_malformed(void)
 {
 	static const char *const bad[] = {
-	    "HTTP/2 200 OK\r\n\r\n",
-	    "HTTP/1.1 20 OK\r\n\r\n",
-	    "HTTP/1.1 2000 OK\r\n\r\n",
-	    "SMTP/1.1 200 OK\r\n\r\n",
-	    "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
-	    "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
-	    "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		"HTTP/2 200 OK\r\n\r\n",
+		"HTTP/1.1 20 OK\r\n\r\n",
+		"HTTP/1.1 2000 OK\r\n\r\n",
+		"SMTP/1.1 200 OK\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
 	};
 	struct http_response r;
 	char *big;
@@ -153,7 +153,8 @@ static void test_malformed(void)
 static void test_retry_after(void)
 {
 	struct tm tm = {
-	    .tm_year = 94, .tm_mon = 10, .tm_mday = 6, .tm_hour = 8, .tm_min = 49, .tm_sec = 30};
+		.tm_year = 94, .tm_mon = 10, .tm_mday = 6, .tm_hour = 8, .tm_min = 49, .tm_sec = 30
+	};
 	time_t now = timegm(&tm);
 
 	CHECK(http__retry_after_ms("3", now) == 3000);

@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../src/gobin.h"
-#include "../../src/offsets.h"
+#include "gobin.h"
+#include "offsets.h"
 #include "unittest.h"
 
 #define GRPC "google.golang.org/grpc"

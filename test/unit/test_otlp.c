@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <jansson.h>
 
-#include "../../src/otlp.h"
-#include "records.h"
+#include "otlp.h"
+#include "fake_records.h"
 #include "unittest.h"
 
 static const struct attr resource_attrs[] = {

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/otlp.h"
-#include "../../src/otlp_proto.h"
-#include "records.h"
+#include "otlp.h"
+#include "otlp_proto.h"
+#include "fake_records.h"
 #include "unittest.h"
 
 /* One decoded field: its number, wire type, and varint value or bytes. */
@@ -109,14 +109,14 @@ static const struct field *attr(const struct field *f, int n, unsigned num, cons
 static struct span sample_span(void)
 {
 	struct span s = {
-	    .kind = SPAN_KIND_SERVER,
-	    .status = STATUS_ERROR,
-	    .has_parent = true,
-	    .flags = 0x301,
-	    .start_unix_ns = 1700000000123456789ull,
-	    .end_unix_ns = 1700000000223456789ull,
-	    .name_len = 16,
-	    .nattrs = 3,
+		.kind = SPAN_KIND_SERVER,
+		.status = STATUS_ERROR,
+		.has_parent = true,
+		.flags = 0x301,
+		.start_unix_ns = 1700000000123456789ull,
+		.end_unix_ns = 1700000000223456789ull,
+		.name_len = 16,
+		.nattrs = 3,
 	};
 
 	memcpy(s.name, "GET /items/{id}\xff", 16); /* ends in a byte that is not UTF-8 */
@@ -127,24 +127,24 @@ static struct span sample_span(void)
 		s.parent_span_id[i] = (uint8_t)(0x20 + i);
 	}
 	s.attrs[0] =
-	    (struct attr){.key = "http.response.status_code", .type = ATTR_INT, .num = 503};
-	s.attrs[1] = (struct attr){.key = "neg", .type = ATTR_INT, .num = -2};
-	s.attrs[2] = (struct attr){.key = "url.path", .str = "/items/7", .len = 8};
+	    (struct attr){ .key = "http.response.status_code", .type = ATTR_INT, .num = 503 };
+	s.attrs[1] = (struct attr){ .key = "neg", .type = ATTR_INT, .num = -2 };
+	s.attrs[2] = (struct attr){ .key = "url.path", .str = "/items/7", .len = 8 };
 	return s;
 }
 
 static void test_span(void)
 {
 	static const struct attr rattrs[] = {
-	    {.key = "service.name", .str = "api", .len = 3},
-	    {.key = "process.pid", .type = ATTR_INT, .num = 4242},
+		{ .key = "service.name", .str = "api", .len = 3 },
+		{ .key = "process.pid", .type = ATTR_INT, .num = 4242 },
 	};
-	struct otlp_resource res = {.pid = 4242, .attrs = rattrs, .nattrs = 2};
+	struct otlp_resource res = { .pid = 4242, .attrs = rattrs, .nattrs = 2 };
 	struct span s = sample_span();
 	const struct span *ptr = &s;
-	struct otlp_group g = {.resource = &res, .spans = &ptr, .nspans = 1};
+	struct otlp_group g = { .resource = &res, .spans = &ptr, .nspans = 1 };
 	struct field req[4], rs[8], resource[8], ss[8], scope[4], span[24], any[4], st[2];
-	struct otlp_buf b = {0};
+	struct otlp_buf b = { 0 };
 	const struct field *a;
 	int n, nrs, nres, nss, nsp, nany;
 
@@ -192,17 +192,17 @@ static void test_span(void)
 /* Lengths of 1, 2 and 3 varint bytes: the room reserved for them is moved either way. */
 static void test_long_values(void)
 {
-	static const size_t sizes[] = {0, 100, 200, 20000, 300000};
-	static const struct attr rattr = {.key = "k", .str = "v", .len = 1};
-	struct otlp_resource res = {.attrs = &rattr, .nattrs = 1};
+	static const size_t sizes[] = { 0, 100, 200, 20000, 300000 };
+	static const struct attr rattr = { .key = "k", .str = "v", .len = 1 };
+	struct otlp_resource res = { .attrs = &rattr, .nattrs = 1 };
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		char *text = malloc(sizes[i] + 1);
 		struct span s = sample_span();
-		const struct span *ptrs[3] = {&s, &s, &s};
-		struct otlp_group g = {.resource = &res, .spans = ptrs, .nspans = 3};
+		const struct span *ptrs[3] = { &s, &s, &s };
+		struct otlp_group g = { .resource = &res, .spans = ptrs, .nspans = 3 };
 		struct field req[2], rs[4], ss[8], span[24], any[4];
-		struct otlp_buf b = {0};
+		struct otlp_buf b = { 0 };
 		const struct field *a;
 		int n, nss, nsp, nany;
 
@@ -226,12 +226,12 @@ static void test_long_values(void)
 /* Serialized requests concatenate into one: the exporter batches that way. */
 static void test_concatenation(void)
 {
-	static const struct attr rattr = {.key = "k", .str = "v", .len = 1};
-	struct otlp_resource res = {.attrs = &rattr, .nattrs = 1};
+	static const struct attr rattr = { .key = "k", .str = "v", .len = 1 };
+	struct otlp_resource res = { .attrs = &rattr, .nattrs = 1 };
 	struct span s = sample_span();
 	const struct span *ptr = &s;
-	struct otlp_group g = {.resource = &res, .spans = &ptr, .nspans = 1};
-	struct otlp_buf a = {0}, b = {0};
+	struct otlp_group g = { .resource = &res, .spans = &ptr, .nspans = 1 };
+	struct otlp_buf a = { 0 }, b = { 0 };
 	struct field req[4];
 	uint8_t *both;
 
@@ -249,12 +249,12 @@ static void test_concatenation(void)
 static void test_response(void)
 {
 	/* partial_success { rejected_spans: 300, error_message: "bad\n" } */
-	static const uint8_t partial[] = {0x0a, 0x09, 0x08, 0xac, 0x02, 0x12,
-					  0x04, 'b',  'a',  'd',  '\n'};
-	static const uint8_t unknown_field[] = {0x10, 0x01};
-	static const uint8_t truncated[] = {0x0a, 0x09, 0x08};
+	static const uint8_t partial[] = { 0x0a, 0x09, 0x08, 0xac, 0x02, 0x12,
+					   0x04, 'b',  'a',  'd',  '\n' };
+	static const uint8_t unknown_field[] = { 0x10, 0x01 };
+	static const uint8_t truncated[] = { 0x0a, 0x09, 0x08 };
 	/* google.rpc.Status { code: 3, message: "no" } */
-	static const uint8_t status[] = {0x08, 0x03, 0x12, 0x02, 'n', 'o'};
+	static const uint8_t status[] = { 0x08, 0x03, 0x12, 0x02, 'n', 'o' };
 	int64_t rejected;
 	char msg[64];
 
@@ -274,7 +274,7 @@ static void test_response(void)
 /* Writes both encodings of groups as DIR/NAME.pb and DIR/NAME.json. */
 static void write_pair(const char *dir, const char *name, const struct otlp_group *g, size_t n)
 {
-	struct otlp_buf b = {0};
+	struct otlp_buf b = { 0 };
 	char path[4096];
 	FILE *f;
 
@@ -293,62 +293,56 @@ static void write_pair(const char *dir, const char *name, const struct otlp_grou
 
 /*
  * Samples for the Collector's decoders (test/go/internal/otlp,
- * TestProtoSamples): every record type through the span assembler, and
- * values that stress the encoders: bytes that are not UTF-8, strings cut
- * mid-character, long values, negative and large integers, several
- * processes, users' resource keys.
+ * TestProtoSamples): a decoded HTTP server record, and spans with values
+ * that stress the encoders: bytes that are not UTF-8, NUL bytes, strings cut
+ * mid-character, long values, negative and large integers, client and server
+ * kinds, several processes, users' resource keys.
  */
 static void write_samples(const char *dir)
 {
 	static const struct attr ra[] = {
-	    {.key = "service.name", .str = "svc\"q\"\x01", .len = 7},
-	    {.key = "process.pid", .type = ATTR_INT, .num = 4242},
-	    {.key = "user key \xc3\xa9", .str = "caf\xc3", .len = 4},
-	    {.key = "big", .type = ATTR_INT, .num = INT64_MIN},
+		{ .key = "service.name", .str = "svc\"q\"\x01", .len = 7 },
+		{ .key = "process.pid", .type = ATTR_INT, .num = 4242 },
+		{ .key = "user key \xc3\xa9", .str = "caf\xc3", .len = 4 },
+		{ .key = "big", .type = ATTR_INT, .num = INT64_MIN },
 	};
-	static const struct attr rb[] = {{.key = "service.name", .str = "b", .len = 1}};
-	struct otlp_resource res_a = {.pid = 1, .attrs = ra, .nattrs = 4};
-	struct otlp_resource res_b = {.pid = 2, .attrs = rb, .nattrs = 1};
+	static const struct attr rb[] = { { .key = "service.name", .str = "b", .len = 1 } };
+	static const char query[] = "SELECT \xff\xfe\0 FROM t WHERE x = '\xe2\x82'";
+	struct otlp_resource res_a = { .pid = 1, .attrs = ra, .nattrs = 4 };
+	struct otlp_resource res_b = { .pid = 2, .attrs = rb, .nattrs = 1 };
 	static struct ot_http_server_rec hs;
-	static struct ot_http_client_rec hc;
-	static struct ot_db_rec db;
-	static struct ot_grpc_rec gs, gc;
-	static struct span spans[8];
-	const struct span *ptrs[8];
+	static struct span spans[6];
+	const struct span *ptrs[6];
 	struct span_assembler *sa;
-	struct span_config cfg = {.db_statement = true};
 	struct otlp_group groups[2];
 	char *long_text = malloc(70000);
 
 	CHECK(span_assembler__new(&sa) == 0);
-	span_assembler__configure(sa, &cfg);
 	http_record(&hs);
-	http_client_record(&hc);
-	db_record(&db);
-	memset(db.query, 0xff, 40);	     /* not UTF-8 */
-	db.query_len = OT_DB_QUERY_CAP + 10; /* cut by otrace */
-	grpc_record(&gs, OT_REC_GRPC_SERVER);
-	grpc_record(&gc, OT_REC_GRPC_CLIENT);
 	CHECK(span_assembler__decode(sa, &hs, sizeof(hs), &spans[0]) == 0);
-	CHECK(span_assembler__decode(sa, &hc, sizeof(hc), &spans[1]) == 0);
-	CHECK(span_assembler__decode(sa, &db, sizeof(db), &spans[2]) == 0);
-	CHECK(span_assembler__decode(sa, &gs, sizeof(gs), &spans[3]) == 0);
-	CHECK(span_assembler__decode(sa, &gc, sizeof(gc), &spans[4]) == 0);
-	spans[5] = sample_span();
-	spans[6] = sample_span();
+	spans[1] = sample_span();
+	spans[1].kind = SPAN_KIND_CLIENT;
+	spans[1].attrs[2] = (struct attr){
+		.key = "db.query.text", .str = query, .len = sizeof(query) - 1, .truncated = true
+	};
+	spans[2] = sample_span();
+	spans[3] = sample_span();
 	memset(long_text, 'a', 70000);
 	long_text[69999] = '\xe2'; /* a character cut at the end */
-	spans[6].attrs[2] =
-	    (struct attr){.key = "url.path", .str = long_text, .len = 70000, .truncated = true};
-	spans[6].status = STATUS_UNSET;
-	spans[6].has_parent = false;
-	spans[6].flags = 0;
-	spans[7] = sample_span();
-	spans[7].attrs[1].num = INT64_MAX;
-	for (int i = 0; i < 8; i++)
+	spans[3].attrs[2] =
+	    (struct attr){ .key = "url.path", .str = long_text, .len = 70000, .truncated = true };
+	spans[3].status = STATUS_UNSET;
+	spans[3].has_parent = false;
+	spans[3].flags = 0;
+	spans[4] = sample_span();
+	spans[4].attrs[1].num = INT64_MAX;
+	spans[5] = sample_span();
+	spans[5].nattrs = 0;
+	spans[5].name_len = 0;
+	for (int i = 0; i < 6; i++)
 		ptrs[i] = &spans[i];
-	groups[0] = (struct otlp_group){.resource = &res_a, .spans = ptrs, .nspans = 5};
-	groups[1] = (struct otlp_group){.resource = &res_b, .spans = ptrs + 5, .nspans = 3};
+	groups[0] = (struct otlp_group){ .resource = &res_a, .spans = ptrs, .nspans = 3 };
+	groups[1] = (struct otlp_group){ .resource = &res_b, .spans = ptrs + 3, .nspans = 3 };
 	write_pair(dir, "records", groups, 1);
 	write_pair(dir, "edge", groups + 1, 1);
 	write_pair(dir, "two-processes", groups, 2);

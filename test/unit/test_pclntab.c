@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/gobin.h"
-#include "../../src/pclntab.h"
+#include "gobin.h"
+#include "pclntab.h"
 #include "unittest.h"
 
 #define MAGIC_GO12  0xfffffffbu

@@ -7,9 +7,9 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
-#include "../../src/pipeline.h"
-#include "../../src/resource.h"
-#include "records.h"
+#include "pipeline.h"
+#include "resource.h"
+#include "fake_records.h"
 #include "unittest.h"
 
 /* A PID that no process has any more: a reaped child's. */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <stdlib.h>
 
-#include "../../src/utf8.h"
+#include "utf8.h"
 #include "unittest.h"
 
 static int repaired_equals(const char *in, size_t len, bool truncated, const char *want)

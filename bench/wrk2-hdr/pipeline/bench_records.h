@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../../bpf/otrace.h"
+#include "net_http_server/record.h"
 
 static const char *const methods[] = { "GET", "GET", "GET", "POST", "PUT",
 				       "DELETE" };

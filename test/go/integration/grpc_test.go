@@ -37,7 +37,7 @@ const (
 )
 
 // Built without DWARF or symbols, the fixture's gRPC offsets come from the
-// module-keyed offsets table (src/offsets_modules.inc), whose rows hold for
+// module-keyed offsets table (src/inspect/offsets_modules.inc), whose rows hold for
 // the releases both of these are.
 var (
 	strippedFlags = []string{"-ldflags=-s -w"}

@@ -178,7 +178,7 @@ func TestSoak(t *testing.T) {
 	// one entry per goroutine that served or called: bounded by the goroutines
 	// that existed, far below the number of requests
 	limit := int(panics.Load()) + int(sent.Load())/50 + 4*workers + 64
-	for _, name := range []string{"http_inflight", "http_client_inf"} {
+	for _, name := range []string{"goroutine_spans", "http_client_inf"} {
 		if maps[name] > limit {
 			t.Errorf("map %s holds %d entries after %d requests (limit %d)", name, maps[name], sent.Load(), limit)
 		}

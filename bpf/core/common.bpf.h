@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every library's probes share: the ring buffer, drop counters, reads of
+ * Go values, span ids, and the registry that links a child span to the span
+ * in progress on its context.
+ *
+ * Parent lookup. A server span registers the data pointer of its request's
+ * context.Context. Every context the handler derives from it (WithValue,
+ * WithCancel, WithTimeout, WithoutCancel, AfterFunc) embeds its parent as the
+ * first field, an interface {itab, data}, so a client call's context leads
+ * back to the server's in a few reads, whichever goroutine makes the call.
+ * A call made with context.Background() on the serving goroutine itself
+ * falls back to that goroutine's server span.
+ */
+#ifndef OTRACE_COMMON_BPF_H
+#define OTRACE_COMMON_BPF_H
+
+#include "records.h"
+#include "go_abi.h"
+#include "traceparent.h"
+
+/* context chains deeper than this end the walk (no parent) */
+#define CTX_MAX_DEPTH 12
+
+/*
+ * Wake the reader only once this many bytes wait: a wakeup per record costs
+ * the traced thread an IPI and a scheduler wakeup, several times the probe
+ * itself. otrace also polls the ring on a short timer, so a lone record
+ * never waits long.
+ */
+const volatile __u64 wakeup_bytes = 64 << 10;
+
+__u64 drops[OT_DROP__COUNT] = {};
+__u64 spans_emitted = 0;
+
+struct goroutine_key {
+	__u32 pid;
+	__u32 _pad;
+	__u64 g;
+};
+
+/* The current process and goroutine (R14 at the probed instructions). */
+#define goroutine_of(ctx) ((struct goroutine_key){ .pid = pid_of_current(), .g = GO_G(ctx) })
+
+struct ctx_key {
+	__u32 pid;
+	__u32 _pad;
+	__u64 data; /* the context's data pointer */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by user space */
+} events SEC(".maps");
+
+/* server spans in progress, by their request context; LRU so leaks age out */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ctx_key);
+	__type(value, struct ot_span_ids);
+} ctx_spans SEC(".maps");
+
+/*
+ * The server span in progress on each goroutine, whichever library serves
+ * it: a call made on that goroutine with context.Background() is still its
+ * child (find_goroutine_parent). The serving library keeps its own state for
+ * the request in the same entry (state), so that registering the span costs
+ * it no second map update. An entry whose span ended stays, not live, with
+ * that state: the library may need it to recognise a repeated end.
+ */
+#define GOROUTINE_STATE_MAX 96
+/* owner of an entry a goroutine inherited from the one that started it */
+#define GOROUTINE_INHERITED 0xffffffffu
+
+struct goroutine_span {
+	struct ot_span_ids ids;
+	__u32 live;  /* a span is in progress: children find it */
+	__u32 owner; /* the OT_REC_* of the library whose span and state these are, or
+		      * GOROUTINE_INHERITED (lib/goroutines) */
+	__u8 state[GOROUTINE_STATE_MAX] __attribute__((aligned(8)));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct goroutine_key);
+	__type(value, struct goroutine_span);
+} goroutine_spans SEC(".maps");
+
+/* A zeroed goroutine_span to insert from: too big for the stack beside a map scan. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct goroutine_span);
+} goroutine_blank SEC(".maps");
+
+/*
+ * key's goroutine_spans entry, made library owner's (an OT_REC_*; its state
+ * zeroed when it was another library's), made from the zeroed template when
+ * the goroutine has none. NULL when the map is full, or when another
+ * library's span is live there and the caller does not take it: the outer
+ * server keeps the goroutine (gRPC served through net/http's ServeHTTP runs
+ * inside an HTTP request). A span the goroutine merely inherited is always
+ * taken: a server's own span on it is nearer.
+ */
+static __always_inline struct goroutine_span *goroutine_span_claim(struct goroutine_key *key,
+								   __u32 owner, bool take_live)
+{
+	struct goroutine_span *gs = bpf_map_lookup_elem(&goroutine_spans, key);
+	__u32 zero = 0;
+
+	if (!gs) {
+		const struct goroutine_span *blank = bpf_map_lookup_elem(&goroutine_blank, &zero);
+
+		if (!blank || bpf_map_update_elem(&goroutine_spans, key, blank, BPF_NOEXIST) ||
+		    !(gs = bpf_map_lookup_elem(&goroutine_spans, key)))
+			return NULL;
+	}
+	if (gs->owner == owner)
+		return gs;
+	if (gs->live && !take_live && gs->owner != GOROUTINE_INHERITED)
+		return NULL;
+	__builtin_memset(gs->state, 0, sizeof(gs->state));
+	gs->owner = owner;
+	gs->live = 0;
+	return gs;
+}
+
+/* Ends owner's span on goroutine key, if it has one there. */
+static __always_inline void goroutine_span_end(struct goroutine_key *key, __u32 owner)
+{
+	struct goroutine_span *gs = bpf_map_lookup_elem(&goroutine_spans, key);
+
+	if (gs && gs->owner == owner)
+		bpf_map_delete_elem(&goroutine_spans, key);
+}
+
+static __always_inline void count_drop(enum ot_drop_reason r)
+{
+	if (r < OT_DROP__COUNT)
+		__sync_fetch_and_add(&drops[r], 1);
+}
+
+static __always_inline __u32 pid_of_current(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+/* Copies the bytes of a Go string (ptr, len) into dst; returns the full length. */
+static __always_inline __u32 read_go_string_at(char *dst, __u32 cap, struct go_string s)
+{
+	__u64 n;
+
+	if (s.len <= 0 || !s.ptr)
+		return 0;
+	n = s.len;
+	if (n > cap)
+		n = cap;
+	if (bpf_probe_read_user(dst, n, (void *)s.ptr))
+		return 0;
+	return s.len > 0xffffffffLL ? 0xffffffffU : (__u32)s.len;
+}
+
+/* Copies a Go string field at addr into dst (capacity cap); returns its full length. */
+static __always_inline __u32 read_go_string(char *dst, __u32 cap, __u64 addr)
+{
+	struct go_string s = {};
+
+	if (bpf_probe_read_user(&s, sizeof(s), (void *)addr))
+		return 0;
+	return read_go_string_at(dst, cap, s);
+}
+
+static __always_inline __s64 read_s64(__u64 addr)
+{
+	__s64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+static __always_inline __u64 read_ptr(__u64 addr)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+static __always_inline void random_bytes(__u8 *dst, int n)
+{
+	for (int i = 0; i < 16; i += 4) {
+		__u32 r = bpf_get_prandom_u32();
+
+		if (i >= n)
+			break;
+		__builtin_memcpy(dst + i, &r, 4);
+	}
+}
+
+/* A new span id, never all zero (invalid in W3C and OTLP). */
+static __always_inline void new_span_id(struct ot_span_ids *ids)
+{
+	random_bytes(ids->span_id, 8);
+	ids->span_id[0] |= 1;
+}
+
+/* A root span: new trace, sampled (otrace records every span it sees). */
+static __always_inline void new_root(struct ot_span_ids *ids)
+{
+	random_bytes(ids->trace_id, 16);
+	ids->trace_id[0] |= 1;
+	new_span_id(ids);
+	ids->trace_flags = 1;
+}
+
+/* Makes ids a child of parent. */
+static __always_inline void new_child(struct ot_span_ids *ids, const struct ot_span_ids *parent)
+{
+	__builtin_memcpy(ids->trace_id, parent->trace_id, 16);
+	__builtin_memcpy(ids->parent_span_id, parent->span_id, 8);
+	ids->trace_flags = parent->trace_flags;
+	ids->parent_remote = 0;
+	new_span_id(ids);
+}
+
+/*
+ * Finds the span a call made with context data pointer ctx_data belongs to by
+ * walking the context's parent chain; NULL when none is registered.
+ */
+static __always_inline const struct ot_span_ids *find_ctx_parent(__u32 pid, __u64 ctx_data)
+{
+	struct ctx_key key = { .pid = pid };
+
+	for (int i = 0; i < CTX_MAX_DEPTH; i++) {
+		struct go_iface parent = {};
+		const struct ot_span_ids *ids;
+
+		if (!ctx_data)
+			return NULL;
+		key.data = ctx_data;
+		ids = bpf_map_lookup_elem(&ctx_spans, &key);
+		if (ids)
+			return ids;
+		/* std context types embed their parent Context first */
+		if (bpf_probe_read_user(&parent, sizeof(parent), (void *)ctx_data) || !parent.tab)
+			return NULL;
+		ctx_data = parent.data;
+	}
+	return NULL;
+}
+
+/* The server span in progress on goroutine g, if any. */
+static __always_inline const struct ot_span_ids *find_goroutine_parent(__u32 pid, __u64 g)
+{
+	struct goroutine_key key = { .pid = pid, .g = g };
+	struct goroutine_span *gs = bpf_map_lookup_elem(&goroutine_spans, &key);
+
+	return gs && gs->live ? &gs->ids : NULL;
+}
+
+#define X86_EFLAGS_CF 0x0001
+#define X86_EFLAGS_ZF 0x0040
+
+/*
+ * True when this hit of an entry probe will be repeated: the probe is on the
+ * stack-check jbe and the branch to morestack is taken (CF or ZF from the
+ * cmp), so the function starts over on a grown stack and the probe hits
+ * again, with the same arguments. Ignoring this hit counts each call once,
+ * with no per-call state to tell the two hits apart.
+ */
+static __always_inline bool entry_repeats(struct pt_regs *ctx)
+{
+	return bpf_get_attach_cookie(ctx) == OT_COOKIE_STACK_CHECK &&
+	       (ctx->flags & (X86_EFLAGS_CF | X86_EFLAGS_ZF));
+}
+
+/*
+ * Room for a traceparent value, off the stack: a program scanning a header
+ * map shares its 512 bytes with the scan's bpf_loop callback, and kernels
+ * before 6.x count the two frames together.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[OT_TRACEPARENT_CAP]);
+} traceparent_scratch SEC(".maps");
+
+/*
+ * Continues the trace of an incoming traceparent value tp: ids get its trace
+ * id, its span id as parent, and its flags. False when tp is not a valid
+ * traceparent; ids are then a new root.
+ */
+static __always_inline bool continue_traceparent(struct go_string tp, struct ot_span_ids *ids)
+{
+	__u32 zero = 0;
+	char *buf = bpf_map_lookup_elem(&traceparent_scratch, &zero);
+
+	if (!buf || tp.len < OT_TRACEPARENT_LEN || !tp.ptr ||
+	    bpf_probe_read_user(buf, tp.len > OT_TRACEPARENT_LEN ? OT_TRACEPARENT_LEN + 1 :
+								  OT_TRACEPARENT_LEN,
+				(void *)tp.ptr))
+		return false;
+	if (ot_parse_traceparent(buf, tp.len, ids->trace_id, ids->parent_span_id,
+				 &ids->trace_flags) == 0) {
+		ids->parent_remote = 1;
+		return true;
+	}
+	new_root(ids); /* the parse may have written part of the ids */
+	return false;
+}
+
+/* Submits a record, waking otrace only when a batch is waiting. */
+static __always_inline void submit(void *rec)
+{
+	bpf_ringbuf_submit(rec, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
+					BPF_RB_FORCE_WAKEUP :
+					BPF_RB_NO_WAKEUP);
+	__sync_fetch_and_add(&spans_emitted, 1);
+}
+
+#endif

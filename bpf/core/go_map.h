@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Look up a key in a Go map[string][]string (http.Header) from BPF.
+ *
+ * Two runtime layouts exist: the bucket hmap of Go <= 1.23 and the Swiss
+ * tables of Go >= 1.24. Offsets of the map headers come from user space
+ * (struct ot_map_cfg); the bucket/slot geometry follows from the key
+ * and element types (string: 16 bytes, []string: 24 bytes), which the Go ABI
+ * fixes on amd64. Every slot is visited, so no hash function is needed; the
+ * loops are bounded and run through bpf_loop to keep verification cheap.
+ */
+#ifndef OTRACE_GO_MAP_H
+#define OTRACE_GO_MAP_H
+
+#include "go_abi.h"
+#include "core_config.h"
+
+const volatile struct ot_map_cfg map_cfg = {};
+
+#define GO_MAP_SLOTS 8
+#define GO_STRING_SIZE 16
+#define GO_SLICE_SIZE 24
+
+/* hmap bucket for map[string][]string: tophash[8], keys[8], elems[8], overflow */
+#define HMAP_KEYS_OFF GO_MAP_SLOTS
+#define HMAP_ELEMS_OFF (HMAP_KEYS_OFF + GO_MAP_SLOTS * GO_STRING_SIZE)
+#define HMAP_OVERFLOW_OFF (HMAP_ELEMS_OFF + GO_MAP_SLOTS * GO_SLICE_SIZE)
+#define HMAP_MIN_TOPHASH 5 /* smaller values mark empty or evacuated slots */
+#define HMAP_MAX_B 7
+#define HMAP_MAX_CHAIN 4
+
+/* Swiss group: one control word, then 8 slots of {key, elem} */
+#define SWISS_SLOT_SIZE (GO_STRING_SIZE + GO_SLICE_SIZE)
+#define SWISS_GROUP_SIZE (8 + GO_MAP_SLOTS * SWISS_SLOT_SIZE)
+#define SWISS_MAX_TABLES 8
+#define SWISS_MAX_GROUPS 128
+
+#define HDR_KEY_MAX 16
+#define MAP_SCAN_KEYS 2
+
+/* Looks for up to MAP_SCAN_KEYS keys in one pass over the map. */
+struct map_scan {
+	char key[MAP_SCAN_KEYS][HDR_KEY_MAX]; /* exact keys, shorter than HDR_KEY_MAX */
+	__u32 key_len[MAP_SCAN_KEYS];
+	__u64 elem_addr[MAP_SCAN_KEYS]; /* address of each []string value, 0 if absent */
+	__u32 nkeys;
+	__u32 found;  /* how many keys were found */
+	__u64 base;   /* bucket array or group array being walked */
+	__u64 stride;
+};
+
+/*
+ * Compares two zero-padded keys of equal length in full: a fixed bound,
+ * which older verifiers (6.1) follow where a length-bound loop confuses them.
+ */
+static __always_inline int key_equals(const char *a, const char *b)
+{
+	for (int i = 0; i < HDR_KEY_MAX; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * Checks one slot against the wanted keys; records the element address of a
+ * match. Returns 1 once every key has been found, which ends the scan.
+ */
+static __always_inline int map_slot_check(struct map_scan *s, __u64 key_addr, __u64 elem_addr)
+{
+	struct go_string k;
+	char buf[HDR_KEY_MAX] = {};
+
+	if (bpf_probe_read_user(&k, sizeof(k), (void *)key_addr))
+		return 0;
+	if (k.len <= 0 || k.len > HDR_KEY_MAX)
+		return 0;
+	for (int i = 0; i < MAP_SCAN_KEYS; i++) {
+		__u32 n = s->key_len[i];
+
+		if (i >= s->nkeys || s->elem_addr[i] || k.len != n || n >= HDR_KEY_MAX)
+			continue;
+		/*
+		 * Older verifiers (6.1) lose n's bound when the compiler spills it
+		 * between the check and the call: bound it again, in the register,
+		 * where the compiler cannot drop the mask as redundant.
+		 */
+		barrier_var(n);
+		n &= HDR_KEY_MAX - 1;
+		if (bpf_probe_read_user(buf, n, (void *)k.ptr))
+			return 0;
+		/* buf is zero beyond n (k.len is the same for every key), as is the key */
+		if (!key_equals(buf, s->key[i]))
+			continue;
+		s->elem_addr[i] = elem_addr;
+		s->found++;
+		break;
+	}
+	return s->found >= s->nkeys;
+}
+
+static __always_inline int hmap_bucket_scan(struct map_scan *s, __u64 bucket)
+{
+	for (int chain = 0; chain < HMAP_MAX_CHAIN && bucket; chain++) {
+		__u8 tophash[GO_MAP_SLOTS];
+
+		if (bpf_probe_read_user(tophash, sizeof(tophash), (void *)bucket))
+			return 0;
+		for (int i = 0; i < GO_MAP_SLOTS; i++) {
+			if (tophash[i] < HMAP_MIN_TOPHASH)
+				continue;
+			if (map_slot_check(s, bucket + HMAP_KEYS_OFF + i * GO_STRING_SIZE,
+					   bucket + HMAP_ELEMS_OFF + i * GO_SLICE_SIZE))
+				return 1;
+		}
+		if (bpf_probe_read_user(&bucket, sizeof(bucket), (void *)(bucket + HMAP_OVERFLOW_OFF)))
+			return 0;
+	}
+	return 0;
+}
+
+static long hmap_bucket_cb(__u64 index, void *data)
+{
+	struct map_scan *s = data;
+	__u64 bucket = s->base + index * s->stride;
+
+	return hmap_bucket_scan(s, bucket); /* 1 stops the loop */
+}
+
+static __always_inline int swiss_group_scan(struct map_scan *s, __u64 group)
+{
+	__u64 ctrl;
+
+	if (bpf_probe_read_user(&ctrl, sizeof(ctrl), (void *)group))
+		return 0;
+	for (int i = 0; i < GO_MAP_SLOTS; i++) {
+		/* a full slot's control byte has the high bit clear */
+		if ((ctrl >> (8 * i)) & 0x80)
+			continue;
+		__u64 slot = group + 8 + i * SWISS_SLOT_SIZE;
+		if (map_slot_check(s, slot, slot + GO_STRING_SIZE))
+			return 1;
+	}
+	return 0;
+}
+
+static long swiss_group_cb(__u64 index, void *data)
+{
+	struct map_scan *s = data;
+
+	return swiss_group_scan(s, s->base + index * SWISS_GROUP_SIZE);
+}
+
+static __always_inline void hmap_lookup(__u64 m, struct map_scan *s)
+{
+	const volatile struct ot_map_cfg *cfg = &map_cfg;
+	__u8 b = 0;
+	__u64 buckets = 0, old = 0;
+
+	bpf_probe_read_user(&b, sizeof(b), (void *)(m + cfg->hmap_b));
+	bpf_probe_read_user(&buckets, sizeof(buckets), (void *)(m + cfg->hmap_buckets));
+	bpf_probe_read_user(&old, sizeof(old), (void *)(m + cfg->hmap_oldbuckets));
+	if (b > HMAP_MAX_B)
+		b = HMAP_MAX_B;
+	s->stride = HMAP_OVERFLOW_OFF + 8;
+	if (buckets) {
+		s->base = buckets;
+		bpf_loop(1U << b, hmap_bucket_cb, s, 0);
+	}
+	/* a growing map keeps not-yet-evacuated entries in the old array */
+	if (s->found < s->nkeys && old && b > 0) {
+		s->base = old;
+		bpf_loop(1U << (b - 1), hmap_bucket_cb, s, 0);
+	}
+}
+
+static __always_inline void swiss_lookup(__u64 m, struct map_scan *s)
+{
+	const volatile struct ot_map_cfg *cfg = &map_cfg;
+	__u64 dir = 0, prev = 0;
+	__s64 dir_len = 0;
+
+	bpf_probe_read_user(&dir, sizeof(dir), (void *)(m + cfg->swiss_dir_ptr));
+	bpf_probe_read_user(&dir_len, sizeof(dir_len), (void *)(m + cfg->swiss_dir_len));
+	if (!dir)
+		return;
+	if (dir_len == 0) { /* small map: dirPtr is the only group */
+		swiss_group_scan(s, dir);
+		return;
+	}
+	for (int t = 0; t < SWISS_MAX_TABLES; t++) {
+		__u64 table = 0, groups = 0, mask = 0;
+
+		if (t >= dir_len || s->found >= s->nkeys)
+			break;
+		if (bpf_probe_read_user(&table, sizeof(table), (void *)(dir + t * 8)))
+			break;
+		if (!table || table == prev) /* directory entries repeat shared tables */
+			continue;
+		prev = table;
+		bpf_probe_read_user(&groups, sizeof(groups), (void *)(table + cfg->swiss_table_groups));
+		bpf_probe_read_user(&mask, sizeof(mask), (void *)(table + cfg->swiss_table_mask));
+		if (!groups)
+			continue;
+		if (mask >= SWISS_MAX_GROUPS)
+			mask = SWISS_MAX_GROUPS - 1;
+		s->base = groups;
+		bpf_loop(mask + 1, swiss_group_cb, s, 0);
+	}
+}
+
+/* Finds the keys in the map at address m; s->elem_addr[i] is each value found. */
+static __always_inline int go_header_lookup(__u64 m, struct map_scan *s)
+{
+	if (!m)
+		return 0;
+	if (map_cfg.kind == OT_MAP_HMAP)
+		hmap_lookup(m, s);
+	else if (map_cfg.kind == OT_MAP_SWISS)
+		swiss_lookup(m, s);
+	return s->found;
+}
+
+#endif

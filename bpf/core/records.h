@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every library's wire records share with user space: the header each
+ * ring-buffer record starts with, span identity, and the counters of what
+ * was lost. Each library's own record lives in lib/<library>/record.h.
+ *
+ * User space switches on the header's type and checks the size before it
+ * reads the rest. Only fixed-width types with explicit padding, so both
+ * compilers agree on the layout.
+ */
+#ifndef OTRACE_RECORDS_H
+#define OTRACE_RECORDS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+struct ot_rec_hdr {
+	__u32 type; /* a library's OT_REC_* (see its record.h); unique across libraries */
+	__u32 size; /* of the whole record, header included */
+};
+
+/*
+ * String capacities more than one library uses; each string travels with
+ * its original length.
+ */
+#define OT_METHOD_CAP 16
+#define OT_PATH_CAP 256
+#define OT_HOST_CAP 128
+#define OT_ADDR_CAP 64
+#define OT_TRACEPARENT_CAP 64 /* "00-<32 hex>-<16 hex>-<2 hex>" is 55 */
+
+/*
+ * Identity of a span, made in BPF when the span starts: a child recorded
+ * before its parent ends must already know the parent's ids, and
+ * --propagate writes them into outgoing requests.
+ */
+struct ot_span_ids {
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_span_id[8]; /* all zero: a root span */
+	__u8 trace_flags;	/* W3C flags (bit 0: sampled) */
+	__u8 parent_remote;	/* the parent came from an incoming traceparent */
+	__u8 _pad[6];
+};
+
+/*
+ * BPF cookie of a probe on a Go prologue's stack-check branch: the flags of
+ * its cmp tell whether the branch to morestack is taken, after which the
+ * function starts over (and the probe hits again).
+ */
+#define OT_COOKIE_STACK_CHECK 1
+
+/* Why a span was not produced; indexes the drop counters in BPF .bss. */
+enum ot_drop_reason {
+	OT_DROP_RINGBUF_FULL = 0, /* record lost: ring buffer had no room */
+	OT_DROP_NO_START,	  /* end seen without start (request began before attach) */
+	OT_DROP_INFLIGHT_FULL,	  /* in-flight map update failed */
+	OT_DROP_READ_FAULT,	  /* target memory could not be read */
+	OT_DROP_UNFINISHED,	  /* started, but no end was seen before its goroutine moved on */
+	OT_DROP__COUNT,
+};
+
+/* What --propagate did; indexes propagate_stats in BPF .bss. */
+enum ot_propagate_stat {
+	OT_PROPAGATE_WRITTEN = 0, /* traceparent written into an outgoing request */
+	OT_PROPAGATE_NO_ROOM,	  /* the request's buffer had no room for it */
+	OT_PROPAGATE_SKIPPED,	  /* the writer was not the expected type */
+	OT_PROPAGATE_FAILED,	  /* the kernel refused the write */
+	OT_PROPAGATE__COUNT,
+};
+
+#endif

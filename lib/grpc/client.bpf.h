@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gRPC client spans (google.golang.org/grpc), unary and streaming: one per
+ * clientStream, which Invoke and NewStream both create through
+ * newClientStream. Every probe is on an emulated instruction; an entry
+ * probe's hit that morestack will repeat is ignored (entry_repeats).
+ *
+ *   newClientStream(ctx, desc, cc, method, opts...)   start, keyed by goroutine;
+ *                                                     the parent comes from ctx
+ *   (*clientStream).newAttemptLocked(cs, ...)         first attempt: the call is
+ *                                                     keyed by cs from here on
+ *   (*clientStream).finish(cs, err)                   end, on whichever goroutine
+ *                                                     (a stream's may end on the
+ *                                                     context watcher's)
+ *   after newClientStream returns to invoke           end when the stream could
+ *   (RCX:RDI = its error)                             not be created: finish is
+ *                                                     not called then
+ *
+ * NewStream returns newClientStream's results at once, so nothing emulated
+ * follows that call: a stream that fails before it exists gets no span (its
+ * goroutine's entry is replaced by the next call's).
+ */
+#ifndef OTRACE_GRPC_CLIENT_BPF_H
+#define OTRACE_GRPC_CLIENT_BPF_H
+
+#include "server.bpf.h"
+
+/* A call from its start; after the first attempt, also kept under its clientStream. */
+struct grpc_client_call {
+	__u64 start_ns;
+	__u64 g;
+	__u64 cc;
+	__u64 cs; /* 0 until the first attempt */
+	struct go_string method;
+	__u32 flags;
+	__u32 ended;
+	struct ot_span_ids ids;
+};
+
+/* calls being created, by goroutine */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct goroutine_key);
+	__type(value, struct grpc_client_call);
+} grpc_client_new SEC(".maps");
+
+/*
+ * calls with a clientStream, by its address; kept, marked ended, after the
+ * end: finish runs again on a finished stream (and returns at once)
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct grpc_stream_key);
+	__type(value, struct grpc_client_call);
+} grpc_client_calls SEC(".maps");
+
+SEC("uprobe")
+int grpc_client_start(struct pt_regs *ctx)
+{
+	struct goroutine_key key = goroutine_of(ctx);
+	struct grpc_client_call call = {
+		.start_ns = bpf_ktime_get_ns(),
+		.g = key.g,
+		.cc = GO_ARG4(ctx),
+		.method = { .ptr = GO_ARG5(ctx), .len = (__s64)GO_ARG6(ctx) },
+	};
+	const struct ot_span_ids *parent;
+
+	if (entry_repeats(ctx))
+		return 0;
+	parent = find_ctx_parent(key.pid, GO_ARG2(ctx));
+	if (!parent)
+		parent = find_goroutine_parent(key.pid, key.g);
+	if (parent) {
+		new_child(&call.ids, parent);
+		call.flags |= OT_GRPC_HAS_PARENT;
+	} else {
+		new_root(&call.ids);
+	}
+	if (bpf_map_update_elem(&grpc_client_new, &key, &call, BPF_ANY))
+		count_drop(OT_DROP_INFLIGHT_FULL);
+	return 0;
+}
+
+/*
+ * (*clientStream).newAttemptLocked(cs, isTransparent): the first attempt of a
+ * call being created on this goroutine gives it its clientStream. Later
+ * attempts (retries) find nothing to link.
+ */
+SEC("uprobe")
+int grpc_client_attempt(struct pt_regs *ctx)
+{
+	struct goroutine_key gk = goroutine_of(ctx);
+	struct grpc_stream_key sk = { .pid = gk.pid, .stream = GO_ARG1(ctx) };
+	struct grpc_client_call *call, *linked;
+
+	if (entry_repeats(ctx))
+		return 0;
+	call = bpf_map_lookup_elem(&grpc_client_new, &gk);
+	if (!call || call->cs || call->ended || !sk.stream)
+		return 0;
+	linked = bpf_map_lookup_elem(&grpc_client_calls, &sk);
+	if (linked && !linked->ended)
+		return 0; /* a retry of a live call: this goroutine's entry is stale */
+	call->cs = sk.stream;
+	if (bpf_map_update_elem(&grpc_client_calls, &sk, call, BPF_ANY))
+		count_drop(OT_DROP_INFLIGHT_FULL);
+	return 0;
+}
+
+/*
+ * The status code of the error a call ended with: nil and io.EOF (how a
+ * stream reports a clean end) are OK; grpc-go turns every other error into
+ * a status error first (toRPCErr), whose code is read from its status proto.
+ */
+static __always_inline void read_call_error(struct ot_grpc_rec *rec, struct go_iface err)
+{
+	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
+	struct go_string s = {};
+	char text[4] = {};
+	__u64 proto;
+
+	if (!err.tab || !err.data)
+		return;
+	if (!bpf_probe_read_user(&s, sizeof(s), (void *)(err.data + cfg->error_string)) &&
+	    s.len == 3 && !bpf_probe_read_user(text, 3, (void *)s.ptr) && text[0] == 'E' &&
+	    text[1] == 'O' && text[2] == 'F')
+		return; /* an errors.errorString "EOF": io.EOF */
+	if (cfg->error_kind == OT_GRPC_ERROR_IS_PROTO) {
+		proto = err.data;
+	} else {
+		proto = read_ptr(err.data + cfg->error_field);
+		if (proto && cfg->error_kind == OT_GRPC_ERROR_STATUS)
+			proto = read_ptr(proto + cfg->status_proto);
+	}
+	read_status_proto(rec, proto);
+	/* not a status error after all: status.Code would say Unknown */
+	if (!proto || rec->code < GRPC_OK || rec->code > GRPC_MAX_CODE) {
+		rec->code = GRPC_UNKNOWN;
+		rec->message_len = 0;
+		rec->flags |= OT_GRPC_NO_STATUS;
+	} else if (rec->code == GRPC_OK) {
+		rec->code = GRPC_UNKNOWN; /* a non-nil error never means OK */
+		rec->flags |= OT_GRPC_NO_STATUS;
+	}
+}
+
+static __always_inline void end_call(struct grpc_client_call *call, __u32 pid, struct go_iface err)
+{
+	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
+	struct ot_grpc_rec *rec;
+
+	call->ended = 1;
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		count_drop(OT_DROP_RINGBUF_FULL);
+		return;
+	}
+	grpc_rec_init(rec, OT_REC_GRPC_CLIENT, pid, call->g, call->start_ns, &call->ids);
+	rec->flags = call->flags;
+	read_call_error(rec, err);
+	rec->method_len = read_go_string_at(rec->method, OT_GRPC_METHOD_CAP, call->method);
+	if (cfg->cc_authority >= 0 && call->cc)
+		rec->authority_len = read_go_string(rec->authority, OT_HOST_CAP,
+						    call->cc + cfg->cc_authority);
+	submit(rec);
+}
+
+/* (*clientStream).finish(cs, err): called once a call is over (then no-ops). */
+SEC("uprobe")
+int grpc_client_finish(struct pt_regs *ctx)
+{
+	struct grpc_stream_key key = { .pid = pid_of_current(), .stream = GO_ARG1(ctx) };
+	struct go_iface err = { .tab = GO_ARG2(ctx), .data = GO_ARG3(ctx) };
+	struct grpc_client_call *call;
+
+	if (entry_repeats(ctx))
+		return 0;
+	call = bpf_map_lookup_elem(&grpc_client_calls, &key);
+	if (!call) {
+		count_drop(OT_DROP_NO_START);
+		return 0;
+	}
+	if (!call->ended)
+		end_call(call, key.pid, err);
+	return 0;
+}
+
+/*
+ * Right after newClientStream returned (ClientStream, error) to its caller.
+ * A failed creation ends the call here (finish is not called on that path);
+ * either way this goroutine's entry is done.
+ */
+SEC("uprobe")
+int grpc_client_created(struct pt_regs *ctx)
+{
+	struct goroutine_key gk = goroutine_of(ctx);
+	struct go_iface err = { .tab = GO_ARG3(ctx), .data = GO_ARG4(ctx) };
+	struct grpc_client_call *call, *linked;
+
+	call = bpf_map_lookup_elem(&grpc_client_new, &gk);
+	if (!call)
+		return 0;
+	if (err.tab && !call->ended) {
+		struct grpc_stream_key sk = { .pid = gk.pid, .stream = call->cs };
+
+		linked = call->cs ? bpf_map_lookup_elem(&grpc_client_calls, &sk) : NULL;
+		if (linked) {
+			if (!linked->ended)
+				end_call(linked, gk.pid, err);
+		} else {
+			end_call(call, gk.pid, err);
+		}
+	}
+	bpf_map_delete_elem(&grpc_client_new, &gk);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The gRPC probes' read-only configuration (.rodata grpc_cfg): offsets from
+ * DWARF or the binary's type data (google.golang.org/grpc, genproto), and
+ * what --propagate writes with (grpc-go's transport).
+ */
+#ifndef OTRACE_GRPC_CONFIG_H
+#define OTRACE_GRPC_CONFIG_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* How grpc-go's status error leads to the status proto (spb.Status). */
+enum ot_grpc_error_kind {
+	OT_GRPC_ERROR_STATUS = 0, /* >= v1.3x: internal/status.Error{s *Status} */
+	OT_GRPC_ERROR_PROTO_PTR,  /* internal/status.Error{e *spb.Status} */
+	OT_GRPC_ERROR_IS_PROTO,	  /* <= v1.2x: status.statusError is an spb.Status */
+};
+
+/*
+ * Offsets the gRPC probes need. Negative: field not present.
+ */
+struct ot_grpc_cfg {
+	__s64 stream_ctx;    /* server stream -> transport.Stream.ctx */
+	__s64 stream_method; /* server stream -> transport.Stream.method */
+	__s64 status_proto;  /* [internal/]status.Status.s (*spb.Status) */
+	__s64 proto_code;    /* genproto rpc/status.Status.Code (int32) */
+	__s64 proto_message; /* genproto rpc/status.Status.Message */
+	__s64 error_field;   /* the status error's s or e field (error_kind) */
+	__s64 error_string;  /* errors.errorString.s, to tell io.EOF */
+	__s64 cc_authority;  /* grpc.ClientConn.authority */
+	__u32 error_kind;    /* enum ot_grpc_error_kind */
+	__u32 _pad;
+	/* --propagate (see propagate.bpf.h) */
+	__s64 header_frame_hf;	/* headerFrame.hf (clientHeaders.hf since v1.82) */
+	__s64 loopy_framer;	/* loopyWriter.framer */
+	__s64 loopy_hbuf;	/* loopyWriter.hBuf */
+	__s64 framer_writer;	/* framer.writer */
+	__s64 bufwriter_buf;	/* bufWriter.buf, or .bufHandle (a *[]byte) */
+	__s64 bufwriter_offset; /* bufWriter.offset */
+	__s64 bytes_buffer_buf; /* bytes.Buffer.buf */
+	__s64 bytes_buffer_off; /* bytes.Buffer.off */
+	__u32 buf_is_handle;	/* bufwriter_buf is bufHandle */
+	__u32 _pad2;
+};
+
+#endif

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+/* gRPC records to SERVER and CLIENT spans (RPC semantic conventions). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "grpc.h"
+#include "grpc/record.h"
+#include "semconv.h"
+
+static const char *const grpc_code_names[] = {
+	"OK",		     "CANCELLED",	  "UNKNOWN",	    "INVALID_ARGUMENT",
+	"DEADLINE_EXCEEDED", "NOT_FOUND",	  "ALREADY_EXISTS", "PERMISSION_DENIED",
+	"RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",	    "OUT_OF_RANGE",
+	"UNIMPLEMENTED",     "INTERNAL",	  "UNAVAILABLE",    "DATA_LOSS",
+	"UNAUTHENTICATED",
+};
+
+const char *grpc__code_name(int32_t code)
+{
+	if (code < 0 || (size_t)code >= sizeof(grpc_code_names) / sizeof(grpc_code_names[0]))
+		return NULL;
+	return grpc_code_names[code];
+}
+
+/* Semantic conventions: the codes a server reports as errors (any non-OK for a client). */
+static bool grpc_server_error(int32_t code)
+{
+	switch (code) {
+	case 2:	 /* UNKNOWN */
+	case 4:	 /* DEADLINE_EXCEEDED */
+	case 12: /* UNIMPLEMENTED */
+	case 13: /* INTERNAL */
+	case 14: /* UNAVAILABLE */
+	case 15: /* DATA_LOSS */
+		return true;
+	default:
+		return code < 0 || code > 16; /* not a gRPC code at all */
+	}
+}
+
+/*
+ * grpc-go's own answer to a method the server does not have: such a name is
+ * not recognised, so semconv wants rpc.method "_OTHER" and the name in
+ * rpc.method_original.
+ */
+static bool grpc_unknown_method(const struct ot_grpc_rec *r)
+{
+	static const char *const prefixes[] = { "unknown service ", "unknown method ",
+						"malformed method name" };
+	size_t n = span__captured(r->message_len, OT_GRPC_MESSAGE_CAP);
+
+	if (r->code != 12) /* UNIMPLEMENTED */
+		return false;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (n >= strlen(prefixes[i]) && !memcmp(r->message, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+static void add_grpc_server_address(struct span *s, const struct ot_grpc_rec *r)
+{
+	size_t n = span__captured(r->authority_len, OT_HOST_CAP);
+	size_t off, hlen;
+	int64_t port;
+
+	if (!n || semconv__split_host_port(r->authority, n, &off, &hlen, &port) || !hlen)
+		return;
+	span__add_string(s, "server.address", r->authority + off, hlen);
+	span__add_int(s, "server.port", port < 0 ? 443 : port); /* gRPC's default port */
+}
+
+int grpc__decode(const struct span_decoding *d, const void *rec, size_t size, struct span *s)
+{
+	const struct ot_grpc_rec *r;
+	bool server, recognised;
+	size_t mlen, cap = OT_GRPC_METHOD_CAP, full;
+	const char *method, *code_name;
+	char code_buf[16];
+
+	if (size < sizeof(*r) || !(r = span__keep_record(s, rec, sizeof(*r))))
+		return -EINVAL;
+	server = r->hdr.type == OT_REC_GRPC_SERVER;
+	mlen = span__captured(r->method_len, OT_GRPC_METHOD_CAP);
+	full = r->method_len;
+	method = r->method;
+	span__set_identity(d, s, server ? SPAN_KIND_SERVER : SPAN_KIND_CLIENT, r->pid, r->start_ns,
+		     r->end_ns, &r->ids, r->flags & OT_GRPC_HAS_PARENT);
+
+	/* "/package.Service/Method" on the wire; semconv drops the leading slash */
+	if (mlen && method[0] == '/') {
+		method++;
+		mlen--;
+		cap--;
+		full--;
+	}
+	recognised = mlen && full <= cap && !(server && grpc_unknown_method(r));
+	span__add_string(s, "rpc.system.name", "grpc", 4);
+	if (recognised) {
+		span__add_string(s, "rpc.method", method, mlen);
+	} else {
+		span__add_string(s, "rpc.method", "_OTHER", 6);
+		if (mlen)
+			span__add_captured(s, "rpc.method_original", method, cap, (uint32_t)full);
+	}
+	code_name = grpc__code_name(r->code);
+	if (!code_name) { /* not a gRPC code: the number itself */
+		int n = snprintf(code_buf, sizeof(code_buf), "%d", r->code);
+
+		code_name = span__keep(s, code_buf, (size_t)n + 1);
+	}
+	if (code_name)
+		span__add_string(s, "rpc.response.status_code", code_name, strlen(code_name));
+	add_grpc_server_address(s, r);
+	if (server ? grpc_server_error(r->code) : r->code != 0) {
+		s->status = STATUS_ERROR;
+		if (code_name)
+			span__add_string(s, "error.type", code_name, strlen(code_name));
+	}
+	/* semconv: the span is named by rpc.method, by the system when that is _OTHER */
+	if (recognised)
+		span__set_name(s, method, mlen, NULL, 0);
+	else
+		span__set_name(s, "grpc", 4, NULL, 0);
+	return 0;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* gRPC's wire record: one call served or made (google.golang.org/grpc). */
+#ifndef OTRACE_GRPC_RECORD_H
+#define OTRACE_GRPC_RECORD_H
+
+#include "records.h"
+
+#define OT_REC_GRPC_SERVER 4
+#define OT_REC_GRPC_CLIENT 5
+
+#define OT_GRPC_METHOD_CAP 128 /* "/package.Service/Method" */
+#define OT_GRPC_MESSAGE_CAP 64 /* start of the status message */
+
+enum ot_grpc_flag {
+	OT_GRPC_HAS_PARENT = 1 << 0,	/* ids.parent_span_id is set */
+	OT_GRPC_NO_STATUS = 1 << 1,	/* client: the error carried no gRPC status */
+	OT_GRPC_AUTHORITY_FOUND = 1 << 2, /* server: :authority was in the metadata */
+};
+
+/*
+ * One gRPC call, unary or streaming: OT_REC_GRPC_SERVER for a call served
+ * (handleStream .. the transport's writeStatus), OT_REC_GRPC_CLIENT for a
+ * call made (newClientStream .. (*clientStream).finish).
+ */
+struct ot_grpc_rec {
+	struct ot_rec_hdr hdr;
+	__u32 pid;
+	__u32 flags; /* enum ot_grpc_flag */
+	__u64 goroutine; /* the runtime.g the call started on */
+	__u64 start_ns;
+	__u64 end_ns;
+	__s32 code; /* gRPC status code */
+	__u32 method_len;
+	__u32 authority_len; /* client: ClientConn.authority; server: :authority */
+	__u32 message_len;   /* status message */
+	struct ot_span_ids ids;
+	char method[OT_GRPC_METHOD_CAP];
+	char authority[OT_HOST_CAP];
+	char message[OT_GRPC_MESSAGE_CAP];
+};
+
+#endif

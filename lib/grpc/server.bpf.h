@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gRPC server spans (google.golang.org/grpc), unary and streaming.
+ *
+ * Start: the stack-check branch of (*Server).handleStream(s, t, stream),
+ * emulated. Every call the server accepts passes there, on its own goroutine,
+ * before the method is looked up.
+ *
+ * End: the stack-check branch of the concrete transport's status writer,
+ * (*http2Server).writeStatus(t, stream, st) (grpc >= 1.69; WriteStatus
+ * before, same arguments) or the ServeHTTP transport's, also emulated.
+ * grpc-go writes the final status of every call there, exactly once, and the
+ * status is an argument: no return probe is needed.
+ *
+ * Both ends see the stream pointer, so the span is keyed by it. The span
+ * registers the stream's context (see common.bpf.h): the handler's context
+ * derives from it, so client calls made while serving become its children.
+ */
+#ifndef OTRACE_GRPC_SERVER_BPF_H
+#define OTRACE_GRPC_SERVER_BPF_H
+
+#include "common.bpf.h"
+#include "go_map.h"
+#include "grpc/config.h"
+#include "grpc/record.h"
+
+const volatile struct ot_grpc_cfg grpc_cfg = {};
+
+/*
+ * Go runtime type descriptors (internal/abi.Type; the same layout since Go
+ * 1.0 in reflect's rtype): size at 0, kind byte at 23, and for a map type
+ * the key and element types right after the 48-byte common part.
+ */
+#define GO_TYPE_KIND_OFF 23
+#define GO_KIND_MASK 0x1f
+#define GO_KIND_MAP 21
+#define GO_KIND_SLICE 23
+#define GO_KIND_STRING 24
+#define GO_KIND_STRUCT 25
+#define GO_MAPTYPE_KEY_OFF 48
+#define GO_MAPTYPE_ELEM_OFF 56
+/* the incoming metadata sits at most this many contexts above the stream's */
+#define MD_CTX_DEPTH 4
+
+/* gRPC status codes otrace tells apart in BPF */
+#define GRPC_OK 0
+#define GRPC_UNKNOWN 2
+#define GRPC_MAX_CODE 16
+
+struct grpc_stream_key {
+	__u32 pid;
+	__u32 _pad;
+	__u64 stream;
+};
+
+/*
+ * A call being served. After it ends the entry stays, marked ended, so that
+ * a second status write (grpc-go ignores it) is not counted as a call begun
+ * before attach.
+ */
+struct grpc_server_call {
+	__u64 start_ns;
+	__u64 g;
+	__u64 ctx; /* data pointer of the stream's context, registered in ctx_spans */
+	struct go_string authority;
+	__u32 flags;
+	__u32 ended;
+	struct ot_span_ids ids;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct grpc_stream_key);
+	__type(value, struct grpc_server_call);
+} grpc_server_calls SEC(".maps");
+
+/* A valueCtx: its parent Context first, then key and value (interfaces). */
+struct go_value_ctx {
+	struct go_iface parent;
+	struct go_iface key;
+	struct go_iface val;
+};
+
+static __always_inline __u8 go_type_kind(__u64 type)
+{
+	__u8 kind = 0xff;
+
+	bpf_probe_read_user(&kind, sizeof(kind), (void *)(type + GO_TYPE_KIND_OFF));
+	return kind & GO_KIND_MASK;
+}
+
+/* metadata.NewIncomingContext's pair: key struct{}{} (size 0), value a map[string][]string. */
+static __always_inline bool is_incoming_md(const struct go_value_ctx *vc)
+{
+	__u64 key_size = 1;
+
+	if (!vc->key.tab || !vc->val.tab || !vc->val.data)
+		return false;
+	if (bpf_probe_read_user(&key_size, sizeof(key_size), (void *)vc->key.tab) || key_size ||
+	    go_type_kind(vc->key.tab) != GO_KIND_STRUCT || go_type_kind(vc->val.tab) != GO_KIND_MAP)
+		return false;
+	return go_type_kind(read_ptr(vc->val.tab + GO_MAPTYPE_KEY_OFF)) == GO_KIND_STRING &&
+	       go_type_kind(read_ptr(vc->val.tab + GO_MAPTYPE_ELEM_OFF)) == GO_KIND_SLICE;
+}
+
+/*
+ * The incoming metadata map of a server stream's context. The transport
+ * attaches it with context.WithValue right after the stream's cancel
+ * context, and only an InTapHandle or stats tags can wrap it before the
+ * stream is handed to the server, so it is found a few parents up. Matching
+ * by type shape needs no type addresses (which PIE would move).
+ */
+static __always_inline __u64 find_incoming_md(__u64 ctx_data)
+{
+	for (int i = 0; i < MD_CTX_DEPTH; i++) {
+		struct go_value_ctx vc = {};
+
+		if (!ctx_data || bpf_probe_read_user(&vc, sizeof(vc), (void *)ctx_data))
+			return 0;
+		if (is_incoming_md(&vc))
+			return vc.val.data; /* a map is pointer-shaped: the data word is the map */
+		if (!vc.parent.tab)
+			return 0;
+		ctx_data = vc.parent.data;
+	}
+	return 0;
+}
+
+/* The single string value of a metadata key (elem_addr: its []string), or false. */
+static __always_inline bool md_single_value(__u64 elem_addr, struct go_string *out)
+{
+	struct go_slice values = {};
+
+	if (!elem_addr || bpf_probe_read_user(&values, sizeof(values), (void *)elem_addr) ||
+	    values.len != 1 || !values.ptr)
+		return false;
+	return !bpf_probe_read_user(out, sizeof(*out), (void *)values.ptr);
+}
+
+/*
+ * Reads traceparent and :authority from the incoming metadata (lowercase
+ * keys, as gRPC sends them). A valid traceparent continues the caller's
+ * trace; otherwise the call starts a new one.
+ */
+static __always_inline void read_incoming_md(struct grpc_server_call *call, __u64 ctx_data)
+{
+	struct map_scan scan = {
+		.key = { "traceparent", ":authority" },
+		.key_len = { sizeof("traceparent") - 1, sizeof(":authority") - 1 },
+		.nkeys = 2,
+	};
+	struct go_string tp = {};
+
+	new_root(&call->ids);
+	if (!go_header_lookup(find_incoming_md(ctx_data), &scan))
+		return;
+	if (md_single_value(scan.elem_addr[1], &call->authority))
+		call->flags |= OT_GRPC_AUTHORITY_FOUND;
+	/* W3C: several traceparent values make none of them valid */
+	if (md_single_value(scan.elem_addr[0], &tp) && continue_traceparent(tp, &call->ids))
+		call->flags |= OT_GRPC_HAS_PARENT;
+}
+
+/* (*Server).handleStream(s, t ServerTransport, stream): stream is the 4th word. */
+SEC("uprobe")
+int grpc_server_start(struct pt_regs *ctx)
+{
+	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
+	struct grpc_stream_key key = { .pid = pid_of_current(), .stream = GO_ARG4(ctx) };
+	struct grpc_server_call call = {
+		.start_ns = bpf_ktime_get_ns(),
+		.g = GO_G(ctx),
+	};
+	struct goroutine_key gk = { .pid = key.pid, .g = call.g };
+	struct goroutine_span *gs;
+	struct go_iface sctx = {};
+
+	if (!key.stream || entry_repeats(ctx))
+		return 0;
+	if (bpf_probe_read_user(&sctx, sizeof(sctx), (void *)(key.stream + cfg->stream_ctx)))
+		sctx.data = 0;
+	read_incoming_md(&call, sctx.data);
+	if (sctx.data) {
+		struct ctx_key ck = { .pid = key.pid, .data = sctx.data };
+
+		call.ctx = sctx.data;
+		bpf_map_update_elem(&ctx_spans, &ck, &call.ids, BPF_ANY);
+	}
+	if (bpf_map_update_elem(&grpc_server_calls, &key, &call, BPF_ANY))
+		count_drop(OT_DROP_INFLIGHT_FULL);
+	else if ((gs = goroutine_span_claim(&gk, OT_REC_GRPC_SERVER, false))) {
+		gs->ids = call.ids;
+		gs->live = 1;
+	}
+	return 0;
+}
+
+/* Reads code and message of a status proto (spb.Status; nil: OK). */
+static __always_inline void read_status_proto(struct ot_grpc_rec *rec, __u64 proto)
+{
+	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
+	__s32 code = GRPC_OK;
+
+	if (!proto)
+		return;
+	bpf_probe_read_user(&code, sizeof(code), (void *)(proto + cfg->proto_code));
+	rec->code = code;
+	rec->message_len = read_go_string(rec->message, OT_GRPC_MESSAGE_CAP,
+					  proto + cfg->proto_message);
+}
+
+/* A *status.Status (nil, or with a nil proto: OK). */
+static __always_inline void read_status(struct ot_grpc_rec *rec, __u64 st)
+{
+	if (st)
+		read_status_proto(rec, read_ptr(st + grpc_cfg.status_proto));
+}
+
+static __always_inline void grpc_rec_init(struct ot_grpc_rec *rec, __u32 type, __u32 pid, __u64 g,
+					  __u64 start_ns, const struct ot_span_ids *ids)
+{
+	__builtin_memset(rec, 0, sizeof(*rec));
+	rec->hdr.type = type;
+	rec->hdr.size = sizeof(*rec);
+	rec->pid = pid;
+	rec->goroutine = g;
+	rec->start_ns = start_ns;
+	rec->end_ns = bpf_ktime_get_ns();
+	rec->ids = *ids;
+}
+
+/* The transport's writeStatus(t, stream, st) / WriteStatus: the call's final status. */
+SEC("uprobe")
+int grpc_server_end(struct pt_regs *ctx)
+{
+	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
+	struct grpc_stream_key key = { .pid = pid_of_current(), .stream = GO_ARG2(ctx) };
+	struct grpc_server_call *call;
+	struct ot_grpc_rec *rec;
+
+	if (entry_repeats(ctx))
+		return 0;
+	call = bpf_map_lookup_elem(&grpc_server_calls, &key);
+	if (!call) {
+		count_drop(OT_DROP_NO_START);
+		return 0;
+	}
+	if (call->ended)
+		return 0;
+	call->ended = 1;
+	if (call->ctx) {
+		struct ctx_key ck = { .pid = key.pid, .data = call->ctx };
+
+		bpf_map_delete_elem(&ctx_spans, &ck);
+	}
+	{
+		struct goroutine_key gk = { .pid = key.pid, .g = call->g };
+
+		goroutine_span_end(&gk, OT_REC_GRPC_SERVER);
+	}
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		count_drop(OT_DROP_RINGBUF_FULL);
+		return 0;
+	}
+	grpc_rec_init(rec, OT_REC_GRPC_SERVER, key.pid, call->g, call->start_ns, &call->ids);
+	rec->flags = call->flags;
+	read_status(rec, GO_ARG3(ctx));
+	rec->method_len = read_go_string(rec->method, OT_GRPC_METHOD_CAP,
+					 key.stream + cfg->stream_method);
+	if (call->flags & OT_GRPC_AUTHORITY_FOUND)
+		rec->authority_len = read_go_string_at(rec->authority, OT_HOST_CAP, call->authority);
+	submit(rec);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The net/http client probes' read-only configuration (.rodata
+ * http_client_cfg): field offsets, the link-time address of the start probe
+ * (for a PIE's load bias), and what --propagate writes with.
+ */
+#ifndef OTRACE_NET_HTTP_CLIENT_CONFIG_H
+#define OTRACE_NET_HTTP_CLIENT_CONFIG_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+struct ot_http_client_cfg {
+	__s64 req_method;
+	__s64 req_url;
+	__s64 req_ctx;
+	__s64 url_scheme;
+	__s64 url_host;
+	__s64 url_path;
+	__s64 url_raw_query;
+	__s64 url_user;	    /* -1: not read (no user info in url.full) */
+	__s64 url_fragment; /* -1: not read */
+	__s64 resp_status;
+	__s64 resp_proto_major;
+	__s64 resp_proto_minor;
+	__u64 enter_probe_vaddr; /* link-time address of http_client_enter: PIE load bias */
+	/* --propagate (see propagate.bpf.h) */
+	__u32 propagate; /* traceparent is written into outgoing requests */
+	__u32 _pad;
+	__s64 req_header;		/* net/http.Request.Header */
+	__s64 bufio_buf;		/* bufio.Writer.buf */
+	__s64 bufio_n;			/* bufio.Writer.n */
+	__s64 h2cc_bw;			/* net/http.http2ClientConn.bw */
+	__u64 bufio_write_vaddr;	/* bufio.(*Writer).Write, link-time address */
+	__u64 write_subset_probe_vaddr; /* where http1_write_headers sits, link-time */
+};
+
+#endif

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+/* net/http client records to CLIENT spans (HTTP semantic conventions). */
+#include <errno.h>
+#include <string.h>
+
+#include "net_http_client.h"
+#include "net_http_client/record.h"
+#include "semconv.h"
+
+int net_http_client__decode(const struct span_decoding *d, const void *rec, size_t size,
+			    struct span *s)
+{
+	const struct ot_http_client_rec *r;
+	size_t mlen, slen, hlen, off, host_len;
+	struct url_parts parts;
+	char *url = s->scratch;
+	int64_t port;
+	bool known;
+
+	if (size < sizeof(*r) || !(r = span__keep_record(s, rec, sizeof(*r))))
+		return -EINVAL;
+	mlen = span__captured(r->method_len, OT_METHOD_CAP);
+	span__set_identity(d, s, SPAN_KIND_CLIENT, r->pid, r->start_ns, r->end_ns, &r->ids,
+		     r->flags & OT_HTTP_CLIENT_HAS_PARENT);
+
+	known = semconv__add_http_method(s, r->method, r->method_len);
+	slen = span__captured(r->scheme_len, OT_SCHEME_CAP);
+	hlen = span__captured(r->host_len, OT_HOST_CAP);
+	/* url.full first: the other derived strings go after it in scratch */
+	parts = (struct url_parts){
+		.scheme = r->scheme,
+		.scheme_len = slen,
+		.host = r->host,
+		.host_len = hlen,
+		.path = r->path,
+		.path_len = span__captured(r->path_len, OT_PATH_CAP),
+		.query = r->query,
+		.query_len = span__captured(r->query_len, OT_QUERY_CAP),
+		.fragment = r->fragment,
+		.fragment_len = span__captured(r->fragment_len, OT_FRAGMENT_CAP),
+		.userinfo = r->flags & OT_HTTP_CLIENT_USERINFO,
+	};
+	s->scratch_used = semconv__url_full(url, sizeof(s->scratch) / 2, &parts);
+	span__add_string(s, "url.full", url, s->scratch_used);
+	if (r->path_len > OT_PATH_CAP || r->query_len > OT_QUERY_CAP ||
+	    r->host_len > OT_HOST_CAP || r->fragment_len > OT_FRAGMENT_CAP)
+		s->attrs[s->nattrs - 1].truncated = true;
+	if (hlen && !semconv__split_host_port(r->host, hlen, &off, &host_len, &port)) {
+		span__add_string(s, "server.address", r->host + off, host_len);
+		if (port < 0)
+			port = slen == 5 && !memcmp(r->scheme, "https", 5) ? 443 : 80;
+		span__add_int(s, "server.port", port);
+	}
+	if (r->flags & OT_HTTP_CLIENT_TRANSPORT_ERROR) {
+		s->status = STATUS_ERROR;
+		semconv__add_error_type(d, s, r->pid, r->error_itab);
+	} else {
+		span__add_int(s, "http.response.status_code", r->status);
+		semconv__add_protocol_version(s, r->proto_major, r->proto_minor);
+		if (r->status >= 400)
+			semconv__set_status_error(s, r->status);
+	}
+	/* semconv: the client span is named by its method alone */
+	if (known)
+		span__set_name(s, r->method, mlen, NULL, 0);
+	else
+		span__set_name(s, "HTTP", 4, NULL, 0);
+	return 0;
+}

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The net/http client's probe plan: a span per (*Transport).roundTrip, from
+ * its entry to the first emulated instruction after each call that returns
+ * the outcome (see probe.bpf.h); with --propagate, the probes that write
+ * traceparent into HTTP/1.1 and HTTP/2 requests (propagate.bpf.h).
+ */
+#include <string.h>
+
+#include "insn.h"
+#include "library.h"
+#include "log.h"
+#include "net_http_client.h"
+#include "net_http_client/config.h"
+#include "net_http_client/record.h"
+#include "plan_internal.h"
+
+/* Fields of the net/http client probes. */
+enum client_field {
+	C_REQ_METHOD,
+	C_REQ_URL,
+	C_URL_SCHEME,
+	C_URL_HOST,
+	C_URL_PATH,
+	C_URL_RAW_QUERY,
+	C_RESP_STATUS,
+	C_RESP_PROTO_MAJOR,
+	C_RESP_PROTO_MINOR,
+	C_REQUIRED,
+	C_REQ_CTX = C_REQUIRED,
+	C_URL_USER,	/* optional: url.full says REDACTED:REDACTED@ when set */
+	C_URL_FRAGMENT, /* optional: url.full keeps the fragment */
+	C_MAX,
+};
+
+static const struct field_req client_fields[C_MAX] = {
+	[C_REQ_METHOD] = { "net/http.Request", "Method" },
+	[C_REQ_URL] = { "net/http.Request", "URL" },
+	[C_URL_SCHEME] = { "net/url.URL", "Scheme" },
+	[C_URL_HOST] = { "net/url.URL", "Host" },
+	[C_URL_PATH] = { "net/url.URL", "Path" },
+	[C_URL_RAW_QUERY] = { "net/url.URL", "RawQuery" },
+	[C_RESP_STATUS] = { "net/http.Response", "StatusCode" },
+	[C_RESP_PROTO_MAJOR] = { "net/http.Response", "ProtoMajor" },
+	[C_RESP_PROTO_MINOR] = { "net/http.Response", "ProtoMinor" },
+	[C_REQ_CTX] = { "net/http.Request", "ctx" },
+	[C_URL_USER] = { "net/url.URL", "User" },
+	[C_URL_FRAGMENT] = { "net/url.URL", "Fragment" },
+};
+
+enum client_func {
+	FN_ROUND_TRIP,	   /* (*Transport).roundTrip: start; caller of the ends below */
+	FN_GET_CONN,	   /* (*Transport).getConn: an error ends the span */
+	FN_PCONN_RT,	   /* (*persistConn).roundTrip: HTTP/1.1 response */
+	FN_H2_RT_OPT,	   /* (*http2Transport).RoundTripOpt: caller of the HTTP/2 round trip */
+	FN_H2_CC_RT,	   /* (*http2ClientConn).RoundTrip */
+	FN_H2_CC_RT_INNER, /* (*http2ClientConn).roundTrip (RoundTrip inlined into its callers) */
+	FN_CLIENT_MAX,
+};
+
+static void plan_client(const struct gobin *gb, struct plan *plan, struct lib_state *state)
+{
+	static const char lib[] = "net/http client";
+	const char *version = gobin__go_version(gb);
+	struct go_func fns[FN_CLIENT_MAX] = {
+		[FN_ROUND_TRIP] = { .name = "net/http.(*Transport).roundTrip" },
+		[FN_GET_CONN] = { .name = "net/http.(*Transport).getConn" },
+		[FN_PCONN_RT] = { .name = "net/http.(*persistConn).roundTrip" },
+		[FN_H2_RT_OPT] = { .name = "net/http.(*http2Transport).RoundTripOpt" },
+		[FN_H2_CC_RT] = { .name = "net/http.(*http2ClientConn).RoundTrip" },
+		[FN_H2_CC_RT_INNER] = { .name = "net/http.(*http2ClientConn).roundTrip" },
+	};
+	struct field_req f[C_MAX];
+	const struct field_req *missing;
+	struct ot_http_client_cfg *c = LIB_STATE_AS(struct ot_http_client_cfg, state->config);
+	size_t first = plan->nprobes;
+	struct probe *start;
+	int h1, h2;
+
+	gobin__find_funcs(gb, fns, ARRAY_SIZE(fns));
+	if (!fns[FN_ROUND_TRIP].vaddr)
+		return; /* the program makes no net/http client calls */
+	start = plan__add_probe(plan, lib, fns[FN_ROUND_TRIP].name, "http_client_enter");
+	if (!start)
+		return;
+	plan__place_entry(gb, plan, &fns[FN_ROUND_TRIP], start);
+	plan__add_after_calls(gb, plan, lib, &fns[FN_ROUND_TRIP], &fns[FN_GET_CONN], 1, INSN_RBX,
+			      "http_client_conn_done");
+	h1 = plan__add_after_calls(gb, plan, lib, &fns[FN_ROUND_TRIP], &fns[FN_PCONN_RT], 1,
+				   INSN_RAX | INSN_RBX, "http_client_done");
+	h2 = plan__add_after_calls(gb, plan, lib, &fns[FN_H2_RT_OPT], &fns[FN_H2_CC_RT], 2,
+				   INSN_RAX | INSN_RBX, "http_client_done");
+	if (!start->planned || !h1) {
+		plan__skip_from(plan, first, "%s", !start->planned ? start->reason :
+					     "no call of (*persistConn).roundTrip found in "
+					     "(*Transport).roundTrip");
+		pr_warn("net/http client probes skipped: %s", plan->probes[first].reason);
+		return;
+	}
+	if (!h2 && fns[FN_H2_RT_OPT].vaddr)
+		pr_warn("net/http client: no HTTP/2 round trip call found in %s; HTTP/2 client "
+			"calls end only on connection errors",
+			fns[FN_H2_RT_OPT].name);
+
+	memcpy(f, client_fields, sizeof(f));
+	missing = plan__resolve_fields(gb, plan, f, C_MAX, C_REQUIRED);
+	if (missing) {
+		pr_warn("field %s.%s unknown for %s (no DWARF, not in the offsets table): "
+			"net/http client probes skipped",
+			missing->type, missing->field, version ? version : "this Go version");
+		plan__skip_from(plan, first, "field %s.%s unknown", missing->type, missing->field);
+		return;
+	}
+	*c = (struct ot_http_client_cfg){
+		.req_method = f[C_REQ_METHOD].offset,
+		.req_url = f[C_REQ_URL].offset,
+		.req_ctx = plan__offset_or_none(&f[C_REQ_CTX]),
+		.url_scheme = f[C_URL_SCHEME].offset,
+		.url_host = f[C_URL_HOST].offset,
+		.url_path = f[C_URL_PATH].offset,
+		.url_raw_query = f[C_URL_RAW_QUERY].offset,
+		.url_user = plan__offset_or_none(&f[C_URL_USER]),
+		.url_fragment = plan__offset_or_none(&f[C_URL_FRAGMENT]),
+		.resp_status = f[C_RESP_STATUS].offset,
+		.resp_proto_major = f[C_RESP_PROTO_MAJOR].offset,
+		.resp_proto_minor = f[C_RESP_PROTO_MINOR].offset,
+		.enter_probe_vaddr = start->point.vaddr,
+	};
+	state->active = true;
+}
+
+/* Fields --propagate writes with, in the order of enum propagate_field. */
+enum propagate_field { P_REQ_HEADER, P_BUFIO_BUF, P_BUFIO_N, P_H2CC_BW, P_FIELDS };
+
+static const struct field_req propagate_fields[P_FIELDS] = {
+	[P_REQ_HEADER] = { "net/http.Request", "Header" },
+	[P_BUFIO_BUF] = { "bufio.Writer", "buf" },
+	[P_BUFIO_N] = { "bufio.Writer", "n" },
+	[P_H2CC_BW] = { "net/http.http2ClientConn", "bw" },
+};
+
+enum propagate_func {
+	FN_WRITE_SUBSET,
+	FN_BUFIO_WRITE,
+	FN_H2_DO_REQUEST,
+	FN_H2_WRITE_HEADERS,
+	FN_H2_FRAMER_WRITE_HEADERS,
+	FN_PROPAGATE_MAX
+};
+
+static bool known(const struct field_req *f, const char *what, const char *version)
+{
+	if (f->source)
+		return true;
+	pr_warn("field %s.%s unknown for %s: --propagate skips %s", f->type, f->field,
+		version ? version : "this Go version", what);
+	return false;
+}
+
+/* HTTP/1.1 and the bundled HTTP/2; returns the probes planned. */
+static int plan_propagation(const struct gobin *gb, struct plan *plan, struct lib_state *state)
+{
+	static const char lib[] = "net/http client (--propagate)";
+	struct ot_http_client_cfg *c = LIB_STATE_AS(struct ot_http_client_cfg, state->config);
+	const char *version = gobin__go_version(gb);
+	struct go_func fns[FN_PROPAGATE_MAX] = {
+		[FN_WRITE_SUBSET] = { .name = "net/http.Header.writeSubset" },
+		[FN_BUFIO_WRITE] = { .name = "bufio.(*Writer).Write" },
+		[FN_H2_DO_REQUEST] = { .name = "net/http.(*http2clientStream).doRequest" },
+		[FN_H2_WRITE_HEADERS] = { .name = "net/http.(*http2ClientConn).writeHeaders" },
+		[FN_H2_FRAMER_WRITE_HEADERS] = { .name = "net/http.(*http2Framer).WriteHeaders" },
+	};
+	struct field_req f[P_FIELDS];
+	struct probe *p;
+	int planned = 0;
+
+	memcpy(f, propagate_fields, sizeof(f));
+	plan__resolve_fields(gb, plan, f, P_FIELDS, 0);
+	if (!known(&f[P_REQ_HEADER], "net/http", version))
+		return 0;
+	gobin__find_funcs(gb, fns, FN_PROPAGATE_MAX);
+	c->req_header = f[P_REQ_HEADER].offset;
+	c->bufio_buf = f[P_BUFIO_BUF].offset;
+	c->bufio_n = f[P_BUFIO_N].offset;
+	c->h2cc_bw = f[P_H2CC_BW].offset;
+	c->bufio_write_vaddr = fns[FN_BUFIO_WRITE].vaddr;
+	/* HTTP/1.1 */
+	if (known(&f[P_BUFIO_BUF], "HTTP/1.1", version) &&
+	    known(&f[P_BUFIO_N], "HTTP/1.1", version) && fns[FN_BUFIO_WRITE].vaddr &&
+	    (p = plan__add_probe(plan, lib, fns[FN_WRITE_SUBSET].name, "http1_write_headers"))) {
+		plan__place_entry(gb, plan, &fns[FN_WRITE_SUBSET], p);
+		if (p->planned) {
+			c->write_subset_probe_vaddr = p->point.vaddr;
+			planned++;
+		}
+	}
+	/* HTTP/2 (the net/http bundle): the frame goes into cc.bw, a *bufio.Writer */
+	if (fns[FN_H2_DO_REQUEST].vaddr && known(&f[P_H2CC_BW], "HTTP/2", version) &&
+	    known(&f[P_BUFIO_BUF], "HTTP/2", version) && known(&f[P_BUFIO_N], "HTTP/2", version))
+		planned += plan__frame_extension(gb, plan, lib, "HTTP/2", &fns[FN_H2_DO_REQUEST],
+						 "h2_do_request", &fns[FN_H2_WRITE_HEADERS],
+						 "h2_write_headers", &fns[FN_H2_FRAMER_WRITE_HEADERS],
+						 0, "h2_headers_written");
+	c->propagate = planned > 0;
+	return planned;
+}
+
+static const char *const programs[] = {
+	"http_client_enter", "http_client_conn_done", "http_client_done", "http1_write_headers",
+	"h2_do_request", "h2_write_headers", "h2_headers_written", NULL,
+};
+
+const struct library lib_net_http_client = {
+	.name = "net/http client",
+	.plan = plan_client,
+	.plan_propagation = plan_propagation,
+	.programs = programs,
+	.config_name = "http_client_cfg",
+	.names_types = true,
+	.config_size = sizeof(struct ot_http_client_cfg),
+	.records = { OT_REC_HTTP_CLIENT },
+	.decode = net_http_client__decode,
+};

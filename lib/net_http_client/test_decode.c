@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+
+#include "net_http_client/record.h"
+#include "fake_records.h"
+#include "semconv.h"
+#include "spantest.h"
+#include "unittest.h"
+
+/* net/http client records, decoded; url.full with its secrets redacted. */
+
+/* A round trip to api.example.com that got a 200. */
+static void http_client_record(struct ot_http_client_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	fake_ids(&r->ids);
+	r->hdr.type = OT_REC_HTTP_CLIENT;
+	r->hdr.size = sizeof(*r);
+	r->pid = 4242;
+	r->start_ns = 1000000000ull;
+	r->end_ns = 1001000000ull;
+	r->status = 200;
+	r->proto_major = 1;
+	r->proto_minor = 1;
+	SET_STR(r, method, "GET");
+	SET_STR(r, scheme, "https");
+	SET_STR(r, host, "api.example.com");
+	SET_STR(r, path, "/v1/items");
+	SET_STR(r, query, "a=1&sig=s3cr3t&b=2");
+}
+
+static void test_http_client(struct span_assembler *sa)
+{
+	struct ot_http_client_rec r;
+	struct span s;
+
+	http_client_record(&r);
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(s.kind == SPAN_KIND_CLIENT && s.status == STATUS_UNSET);
+	CHECK(s.name_len == 3 && !memcmp(s.name, "GET", 3));
+	CHECK(str_is(&s, "http.request.method", "GET"));
+	CHECK(str_is(&s, "url.full", "https://api.example.com/v1/items?a=1&sig=REDACTED&b=2"));
+	CHECK(str_is(&s, "server.address", "api.example.com"));
+	CHECK(int_is(&s, "server.port", 443));
+	CHECK(int_is(&s, "http.response.status_code", 200));
+	CHECK(str_is(&s, "network.protocol.version", "1.1"));
+	CHECK(!find(&s, "error.type"));
+
+	/* 4xx is an error for a client */
+	http_client_record(&r);
+	r.status = 404;
+	SET_STR(&r, host, "127.0.0.1:8080");
+	SET_STR(&r, scheme, "http");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(s.status == STATUS_ERROR && str_is(&s, "error.type", "404"));
+	CHECK(int_is(&s, "server.port", 8080));
+
+	/* transport error: no status code, error.type set */
+	http_client_record(&r);
+	r.status = 0;
+	r.flags |= OT_HTTP_CLIENT_TRANSPORT_ERROR;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(s.status == STATUS_ERROR && str_is(&s, "error.type", "_OTHER"));
+	CHECK(!find(&s, "http.response.status_code"));
+}
+
+static void test_url_full(struct span_assembler *sa)
+{
+	static const char q[] = "Signature=x&AWSAccessKeyId=y&X-Goog-Signature=z&sigx=1&q&"
+				"X-Amz-Signature=s&X-Amz-Credential=c&X-Amz-Security-Token=t&"
+				"x-amz-signature=case";
+	struct url_parts u = { .scheme = "http", .scheme_len = 4, .host = "h", .host_len = 1,
+			       .path = "/", .path_len = 1, .query = q, .query_len = sizeof(q) - 1 };
+	struct ot_http_client_rec r;
+	struct span s;
+	char buf[256];
+	size_t n;
+
+	/* redaction: every secret parameter, names compared exactly */
+	n = semconv__url_full(buf, sizeof(buf), &u);
+	CHECK(n == strlen("http://h/?Signature=REDACTED&AWSAccessKeyId=REDACTED&"
+			  "X-Goog-Signature=REDACTED&sigx=1&q&X-Amz-Signature=REDACTED&"
+			  "X-Amz-Credential=REDACTED&X-Amz-Security-Token=REDACTED&"
+			  "x-amz-signature=case") &&
+	      !memcmp(buf, "http://h/?Signature=REDACTED&AWSAccessKeyId=REDACTED&"
+			   "X-Goog-Signature=REDACTED&sigx=1&q&X-Amz-Signature=REDACTED&"
+			   "X-Amz-Credential=REDACTED&X-Amz-Security-Token=REDACTED&"
+			   "x-amz-signature=case",
+		       n));
+	/* separators kept as they were, empty parameters too */
+	u.query = "a=1&&sig=2&";
+	u.query_len = 11;
+	n = semconv__url_full(buf, sizeof(buf), &u);
+	CHECK(n == strlen("http://h/?a=1&&sig=REDACTED&") &&
+	      !memcmp(buf, "http://h/?a=1&&sig=REDACTED&", n));
+	/* user info replaced, the fragment kept (semantic conventions) */
+	u.userinfo = true;
+	u.fragment = "sec-2";
+	u.fragment_len = 5;
+	n = semconv__url_full(buf, sizeof(buf), &u);
+	CHECK(n == strlen("http://REDACTED:REDACTED@h/?a=1&&sig=REDACTED&#sec-2") &&
+	      !memcmp(buf, "http://REDACTED:REDACTED@h/?a=1&&sig=REDACTED&#sec-2", n));
+	u.query_len = 0;
+	n = semconv__url_full(buf, sizeof(buf), &u);
+	CHECK(n == strlen("http://REDACTED:REDACTED@h/#sec-2") &&
+	      !memcmp(buf, "http://REDACTED:REDACTED@h/#sec-2", n));
+	/* never past the buffer */
+	u = (struct url_parts){ .scheme = "http", .scheme_len = 4, .host = "example.com",
+				.host_len = 11, .path = "/", .path_len = 1 };
+	CHECK(semconv__url_full(buf, 10, &u) == 10);
+
+	/* from the record: user info and fragment */
+	http_client_record(&r);
+	r.flags |= OT_HTTP_CLIENT_USERINFO;
+	SET_STR(&r, fragment, "top");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "url.full",
+		     "https://REDACTED:REDACTED@api.example.com/v1/items?a=1&sig=REDACTED&b=2#top"));
+}
+
+int main(void)
+{
+	struct span_assembler *sa;
+
+	CHECK(span_assembler__new(&sa) == 0);
+	test_http_client(sa);
+	test_url_full(sa);
+	span_assembler__free(sa);
+	return ut_summary();
+}

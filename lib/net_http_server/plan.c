@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The net/http server's probe plan: server spans from ServeHTTP to
+ * finishRequest, or handlerDone on HTTP/2 (see probe.bpf.h).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "library.h"
+#include "log.h"
+#include "net_http_server.h"
+#include "net_http_server/config.h"
+#include "net_http_server/record.h"
+#include "plan_internal.h"
+
+/* Fields of the net/http server probes, in the order of enum http_field. */
+enum http_field {
+	F_REQ_METHOD,
+	F_REQ_URL,
+	F_REQ_PROTO_MAJOR,
+	F_REQ_PROTO_MINOR,
+	F_REQ_HEADER,
+	F_REQ_HOST,
+	F_REQ_REMOTE_ADDR,
+	F_REQ_TLS,
+	F_URL_PATH,
+	F_RESP_REQ,
+	F_RESP_STATUS,
+	F_HTTP_REQUIRED, /* fields above are required; below, optional */
+	F_REQ_PATTERN = F_HTTP_REQUIRED,
+	F_REQ_PAT,
+	F_PATTERN_STR,
+	F_REQ_CTX,
+	F_H2_RW_RWS,
+	F_H2_RWS_STATUS,
+	F_HTTP_MAX,
+};
+
+static const struct field_req http_fields[F_HTTP_MAX] = {
+	[F_REQ_METHOD] = { "net/http.Request", "Method" },
+	[F_REQ_URL] = { "net/http.Request", "URL" },
+	[F_REQ_PROTO_MAJOR] = { "net/http.Request", "ProtoMajor" },
+	[F_REQ_PROTO_MINOR] = { "net/http.Request", "ProtoMinor" },
+	[F_REQ_HEADER] = { "net/http.Request", "Header" },
+	[F_REQ_HOST] = { "net/http.Request", "Host" },
+	[F_REQ_REMOTE_ADDR] = { "net/http.Request", "RemoteAddr" },
+	[F_REQ_TLS] = { "net/http.Request", "TLS" },
+	[F_URL_PATH] = { "net/url.URL", "Path" },
+	[F_RESP_REQ] = { "net/http.response", "req" },
+	[F_RESP_STATUS] = { "net/http.response", "status" },
+	[F_REQ_PATTERN] = { "net/http.Request", "Pattern" },
+	/* Go 1.22 matched patterns but kept them unexported */
+	[F_REQ_PAT] = { "net/http.Request", "pat" },
+	[F_PATTERN_STR] = { "net/http.pattern", "str" },
+	/* where child spans find their parent */
+	[F_REQ_CTX] = { "net/http.Request", "ctx" },
+	/* the status of an HTTP/2 response */
+	[F_H2_RW_RWS] = { "net/http.http2responseWriter", "rws" },
+	[F_H2_RWS_STATUS] = { "net/http.http2responseWriterState", "status" },
+};
+
+static void fill_http_cfg(struct ot_http_server_cfg *c, const struct field_req *f)
+{
+	c->req_method = f[F_REQ_METHOD].offset;
+	c->req_url = f[F_REQ_URL].offset;
+	c->req_proto_major = f[F_REQ_PROTO_MAJOR].offset;
+	c->req_proto_minor = f[F_REQ_PROTO_MINOR].offset;
+	c->req_header = f[F_REQ_HEADER].offset;
+	c->req_host = f[F_REQ_HOST].offset;
+	c->req_remote_addr = f[F_REQ_REMOTE_ADDR].offset;
+	c->req_tls = f[F_REQ_TLS].offset;
+	c->url_path = f[F_URL_PATH].offset;
+	c->resp_req = f[F_RESP_REQ].offset;
+	c->resp_status = f[F_RESP_STATUS].offset;
+	c->req_ctx = plan__offset_or_none(&f[F_REQ_CTX]);
+	c->req_pattern = plan__offset_or_none(&f[F_REQ_PATTERN]);
+	c->h2_rw_rws = plan__offset_or_none(&f[F_H2_RW_RWS]);
+	c->h2_rws_status = plan__offset_or_none(&f[F_H2_RWS_STATUS]);
+	c->req_pat = -1;
+	c->pattern_str = -1;
+	if (!f[F_REQ_PATTERN].source && f[F_REQ_PAT].source && f[F_PATTERN_STR].source) {
+		c->req_pat = f[F_REQ_PAT].offset;
+		c->pattern_str = f[F_PATTERN_STR].offset;
+	}
+}
+
+/*
+ * Requests that never reach finishRequest: the serve loop's deferred cleanup
+ * (the closure that recovers a handler's panic) ends them, and a probe on
+ * hijackLocked tells a hijacked connection from a panic. Optional: without
+ * them such requests are counted as unfinished instead of traced.
+ */
+static void plan_abandoned_requests(const struct gobin *gb, struct plan *plan,
+				    const struct go_func *cleanup, const struct go_func *hijack,
+				    const struct go_func *gorecover)
+{
+	static const char lib[] = "net/http server";
+	struct probe_point site;
+	const uint8_t *code;
+	struct probe *p;
+
+	/* the closure's number is the compiler's choice: check it is the recovering one */
+	code = cleanup->vaddr && gorecover->vaddr ? gobin__bytes_at(gb, cleanup->vaddr, cleanup->size) :
+						    NULL;
+	if (!code || insn__after_calls(code, cleanup->size, cleanup->vaddr, &gorecover->vaddr, 1, 0,
+				       &site, 1) <= 0) {
+		pr_warn("net/http server: the connection cleanup closure was not found; requests "
+			"whose handler panics are counted as unfinished, not traced");
+		return;
+	}
+	p = plan__add_probe(plan, lib, cleanup->name, "conn_serve_done");
+	if (p)
+		plan__place_entry(gb, plan, cleanup, p);
+	if (!hijack->vaddr)
+		return; /* the program never hijacks a connection */
+	p = plan__add_probe(plan, lib, hijack->name, "http_hijack");
+	if (p)
+		plan__place_entry(gb, plan, hijack, p);
+}
+
+/*
+ * HTTP/2 requests (the server bundled in net/http) run on a goroutine each
+ * and end in (*http2responseWriter).handlerDone, which runHandler's deferred
+ * closure calls after the handler returned. When the handler panics the
+ * closure skips it and calls recover instead: the probe on that call ends
+ * those requests. Optional: without these probes HTTP/2 requests are counted
+ * as unfinished.
+ */
+static void plan_h2_requests(const struct gobin *gb, struct plan *plan,
+			     const struct ot_http_server_cfg *cfg, const struct field_req *f,
+			     const struct go_func *gorecover)
+{
+	static const char lib[] = "net/http server";
+	/* the closure's number depends on the Go release (1.21 also wraps a defer) */
+	struct go_func fns[] = { { .name = "net/http.(*http2responseWriter).handlerDone" },
+				 { .name = "net/http.(*http2serverConn).runHandler.func1" },
+				 { .name = "net/http.(*http2serverConn).runHandler.func2" } };
+	struct probe *done;
+	int panics = 0;
+
+	gobin__find_funcs(gb, fns, ARRAY_SIZE(fns));
+	if (!fns[0].vaddr)
+		return; /* no HTTP/2 server linked in (-tags nethttpomithttp2) */
+	done = plan__add_probe(plan, lib, fns[0].name, "h2_handler_done");
+	if (!done)
+		return;
+	if (cfg->h2_rw_rws < 0 || cfg->h2_rws_status < 0) {
+		const struct field_req *missing =
+			f[F_H2_RW_RWS].source ? &f[F_H2_RWS_STATUS] : &f[F_H2_RW_RWS];
+
+		plan__skip(done, "field %s.%s unknown", missing->type, missing->field);
+		pr_warn("field %s.%s unknown: HTTP/2 requests are counted as unfinished, "
+			"not traced",
+			missing->type, missing->field);
+		return;
+	}
+	plan__place_entry(gb, plan, &fns[0], done);
+	if (!done->planned) {
+		pr_warn("net/http server: %s; HTTP/2 requests are counted as unfinished, "
+			"not traced",
+			done->reason);
+		return;
+	}
+	for (size_t i = 1; i < ARRAY_SIZE(fns); i++)
+		panics += plan__add_at_calls(gb, plan, lib, &fns[i], gorecover, 1,
+					     "h2_handler_panicked");
+	if (!panics)
+		pr_warn("net/http server: no call of recover found in runHandler's closures; "
+			"HTTP/2 requests whose handler panics are counted as unfinished");
+}
+
+/*
+ * Diagnostic only: a probe on every exit of ServeHTTP, where peers end their
+ * spans. The BPF program there does the lookup a span end needs and nothing
+ * else, so the benchmark shows what the single-stepped hits cost.
+ */
+static void plan_return_probes(const struct gobin *gb, struct plan *plan,
+			       const struct go_func *serve)
+{
+	const struct go_func fn = *serve;
+	struct probe_point exits[PLAN_MAX_PROBES];
+	size_t room = PLAN_MAX_PROBES - plan->nprobes;
+	const uint8_t *code;
+	int n;
+
+	if (!fn.size)
+		return;
+	code = gobin__bytes_at(gb, fn.vaddr, fn.size);
+	n = code ? insn__exits(code, fn.size, fn.vaddr, exits, room) : 0;
+	if (n > (int)room) {
+		pr_warn("%s has %d exits; probing the first %zu", fn.name, n, room);
+		n = (int)room;
+	}
+	for (int i = 0; i < n; i++) {
+		struct probe *p =
+			plan__add_probe(plan, "net/http server (diagnostic)", fn.name, "return_probe");
+
+		if (!p)
+			break;
+		p->point = exits[i];
+		if (gobin__vaddr_to_offset(gb, p->point.vaddr, &p->file_offset))
+			continue;
+		p->planned = true;
+	}
+}
+
+static void plan_server(const struct gobin *gb, struct plan *plan, struct lib_state *state)
+{
+	struct ot_http_server_cfg *cfg = LIB_STATE_AS(struct ot_http_server_cfg, state->config);
+	static const char lib[] = "net/http server";
+	const char *version = gobin__go_version(gb);
+	size_t first = plan->nprobes;
+	struct go_func fns[] = { { .name = "net/http.serverHandler.ServeHTTP" },
+				 { .name = "net/http.(*response).finishRequest" },
+				 { .name = "net/http.(*conn).serve.func1" },
+				 { .name = "net/http.(*conn).hijackLocked" },
+				 { .name = "runtime.gorecover" } };
+	struct field_req f[F_HTTP_MAX];
+	const struct field_req *missing;
+	struct probe *serve, *finish;
+
+	serve = plan__add_probe(plan, lib, fns[0].name, "serve_http_enter");
+	finish = plan__add_probe(plan, lib, fns[1].name, "finish_request_enter");
+	if (!serve || !finish)
+		return;
+	/* one lookup for both: each is a pass over the symbol table */
+	gobin__find_funcs(gb, fns, ARRAY_SIZE(fns));
+	plan__place_entry(gb, plan, &fns[0], serve);
+	plan__place_entry(gb, plan, &fns[1], finish);
+	if (!serve->planned && !finish->planned)
+		return; /* the program does not serve HTTP with net/http */
+
+	memcpy(f, http_fields, sizeof(http_fields));
+	missing = plan__resolve_fields(gb, plan, f, F_HTTP_MAX, F_HTTP_REQUIRED);
+	if (missing) {
+		pr_warn("field %s.%s unknown for %s (no DWARF, not in the offsets table): "
+			"net/http server probes skipped",
+			missing->type, missing->field, version ? version : "this Go version");
+		plan__skip_from(plan, first, "field %s.%s unknown", missing->type, missing->field);
+		return;
+	}
+	if (!serve->planned || !finish->planned) {
+		/* a span needs both ends */
+		pr_warn("net/http server probes skipped: %s",
+			serve->planned ? finish->reason : serve->reason);
+		serve->planned = finish->planned = false;
+		return;
+	}
+	/* ServeMux records the matched pattern since 1.22 (exported as Pattern in 1.23) */
+	if (!f[F_REQ_PATTERN].source && plan__go_at_least(version, 22) &&
+	    (!f[F_REQ_PAT].source || !f[F_PATTERN_STR].source))
+		pr_warn("fields net/http.Request.Pattern and .pat unknown for %s: "
+			"http.route is not recorded",
+			version);
+	if (!f[F_REQ_CTX].source)
+		pr_warn("field net/http.Request.ctx unknown for %s: spans of calls made while "
+			"serving a request are linked by goroutine only",
+			version ? version : "this Go version");
+	fill_http_cfg(cfg, f);
+	if (!plan__map_layout(gb, plan))
+		pr_warn("user_agent.original and traceparent are not read from HTTP requests");
+	state->active = true;
+	plan_abandoned_requests(gb, plan, &fns[2], &fns[3], &fns[4]);
+	plan_h2_requests(gb, plan, cfg, f, &fns[4]);
+	if (plan->placement == PLACEMENT_ENTRY_RET)
+		plan_return_probes(gb, plan, &fns[0]);
+}
+
+static const char *const programs[] = {
+	"serve_http_enter", "finish_request_enter", "conn_serve_done", "http_hijack",
+	"h2_handler_done", "h2_handler_panicked", "return_probe", NULL,
+};
+
+const struct library lib_net_http_server = {
+	.name = "net/http server",
+	.plan = plan_server,
+	.programs = programs,
+	.config_name = "http_server_cfg",
+	.config_size = sizeof(struct ot_http_server_cfg),
+	.records = { OT_REC_HTTP_SERVER },
+	.decode = net_http_server__decode,
+};

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* The net/http server's wire record: one HTTP request served (HTTP/1.1 or HTTP/2). */
+#ifndef OTRACE_NET_HTTP_SERVER_RECORD_H
+#define OTRACE_NET_HTTP_SERVER_RECORD_H
+
+#include "records.h"
+
+#define OT_REC_HTTP_SERVER 1
+
+#define OT_PATTERN_CAP 128
+#define OT_UA_CAP 256
+
+enum ot_http_flag {
+	OT_HTTP_TLS = 1 << 0,
+	OT_HTTP_HAS_PATTERN = 1 << 1, /* target records Request.Pattern */
+	OT_HTTP_UA_FOUND = 1 << 2,
+	OT_HTTP_HAS_PARENT = 1 << 4, /* ids.parent_span_id is set */
+	OT_HTTP_PANICKED = 1 << 5,   /* the handler panicked, no response sent */
+	OT_HTTP_HIJACKED = 1 << 6,   /* the handler took over the connection */
+};
+
+struct ot_http_server_rec {
+	struct ot_rec_hdr hdr;
+	__u32 pid;
+	__u32 flags;	 /* enum ot_http_flag */
+	__u64 goroutine; /* address of the runtime.g serving the request */
+	__u64 start_ns;	 /* CLOCK_MONOTONIC */
+	__u64 end_ns;
+	__s64 status;
+	__s64 proto_major;
+	__s64 proto_minor;
+	__u32 method_len;
+	__u32 path_len;
+	__u32 host_len;
+	__u32 remote_len;
+	__u32 pattern_len;
+	__u32 ua_len;
+	struct ot_span_ids ids;
+	char method[OT_METHOD_CAP];
+	char path[OT_PATH_CAP];
+	char host[OT_HOST_CAP];
+	char remote[OT_ADDR_CAP];
+	char pattern[OT_PATTERN_CAP];
+	char ua[OT_UA_CAP];
+};
+
+#endif

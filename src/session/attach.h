@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The BPF side of a trace session. The plan's struct offsets are read-only
+ * config that differs per Go binary, so each distinct binary gets its own
+ * instance of the BPF object; all instances share the ring buffer and the
+ * other maps, and one reader takes the records of all of them.
+ */
+#ifndef OTRACE_ATTACH_H
+#define OTRACE_ATTACH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <bpf/libbpf.h>
+
+#include "plan.h"
+#include "records.h"
+
+struct tracer;
+
+/*
+ * Opens and loads one BPF object instance per plan (plans[i] is instance i);
+ * records go to cb(ctx, ...). The plans must outlive the tracer.
+ */
+int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_bytes,
+		ring_buffer_sample_fn cb, void *ctx, struct tracer **out);
+/*
+ * Attaches every probe of instance's plan to binary, for process pid (-1:
+ * every process running binary, now or later); returns the count or -errno.
+ */
+int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t pid);
+/* The fd to poll for records (an epoll fd). */
+int tracer__fd(const struct tracer *t);
+/* Hands every pending record to the callback; returns the count or -errno. */
+int tracer__consume(struct tracer *t);
+/* Sums the kernel-side drop counters (enum ot_drop_reason) over all instances. */
+void tracer__drops(const struct tracer *t, uint64_t drops[OT_DROP__COUNT]);
+/* Copies the --propagate counters (enum ot_propagate_stat). */
+void tracer__propagate_stats(const struct tracer *t, uint64_t stats[OT_PROPAGATE__COUNT]);
+/* Detaches and unloads; NULL-safe. */
+void tracer__free(struct tracer *t);
+
+#endif

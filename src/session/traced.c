@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "exitcodes.h"
+#include "log.h"
+#include "library.h"
+#include "target.h"
+#include "traced.h"
+
+static enum probe_placement placement_of(const struct otrace_opts *o)
+{
+	enum probe_placement placement = PLACEMENT_EMULATED;
+
+	if (o->probe_placement)
+		plan__parse_placement(o->probe_placement, &placement); /* validated by cli */
+	return placement;
+}
+
+/* Opens the binary, checks it is Go and plans its probes; returns an exit code. */
+static int inspect(struct traced_binary *b, enum probe_placement placement)
+{
+	int err = gobin__open(b->path, &b->gb);
+
+	if (err == -EACCES || err == -EPERM) {
+		pr_err("cannot read %s: %s", b->display, strerror(-err));
+		return EXIT_PRIVILEGE;
+	}
+	if (err == -ENOENT) {
+		pr_err("%s: no such file", b->display);
+		return EXIT_NOT_GO;
+	}
+	if (err == -EINVAL) {
+		pr_err("%s is a truncated or corrupt ELF file", b->display);
+		return EXIT_NOT_GO;
+	}
+	if (err) {
+		pr_err("%s is not an x86-64 ELF executable otrace can read (%s)", b->display,
+		       err == -ENOEXEC ? "wrong format or architecture" : strerror(-err));
+		return EXIT_NOT_GO;
+	}
+	if (!gobin__is_go(b->gb)) {
+		pr_err("%s is not a Go program", b->display);
+		return EXIT_NOT_GO;
+	}
+	b->nplanned = plan__build(b->gb, placement, &b->plan);
+	return EXIT_OK;
+}
+
+static struct traced_binary *add_binary(struct traced_set *set)
+{
+	struct traced_binary *bins = realloc(set->bins, (set->nbins + 1) * sizeof(*bins));
+
+	if (!bins)
+		return NULL;
+	set->bins = bins;
+	memset(&bins[set->nbins], 0, sizeof(*bins));
+	return &bins[set->nbins++];
+}
+
+/* Files this PID's executable into set: a new binary, or one already there. */
+static int add_pid(struct traced_set *set, pid_t pid, enum probe_placement placement)
+{
+	char link[32];
+	struct traced_binary *b;
+	struct stat st;
+
+	if (target__exists(pid)) {
+		pr_err("no such process: %d", (int)pid);
+		return EXIT_NO_PROCESS;
+	}
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	if (stat(link, &st)) {
+		int err = errno;
+
+		if (target__exists(pid)) {
+			pr_err("no such process: %d", (int)pid);
+			return EXIT_NO_PROCESS;
+		}
+		if (err == ENOENT)
+			pr_err("PID %d has no executable file (a kernel thread?): not a Go program",
+			       (int)pid);
+		else
+			pr_err("PID %d: cannot open its executable: %s", (int)pid, strerror(err));
+		return err == EACCES || err == EPERM ? EXIT_PRIVILEGE : EXIT_NOT_GO;
+	}
+	for (size_t i = 0; i < set->nbins; i++) {
+		b = &set->bins[i];
+		if (b->dev == st.st_dev && b->ino == st.st_ino) {
+			b->pids[b->npids++] = pid;
+			return EXIT_OK;
+		}
+	}
+	b = add_binary(set);
+	if (!b) {
+		pr_err("out of memory");
+		return EXIT_RUNTIME;
+	}
+	b->dev = st.st_dev;
+	b->ino = st.st_ino;
+	b->pids[b->npids++] = pid;
+	if (target__exe_path(pid, b->exe, sizeof(b->exe)))
+		snprintf(b->exe, sizeof(b->exe), "%s", link);
+	/* the magic link still works when the file was replaced or deleted */
+	snprintf(b->path, sizeof(b->path), "%s", link);
+	snprintf(b->display, sizeof(b->display), "PID %d (%s)", (int)pid, b->exe);
+	return inspect(b, placement);
+}
+
+/* One file named on the command line (as display): --binary, --exec or --list-probes BINARY. */
+static int add_file(struct traced_set *set, const char *path, const char *display,
+		    enum probe_placement placement)
+{
+	struct traced_binary *b = add_binary(set);
+
+	if (!b) {
+		pr_err("out of memory");
+		return EXIT_RUNTIME;
+	}
+	snprintf(b->path, sizeof(b->path), "%s", path);
+	snprintf(b->exe, sizeof(b->exe), "%s", path);
+	snprintf(b->display, sizeof(b->display), "%s", display);
+	return inspect(b, placement);
+}
+
+int traced__resolve(const struct otrace_opts *o, struct traced_set *set)
+{
+	enum probe_placement placement = placement_of(o);
+	char path[PATH_MAX];
+	int err, code;
+
+	memset(set, 0, sizeof(*set));
+	for (size_t i = 0; i < o->npids; i++) {
+		code = add_pid(set, o->pids[i], placement);
+		if (code != EXIT_OK)
+			return code;
+	}
+	if (o->npids)
+		return EXIT_OK;
+	if (o->list_binary)
+		return add_file(set, o->list_binary, o->list_binary, placement);
+	if (o->binary) {
+		set->all_processes = true;
+		/* absolute, so that it can stand in for /proc/PID/exe in resources */
+		return add_file(set, realpath(o->binary, path) ? path : o->binary, o->binary,
+				placement);
+	}
+	err = target__resolve_program(o->exec_argv[0], path, sizeof(path));
+	if (err == -ENOENT) {
+		pr_err("%s: program not found", o->exec_argv[0]);
+		return EXIT_EXEC_MISSING;
+	}
+	if (err) {
+		pr_err("%s: not executable: %s", o->exec_argv[0], strerror(-err));
+		return EXIT_EXEC_NOEXEC;
+	}
+	return add_file(set, path, path, placement);
+}
+
+/* Whether a library traced in plan names Go types in its spans. */
+static bool names_types(const struct plan *plan)
+{
+	for (size_t i = 0; i < nlibraries; i++)
+		if (plan->libs[i].active && libraries[i]->names_types)
+			return true;
+	return false;
+}
+
+int traced__load_names(struct traced_set *set)
+{
+	for (size_t i = 0; i < set->nbins; i++) {
+		struct traced_binary *b = &set->bins[i];
+		int err;
+
+		b->span = (struct span_binary){ .plan = &b->plan };
+		if (!names_types(&b->plan))
+			continue;
+		err = itab_names__load(b->gb, &b->itabs);
+		if (err) {
+			pr_err("%s: failed to read the symbol table: %s", b->display, strerror(-err));
+			return err;
+		}
+		if (!itab_names__count(b->itabs))
+			pr_warn("%s: no itab symbols (stripped binary?): error.type is _OTHER and "
+				"db.system.name comes from the linked driver modules",
+				b->display);
+		b->span.itabs = b->itabs;
+	}
+	return 0;
+}
+
+const struct traced_binary *traced__binary_of(const struct traced_set *set, pid_t pid)
+{
+	for (size_t i = 0; i < set->nbins; i++)
+		for (size_t j = 0; j < set->bins[i].npids; j++)
+			if (set->bins[i].pids[j] == pid)
+				return &set->bins[i];
+	return NULL;
+}
+
+void traced__free(struct traced_set *set)
+{
+	for (size_t i = 0; i < set->nbins; i++) {
+		itab_names__free(set->bins[i].itabs);
+		gobin__free(set->bins[i].gb);
+	}
+	free(set->bins);
+	memset(set, 0, sizeof(*set));
+}

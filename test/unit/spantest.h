@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* Looking into decoded spans, for the decoders' tests. */
+#ifndef OTRACE_TEST_SPANTEST_H
+#define OTRACE_TEST_SPANTEST_H
+
+#include <string.h>
+
+#include "span.h"
+
+static inline const struct attr *find(const struct span *s, const char *key)
+{
+	for (size_t i = 0; i < s->nattrs; i++)
+		if (!strcmp(s->attrs[i].key, key))
+			return &s->attrs[i];
+	return NULL;
+}
+
+static inline int str_is(const struct span *s, const char *key, const char *want)
+{
+	const struct attr *a = find(s, key);
+
+	return a && a->type == ATTR_STRING && a->len == strlen(want) &&
+	       !memcmp(a->str, want, a->len);
+}
+
+static inline int int_is(const struct span *s, const char *key, int64_t want)
+{
+	const struct attr *a = find(s, key);
+
+	return a && a->type == ATTR_INT && a->num == want;
+}
+
+static inline int name_is(const struct span *s, const char *want)
+{
+	return s->name_len == strlen(want) && !memcmp(s->name, want, s->name_len);
+}
+
+#endif
