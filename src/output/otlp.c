@@ -184,55 +184,40 @@ static void put_cstring(struct otlp_buf *b, const char *s)
 	otlp__append_string(b, s, strlen(s), false);
 }
 
-static bool plain_ascii(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] >= 0x80 || must_escape[(unsigned char)s[i]])
-			return false;
-	return true;
-}
-
-/* {"key":"k": otrace's own keys are plain ASCII; users' resource keys may not be */
+/* {"key":"k","value":{ for span attributes: their keys are otrace's own constants, plain ASCII */
 static void put_key(struct otlp_buf *b, const char *key)
 {
-	size_t len = strlen(key);
+	PUT_LIT(b, "{\"key\":\"");
+	put(b, key, strlen(key));
+	PUT_LIT(b, "\",\"value\":{");
+}
 
+/* The same for resource attributes, whose keys users may set to anything */
+static void put_user_key(struct otlp_buf *b, const char *key)
+{
 	PUT_LIT(b, "{\"key\":");
-	if (plain_ascii(key, len)) {
-		PUT_LIT(b, "\"");
-		put(b, key, len);
-		PUT_LIT(b, "\"");
-	} else {
-		otlp__append_string(b, key, len, false);
-	}
+	put_cstring(b, key);
 	PUT_LIT(b, ",\"value\":{");
 }
 
-/* {"key":"k","value":{"stringValue":"v"}} */
-static void put_kv_string(struct otlp_buf *b, const char *key, const char *v, size_t len,
-			  bool truncated)
+/* "stringValue":"v"}} or "intValue":"123"}}: int64 travels as a decimal string */
+static void put_value(struct otlp_buf *b, const struct attr *a)
 {
-	put_key(b, key);
-	PUT_LIT(b, "\"stringValue\":");
-	otlp__append_string(b, v, len, truncated);
-	PUT_LIT(b, "}}");
-}
-
-/* {"key":"k","value":{"intValue":"123"}}: int64 travels as a decimal string */
-static void put_kv_int(struct otlp_buf *b, const char *key, int64_t v)
-{
-	put_key(b, key);
-	PUT_LIT(b, "\"intValue\":\"");
-	put_i64(b, v);
-	PUT_LIT(b, "\"}}");
+	if (a->type == ATTR_INT) {
+		PUT_LIT(b, "\"intValue\":\"");
+		put_i64(b, a->num);
+		PUT_LIT(b, "\"}}");
+	} else {
+		PUT_LIT(b, "\"stringValue\":");
+		otlp__append_string(b, a->str, a->len, a->truncated);
+		PUT_LIT(b, "}}");
+	}
 }
 
 static void put_attr(struct otlp_buf *b, const struct attr *a)
 {
-	if (a->type == ATTR_INT)
-		put_kv_int(b, a->key, a->num);
-	else
-		put_kv_string(b, a->key, a->str, a->len, a->truncated);
+	put_key(b, a->key);
+	put_value(b, a);
 }
 
 static void put_span(struct otlp_buf *b, const struct span *s)
@@ -277,7 +262,8 @@ static void put_resource(struct otlp_buf *b, const struct otlp_resource *r)
 	for (size_t i = 0; i < r->nattrs; i++) {
 		if (i)
 			PUT_LIT(b, ",");
-		put_attr(b, &r->attrs[i]);
+		put_user_key(b, r->attrs[i].key);
+		put_value(b, &r->attrs[i]);
 	}
 	PUT_LIT(b, "]}");
 }
