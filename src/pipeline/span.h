@@ -18,7 +18,7 @@
 
 #define SPAN_MAX_ATTRS 16
 #define SPAN_NAME_MAX 160
-#define SPAN_SCRATCH_MAX 768
+#define SPAN_SCRATCH_MAX 1552 /* twice the longest url.full: scheme, user info, host, path, query, fragment */
 #define SPAN_REC_MAX 2304 /* the largest record any library emits */
 
 enum attr_type { ATTR_STRING, ATTR_INT };

@@ -118,7 +118,9 @@ func TestClientSpans(t *testing.T) {
 		{name: "nested", query: url.Values{"to": {self + "/hello?c=nested"}, "bg": {"1"}, "nest": {"1"}}, marker: "c=nested", n: 2, status: 200, proto: "1.1"},
 		{name: "secret", query: url.Values{"to": {"http://user:pw@127.0.0.1:" + fmt.Sprint(port) + "/hello?sig=s3cr3t&c=secret&X-Goog-Signature=abc"}},
 			marker: "c=secret", n: 1, status: 200, proto: "1.1",
-			full: self + "/hello?sig=REDACTED&c=secret&X-Goog-Signature=REDACTED"},
+			full: fmt.Sprintf("http://REDACTED:REDACTED@127.0.0.1:%d/hello?sig=REDACTED&c=secret&X-Goog-Signature=REDACTED", port)},
+		{name: "fragment", query: url.Values{"to": {self + "/hello?c=frag#part-2"}}, marker: "c=frag", n: 1, status: 200, proto: "1.1",
+			full: self + "/hello?c=frag#part-2"},
 		{name: "h2", query: url.Values{"to": {h2.URL + "/?c=h2"}, "tls": {"1"}}, marker: "c=h2", n: 1, status: 200, proto: "2"},
 	}
 	client := newClient()
