@@ -40,7 +40,7 @@ void cli__usage(FILE *out)
 	      "       otrace [OPTIONS] -b BINARY\n"
 	      "       otrace [OPTIONS] --exec PROG [ARGS...]\n"
 	      "       otrace [OPTIONS] -- PROG [ARGS...]\n"
-	      "       otrace --list-probes (BINARY | -b BINARY | -p PID[,PID...])\n"
+	      "       otrace --list-probes [-o FILE] (BINARY | -b BINARY | -p PID[,PID...])\n"
 	      "\n"
 	      "Trace Go programs with eBPF uprobes and write their spans as OTLP-JSON lines.\n"
 	      "\n"
@@ -60,9 +60,10 @@ void cli__usage(FILE *out)
 	      "                          requests so the next service continues the trace\n"
 	      "                          (writes into the traced program's memory: off by\n"
 	      "                          default)\n"
-	      "      --list-probes       print the probe plan as JSON and exit (several PIDs:\n"
-	      "                          an array, one plan per distinct executable)\n"
-	      "  -v, --verbose           more diagnostics on stderr (repeat for debug)\n"
+	      "      --list-probes       print the probe plan as JSON (to -o FILE if given) and\n"
+	      "                          exit (several PIDs: an array, one plan per distinct\n"
+	      "                          executable)\n"
+	      "  -v, --verbose           more diagnostics on stderr (repeat for libbpf's)\n"
 	      "  -h, --help              show this help and exit\n"
 	      "  -V, --version           show the version and exit\n"
 	      "\n"
@@ -158,6 +159,19 @@ static char **collect_argv(const char *prog, char **rest, int nrest)
 	return v;
 }
 
+/*
+ * getopt stopped at a non-option: with --list-probes it is the BINARY, and
+ * options may follow it (--list-probes FILE -v); otherwise it is PROG.
+ */
+static bool take_list_binary(int argc, char **argv, struct otrace_opts *opts)
+{
+	if (!opts->list_probes || opts->list_binary || optind >= argc ||
+	    !strcmp(argv[optind - 1], "--"))
+		return false;
+	opts->list_binary = argv[optind++];
+	return true;
+}
+
 int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_t errlen)
 {
 	const char *exec_prog = NULL;
@@ -168,8 +182,12 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 	optind = 0; /* full reset, so the parser can run more than once */
 	opterr = 0;
 	/* '+': stop at the first non-option, which belongs to the program */
-	while (!exec_prog &&
-	       (c = getopt_long(argc, argv, "+:p:b:o:vhV", long_options, NULL)) != -1) {
+	while (!exec_prog) {
+		c = getopt_long(argc, argv, "+:p:b:o:vhV", long_options, NULL);
+		if (c == -1 && take_list_binary(argc, argv, opts))
+			continue;
+		if (c == -1)
+			break;
 		switch (c) {
 		case 'p':
 			if (cli__parse_pid_list(optarg, opts->pids, &opts->npids, err, errlen))
@@ -237,7 +255,7 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 		if (after_dashes && !opts->list_probes) {
 			opts->exec_argv =
 				collect_argv(argv[optind], argv + optind + 1, argc - optind - 1);
-		} else if (opts->list_probes && optind == argc - 1) {
+		} else if (opts->list_probes && !opts->list_binary && optind == argc - 1) {
 			opts->list_binary = argv[optind];
 		} else {
 			return fail(err, errlen, "unexpected argument '%s' (use --exec PROG)",
@@ -253,6 +271,8 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 				    "--list-probes needs exactly one BINARY, -b BINARY or -p PID");
 		if (opts->binary)
 			opts->list_binary = opts->binary;
+		if (opts->output && !*opts->output)
+			return fail(err, errlen, "-o needs a file name");
 		return 0;
 	}
 	if (!!opts->npids + !!opts->binary + !!opts->exec_argv > 1)

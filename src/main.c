@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <jansson.h>
 
 #include "cli.h"
@@ -56,7 +57,7 @@ static int check_plans(const struct traced_set *set)
  * One plan document; with several PIDs, an array of them, one per distinct
  * executable, each naming its PIDs.
  */
-static int print_plans(const struct otrace_opts *o, const struct traced_set *set)
+static int print_plans(const struct otrace_opts *o, const struct traced_set *set, FILE *out)
 {
 	json_t *doc = o->npids > 1 ? json_array() : NULL;
 	int err = 0;
@@ -77,8 +78,8 @@ static int print_plans(const struct otrace_opts *o, const struct traced_set *set
 			doc = json_incref(plan);
 		json_decref(plan);
 	}
-	if (!err && (!doc || json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ||
-		     fputc('\n', stdout) == EOF || fflush(stdout)))
+	if (!err && (!doc || json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ||
+		     fputc('\n', out) == EOF || fflush(out)))
 		err = -EIO;
 	json_decref(doc);
 	return err;
@@ -103,16 +104,47 @@ static void add_propagation(const struct otrace_opts *o, struct traced_set *set,
 		plan__add_propagation(set->bins[i].gb, &set->bins[i].plan);
 }
 
+/* stdout, or the -o file; NULL (said why) when it cannot be opened. */
+static FILE *open_plan_output(const char *path)
+{
+	FILE *f;
+	int fd;
+
+	if (!path)
+		return stdout;
+	fd = output__create(path);
+	f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f) {
+		pr_err("cannot open %s for writing: %s", path, strerror(fd < 0 ? -fd : errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	return f;
+}
+
 static int list_probes(const struct otrace_opts *o)
 {
 	struct traced_set set;
-	int code;
+	FILE *out = NULL;
+	int code, err;
 
 	code = traced__resolve(o, &set);
 	if (code == EXIT_OK)
 		add_propagation(o, &set, true);
-	if (code == EXIT_OK && print_plans(o, &set))
-		code = EXIT_RUNTIME;
+	if (code == EXIT_OK) {
+		out = open_plan_output(o->output);
+		if (!out)
+			code = EXIT_OUTPUT;
+	}
+	if (out) {
+		err = print_plans(o, &set, out);
+		if (out != stdout && fclose(out))
+			err = err ? err : -errno;
+		if (err) {
+			pr_err("failed to write the probe plan: %s", strerror(-err));
+			code = EXIT_RUNTIME;
+		}
+	}
 	traced__free(&set);
 	return code;
 }

@@ -13,6 +13,13 @@ struct output {
 	int owned;
 };
 
+int output__create(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	return fd < 0 ? -errno : fd;
+}
+
 int output__open(const char *path, struct output **out)
 {
 	struct output *o = calloc(1, sizeof(*o));
@@ -20,9 +27,9 @@ int output__open(const char *path, struct output **out)
 	if (!o)
 		return -ENOMEM;
 	if (path) {
-		o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		o->fd = output__create(path);
 		if (o->fd < 0) {
-			int err = -errno;
+			int err = o->fd;
 
 			free(o);
 			return err;

@@ -11,7 +11,9 @@
 
 struct output;
 
-/* Opens path for writing (created, truncated), or stdout when path is NULL. */
+/* Creates or truncates path for writing; returns the fd or -errno. */
+int output__create(const char *path);
+/* Opens path for writing (output__create), or stdout when path is NULL. */
 int output__open(const char *path, struct output **out);
 /* Writes line plus a newline. Returns 0, -EPIPE when the reader is gone, or -errno. */
 int output__write_line(struct output *o, const char *line, size_t len);

@@ -55,6 +55,8 @@ func TestBadInput(t *testing.T) {
 		{"unknown option", []string{"--no-such-option", "-p", pid}, 2},
 		{"pid not a number", []string{"-p", "twelve"}, 2},
 		{"list-probes without target", []string{"--list-probes"}, 2},
+		{"list-probes of two files", []string{"--list-probes", fx.path, "-v", fx.path}, 2},
+		{"list-probes to an unwritable file", []string{"--list-probes", "-o", "/proc/nonexistent/x", fx.path}, 9},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,6 +151,8 @@ func TestListProbes(t *testing.T) {
 	for i, args := range [][]string{
 		{"--list-probes", fx.path},
 		{"--list-probes", "-p", strconv.Itoa(target.pid())},
+		{"--list-probes", fx.path, "-v"},
+		{"--list-probes", "--", fx.path},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, stdout, stderr := runOtrace(t, dir, fmt.Sprintf("otrace-list%d", i), append([]string{bin}, args...)...)
@@ -158,6 +162,17 @@ func TestListProbes(t *testing.T) {
 			checkProbePlan(t, stdout, fx)
 		})
 	}
+	t.Run("-o FILE", func(t *testing.T) {
+		plan := filepath.Join(dir, "plan.json")
+		code, stdout, stderr := runOtrace(t, dir, "otrace-list-o", bin, "--list-probes", "-o", plan, fx.path)
+		if code != 0 {
+			t.Fatalf("exit %d, want 0; stderr:\n%s", code, stderr)
+		}
+		if stdout != "" {
+			t.Errorf("stdout must stay empty with -o, got %q", clip(stdout, 500))
+		}
+		checkProbePlan(t, readFileString(plan), fx)
+	})
 }
 
 func checkProbePlan(t *testing.T, stdout string, fx fixtureInfo) {
