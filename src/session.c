@@ -172,7 +172,8 @@ static int start_pids(struct session *s)
 				       (int)pid);
 				return EXIT_NO_PROCESS;
 			}
-			pr_debug("attached %d probes to PID %d (%s)", n, (int)pid, b->exe);
+			if (set->nbins > 1 || b->npids > 1)
+				pr_debug("attached %d probes to PID %d (%s)", n, (int)pid, b->exe);
 			total += n;
 			npids++;
 			used += (size_t)snprintf(pids + used, sizeof(pids) - used, "%s%d",

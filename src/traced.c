@@ -7,6 +7,7 @@
 
 #include "exitcodes.h"
 #include "log.h"
+#include "offsets.h"
 #include "target.h"
 #include "sql.h"
 #include "traced.h"
@@ -46,6 +47,10 @@ static int inspect(struct traced_binary *b, enum probe_placement placement)
 		pr_err("%s is not a Go program", b->display);
 		return EXIT_NOT_GO;
 	}
+	/* said once per binary: every library's plan looks its fields up */
+	if (!dwarf__present(gobin__elf(b->gb)))
+		pr_debug("%s has no DWARF: struct offsets come from the generated tables",
+			 b->display);
 	b->nplanned = plan__build(b->gb, placement, &b->plan);
 	return EXIT_OK;
 }

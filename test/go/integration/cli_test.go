@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -272,5 +273,36 @@ func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
 	// WriteFile's mode is filtered by the umask; set it exactly.
 	if err := os.Chmod(dst, mode); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVerboseOnce: -v says each thing once, with one process and a binary
+// without DWARF (whose every library looks struct offsets up in the tables).
+func TestVerboseOnce(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir := t.TempDir()
+	noDWARF := filepath.Join(dir, "httpserver-nodwarf")
+	if out, err := exec.Command("objcopy", "--strip-debug", fx.path, noDWARF).CombinedOutput(); err != nil {
+		t.Fatalf("objcopy --strip-debug: %v\n%s", err, out)
+	}
+	target, _ := startFixtureNamed(t, dir, "fixture-nodwarf", noDWARF)
+	otrace := attachPID(t, dir, bin, target.pid(), nil, "-v", "-o", filepath.Join(dir, "out.jsonl"))
+	otrace.signal(t, syscall.SIGINT)
+	otrace.expectExit(t, exitTimeout, 0)
+	seen := map[string]int{}
+	for _, line := range strings.Split(otrace.stderr(), "\n") {
+		if line != "" {
+			seen[line]++
+		}
+	}
+	for line, n := range seen {
+		if n > 1 {
+			t.Errorf("said %d times: %q", n, line)
+		}
+	}
+	if countLines(otrace.stderr(), "no DWARF") != 1 {
+		t.Errorf("-v must say once that the binary has no DWARF")
 	}
 }
