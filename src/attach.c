@@ -77,6 +77,7 @@ static int instance__load(struct instance *in, const struct plan *plan, size_t r
 	in->skel = otrace__open();
 	if (!in->skel) {
 		err = -errno;
+		log__release_libbpf(true);
 		pr_err("failed to open BPF object: %s", strerror(-err));
 		return err;
 	}
@@ -99,6 +100,7 @@ static int instance__load(struct instance *in, const struct plan *plan, size_t r
 	if (!err)
 		err = otrace__load(in->skel);
 	if (err) {
+		log__release_libbpf(true); /* what libbpf and the verifier said, then why */
 		pr_err("failed to load BPF programs: %s", strerror(-err));
 		return err;
 	}
@@ -129,6 +131,7 @@ int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_b
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	log__hold_libbpf(); /* libbpf's warnings and the verifier's log, if loading fails */
 	t->instances = calloc(nplans, sizeof(*t->instances));
 	if (!t->instances) {
 		err = -ENOMEM;
@@ -145,12 +148,15 @@ int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_b
 	t->ring = events ? ring_buffer__new(bpf_map__fd(events), cb, ctx, NULL) : NULL;
 	if (!t->ring) {
 		err = events ? -errno : -ENOENT;
+		log__release_libbpf(true);
 		pr_err("failed to create ring buffer: %s", strerror(-err));
 		goto fail;
 	}
+	log__release_libbpf(false);
 	*out = t;
 	return 0;
 fail:
+	log__release_libbpf(false); /* shown already where it failed */
 	tracer__free(t);
 	return err;
 }
@@ -170,14 +176,10 @@ static int keep_link(struct tracer *t, struct bpf_link *link)
 	return 0;
 }
 
-int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t pid)
+static int attach_plan(struct tracer *t, const struct instance *in, const char *binary, pid_t pid)
 {
-	const struct instance *in;
 	int attached = 0;
 
-	if (instance >= t->ninstances)
-		return -EINVAL;
-	in = &t->instances[instance];
 	for (size_t i = 0; i < in->plan->nprobes; i++) {
 		const struct probe *p = &in->plan->probes[i];
 		LIBBPF_OPTS(bpf_uprobe_opts, opts,
@@ -194,6 +196,7 @@ int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t 
 		link = bpf_program__attach_uprobe_opts(prog, pid, binary, p->file_offset, &opts);
 		if (!link) {
 			err = -errno;
+			log__release_libbpf(true);
 			pr_err("failed to attach uprobe to %s at %s+0x%llx: %s", p->symbol, binary,
 			       (unsigned long long)p->file_offset, strerror(-err));
 			return err;
@@ -206,6 +209,18 @@ int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t 
 		attached++;
 	}
 	return attached;
+}
+
+int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t pid)
+{
+	int n;
+
+	if (instance >= t->ninstances)
+		return -EINVAL;
+	log__hold_libbpf(); /* shown if an attach fails */
+	n = attach_plan(t, &t->instances[instance], binary, pid);
+	log__release_libbpf(false);
+	return n;
 }
 
 int tracer__fd(const struct tracer *t)

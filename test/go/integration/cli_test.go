@@ -306,3 +306,36 @@ func TestVerboseOnce(t *testing.T) {
 		t.Errorf("-v must say once that the binary has no DWARF")
 	}
 }
+
+// TestLoadFailureShown: when loading the BPF programs fails, libbpf's
+// warnings and the verifier's log are on stderr without -v, followed by
+// otrace's own line. The failure is made by a low limit on open files:
+// first a map cannot be created, then, one limit at a time, a program.
+func TestLoadFailureShown(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir := t.TempDir()
+	target, _ := startFixture(t, dir, fx)
+	sawLog := false
+	for n := 12; n <= 48 && !sawLog; n++ {
+		code, stdout, stderr := runOtrace(t, dir, fmt.Sprintf("otrace-nofile%d", n), "sh", "-c",
+			fmt.Sprintf("ulimit -n %d && exec %s -p %d", n, bin, target.pid()))
+		if code == 0 || strings.Contains(stderr, "attached") {
+			break // the limit is high enough now
+		}
+		checkRefusal(t, fmt.Sprintf("ulimit -n %d; otrace -p", n), code, stdout, stderr, 1)
+		if !strings.Contains(stderr, "otrace: libbpf: ") {
+			t.Errorf("ulimit -n %d: libbpf's warnings are not shown", n)
+		}
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if last := lines[len(lines)-1]; !strings.HasPrefix(last, "otrace: failed to load BPF programs: ") {
+			t.Errorf("ulimit -n %d: the last line is %q, want otrace's own reason", n, last)
+		}
+		sawLog = strings.Contains(stderr, "-- BEGIN PROG LOAD LOG --") &&
+			strings.Contains(stderr, "-- END PROG LOAD LOG --")
+	}
+	if !sawLog {
+		t.Errorf("no run showed the verifier's log of a program that failed to load")
+	}
+}
