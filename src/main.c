@@ -110,6 +110,10 @@ static FILE *open_plan_output(const char *path)
 	FILE *f;
 	int fd;
 
+	if (!path && output__check_stdout()) {
+		pr_err("standard output is closed or read-only: give -o FILE");
+		return NULL;
+	}
 	if (!path)
 		return stdout;
 	fd = output__create(path);
@@ -168,7 +172,10 @@ static int trace(const struct otrace_opts *o)
 	add_propagation(o, &set, false);
 	err = output__open(o->output, &out);
 	if (err) {
-		pr_err("cannot open %s for writing: %s", o->output, strerror(-err));
+		if (o->output)
+			pr_err("cannot open %s for writing: %s", o->output, strerror(-err));
+		else
+			pr_err("standard output is closed or read-only: give -o FILE");
 		code = EXIT_OUTPUT;
 		goto cleanup;
 	}
@@ -192,6 +199,8 @@ int main(int argc, char **argv)
 	char err[256];
 	int code;
 
+	if (output__guard_std_fds())
+		return EXIT_RUNTIME; /* without a stderr, nothing can be said */
 	code = cli__parse(argc, argv, &opts, err, sizeof(err));
 	if (code) {
 		fprintf(stderr, "otrace: %s (see otrace --help)\n", err);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -13,9 +14,43 @@ struct output {
 	int owned;
 };
 
+/* fd 1 was closed when otrace started: spans must not go to the /dev/null put there */
+static bool stdout_was_closed;
+
+int output__guard_std_fds(void)
+{
+	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		int null;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* the lowest free fd is this one */
+		null = open("/dev/null", O_RDWR);
+		if (null < 0)
+			return -errno;
+		if (null != fd) {
+			close(null);
+			return -EBADF;
+		}
+		if (fd == STDOUT_FILENO)
+			stdout_was_closed = true;
+	}
+	return 0;
+}
+
+int output__check_stdout(void)
+{
+	int flags = fcntl(STDOUT_FILENO, F_GETFL);
+
+	if (stdout_was_closed || flags < 0 || (flags & O_ACCMODE) == O_RDONLY)
+		return -EBADF;
+	return 0;
+}
+
 int output__create(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* spans hold URLs, query values and (--db-statement) SQL: for the owner only */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	return fd < 0 ? -errno : fd;
 }
@@ -36,6 +71,12 @@ int output__open(const char *path, struct output **out)
 		}
 		o->owned = 1;
 	} else {
+		int err = output__check_stdout();
+
+		if (err) {
+			free(o);
+			return err;
+		}
 		o->fd = STDOUT_FILENO;
 	}
 	*out = o;

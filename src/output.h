@@ -11,7 +11,15 @@
 
 struct output;
 
-/* Creates or truncates path for writing; returns the fd or -errno. */
+/*
+ * Opens /dev/null on each of fds 0, 1 and 2 that is closed, so that no file
+ * otrace opens lands there (diagnostics in the -o file, spans in a binary).
+ * Call it first thing; returns 0 or -errno.
+ */
+int output__guard_std_fds(void);
+/* 0 when stdout can take spans; -EBADF when it was closed at start or is read-only. */
+int output__check_stdout(void);
+/* Creates (mode 0600) or truncates path for writing; returns the fd or -errno. */
 int output__create(const char *path);
 /* Opens path for writing (output__create), or stdout when path is NULL. */
 int output__open(const char *path, struct output **out);

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // runOtrace runs argv (otrace, possibly behind setpriv) to completion,
@@ -337,5 +338,68 @@ func TestLoadFailureShown(t *testing.T) {
 	}
 	if !sawLog {
 		t.Errorf("no run showed the verifier's log of a program that failed to load")
+	}
+}
+
+// TestStandardFds: otrace started with fd 0, 1 or 2 closed or read-only. A
+// closed stderr must not make the -o file take diagnostics;
+// a closed or read-only stdout is refused (exit 9) unless -o is given; a new
+// -o file is created 0600 whatever the umask.
+func TestStandardFds(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir := t.TempDir()
+	target, port := startFixture(t, dir, fx)
+	pid := strconv.Itoa(target.pid())
+
+	for i, redirect := range []string{">&-", "1</dev/null"} {
+		for j, args := range [][]string{{"-p", pid}, {"--list-probes", fx.path}} {
+			name := fmt.Sprintf("otrace-stdout%d-%d", i, j)
+			cmdline := fmt.Sprintf("exec %s %s %s", bin, strings.Join(args, " "), redirect)
+			code, _, stderr := runOtrace(t, dir, name, "sh", "-c", cmdline)
+			checkRefusal(t, cmdline, code, "", stderr, 9)
+			if !strings.Contains(stderr, "standard output") {
+				t.Errorf("%s: stderr does not say that standard output is unusable", cmdline)
+			}
+		}
+	}
+
+	out := filepath.Join(dir, "out.jsonl")
+	// With fds 0 and 2 closed, the executable took fd 0 and the -o file fd
+	// 2, which then received the diagnostics.
+	cmdline := fmt.Sprintf("umask 0 && exec %s -p %s -o %s <&- 2>&-", bin, pid, out)
+	otrace := startProc(t, dir, "otrace-nostderr", nil, "sh", "-c", cmdline)
+	// Nothing tells us that the probes are in place: send requests until
+	// spans arrive.
+	client := newClient()
+	var reqs []*request
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		r := newRequest("GET", "/hello", 200, "/hello")
+		if err := send(client, port, r); err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, r)
+		if st, err := os.Stat(out); err == nil && st.Size() > 0 {
+			break
+		}
+		if otrace.exited() || time.Now().After(deadline) {
+			t.Fatalf("no spans in %s (otrace %v)", out, otrace.state)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	otrace.signal(t, syscall.SIGINT)
+	otrace.expectExit(t, exitTimeout, 0)
+	st, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := st.Mode().Perm(); perm != 0o600 {
+		t.Errorf("-o file created with mode %#o, want 0600", perm)
+	}
+	// Every line must be OTLP: a diagnostic in the file fails here.
+	if spans := readOutput(t, out); len(spans) == 0 || len(spans) > len(reqs) {
+		t.Errorf("%d spans for %d requests", len(spans), len(reqs))
 	}
 }
