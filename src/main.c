@@ -182,6 +182,8 @@ static int trace(const struct otrace_opts *o)
 	struct session_config cfg = {
 		.targets = &set,
 		.exec_argv = o->exec_argv,
+		/* stdout carries spans only */
+		.exec_attr = { .stdout_to_stderr = !o->output },
 		.service_name = o->service_name,
 		.db_statement = o->db_statement,
 		.out = out,

@@ -117,7 +117,7 @@ static int start_exec(struct session *s)
 	struct spawned sp;
 	int n, err, code;
 
-	err = target__spawn(b->path, s->cfg->exec_argv, &sp);
+	err = target__spawn(b->path, s->cfg->exec_argv, &s->cfg->exec_attr, &sp);
 	if (err) {
 		pr_err("failed to start %s: %s", b->path, strerror(-err));
 		return EXIT_RUNTIME;

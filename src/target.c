@@ -77,7 +77,8 @@ int target__resolve_program(const char *prog, char *path, size_t len)
 	return result;
 }
 
-static void child_wait_and_exec(int go_fd, int err_fd, const char *path, char *const argv[])
+static void child_wait_and_exec(int go_fd, int err_fd, const char *path, char *const argv[],
+				const struct spawn_attr *attr)
 {
 	sigset_t none;
 	char go;
@@ -90,14 +91,16 @@ static void child_wait_and_exec(int go_fd, int err_fd, const char *path, char *c
 	if (read(go_fd, &go, 1) != 1)
 		_exit(127); /* otrace gave up before attaching */
 	close(go_fd);
-	execv(path, argv);
+	if (!attr->stdout_to_stderr || dup2(STDERR_FILENO, STDOUT_FILENO) >= 0)
+		execv(path, argv);
 	err = errno;
 	if (write(err_fd, &err, sizeof(err)) < 0)
 		_exit(127);
 	_exit(127);
 }
 
-int target__spawn(const char *path, char *const argv[], struct spawned *sp)
+int target__spawn(const char *path, char *const argv[], const struct spawn_attr *attr,
+		  struct spawned *sp)
 {
 	int go_pipe[2], err_pipe[2];
 	pid_t pid;
@@ -124,7 +127,7 @@ int target__spawn(const char *path, char *const argv[], struct spawned *sp)
 	if (pid == 0) {
 		close(go_pipe[1]);
 		close(err_pipe[0]);
-		child_wait_and_exec(go_pipe[0], err_pipe[1], path, argv);
+		child_wait_and_exec(go_pipe[0], err_pipe[1], path, argv, attr);
 	}
 	close(go_pipe[0]);
 	close(err_pipe[1]);

@@ -7,6 +7,7 @@
 #define OTRACE_TARGET_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -25,8 +26,14 @@ int target__exe_path(pid_t pid, char *path, size_t len);
  * matches, -EACCES when the only match is not executable.
  */
 int target__resolve_program(const char *prog, char *path, size_t len);
+/* How the program is started. */
+struct spawn_attr {
+	bool stdout_to_stderr; /* spans go to stdout: the program's output must not */
+};
+
 /* Forks a child that waits, then execs path with argv (signals reset). */
-int target__spawn(const char *path, char *const argv[], struct spawned *sp);
+int target__spawn(const char *path, char *const argv[], const struct spawn_attr *attr,
+		  struct spawned *sp);
 /* Lets the child exec; returns 0 or the child's exec error (-errno). */
 int target__release(struct spawned *sp);
 /* Opens a pidfd that becomes readable when pid exits. */

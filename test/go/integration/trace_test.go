@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -258,4 +259,54 @@ func TestConcurrentRequests(t *testing.T) {
 	spans := readOutput(t, out)
 	checkServerSpans(t, spans, reqs, serverEnv{port: port, hasRoute: fx.hasRoute})
 	checkSummary(t, otrace.stderr(), len(spans))
+}
+
+// TestExecStdout: without -o, the --exec'd program's stdout goes to otrace's
+// stderr, so that stdout carries spans only; with -o, the program keeps
+// otrace's stdout.
+func TestExecStdout(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	const said = "a line the program writes on its stdout"
+	for _, withO := range []bool{false, true} {
+		t.Run(fmt.Sprintf("-o=%v", withO), func(t *testing.T) {
+			dir := t.TempDir()
+			portFile := filepath.Join(dir, "port")
+			pidFile := filepath.Join(dir, "pid")
+			out := filepath.Join(dir, "out.jsonl")
+			var args []string
+			if withO {
+				args = append(args, "-o", out)
+			}
+			args = append(args, "--exec", fx.path, "-say", said, "-portfile", portFile, "-pidfile", pidFile)
+			otrace := startProc(t, dir, "otrace", nil, bin, args...)
+			port := waitPortFile(t, portFile, otrace)
+			killOnCleanup(t, readPidFile(t, pidFile), fx.path)
+			reqs := mixedRequests(5)
+			client := newClient()
+			sendAll(t, client, port, reqs)
+			client.CloseIdleConnections()
+			otrace.signal(t, syscall.SIGTERM)
+			otrace.expectExit(t, exitTimeout, 0)
+
+			stdout, stderr := otrace.stdout(), otrace.stderr()
+			if withO {
+				if strings.TrimSpace(stdout) != said {
+					t.Errorf("with -o, stdout is %q, want the program's line", clip(stdout, 500))
+				}
+			} else {
+				if strings.Contains(stdout, said) {
+					t.Errorf("the program's line is among the spans on stdout")
+				}
+				if !strings.Contains(stderr, said) {
+					t.Errorf("the program's line is not on otrace's stderr")
+				}
+				out = otrace.stdoutPath
+			}
+			spans := readOutput(t, out)
+			checkServerSpans(t, spans, reqs, serverEnv{port: port, hasRoute: fx.hasRoute})
+			checkSummary(t, stderr, len(spans))
+		})
+	}
 }
