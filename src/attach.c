@@ -223,6 +223,13 @@ int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t 
 	return n;
 }
 
+void tracer__detach(struct tracer *t)
+{
+	for (size_t i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	t->nlinks = 0;
+}
+
 int tracer__fd(const struct tracer *t)
 {
 	return ring_buffer__epoll_fd(t->ring);
@@ -259,8 +266,7 @@ void tracer__free(struct tracer *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->nlinks; i++)
-		bpf_link__destroy(t->links[i]);
+	tracer__detach(t);
 	free(t->links);
 	ring_buffer__free(t->ring);
 	for (size_t i = 0; i < t->ninstances; i++)

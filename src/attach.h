@@ -28,6 +28,8 @@ int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_b
  * every process running binary, now or later); returns the count or -errno.
  */
 int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t pid);
+/* Removes every probe; the counters stay readable. */
+void tracer__detach(struct tracer *t);
 /* The fd to poll for records (an epoll fd). */
 int tracer__fd(const struct tracer *t);
 /* Hands every pending record to the callback; returns the count or -errno. */

@@ -50,8 +50,9 @@ void cli__usage(FILE *out)
 	      "  -b, --binary BINARY     trace every process running the Go executable BINARY,\n"
 	      "                          now or started later, until SIGINT/SIGTERM\n"
 	      "      --exec PROG ARGS    start PROG traced; probes are attached before it runs;\n"
-	      "                          every later argument goes to PROG\n"
-	      "  -o, --output FILE       write spans to FILE instead of stdout\n"
+	      "                          every later argument goes to PROG; PROG's stdout goes\n"
+	      "                          to otrace's stderr unless -o is given\n"
+	      "  -o, --output FILE       write spans to FILE (created 0600) instead of stdout\n"
 	      "      --service-name NAME service.name of the spans (default: executable name)\n"
 	      "      --db-statement      record the text of database statements\n"
 	      "                          (db.query.text); off by default: statements may\n"
@@ -76,8 +77,9 @@ void cli__usage(FILE *out)
 	      "Each output line is one OTLP/JSON ExportTraceServiceRequest.\n"
 	      "Exit codes: 0 ok, 1 runtime error, 2 usage, 3 no such process, 4 not a Go\n"
 	      "program, 5 nothing to trace, 6 program not found, 7 program not executable,\n"
-	      "8 missing privilege, 9 output not writable, 10 kernel lacks BTF or uprobes;\n"
-	      "with --exec, the program's own exit status. See otrace(8).\n",
+	      "8 missing privilege, 9 output not writable, 10 kernel lacks BTF or uprobes,\n"
+	      "11 writing spans failed, 12 --exec: left the program running on a second\n"
+	      "signal; with --exec, the program's own exit status. See otrace(8).\n",
 	      out);
 }
 

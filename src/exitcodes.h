@@ -15,6 +15,8 @@ enum otrace_exit {
 	EXIT_PRIVILEGE = 8,	/* missing capability */
 	EXIT_OUTPUT = 9,	/* output file cannot be opened */
 	EXIT_KERNEL = 10,	/* no BTF or no uprobe support */
+	EXIT_WRITE = 11,	/* writing spans failed (not a closed reader) */
+	EXIT_DETACHED = 12,	/* --exec: left the program running after a second signal */
 };
 
 #endif

@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
-#include "log.h"
 #include "pipeline.h"
 #include "span.h"
 
@@ -20,6 +18,7 @@ struct pipeline {
 	struct pipeline_stats stats;
 	struct otlp_buf line;
 	bool output_closed;
+	int output_err; /* why it closed: -EPIPE (the reader left) or the write error */
 };
 
 static uint64_t now_ns(void)
@@ -117,15 +116,36 @@ static void write_batch(struct pipeline *p)
 		p->stats.unwritten += p->npending;
 		return;
 	}
-	err = output__write_line(p->out, p->line.data, p->line.len);
+	err = output__write_line(p->out, p->line.data, p->line.len, p->npending);
 	if (err) {
-		if (err != -EPIPE)
-			pr_err("failed to write output: %s", strerror(-err));
-		p->output_closed = true;
+		/* a full queue for a stalled reader drops this line only */
+		if (err != -ENOBUFS) {
+			p->output_closed = true;
+			p->output_err = err;
+		}
 		p->stats.unwritten += p->npending;
 		return;
 	}
 	p->stats.written += p->npending;
+}
+
+void pipeline__drop_waiting(struct pipeline *p, bool begun_too)
+{
+	size_t lost = output__discard(p->out, begun_too);
+
+	p->stats.written -= lost;
+	p->stats.unwritten += lost;
+}
+
+void pipeline__drain_output(struct pipeline *p)
+{
+	int err = output__drain(p->out);
+
+	if (!err || err == -EAGAIN)
+		return;
+	pipeline__drop_waiting(p, true);
+	p->output_closed = true;
+	p->output_err = err;
 }
 
 void pipeline__flush(struct pipeline *p, bool force)
@@ -165,6 +185,11 @@ int pipeline__ms_until_flush(const struct pipeline *p)
 bool pipeline__output_closed(const struct pipeline *p)
 {
 	return p->output_closed;
+}
+
+int pipeline__output_error(const struct pipeline *p)
+{
+	return p->output_err;
 }
 
 void pipeline__stats(const struct pipeline *p, struct pipeline_stats *stats)

@@ -84,10 +84,12 @@ static void child_wait_and_exec(int go_fd, int err_fd, const char *path, char *c
 	char go;
 	int err;
 
-	/* otrace blocks and ignores signals for itself; the program must not inherit that */
+	/* otrace blocks signals and sets their dispositions for itself; the program gets its own */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&attr->changed, sig) == 1)
+			signal(sig, sigismember(&attr->ignored, sig) == 1 ? SIG_IGN : SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
 	if (read(go_fd, &go, 1) != 1)
 		_exit(127); /* otrace gave up before attaching */
 	close(go_fd);

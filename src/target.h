@@ -7,6 +7,7 @@
 #define OTRACE_TARGET_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -29,6 +30,12 @@ int target__resolve_program(const char *prog, char *path, size_t len);
 /* How the program is started. */
 struct spawn_attr {
 	bool stdout_to_stderr; /* spans go to stdout: the program's output must not */
+	/*
+	 * The signals whose disposition otrace changed for itself, and which of
+	 * them were ignored when it started: the program gets them as they were.
+	 */
+	sigset_t changed;
+	sigset_t ignored;
 };
 
 /* Forks a child that waits, then execs path with argv (signals reset). */

@@ -310,3 +310,121 @@ func TestExecStdout(t *testing.T) {
 		})
 	}
 }
+
+// sigIgnored reports whether pid ignores sig (SigIgn in /proc/PID/status).
+func sigIgnored(t *testing.T, pid int, sig syscall.Signal) bool {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return mask&(1<<(uint(sig)-1)) != 0
+		}
+	}
+	t.Fatalf("no SigIgn in /proc/%d/status", pid)
+	return false
+}
+
+// TestExecIgnoredSIGINT: started as a script starts a background job, with
+// SIGINT ignored, otrace still takes SIGINT, and the program inherits the
+// ignored SIGINT as it would without otrace. The first SIGINT is passed on
+// (and ignored); the second makes otrace detach and exit 12, saying that it
+// leaves the program running.
+func TestExecIgnoredSIGINT(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir := t.TempDir()
+	portFile, pidFile := filepath.Join(dir, "port"), filepath.Join(dir, "pid")
+	out := filepath.Join(dir, "out.jsonl")
+	otrace := startProc(t, dir, "otrace", nil, "sh", "-c", fmt.Sprintf(
+		`trap "" INT && exec %s -o %s --exec %s -portfile %s -pidfile %s`, bin, out, fx.path, portFile, pidFile))
+	port := waitPortFile(t, portFile, otrace)
+	pid := readPidFile(t, pidFile)
+	killOnCleanup(t, pid, fx.path)
+	if !sigIgnored(t, pid, syscall.SIGINT) {
+		t.Errorf("the program does not ignore SIGINT, which otrace was started with")
+	}
+	if sigIgnored(t, otrace.pid(), syscall.SIGINT) {
+		t.Errorf("otrace ignores SIGINT: it could not be stopped with it")
+	}
+	reqs := mixedRequests(5)
+	client := newClient()
+	sendAll(t, client, port, reqs)
+	client.CloseIdleConnections()
+
+	otrace.signal(t, syscall.SIGINT)
+	time.Sleep(time.Second)
+	if otrace.exited() {
+		t.Fatalf("otrace exited (%v) on the first SIGINT, which the program ignores", otrace.state)
+	}
+	otrace.signal(t, syscall.SIGINT)
+	otrace.expectExit(t, exitTimeout, 12)
+	if !runs(pid, fx.path) {
+		t.Errorf("the program is gone; otrace must leave it running")
+	}
+	if !strings.Contains(otrace.stderr(), fmt.Sprintf("PID %d did not exit after SIGINT", pid)) ||
+		!strings.Contains(otrace.stderr(), "leaves it running") {
+		t.Errorf("otrace does not say what it did to the program")
+	}
+	spans := readOutput(t, out)
+	checkServerSpans(t, spans, reqs, serverEnv{port: port, hasRoute: fx.hasRoute})
+	checkSummary(t, otrace.stderr(), len(spans))
+}
+
+// TestExecOutputClosed: with --exec, when the reader of stdout goes away
+// the probes go, but otrace stays the program's parent (it neither stops it
+// nor leaves it to init) and exits with its status once it exits.
+func TestExecOutputClosed(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir := t.TempDir()
+	portFile, pidFile := filepath.Join(dir, "port"), filepath.Join(dir, "pid")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otrace := startProc(t, dir, "otrace", pw, bin, "--exec", fx.path, "-portfile", portFile, "-pidfile", pidFile)
+	pw.Close()
+	port := waitPortFile(t, portFile, otrace)
+	pid := readPidFile(t, pidFile)
+	killOnCleanup(t, pid, fx.path)
+	client := newClient()
+	if err := send(client, port, newRequest("GET", "/hello", 200, "/hello")); err != nil {
+		t.Fatal(err)
+	}
+	pr.SetReadDeadline(time.Now().Add(exitTimeout))
+	if _, err := bufio.NewReader(pr).ReadBytes('\n'); err != nil {
+		t.Fatalf("no first line on stdout: %v", err)
+	}
+	pr.Close()
+	sendUntilClosed := time.Now().Add(2 * readyTimeout)
+	for !strings.Contains(otrace.stderr(), "probes detached") {
+		if time.Now().After(sendUntilClosed) || otrace.exited() {
+			t.Fatalf("otrace did not say that it detached (%v):\n%s", otrace.state, otrace.stderr())
+		}
+		if err := send(client, port, newRequest("GET", "/hello", 200, "/hello")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if otrace.exited() {
+		t.Fatalf("otrace exited (%v) while the program runs", otrace.state)
+	}
+	if ppid := parentOf(t, pid); ppid != otrace.pid() {
+		t.Errorf("the program's parent is %d, want otrace (%d)", ppid, otrace.pid())
+	}
+	otrace.signal(t, syscall.SIGTERM)
+	otrace.expectExit(t, exitTimeout, 0)
+	if runs(pid, fx.path) {
+		t.Errorf("the program still runs after SIGTERM")
+	}
+}
