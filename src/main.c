@@ -5,6 +5,7 @@
  * options -> preflight -> inspect each binary and plan (traced.c) -> session.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -78,9 +79,12 @@ static int print_plans(const struct otrace_opts *o, const struct traced_set *set
 			doc = json_incref(plan);
 		json_decref(plan);
 	}
-	if (!err && (!doc || json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ||
+	if (!err && !doc)
+		err = -ENOMEM;
+	errno = 0;
+	if (!err && (json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ||
 		     fputc('\n', out) == EOF || fflush(out)))
-		err = -EIO;
+		err = errno ? -errno : -EIO;
 	json_decref(doc);
 	return err;
 }
@@ -136,6 +140,7 @@ static int list_probes(const struct otrace_opts *o)
 	if (code == EXIT_OK)
 		add_propagation(o, &set, true);
 	if (code == EXIT_OK) {
+		signal(SIGXFSZ, SIG_IGN); /* a file over its size limit: EFBIG, said */
 		out = open_plan_output(o->output);
 		if (!out)
 			code = EXIT_OUTPUT;
@@ -144,9 +149,13 @@ static int list_probes(const struct otrace_opts *o)
 		err = print_plans(o, &set, out);
 		if (out != stdout && fclose(out))
 			err = err ? err : -errno;
-		if (err) {
-			pr_err("failed to write the probe plan: %s", strerror(-err));
+		if (err == -ENOMEM) {
+			pr_err("out of memory");
 			code = EXIT_RUNTIME;
+		} else if (err) {
+			pr_err("cannot write the probe plan to %s: %s",
+			       o->output ? o->output : "standard output", strerror(-err));
+			code = EXIT_WRITE;
 		}
 	}
 	traced__free(&set);

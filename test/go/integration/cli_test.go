@@ -175,6 +175,15 @@ func TestListProbes(t *testing.T) {
 		}
 		checkProbePlan(t, readFileString(plan), fx)
 	})
+	t.Run("-o FILE over the file size limit", func(t *testing.T) {
+		plan := filepath.Join(dir, "plan-limited.json")
+		cmdline := fmt.Sprintf("ulimit -f 1 && exec %s --list-probes -o %s %s", bin, plan, fx.path)
+		code, stdout, stderr := runOtrace(t, dir, "otrace-list-efbig", "sh", "-c", cmdline)
+		checkRefusal(t, cmdline, code, stdout, stderr, 11)
+		if !strings.Contains(stderr, "File too large") {
+			t.Errorf("stderr does not name the error")
+		}
+	})
 }
 
 func checkProbePlan(t *testing.T, stdout string, fx fixtureInfo) {
