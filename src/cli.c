@@ -23,6 +23,7 @@ static const struct option long_options[] = {
 	{ "binary", required_argument, NULL, 'b' },
 	{ "exec", required_argument, NULL, OPT_EXEC },
 	{ "output", required_argument, NULL, 'o' },
+	{ "user", required_argument, NULL, 'u' },
 	{ "service-name", required_argument, NULL, OPT_SERVICE_NAME },
 	{ "list-probes", no_argument, NULL, OPT_LIST_PROBES },
 	{ "probe-placement", required_argument, NULL, OPT_PLACEMENT },
@@ -52,6 +53,9 @@ void cli__usage(FILE *out)
 	      "      --exec PROG ARGS    start PROG traced; probes are attached before it runs;\n"
 	      "                          every later argument goes to PROG; PROG's stdout goes\n"
 	      "                          to otrace's stderr unless -o is given\n"
+	      "  -u, --user NAME         run the --exec'd PROG as user NAME (uid, gid and\n"
+	      "                          groups from /etc/passwd and /etc/group; HOME, USER,\n"
+	      "                          LOGNAME set); without it PROG runs as otrace's user\n"
 	      "  -o, --output FILE       write spans to FILE (created 0600) instead of stdout\n"
 	      "      --service-name NAME service.name of the spans (default: executable name)\n"
 	      "      --db-statement      record the text of database statements\n"
@@ -185,7 +189,7 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 	opterr = 0;
 	/* '+': stop at the first non-option, which belongs to the program */
 	while (!exec_prog) {
-		c = getopt_long(argc, argv, "+:p:b:o:vhV", long_options, NULL);
+		c = getopt_long(argc, argv, "+:p:b:o:u:vhV", long_options, NULL);
 		if (c == -1 && take_list_binary(argc, argv, opts))
 			continue;
 		if (c == -1)
@@ -207,6 +211,11 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 			break;
 		case 'o':
 			opts->output = optarg;
+			break;
+		case 'u':
+			if (!*optarg)
+				return fail(err, errlen, "--user needs a user name");
+			opts->user = optarg;
 			break;
 		case OPT_SERVICE_NAME:
 			if (!*optarg)
@@ -268,6 +277,8 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 		return fail(err, errlen, "out of memory");
 
 	if (opts->list_probes) {
+		if (opts->user)
+			return fail(err, errlen, "--user is for the program --exec starts");
 		if (!!opts->npids + !!opts->list_binary + !!opts->binary + !!opts->exec_argv != 1)
 			return fail(err, errlen,
 				    "--list-probes needs exactly one BINARY, -b BINARY or -p PID");
@@ -282,6 +293,8 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 	if (!opts->npids && !opts->binary && !opts->exec_argv)
 		return fail(err, errlen,
 			    "nothing to trace: give -p PID, --binary BINARY or --exec PROG");
+	if (opts->user && !opts->exec_argv)
+		return fail(err, errlen, "--user is for the program --exec starts");
 	if (opts->output && !*opts->output)
 		return fail(err, errlen, "-o needs a file name");
 	return 0;

@@ -19,6 +19,7 @@
 #include "preflight.h"
 #include "session.h"
 #include "traced.h"
+#include "user.h"
 
 static int preflight(void)
 {
@@ -31,6 +32,10 @@ static int preflight(void)
 	if (preflight__kernel(missing, sizeof(missing))) {
 		pr_err("this kernel lacks %s", missing);
 		return EXIT_KERNEL;
+	}
+	if (preflight__uprobes(missing, sizeof(missing))) {
+		pr_err("tracing needs %s", missing);
+		return EXIT_PRIVILEGE;
 	}
 	return EXIT_OK;
 }
@@ -162,15 +167,36 @@ static int list_probes(const struct otrace_opts *o)
 	return code;
 }
 
+/* --user NAME: its credentials, or an exit code. */
+static int find_user(const char *user, struct credentials *creds)
+{
+	int err = credentials__lookup(user, NULL, creds);
+
+	if (err == -ENOENT) {
+		pr_err("no such user: %s (in /etc/passwd)", user);
+		return EXIT_USAGE;
+	}
+	if (err) {
+		pr_err("cannot look up user %s: %s", user, strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
 static int trace(const struct otrace_opts *o)
 {
+	struct credentials creds = {};
 	struct output *out = NULL;
 	struct traced_set set;
 	int code, err;
 
-	code = preflight();
-	if (code != EXIT_OK)
+	code = o->user ? find_user(o->user, &creds) : EXIT_OK;
+	if (code == EXIT_OK)
+		code = preflight();
+	if (code != EXIT_OK) {
+		credentials__free(&creds);
 		return code;
+	}
 	code = traced__resolve(o, &set);
 	if (code == EXIT_OK)
 		code = check_plans(&set);
@@ -192,7 +218,7 @@ static int trace(const struct otrace_opts *o)
 		.targets = &set,
 		.exec_argv = o->exec_argv,
 		/* stdout carries spans only */
-		.exec_attr = { .stdout_to_stderr = !o->output },
+		.exec_attr = { .stdout_to_stderr = !o->output, .creds = o->user ? &creds : NULL },
 		.service_name = o->service_name,
 		.db_statement = o->db_statement,
 		.out = out,
@@ -201,6 +227,7 @@ static int trace(const struct otrace_opts *o)
 cleanup:
 	output__close(out);
 	traced__free(&set);
+	credentials__free(&creds);
 	return code;
 }
 

@@ -131,9 +131,15 @@ static int watch(struct session *s, pid_t pid, const struct traced_binary *b)
 	return EXIT_OK;
 }
 
-/* Maps a failed exec of the held child to otrace's exit codes. */
-static int exec_error_code(int err, const char *prog)
+/* Maps a failed start of the held child to otrace's exit codes. */
+static int exec_error_code(const struct spawned *sp, int err, const char *prog,
+			   const struct credentials *creds)
 {
+	if (sp->creds_failed) {
+		pr_err("cannot run %s as %s: %s (otrace needs CAP_SETUID and CAP_SETGID)", prog,
+		       creds->name, strerror(-err));
+		return err == -EPERM ? EXIT_PRIVILEGE : EXIT_RUNTIME;
+	}
 	pr_err("cannot execute %s: %s", prog, strerror(-err));
 	if (err == -ENOENT)
 		return EXIT_EXEC_MISSING;
@@ -149,6 +155,7 @@ static int start_exec(struct session *s)
 	int n, err, code;
 
 	s->exec_attr.stdout_to_stderr = s->cfg->exec_attr.stdout_to_stderr;
+	s->exec_attr.creds = s->cfg->exec_attr.creds;
 	err = target__spawn(b->path, s->cfg->exec_argv, &s->exec_attr, &sp);
 	if (err) {
 		pr_err("failed to start %s: %s", b->path, strerror(-err));
@@ -168,7 +175,7 @@ static int start_exec(struct session *s)
 	if (err) {
 		waitpid(sp.pid, NULL, 0);
 		s->spawned = false;
-		return exec_error_code(err, b->path);
+		return exec_error_code(&sp, err, b->path, s->exec_attr.creds);
 	}
 	code = watch(s, sp.pid, b);
 	if (code == EXIT_OK)

@@ -80,9 +80,9 @@ int target__resolve_program(const char *prog, char *path, size_t len)
 static void child_wait_and_exec(int go_fd, int err_fd, const char *path, char *const argv[],
 				const struct spawn_attr *attr)
 {
+	int err, report[2] = { 0, 0 };
 	sigset_t none;
 	char go;
-	int err;
 
 	/* otrace blocks signals and sets their dispositions for itself; the program gets its own */
 	for (int sig = 1; sig < NSIG; sig++)
@@ -93,10 +93,16 @@ static void child_wait_and_exec(int go_fd, int err_fd, const char *path, char *c
 	if (read(go_fd, &go, 1) != 1)
 		_exit(127); /* otrace gave up before attaching */
 	close(go_fd);
-	if (!attr->stdout_to_stderr || dup2(STDERR_FILENO, STDOUT_FILENO) >= 0)
-		execv(path, argv);
-	err = errno;
-	if (write(err_fd, &err, sizeof(err)) < 0)
+	/* the child's report: which step failed (0: exec, 1: credentials) and errno */
+	if (attr->creds && (err = credentials__apply(attr->creds))) {
+		report[0] = 1;
+		report[1] = -err;
+	} else {
+		if (!attr->stdout_to_stderr || dup2(STDERR_FILENO, STDOUT_FILENO) >= 0)
+			execv(path, argv);
+		report[1] = errno;
+	}
+	if (write(err_fd, report, sizeof(report)) < 0)
 		_exit(127);
 	_exit(127);
 }
@@ -136,12 +142,13 @@ int target__spawn(const char *path, char *const argv[], const struct spawn_attr 
 	sp->pid = pid;
 	sp->go_fd = go_pipe[1];
 	sp->err_fd = err_pipe[0];
+	sp->creds_failed = false;
 	return 0;
 }
 
 int target__release(struct spawned *sp)
 {
-	int child_errno = 0;
+	int report[2] = { 0, 0 };
 	ssize_t n;
 
 	if (write(sp->go_fd, "g", 1) != 1)
@@ -150,11 +157,14 @@ int target__release(struct spawned *sp)
 	sp->go_fd = -1;
 	/* EOF on the CLOEXEC pipe means the exec succeeded */
 	do {
-		n = read(sp->err_fd, &child_errno, sizeof(child_errno));
+		n = read(sp->err_fd, report, sizeof(report));
 	} while (n < 0 && errno == EINTR);
 	close(sp->err_fd);
 	sp->err_fd = -1;
-	return n == sizeof(child_errno) ? -child_errno : 0;
+	if (n != sizeof(report))
+		return 0;
+	sp->creds_failed = report[0] == 1;
+	return -report[1];
 }
 
 int target__pidfd(pid_t pid)

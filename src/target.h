@@ -12,10 +12,13 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "user.h"
+
 struct spawned {
 	pid_t pid;
 	int go_fd;   /* write a byte to let the child exec */
 	int err_fd;  /* the child reports a failed exec here */
+	bool creds_failed; /* target__release: taking --user's credentials failed */
 };
 
 /* 0 when pid exists, -ESRCH when not, other -errno on failure. */
@@ -36,12 +39,16 @@ struct spawn_attr {
 	 */
 	sigset_t changed;
 	sigset_t ignored;
+	const struct credentials *creds; /* --user; NULL: otrace's own */
 };
 
 /* Forks a child that waits, then execs path with argv (signals reset). */
 int target__spawn(const char *path, char *const argv[], const struct spawn_attr *attr,
 		  struct spawned *sp);
-/* Lets the child exec; returns 0 or the child's exec error (-errno). */
+/*
+ * Lets the child exec; returns 0 or the child's error (-errno): of exec, or
+ * of taking the credentials (then creds_failed).
+ */
 int target__release(struct spawned *sp);
 /* Opens a pidfd that becomes readable when pid exits. */
 int target__pidfd(pid_t pid);

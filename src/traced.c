@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "exitcodes.h"
 #include "log.h"
@@ -66,6 +67,16 @@ static struct traced_binary *add_binary(struct traced_set *set)
 	return &bins[set->nbins++];
 }
 
+/* Whether pid runs as otrace's own user (then no CAP_SYS_PTRACE is needed). */
+static bool owns(pid_t pid)
+{
+	char path[32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return !stat(path, &st) && st.st_uid == geteuid();
+}
+
 /* Files this PID's executable into set: a new binary, or one already there. */
 static int add_pid(struct traced_set *set, pid_t pid, enum probe_placement placement)
 {
@@ -87,6 +98,9 @@ static int add_pid(struct traced_set *set, pid_t pid, enum probe_placement place
 		}
 		if (err == ENOENT)
 			pr_err("PID %d has no executable file (a kernel thread?): not a Go program",
+			       (int)pid);
+		else if ((err == EACCES || err == EPERM) && !owns(pid))
+			pr_err("PID %d belongs to another user: tracing it needs CAP_SYS_PTRACE",
 			       (int)pid);
 		else
 			pr_err("PID %d: cannot open its executable: %s", (int)pid, strerror(err));

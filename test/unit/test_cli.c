@@ -177,6 +177,26 @@ static void test_exec(void)
 	cli__free(&o);
 	CHECK(PARSE(&o, err, "-p", "5", "--exec", "./srv") == EXIT_USAGE);
 	cli__free(&o);
+	/* --user: for the program --exec starts, and only that */
+	CHECK(PARSE(&o, err, "-u", "svc", "--exec", "./srv", "-u", "x") == 0);
+	CHECK_STR(o.user, "svc");
+	CHECK_STR(o.exec_argv[2], "x");
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--user=svc", "--", "./srv") == 0);
+	CHECK_STR(o.user, "svc");
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--user", "svc", "-p", "5") == EXIT_USAGE);
+	CHECK(strstr(err, "--user") != NULL);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--user", "svc", "-b", "./srv") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--user", "svc", "--list-probes", "./srv") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--user", "", "--exec", "./srv") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--exec", "./srv", "--user") == 0);
+	CHECK(!o.user);
+	cli__free(&o);
 }
 
 static void test_errors(void)

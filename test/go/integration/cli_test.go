@@ -40,6 +40,8 @@ func TestBadInput(t *testing.T) {
 
 	notExec := filepath.Join(dir, "httpserver-noexec")
 	copyFile(t, fx.path, notExec, 0o644) // a fine Go net/http binary, but no x bit
+	privateCopy := filepath.Join(dir, "httpserver-private") // in a 0700 directory of root's
+	copyFile(t, fx.path, privateCopy, 0o755)
 
 	cases := []struct {
 		name string
@@ -59,6 +61,9 @@ func TestBadInput(t *testing.T) {
 		{"list-probes without target", []string{"--list-probes"}, 2},
 		{"list-probes of two files", []string{"--list-probes", fx.path, "-v", fx.path}, 2},
 		{"list-probes to an unwritable file", []string{"--list-probes", "-o", "/proc/nonexistent/x", fx.path}, 9},
+		{"user who does not exist", []string{"--user", "otrace-no-such-user-4711", "--exec", fx.path}, 2},
+		{"user without --exec", []string{"--user", "nobody", "-p", pid}, 2},
+		{"program the user cannot execute", []string{"--user", "nobody", "--exec", privateCopy}, 7},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -411,4 +416,181 @@ func TestStandardFds(t *testing.T) {
 	if spans := readOutput(t, out); len(spans) == 0 || len(spans) > len(reqs) {
 		t.Errorf("%d spans for %d requests", len(spans), len(reqs))
 	}
+}
+
+// worldDir makes a directory every user can use, for processes run as
+// nobody (t.TempDir's are root's only), with a copy of the fixture in it.
+func worldDir(t *testing.T, fx fixtureInfo) (dir, fixture string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "otrace-world-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	fixture = filepath.Join(dir, "httpserver")
+	copyFile(t, fx.path, fixture, 0o755)
+	return dir, fixture
+}
+
+// nobodyWithCaps is setpriv's command line running a program as nobody with
+// these capabilities (e.g. "bpf,perfmon") effective.
+func nobodyWithCaps(t *testing.T, caps string) []string {
+	t.Helper()
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("setpriv (util-linux) not installed")
+	}
+	argv := []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}
+	if caps == "" {
+		return append(argv, "--inh-caps=-all")
+	}
+	plus := "+" + strings.ReplaceAll(caps, ",", ",+")
+	return append(argv, "--inh-caps="+plus, "--ambient-caps="+plus)
+}
+
+// TestCapabilities: what a user other than root needs, checked before
+// anything is loaded. The kernel's uprobe PMU wants CAP_SYS_ADMIN since Linux
+// 6.16 and the stable kernels of July 2025 (CAP_PERFMON was enough before),
+// and another user's process wants CAP_SYS_PTRACE.
+func TestCapabilities(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir, fixturePath := worldDir(t, fx)
+	if out, err := exec.Command(nobodyWithCaps(t, "")[0], append(nobodyWithCaps(t, "")[1:], "test", "-x", bin)...).CombinedOutput(); err != nil {
+		t.Skipf("uid 65534 cannot execute %s (%v %s); build otrace in a world-accessible directory", bin, err, out)
+	}
+	mine := startProc(t, dir, "fixture-nobody", nil, nobodyWithCaps(t, "")[0],
+		append(nobodyWithCaps(t, "")[1:], fixturePath, "-portfile", filepath.Join(dir, "port"))...)
+	port := waitPortFile(t, filepath.Join(dir, "port"), mine)
+	nobodyPid := childOf(t, mine.pid())
+	roots, _ := startFixtureNamed(t, dir, "fixture-root", fixturePath)
+
+	t.Run("CAP_BPF+CAP_PERFMON", func(t *testing.T) {
+		args := append(nobodyWithCaps(t, "bpf,perfmon"), bin, "-p", strconv.Itoa(nobodyPid), "-o", "/dev/null")
+		p := startProc(t, dir, "otrace-perfmon", nil, args[0], args[1:]...)
+		for !p.exited() && !strings.Contains(p.stderr(), "attached") {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !p.exited() {
+			t.Logf("this kernel lets CAP_PERFMON create uprobes: %s", p.stderr())
+			return
+		}
+		code := p.waitExit(t, exitTimeout)
+		checkRefusal(t, strings.Join(args, " "), code, p.stdout(), p.stderr(), 8)
+		if !strings.Contains(p.stderr(), "CAP_SYS_ADMIN") {
+			t.Errorf("stderr does not name CAP_SYS_ADMIN")
+		}
+		if strings.Contains(p.stderr(), "libbpf") {
+			t.Errorf("otrace loaded BPF programs before finding out that it lacks a capability")
+		}
+	})
+	t.Run("CAP_SYS_ADMIN, own process", func(t *testing.T) {
+		out := filepath.Join(dir, "out.jsonl")
+		args := append(nobodyWithCaps(t, "bpf,perfmon,sys_admin"), bin, "-p", strconv.Itoa(nobodyPid), "-o", out)
+		p := startProc(t, dir, "otrace-sysadmin", nil, args[0], args[1:]...)
+		p.waitStderrLine(t, "attached", readyTimeout)
+		reqs := mixedRequests(5)
+		client := newClient()
+		sendAll(t, client, port, reqs)
+		client.CloseIdleConnections()
+		p.signal(t, syscall.SIGINT)
+		p.expectExit(t, exitTimeout, 0)
+		spans := readOutput(t, out)
+		checkServerSpans(t, spans, reqs, serverEnv{port: port, hasRoute: fx.hasRoute})
+	})
+	t.Run("CAP_SYS_ADMIN, root's process", func(t *testing.T) {
+		args := append(nobodyWithCaps(t, "bpf,perfmon,sys_admin"), bin, "-p", strconv.Itoa(roots.pid()))
+		code, stdout, stderr := runOtrace(t, dir, "otrace-noptrace", args...)
+		checkRefusal(t, strings.Join(args, " "), code, stdout, stderr, 8)
+		if !strings.Contains(stderr, "CAP_SYS_PTRACE") {
+			t.Errorf("stderr does not name CAP_SYS_PTRACE")
+		}
+	})
+	t.Run("CAP_SYS_PTRACE too, root's process", func(t *testing.T) {
+		args := append(nobodyWithCaps(t, "bpf,perfmon,sys_admin,sys_ptrace"), bin, "-p", strconv.Itoa(roots.pid()), "-o", "/dev/null")
+		p := startProc(t, dir, "otrace-ptrace", nil, args[0], args[1:]...)
+		p.waitStderrLine(t, "attached", readyTimeout)
+		p.signal(t, syscall.SIGINT)
+		p.expectExit(t, exitTimeout, 0)
+	})
+}
+
+// childOf returns the one child of pid (setpriv execs, but the fixture may
+// be its child where setpriv forks).
+func childOf(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil || strings.TrimSpace(string(b)) == "" {
+		return pid // setpriv exec'd the program itself
+	}
+	child, err := strconv.Atoi(strings.Fields(string(b))[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return child
+}
+
+// passwdEntry returns the fields of user's line in /etc/passwd.
+func passwdEntry(t *testing.T, user string) []string {
+	t.Helper()
+	b, err := os.ReadFile("/etc/passwd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Split(line, ":"); len(f) == 7 && f[0] == user {
+			return f
+		}
+	}
+	t.Skipf("no user %s in /etc/passwd", user)
+	return nil
+}
+
+// TestExecUser: --user runs the program with the user's uid, gid, groups,
+// HOME, USER and LOGNAME; it is traced as usual.
+func TestExecUser(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	pw := passwdEntry(t, "nobody")
+	dir, fixturePath := worldDir(t, fx)
+	portFile, pidFile, out := filepath.Join(dir, "port"), filepath.Join(dir, "pid"), filepath.Join(dir, "out.jsonl")
+	otrace := startProc(t, dir, "otrace", nil, bin, "-o", out, "--user", "nobody", "--exec", fixturePath,
+		"-portfile", portFile, "-pidfile", pidFile)
+	port := waitPortFile(t, portFile, otrace)
+	pid := readPidFile(t, pidFile)
+	killOnCleanup(t, pid, fixturePath)
+
+	status := readFileString(fmt.Sprintf("/proc/%d/status", pid))
+	for _, want := range []string{
+		fmt.Sprintf("Uid:\t%s\t%s\t%s\t%s\n", pw[2], pw[2], pw[2], pw[2]),
+		fmt.Sprintf("Gid:\t%s\t%s\t%s\t%s\n", pw[3], pw[3], pw[3], pw[3]),
+		fmt.Sprintf("Groups:\t%s \n", pw[3]),
+	} {
+		if !strings.Contains(status, want) {
+			t.Errorf("/proc/%d/status lacks %q:\n%s", pid, want, status)
+		}
+	}
+	env := strings.Split(readFileString(fmt.Sprintf("/proc/%d/environ", pid)), "\x00")
+	for _, want := range []string{"HOME=" + pw[5], "USER=nobody", "LOGNAME=nobody"} {
+		found := false
+		for _, e := range env {
+			found = found || e == want
+		}
+		if !found {
+			t.Errorf("the program's environment lacks %s", want)
+		}
+	}
+	reqs := mixedRequests(5)
+	client := newClient()
+	sendAll(t, client, port, reqs)
+	client.CloseIdleConnections()
+	otrace.signal(t, syscall.SIGTERM)
+	otrace.expectExit(t, exitTimeout, 0)
+	spans := readOutput(t, out)
+	checkServerSpans(t, spans, reqs, serverEnv{port: port, hasRoute: fx.hasRoute})
 }
