@@ -21,10 +21,14 @@
 #include "traced.h"
 #include "user.h"
 
-static int preflight(void)
+static int preflight(const struct otrace_opts *o)
 {
 	char missing[128];
 
+	if (o->user && preflight__switch_user(missing, sizeof(missing))) {
+		pr_err("--user needs %s", missing);
+		return EXIT_PRIVILEGE;
+	}
 	if (preflight__privileges(missing, sizeof(missing))) {
 		pr_err("tracing needs %s (run as root)", missing);
 		return EXIT_PRIVILEGE;
@@ -192,7 +196,7 @@ static int trace(const struct otrace_opts *o)
 
 	code = o->user ? find_user(o->user, &creds) : EXIT_OK;
 	if (code == EXIT_OK)
-		code = preflight();
+		code = preflight(o);
 	if (code != EXIT_OK) {
 		credentials__free(&creds);
 		return code;

@@ -25,22 +25,40 @@ static int has_cap(const struct __user_cap_data_struct *d, int cap)
 	return !!(d[cap / 32].effective & (1u << (cap % 32)));
 }
 
-int preflight__privileges(char *missing, size_t len)
+/*
+ * 0 when the effective set holds both capabilities a and b (or sufficient,
+ * when not -1); else -EPERM naming the missing ones.
+ */
+static int need_both(int a, const char *a_name, int b, const char *b_name, int sufficient,
+		     char *missing, size_t len)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
+	bool has_a, has_b;
 
 	if (syscall(SYS_capget, &hdr, data))
 		return -errno;
-	/* CAP_SYS_ADMIN implies both on kernels that split them out */
-	if (has_cap(data, CAP_SYS_ADMIN))
+	if (sufficient >= 0 && has_cap(data, sufficient))
 		return 0;
-	if (has_cap(data, CAP_BPF) && has_cap(data, CAP_PERFMON))
+	has_a = has_cap(data, a);
+	has_b = has_cap(data, b);
+	if (has_a && has_b)
 		return 0;
-	snprintf(missing, len, "%s%s%s", has_cap(data, CAP_BPF) ? "" : "CAP_BPF",
-		 !has_cap(data, CAP_BPF) && !has_cap(data, CAP_PERFMON) ? " and " : "",
-		 has_cap(data, CAP_PERFMON) ? "" : "CAP_PERFMON");
+	snprintf(missing, len, "%s%s%s", has_a ? "" : a_name, !has_a && !has_b ? " and " : "",
+		 has_b ? "" : b_name);
 	return -EPERM;
+}
+
+int preflight__switch_user(char *missing, size_t len)
+{
+	return need_both(CAP_SETUID, "CAP_SETUID", CAP_SETGID, "CAP_SETGID", -1, missing, len);
+}
+
+int preflight__privileges(char *missing, size_t len)
+{
+	/* CAP_SYS_ADMIN implies both on kernels that split them out */
+	return need_both(CAP_BPF, "CAP_BPF", CAP_PERFMON, "CAP_PERFMON", CAP_SYS_ADMIN, missing,
+			 len);
 }
 
 /* The uprobe PMU's perf event type, or -1. */

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+/* 0 when otrace may take another user's credentials (--user); else names what is missing. */
+int preflight__switch_user(char *missing, size_t len);
 /* 0 when the effective capabilities suffice; else names what is missing. */
 int preflight__privileges(char *missing, size_t len);
 /*

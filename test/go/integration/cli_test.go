@@ -510,6 +510,15 @@ func TestCapabilities(t *testing.T) {
 			t.Errorf("stderr does not name CAP_SYS_PTRACE")
 		}
 	})
+	t.Run("--user without CAP_SETGID", func(t *testing.T) {
+		args := append(nobodyWithCaps(t, "bpf,perfmon,sys_admin"), bin, "-o", "/dev/null",
+			"--user", "nobody", "--exec", fixturePath, "-portfile", filepath.Join(dir, "port-user"))
+		code, stdout, stderr := runOtrace(t, dir, "otrace-nosetgid", args...)
+		checkRefusal(t, strings.Join(args, " "), code, stdout, stderr, 8)
+		if !strings.Contains(stderr, "CAP_SETGID") {
+			t.Errorf("stderr does not name CAP_SETGID")
+		}
+	})
 	t.Run("CAP_SYS_PTRACE too, root's process", func(t *testing.T) {
 		args := append(nobodyWithCaps(t, "bpf,perfmon,sys_admin,sys_ptrace"), bin, "-p", strconv.Itoa(roots.pid()), "-o", "/dev/null")
 		p := startProc(t, dir, "otrace-ptrace", nil, args[0], args[1:]...)
