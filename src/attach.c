@@ -69,7 +69,7 @@ static void only_planned_programs(struct bpf_object *obj, const struct plan *pla
  * (NULL for the first instance).
  */
 static int instance__load(struct instance *in, const struct plan *plan, size_t ringbuf_bytes,
-			  const struct instance *first)
+			  const struct pidns *pidns, const struct instance *first)
 {
 	int err;
 
@@ -88,6 +88,10 @@ static int instance__load(struct instance *in, const struct plan *plan, size_t r
 	in->skel->rodata->grpc_cfg = plan->grpc_cfg;
 	in->skel->rodata->map_cfg = plan->map_cfg;
 	in->skel->rodata->propagate_cfg = plan->propagate_cfg;
+	if (pidns && !pidns->is_init) {
+		in->skel->rodata->pidns_dev = pidns->dev;
+		in->skel->rodata->pidns_ino = pidns->ino;
+	}
 	/*
 	 * Only the programs the plan attaches are loaded: verifying the others
 	 * costs seconds on a busy machine, and those that write to the target
@@ -115,7 +119,7 @@ static void instance__destroy(struct instance *in)
 }
 
 int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_bytes,
-		ring_buffer_sample_fn cb, void *ctx, struct tracer **out)
+		const struct pidns *pidns, ring_buffer_sample_fn cb, void *ctx, struct tracer **out)
 {
 	struct bpf_map *events;
 	struct tracer *t;
@@ -138,7 +142,7 @@ int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_b
 		goto fail;
 	}
 	for (size_t i = 0; i < nplans; i++) {
-		err = instance__load(&t->instances[i], plans[i], ringbuf_bytes,
+		err = instance__load(&t->instances[i], plans[i], ringbuf_bytes, pidns,
 				     i ? &t->instances[0] : NULL);
 		t->ninstances++; /* a failed instance still has its skeleton to destroy */
 		if (err)

@@ -270,6 +270,10 @@ static void put_resource(struct otlp_buf *b, const struct otlp_resource *r)
 	}
 	PUT_LIT(b, ",");
 	put_kv_string(b, "host.name", r->host_name, strlen(r->host_name), false);
+	if (r->container_id) {
+		PUT_LIT(b, ",");
+		put_kv_string(b, "container.id", r->container_id, strlen(r->container_id), false);
+	}
 	PUT_LIT(b, ",");
 	put_kv_string(b, "telemetry.sdk.name", "otrace", 6, false);
 	PUT_LIT(b, ",");

@@ -25,6 +25,7 @@ struct otlp_resource {
 	const char *executable_path;
 	const char *go_version; /* process.runtime.version, may be NULL */
 	const char *host_name;
+	const char *container_id; /* container.id, may be NULL */
 };
 
 /* Spans of one process, emitted as one resourceSpans entry. */

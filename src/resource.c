@@ -8,12 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "container.h"
 #include "resource.h"
 #include "target.h"
 
 struct resource_entry {
 	struct otlp_resource r; /* points into the strings below and the cache's */
 	char *exe_path;
+	char container_id[CONTAINER_ID_LEN + 1];
 	bool pinned;
 	uint64_t last_used;
 };
@@ -131,6 +133,8 @@ static struct resource_entry *add(struct resource_cache *rc, uint32_t pid, const
 		.executable_path = e->exe_path,
 		.go_version = go_version ? go_version : rc->go_version,
 		.host_name = rc->host_name,
+		.container_id = container__id_of((pid_t)pid, e->container_id) ? e->container_id
+									       : NULL,
 	};
 	rc->entries[rc->n++] = e;
 	if (!pinned)

@@ -583,7 +583,8 @@ int session__run(const struct session_config *cfg)
 		goto cleanup;
 	}
 	configure_spans(&s);
-	err = tracer__new(plans, targets->nbins, RINGBUF_BYTES, on_record, &s, &s.tracer);
+	err = tracer__new(plans, targets->nbins, RINGBUF_BYTES, &targets->pidns, on_record, &s,
+			  &s.tracer);
 	if (err) {
 		exit_code = EXIT_RUNTIME;
 		goto cleanup;

@@ -77,8 +77,13 @@ static bool owns(pid_t pid)
 	return !stat(path, &st) && st.st_uid == geteuid();
 }
 
-/* Files this PID's executable into set: a new binary, or one already there. */
-static int add_pid(struct traced_set *set, pid_t pid, enum probe_placement placement)
+/*
+ * Files this PID's executable into set: a new binary, or one already there.
+ * same_ns: the process must be in set's PID namespace (otrace outside the
+ * host's, tracing).
+ */
+static int add_pid(struct traced_set *set, pid_t pid, enum probe_placement placement,
+		   bool same_ns)
 {
 	char link[32];
 	struct traced_binary *b;
@@ -87,6 +92,12 @@ static int add_pid(struct traced_set *set, pid_t pid, enum probe_placement place
 	if (target__exists(pid)) {
 		pr_err("no such process: %d", (int)pid);
 		return EXIT_NO_PROCESS;
+	}
+	if (same_ns && !pidns__holds(&set->pidns, pid)) {
+		pr_err("PID %d runs in a PID namespace nested in otrace's: outside the host's PID "
+		       "namespace, otrace traces the processes of its own only",
+		       (int)pid);
+		return EXIT_USAGE;
 	}
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
 	if (stat(link, &st)) {
@@ -145,6 +156,37 @@ static int add_file(struct traced_set *set, const char *path, const char *displa
 	return inspect(b, placement);
 }
 
+/*
+ * Finds otrace's PID namespace. Outside the host's, the BPF side names
+ * processes as otrace sees them, which needs /proc mounted for it and
+ * processes of that namespace only: not --binary, whose probes fire in
+ * every process running the file. Returns an exit code.
+ */
+static int check_pid_namespace(const struct otrace_opts *o, struct traced_set *set)
+{
+	int err = pidns__self(&set->pidns);
+
+	if (err) {
+		pr_err("cannot read otrace's PID namespace (/proc/self/ns/pid): %s",
+		       strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	if (set->pidns.is_init)
+		return EXIT_OK;
+	if (pidns__check_proc()) {
+		pr_err("/proc shows another PID namespace than otrace's: mount one for it "
+		       "(mount -t proc proc /proc)");
+		return EXIT_RUNTIME;
+	}
+	if (o->binary) {
+		pr_err("--binary needs the host's PID namespace: in otrace's (a container without "
+		       "the host's PIDs) the processes it would reach could not be named; use -p "
+		       "or --exec");
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
 int traced__resolve(const struct otrace_opts *o, struct traced_set *set)
 {
 	enum probe_placement placement = placement_of(o);
@@ -152,8 +194,14 @@ int traced__resolve(const struct otrace_opts *o, struct traced_set *set)
 	int err, code;
 
 	memset(set, 0, sizeof(*set));
+	set->pidns.is_init = true;
+	if (!o->list_probes) {
+		code = check_pid_namespace(o, set);
+		if (code != EXIT_OK)
+			return code;
+	}
 	for (size_t i = 0; i < o->npids; i++) {
-		code = add_pid(set, o->pids[i], placement);
+		code = add_pid(set, o->pids[i], placement, !set->pidns.is_init);
 		if (code != EXIT_OK)
 			return code;
 	}
