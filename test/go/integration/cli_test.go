@@ -493,10 +493,7 @@ func TestCapabilities(t *testing.T) {
 		args := append(nobodyWithCaps(t, "bpf,perfmon,sys_admin"), bin, "-p", strconv.Itoa(nobodyPid), "-o", out)
 		p := startProc(t, dir, "otrace-sysadmin", nil, args[0], args[1:]...)
 		p.waitStderrLine(t, "attached", readyTimeout)
-		reqs := mixedRequests(5)
-		client := newClient()
-		sendAll(t, client, port, reqs)
-		client.CloseIdleConnections()
+		reqs := sendMixed(t, port, 5)
 		p.signal(t, syscall.SIGINT)
 		p.expectExit(t, exitTimeout, 0)
 		spans := readOutput(t, out)
@@ -567,12 +564,8 @@ func TestExecUser(t *testing.T) {
 	fx := fixture(t)
 	pw := passwdEntry(t, "nobody")
 	dir, fixturePath := worldDir(t, fx)
-	portFile, pidFile, out := filepath.Join(dir, "port"), filepath.Join(dir, "pid"), filepath.Join(dir, "out.jsonl")
-	otrace := startProc(t, dir, "otrace", nil, bin, "-o", out, "--user", "nobody", "--exec", fixturePath,
-		"-portfile", portFile, "-pidfile", pidFile)
-	port := waitPortFile(t, portFile, otrace)
-	pid := readPidFile(t, pidFile)
-	killOnCleanup(t, pid, fixturePath)
+	out := filepath.Join(dir, "out.jsonl")
+	otrace, port, pid := startExec(t, dir, nil, []string{bin, "-o", out, "--user", "nobody"}, fixturePath)
 
 	status := readFileString(fmt.Sprintf("/proc/%d/status", pid))
 	for _, want := range []string{
@@ -594,10 +587,7 @@ func TestExecUser(t *testing.T) {
 			t.Errorf("the program's environment lacks %s", want)
 		}
 	}
-	reqs := mixedRequests(5)
-	client := newClient()
-	sendAll(t, client, port, reqs)
-	client.CloseIdleConnections()
+	reqs := sendMixed(t, port, 5)
 	otrace.signal(t, syscall.SIGTERM)
 	otrace.expectExit(t, exitTimeout, 0)
 	spans := readOutput(t, out)

@@ -108,10 +108,7 @@ func traceOnce(t *testing.T, dir, name string, argv []string, port int) ([]otlp.
 	out := filepath.Join(dir, name+".jsonl")
 	otrace := startProc(t, dir, name, nil, argv[0], append(argv[1:], "-o", out)...)
 	otrace.waitStderrLine(t, "attached", readyTimeout)
-	reqs := mixedRequests(3)
-	client := newClient()
-	sendAll(t, client, port, reqs)
-	client.CloseIdleConnections()
+	sendMixed(t, port, 3)
 	otrace.signal(t, syscall.SIGINT)
 	otrace.expectExit(t, exitTimeout, 0)
 	spans := readOutput(t, out)
@@ -214,10 +211,7 @@ func TestTraceFromNamespace(t *testing.T) {
 			port := waitPortFile(t, portFile, ns)
 			pid := readPidFile(t, pidFile)
 			ns.waitStderrLine(t, "attached", readyTimeout)
-			reqs := mixedRequests(3)
-			client := newClient()
-			sendAll(t, client, port, reqs)
-			client.CloseIdleConnections()
+			reqs := sendMixed(t, port, 3)
 			// otrace is unshare's child (sh exec'd it); -p leaves the
 			// fixture running, which unshare's end kills with the namespace.
 			if err := syscall.Kill(childOf(t, ns.pid()), syscall.SIGINT); err != nil {

@@ -140,14 +140,8 @@ func TestOutputFullExec(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
 	fx := fixture(t)
-	dir := t.TempDir()
 	out := filepath.Join(smallFS(t, 48<<10), "out.jsonl")
-	portFile, pidFile := filepath.Join(dir, "port"), filepath.Join(dir, "pid")
-	otrace := startProc(t, dir, "otrace", nil, bin, "-o", out, "--exec", fx.path,
-		"-portfile", portFile, "-pidfile", pidFile)
-	port := waitPortFile(t, portFile, otrace)
-	pid := readPidFile(t, pidFile)
-	killOnCleanup(t, pid, fx.path)
+	otrace, port, pid := startExec(t, t.TempDir(), nil, []string{bin, "-o", out}, fx.path)
 	detached := func() bool { return strings.Contains(otrace.stderr(), "probes detached") }
 	n := sendUntil(t, port, detached)
 	t.Logf("detached after %d requests:\n%s", n, otrace.stderr())

@@ -66,6 +66,33 @@ func attachPID(t *testing.T, dir string, bin string, pid int, stdout *os.File, e
 	return p
 }
 
+// startExec starts argv (otrace and its options, or a wrapper running it
+// with these arguments) with --exec prog and progArgs, prog being a fixture
+// server, and waits until it listens. It returns otrace, the port and the
+// program's PID; the program is killed at cleanup if it still runs.
+func startExec(t *testing.T, dir string, stdout *os.File, argv []string, prog string, progArgs ...string) (*proc, int, int) {
+	t.Helper()
+	portFile, pidFile := filepath.Join(dir, "port"), filepath.Join(dir, "pid")
+	argv = append(append(argv, "--exec", prog), progArgs...)
+	argv = append(argv, "-portfile", portFile, "-pidfile", pidFile)
+	otrace := startProc(t, dir, "otrace", stdout, argv[0], argv[1:]...)
+	port := waitPortFile(t, portFile, otrace)
+	pid := readPidFile(t, pidFile)
+	killOnCleanup(t, pid, prog)
+	return otrace, port, pid
+}
+
+// sendMixed sends n mixed requests to port on fresh connections it closes
+// after, so that every span has ended; it returns them.
+func sendMixed(t *testing.T, port, n int) []*request {
+	t.Helper()
+	reqs := mixedRequests(n)
+	client := newClient()
+	sendAll(t, client, port, reqs)
+	client.CloseIdleConnections()
+	return reqs
+}
+
 // TestAttachPID: otrace -p attaches to a running fixture, ends on SIGINT
 // without disturbing it, and honours --service-name.
 func TestAttachPID(t *testing.T) {
@@ -272,21 +299,13 @@ func TestExecStdout(t *testing.T) {
 	for _, withO := range []bool{false, true} {
 		t.Run(fmt.Sprintf("-o=%v", withO), func(t *testing.T) {
 			dir := t.TempDir()
-			portFile := filepath.Join(dir, "port")
-			pidFile := filepath.Join(dir, "pid")
 			out := filepath.Join(dir, "out.jsonl")
-			var args []string
+			argv := []string{bin}
 			if withO {
-				args = append(args, "-o", out)
+				argv = append(argv, "-o", out)
 			}
-			args = append(args, "--exec", fx.path, "-say", said, "-portfile", portFile, "-pidfile", pidFile)
-			otrace := startProc(t, dir, "otrace", nil, bin, args...)
-			port := waitPortFile(t, portFile, otrace)
-			killOnCleanup(t, readPidFile(t, pidFile), fx.path)
-			reqs := mixedRequests(5)
-			client := newClient()
-			sendAll(t, client, port, reqs)
-			client.CloseIdleConnections()
+			otrace, port, _ := startExec(t, dir, nil, argv, fx.path, "-say", said)
+			reqs := sendMixed(t, port, 5)
 			otrace.signal(t, syscall.SIGTERM)
 			otrace.expectExit(t, exitTimeout, 0)
 
@@ -341,24 +360,16 @@ func TestExecIgnoredSIGINT(t *testing.T) {
 	requireRoot(t)
 	fx := fixture(t)
 	dir := t.TempDir()
-	portFile, pidFile := filepath.Join(dir, "port"), filepath.Join(dir, "pid")
 	out := filepath.Join(dir, "out.jsonl")
-	otrace := startProc(t, dir, "otrace", nil, "sh", "-c", fmt.Sprintf(
-		`trap "" INT && exec %s -o %s --exec %s -portfile %s -pidfile %s`, bin, out, fx.path, portFile, pidFile))
-	port := waitPortFile(t, portFile, otrace)
-	pid := readPidFile(t, pidFile)
-	killOnCleanup(t, pid, fx.path)
+	wrapper := []string{"sh", "-c", fmt.Sprintf(`trap "" INT && exec %s -o %s "$@"`, bin, out), "sh"}
+	otrace, port, pid := startExec(t, dir, nil, wrapper, fx.path)
 	if !sigIgnored(t, pid, syscall.SIGINT) {
 		t.Errorf("the program does not ignore SIGINT, which otrace was started with")
 	}
 	if sigIgnored(t, otrace.pid(), syscall.SIGINT) {
 		t.Errorf("otrace ignores SIGINT: it could not be stopped with it")
 	}
-	reqs := mixedRequests(5)
-	client := newClient()
-	sendAll(t, client, port, reqs)
-	client.CloseIdleConnections()
-
+	reqs := sendMixed(t, port, 5)
 	otrace.signal(t, syscall.SIGINT)
 	time.Sleep(time.Second)
 	if otrace.exited() {
@@ -386,16 +397,12 @@ func TestExecOutputClosed(t *testing.T) {
 	requireRoot(t)
 	fx := fixture(t)
 	dir := t.TempDir()
-	portFile, pidFile := filepath.Join(dir, "port"), filepath.Join(dir, "pid")
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	otrace := startProc(t, dir, "otrace", pw, bin, "--exec", fx.path, "-portfile", portFile, "-pidfile", pidFile)
+	otrace, port, pid := startExec(t, dir, pw, []string{bin}, fx.path)
 	pw.Close()
-	port := waitPortFile(t, portFile, otrace)
-	pid := readPidFile(t, pidFile)
-	killOnCleanup(t, pid, fx.path)
 	client := newClient()
 	if err := send(client, port, newRequest("GET", "/hello", 200, "/hello")); err != nil {
 		t.Fatal(err)
