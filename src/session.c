@@ -72,7 +72,12 @@ static void set_disposition(struct session *s, int sig, __sighandler_t handler)
 	signal(sig, handler);
 }
 
-/* The ending signals go to a signalfd (set), blocked; write errors come back as errno. */
+/*
+ * The ending signals go to a signalfd (set), blocked: a blocked signal is
+ * queued even where it is ignored, as a shell leaves SIGINT for a background
+ * job, so otrace still gets it and the --exec'd program keeps it ignored.
+ * Write errors come back as errno instead of signals.
+ */
 static int take_signals(struct session *s, sigset_t *set)
 {
 	sigemptyset(set);
@@ -82,9 +87,6 @@ static int take_signals(struct session *s, sigset_t *set)
 		return -errno;
 	sigemptyset(&s->exec_attr.changed);
 	sigemptyset(&s->exec_attr.ignored);
-	/* ignored, as a shell leaves SIGINT for a background job, they would never arrive */
-	for (size_t i = 0; i < NENDING; i++)
-		set_disposition(s, ending_signals[i], SIG_DFL);
 	/* a closed output pipe shows up as EPIPE, a file over RLIMIT_FSIZE as EFBIG */
 	set_disposition(s, SIGPIPE, SIG_IGN);
 	set_disposition(s, SIGXFSZ, SIG_IGN);
