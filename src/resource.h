@@ -2,8 +2,9 @@
 /*
  * The OTLP resource of each traced process, by PID: built from /proc/PID the
  * first time a span of that process arrives, so processes started after
- * otrace (--binary) get theirs too; container.id from its cgroup path. Bounded: when full, processes that are
- * gone are evicted first, then the least recently used.
+ * otrace (--binary) get theirs too; container.id from its cgroup path.
+ * Bounded: when full, processes that are gone are evicted first, then the
+ * least recently used.
  */
 #ifndef OTRACE_RESOURCE_H
 #define OTRACE_RESOURCE_H
