@@ -101,23 +101,6 @@ func moveToCgroup(t *testing.T, pid int, rel string) {
 	}
 }
 
-// traceOnce attaches otrace (args, then -o) to the fixture on port, sends a
-// few requests and returns the spans.
-func traceOnce(t *testing.T, dir, name string, argv []string, port int) ([]otlp.Span, *proc) {
-	t.Helper()
-	out := filepath.Join(dir, name+".jsonl")
-	otrace := startProc(t, dir, name, nil, argv[0], append(argv[1:], "-o", out)...)
-	otrace.waitStderrLine(t, "attached", readyTimeout)
-	sendMixed(t, port, 3)
-	otrace.signal(t, syscall.SIGINT)
-	otrace.expectExit(t, exitTimeout, 0)
-	spans := readOutput(t, out)
-	if len(spans) == 0 {
-		t.Fatalf("no spans")
-	}
-	return spans, otrace
-}
-
 // checkProcessResource: every span names the process as pid, the program
 // by the path it has where it runs, and the container (or none).
 func checkProcessResource(t *testing.T, spans []otlp.Span, pid int, exe, container string) {
@@ -141,44 +124,81 @@ func checkProcessResource(t *testing.T, spans []otlp.Span, pid int, exe, contain
 	}
 }
 
-// TestTraceIntoNamespace: otrace on the host traces a process in PID and
-// mount namespaces of its own, whose executable's path names no file on the
-// host: the file is read through /proc/PID/exe, process.pid is the host's
-// PID, process.executable.path the path the process has, and container.id
-// comes from the cgroup path, shaped as each runtime shapes it.
+// TestTraceIntoNamespace: otrace on the host traces processes in PID and
+// mount namespaces of their own, whose executable's path names no file on
+// the host: with -p the file is read through /proc/PID/exe; process.pid is
+// the host's PID, process.executable.path the path the process has, and
+// container.id comes from the cgroup path, shaped as each runtime shapes it.
+// One process per shape, traced together with --binary (the probes in the
+// file: detaching a set per process costs ~0.1 s a probe on a busy machine).
 func TestTraceIntoNamespace(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
 	fx := fixture(t)
 	l := newNSLayout(t, fx)
-	portFile, pidFile := filepath.Join(l.dir, "port"), filepath.Join(l.dir, "pid")
-	ns := l.start(t, "namespace", fmt.Sprintf("exec %s -portfile %s -pidfile %s", l.server(), portFile, pidFile))
-	port := waitPortFile(t, portFile, ns)
-	if inner := readPidFile(t, pidFile); inner != 1 {
-		t.Fatalf("the fixture is PID %d in its namespace, want 1", inner)
-	}
-	hostPid := childOf(t, ns.pid())
 	if _, err := os.Stat(l.server()); err == nil {
 		t.Fatalf("%s exists on the host too: the test would not show anything", l.server())
 	}
+	type container struct {
+		runtime, cgroup string // cgroup "": none
+		hostPid, port   int
+	}
+	cs := []*container{
+		{runtime: "none"},
+		{runtime: "docker", cgroup: "otrace-test.slice/docker-" + testContainerID + ".scope"},
+		{runtime: "containerd", cgroup: "otrace-test.slice/kubepods-burstable-pod1b2c3d4e_5f6a.slice/cri-containerd-" + testContainerID + ".scope"},
+		{runtime: "cri-o", cgroup: "otrace-test.slice/kubepods-besteffort-podab12.slice/crio-" + testContainerID + ".scope"},
+	}
+	var pids []string // the host's
+	for _, c := range cs {
+		portFile, pidFile := filepath.Join(l.dir, c.runtime+".port"), filepath.Join(l.dir, c.runtime+".pid")
+		ns := l.start(t, "namespace-"+c.runtime, fmt.Sprintf("exec %s -portfile %s -pidfile %s", l.server(), portFile, pidFile))
+		c.port = waitPortFile(t, portFile, ns)
+		if inner := readPidFile(t, pidFile); inner != 1 {
+			t.Fatalf("the fixture is PID %d in its namespace, want 1", inner)
+		}
+		c.hostPid = childOf(t, ns.pid())
+		if c.cgroup != "" {
+			moveToCgroup(t, c.hostPid, c.cgroup)
+		}
+		pids = append(pids, strconv.Itoa(c.hostPid))
+	}
 
-	t.Run("no container", func(t *testing.T) {
-		spans, _ := traceOnce(t, l.dir, "otrace-plain", []string{bin, "-p", strconv.Itoa(hostPid)}, port)
-		checkProcessResource(t, spans, hostPid, l.server(), "")
-	})
-	for _, c := range []struct{ runtime, cgroup string }{
-		{"docker", "otrace-test.slice/docker-" + testContainerID + ".scope"},
-		{"containerd", "otrace-test.slice/kubepods-burstable-pod1b2c3d4e_5f6a.slice/cri-containerd-" + testContainerID + ".scope"},
-		{"cri-o", "otrace-test.slice/kubepods-besteffort-podab12.slice/crio-" + testContainerID + ".scope"},
+	// traced by PID, and by the file (on the host, at another path)
+	for _, args := range [][]string{
+		{"-p", pids[1]},
+		{"--binary", filepath.Join(l.inside, "server")},
 	} {
-		t.Run(c.runtime, func(t *testing.T) {
-			moveToCgroup(t, hostPid, c.cgroup)
-			spans, _ := traceOnce(t, l.dir, "otrace-"+c.runtime, []string{bin, "-p", strconv.Itoa(hostPid)}, port)
-			checkProcessResource(t, spans, hostPid, l.server(), testContainerID)
+		t.Run(args[0], func(t *testing.T) {
+			out := filepath.Join(l.dir, "out"+args[0]+".jsonl")
+			otrace := startProc(t, l.dir, "otrace"+args[0], nil, bin, append(args, "-o", out)...)
+			otrace.waitStderrLine(t, "attached", readyTimeout)
+			for _, c := range cs {
+				sendMixed(t, c.port, 3)
+			}
+			otrace.signal(t, syscall.SIGINT)
+			otrace.expectExit(t, exitTimeout, 0)
+			byPID := readOutputByPID(t, out)
+			for _, c := range cs {
+				if args[0] == "-p" && strconv.Itoa(c.hostPid) != args[1] {
+					continue
+				}
+				t.Run(c.runtime, func(t *testing.T) {
+					spans := byPID[c.hostPid]
+					if len(spans) == 0 {
+						t.Fatalf("no spans of PID %d", c.hostPid)
+					}
+					id := ""
+					if c.cgroup != "" {
+						id = testContainerID
+					}
+					checkProcessResource(t, spans, c.hostPid, l.server(), id)
+				})
+			}
 		})
 	}
 	t.Run("--list-probes", func(t *testing.T) {
-		code, stdout, stderr := runOtrace(t, l.dir, "otrace-list", bin, "--list-probes", "-p", strconv.Itoa(hostPid))
+		code, stdout, stderr := runOtrace(t, l.dir, "otrace-list", bin, "--list-probes", "-p", pids[0])
 		if code != 0 {
 			t.Fatalf("exit %d:\n%s", code, stderr)
 		}
