@@ -27,6 +27,7 @@ static const struct option long_options[] = {
 	{ "binary", required_argument, NULL, 'b' },
 	{ "exec", required_argument, NULL, OPT_EXEC },
 	{ "output", required_argument, NULL, 'o' },
+	{ "user", required_argument, NULL, 'u' },
 	{ "service-name", required_argument, NULL, OPT_SERVICE_NAME },
 	{ "list-probes", no_argument, NULL, OPT_LIST_PROBES },
 	{ "probe-placement", required_argument, NULL, OPT_PLACEMENT },
@@ -48,7 +49,7 @@ void cli__usage(FILE *out)
 	      "       otrace [OPTIONS] -b BINARY\n"
 	      "       otrace [OPTIONS] --exec PROG [ARGS...]\n"
 	      "       otrace [OPTIONS] -- PROG [ARGS...]\n"
-	      "       otrace --list-probes (BINARY | -b BINARY | -p PID[,PID...])\n"
+	      "       otrace --list-probes [-o FILE] (BINARY | -b BINARY | -p PID[,PID...])\n"
 	      "\n"
 	      "Trace Go programs with eBPF uprobes; export their spans over OTLP/HTTP or write\n"
 	      "them as OTLP-JSON lines.\n"
@@ -59,9 +60,13 @@ void cli__usage(FILE *out)
 	      "  -b, --binary BINARY     trace every process running the Go executable BINARY,\n"
 	      "                          now or started later, until SIGINT/SIGTERM\n"
 	      "      --exec PROG ARGS    start PROG traced; probes are attached before it runs;\n"
-	      "                          every later argument goes to PROG\n"
-	      "  -o, --output FILE       write spans as JSON lines to FILE instead of stdout\n"
-	      "                          ('-': stdout)\n"
+	      "                          every later argument goes to PROG; PROG's stdout goes\n"
+	      "                          to otrace's stderr while spans go to stdout\n"
+	      "  -u, --user NAME         run the --exec'd PROG as user NAME (uid, gid and\n"
+	      "                          groups from /etc/passwd and /etc/group; HOME, USER,\n"
+	      "                          LOGNAME set); without it PROG runs as otrace's user\n"
+	      "  -o, --output FILE       write spans as JSON lines to FILE (created 0600)\n"
+	      "                          instead of stdout ('-': stdout)\n"
 	      "      --otlp-endpoint URL export spans over OTLP/HTTP to URL (/v1/traces when\n"
 	      "                          it has no path); also OTEL_EXPORTER_OTLP_ENDPOINT or\n"
 	      "                          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, and the other\n"
@@ -81,9 +86,10 @@ void cli__usage(FILE *out)
 	      "                          requests so the next service continues the trace\n"
 	      "                          (writes into the traced program's memory: off by\n"
 	      "                          default)\n"
-	      "      --list-probes       print the probe plan as JSON and exit (several PIDs:\n"
-	      "                          an array, one plan per distinct executable)\n"
-	      "  -v, --verbose           more diagnostics on stderr (repeat for debug)\n"
+	      "      --list-probes       print the probe plan as JSON (to -o FILE if given) and\n"
+	      "                          exit (several PIDs: an array, one plan per distinct\n"
+	      "                          executable)\n"
+	      "  -v, --verbose           more diagnostics on stderr (repeat for libbpf's)\n"
 	      "  -h, --help              show this help and exit\n"
 	      "  -V, --version           show the version and exit\n"
 	      "\n"
@@ -99,8 +105,9 @@ void cli__usage(FILE *out)
 	      "Exit codes: 0 ok, 1 runtime error, 2 usage, 3 no such process, 4 not a Go\n"
 	      "program, 5 nothing to trace, 6 program not found, 7 program not executable,\n"
 	      "8 missing privilege, 9 output not writable, 10 kernel lacks BTF or uprobes,\n"
-	      "11 bad export or resource settings (OTEL_* variables, --otlp-endpoint);\n"
-	      "with --exec, the program's own exit status. See otrace(8).\n",
+	      "11 bad export or resource settings (OTEL_* variables, --otlp-endpoint),\n"
+	      "12 writing spans failed, 13 --exec: left the program running on a second\n"
+	      "signal; with --exec, the program's own exit status. See otrace(8).\n",
 	      out);
 }
 
@@ -216,6 +223,19 @@ static char **collect_argv(const char *prog, char **rest, int nrest)
 	return v;
 }
 
+/*
+ * getopt stopped at a non-option: with --list-probes it is the BINARY, and
+ * options may follow it (--list-probes FILE -v); otherwise it is PROG.
+ */
+static bool take_list_binary(int argc, char **argv, struct otrace_opts *opts)
+{
+	if (!opts->list_probes || opts->list_binary || optind >= argc ||
+	    !strcmp(argv[optind - 1], "--"))
+		return false;
+	opts->list_binary = argv[optind++];
+	return true;
+}
+
 int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_t errlen)
 {
 	const char *exec_prog = NULL;
@@ -228,8 +248,12 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 	optind = 0; /* full reset, so the parser can run more than once */
 	opterr = 0;
 	/* '+': stop at the first non-option, which belongs to the program */
-	while (!exec_prog &&
-	       (c = getopt_long(argc, argv, "+:p:b:o:vhV", long_options, NULL)) != -1) {
+	while (!exec_prog) {
+		c = getopt_long(argc, argv, "+:p:b:o:u:vhV", long_options, NULL);
+		if (c == -1 && take_list_binary(argc, argv, opts))
+			continue;
+		if (c == -1)
+			break;
 		switch (c) {
 		case 'p':
 			if (cli__parse_pid_list(optarg, opts->pids, &opts->npids, err, errlen))
@@ -247,6 +271,11 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 			break;
 		case 'o':
 			opts->output = optarg;
+			break;
+		case 'u':
+			if (!*optarg)
+				return fail(err, errlen, "--user needs a user name");
+			opts->user = optarg;
 			break;
 		case OPT_SERVICE_NAME:
 			if (!*optarg)
@@ -324,7 +353,7 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 		if (after_dashes && !opts->list_probes) {
 			opts->exec_argv =
 				collect_argv(argv[optind], argv + optind + 1, argc - optind - 1);
-		} else if (opts->list_probes && optind == argc - 1) {
+		} else if (opts->list_probes && !opts->list_binary && optind == argc - 1) {
 			opts->list_binary = argv[optind];
 		} else {
 			return fail(err, errlen, "unexpected argument '%s' (use --exec PROG)",
@@ -335,11 +364,15 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 		return fail(err, errlen, "out of memory");
 
 	if (opts->list_probes) {
+		if (opts->user)
+			return fail(err, errlen, "--user is for the program --exec starts");
 		if (!!opts->npids + !!opts->list_binary + !!opts->binary + !!opts->exec_argv != 1)
 			return fail(err, errlen,
 				    "--list-probes needs exactly one BINARY, -b BINARY or -p PID");
 		if (opts->binary)
 			opts->list_binary = opts->binary;
+		if (opts->output && !*opts->output)
+			return fail(err, errlen, "-o needs a file name");
 		return 0;
 	}
 	if (!!opts->npids + !!opts->binary + !!opts->exec_argv > 1)
@@ -347,6 +380,8 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 	if (!opts->npids && !opts->binary && !opts->exec_argv)
 		return fail(err, errlen,
 			    "nothing to trace: give -p PID, --binary BINARY or --exec PROG");
+	if (opts->user && !opts->exec_argv)
+		return fail(err, errlen, "--user is for the program --exec starts");
 	if (opts->output && !*opts->output)
 		return fail(err, errlen, "-o needs a file name");
 	if ((opts->otlp_queue_spans || opts->otlp_flush_timeout_ms >= 0) && !opts->otlp_endpoint &&

@@ -17,6 +17,7 @@ struct otrace_opts {
 	const char *binary;	/* --binary: every process running this file */
 	char **exec_argv;	/* --exec or --: NULL-terminated, owned */
 	const char *output;	/* -o, NULL for stdout */
+	const char *user;	/* --user: whom --exec runs the program as */
 	const char *service_name;
 	const char *list_binary; /* --list-probes BINARY */
 	const char *probe_placement; /* --probe-placement, NULL: default */

@@ -16,6 +16,8 @@ enum otrace_exit {
 	EXIT_OUTPUT = 9,	/* output file cannot be opened */
 	EXIT_KERNEL = 10,	/* no BTF or no uprobe support */
 	EXIT_CONFIG = 11,	/* bad export or resource settings (OTEL_*, --otlp-endpoint) */
+	EXIT_WRITE = 12,	/* writing spans failed (not a closed reader) */
+	EXIT_DETACHED = 13,	/* --exec: left the program running after a second signal */
 };
 
 #endif

@@ -5,8 +5,10 @@
  * options -> preflight -> inspect each binary and plan (traced.c) -> session.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <jansson.h>
 
 #include "cli.h"
@@ -18,11 +20,16 @@
 #include "preflight.h"
 #include "session.h"
 #include "traced.h"
+#include "user.h"
 
-static int preflight(void)
+static int preflight(const struct otrace_opts *o)
 {
 	char missing[128];
 
+	if (o->user && preflight__switch_user(missing, sizeof(missing))) {
+		pr_err("--user needs %s", missing);
+		return EXIT_PRIVILEGE;
+	}
 	if (preflight__privileges(missing, sizeof(missing))) {
 		pr_err("tracing needs %s (run as root)", missing);
 		return EXIT_PRIVILEGE;
@@ -30,6 +37,10 @@ static int preflight(void)
 	if (preflight__kernel(missing, sizeof(missing))) {
 		pr_err("this kernel lacks %s", missing);
 		return EXIT_KERNEL;
+	}
+	if (preflight__uprobes(missing, sizeof(missing))) {
+		pr_err("tracing needs %s", missing);
+		return EXIT_PRIVILEGE;
 	}
 	return EXIT_OK;
 }
@@ -57,7 +68,7 @@ static int check_plans(const struct traced_set *set)
  * One plan document; with several PIDs, an array of them, one per distinct
  * executable, each naming its PIDs.
  */
-static int print_plans(const struct otrace_opts *o, const struct traced_set *set)
+static int print_plans(const struct otrace_opts *o, const struct traced_set *set, FILE *out)
 {
 	json_t *doc = o->npids > 1 ? json_array() : NULL;
 	int err = 0;
@@ -78,9 +89,12 @@ static int print_plans(const struct otrace_opts *o, const struct traced_set *set
 			doc = json_incref(plan);
 		json_decref(plan);
 	}
-	if (!err && (!doc || json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ||
-		     fputc('\n', stdout) == EOF || fflush(stdout)))
-		err = -EIO;
+	if (!err && !doc)
+		err = -ENOMEM;
+	errno = 0;
+	if (!err && (json_dumpf(doc, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ||
+		     fputc('\n', out) == EOF || fflush(out)))
+		err = errno ? -errno : -EIO;
 	json_decref(doc);
 	return err;
 }
@@ -104,18 +118,64 @@ static void add_propagation(const struct otrace_opts *o, struct traced_set *set,
 		plan__add_propagation(set->bins[i].gb, &set->bins[i].plan);
 }
 
+/* stdout, or the -o file; NULL (said why) when it cannot be opened. */
+static FILE *open_plan_output(const char *path)
+{
+	FILE *f;
+	int fd;
+
+	if (!path && output__check_stdout()) {
+		pr_err("standard output is closed or read-only: give -o FILE");
+		return NULL;
+	}
+	if (!path)
+		return stdout;
+	fd = output__create(path);
+	f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f) {
+		pr_err("cannot open %s for writing: %s", path, strerror(fd < 0 ? -fd : errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	return f;
+}
+
 static int list_probes(const struct otrace_opts *o)
 {
 	struct traced_set set;
-	int code;
+	FILE *out = NULL;
+	int code, err;
 
 	code = traced__resolve(o, &set);
 	if (code == EXIT_OK)
 		add_propagation(o, &set, true);
-	if (code == EXIT_OK && print_plans(o, &set))
-		code = EXIT_RUNTIME;
+	if (code == EXIT_OK) {
+		signal(SIGXFSZ, SIG_IGN); /* a file over its size limit: EFBIG, said */
+		out = open_plan_output(o->output);
+		if (!out)
+			code = EXIT_OUTPUT;
+	}
+	if (out) {
+		err = print_plans(o, &set, out);
+		if (out != stdout && fclose(out))
+			err = err ? err : -errno;
+		if (err == -ENOMEM) {
+			pr_err("out of memory");
+			code = EXIT_RUNTIME;
+		} else if (err) {
+			pr_err("cannot write the probe plan to %s: %s",
+			       o->output ? o->output : "standard output", strerror(-err));
+			code = EXIT_WRITE;
+		}
+	}
 	traced__free(&set);
 	return code;
+}
+
+/* Whether JSON lines go to stdout: "-o -", or no -o and no endpoint to export to. */
+static bool spans_on_stdout(const struct otrace_opts *o, const struct otel_setup *otel)
+{
+	return o->output ? !strcmp(o->output, "-") : !otel->otlp.enabled;
 }
 
 /*
@@ -125,22 +185,42 @@ static int list_probes(const struct otrace_opts *o)
 static int open_output(const struct otrace_opts *o, const struct otel_setup *otel,
 		       struct output **out)
 {
-	const char *path = o->output && strcmp(o->output, "-") ? o->output : NULL;
+	const char *path = spans_on_stdout(o, otel) ? NULL : o->output;
 	int err;
 
 	*out = NULL;
-	if (!o->output && otel->otlp.enabled)
+	if (!path && !spans_on_stdout(o, otel))
 		return EXIT_OK;
 	err = output__open(path, out);
 	if (err) {
-		pr_err("cannot open %s for writing: %s", path, strerror(-err));
+		if (path)
+			pr_err("cannot open %s for writing: %s", path, strerror(-err));
+		else
+			pr_err("standard output is closed or read-only: give -o FILE");
 		return EXIT_OUTPUT;
+	}
+	return EXIT_OK;
+}
+
+/* --user NAME: its credentials, or an exit code. */
+static int find_user(const char *user, struct credentials *creds)
+{
+	int err = credentials__lookup(user, NULL, creds);
+
+	if (err == -ENOENT) {
+		pr_err("no such user: %s (in /etc/passwd)", user);
+		return EXIT_USAGE;
+	}
+	if (err) {
+		pr_err("cannot look up user %s: %s", user, strerror(-err));
+		return EXIT_RUNTIME;
 	}
 	return EXIT_OK;
 }
 
 static int trace(const struct otrace_opts *o)
 {
+	struct credentials creds = {};
 	struct output *out = NULL;
 	struct otel_setup otel;
 	struct traced_set set;
@@ -148,9 +228,12 @@ static int trace(const struct otrace_opts *o)
 
 	/* settings first: a mistake there is found without privileges or a target */
 	code = otel_setup__load(o, &otel);
+	if (code == EXIT_OK && o->user)
+		code = find_user(o->user, &creds);
 	if (code == EXIT_OK)
-		code = preflight();
+		code = preflight(o);
 	if (code != EXIT_OK) {
+		credentials__free(&creds);
 		otel_setup__free(&otel);
 		return code;
 	}
@@ -168,6 +251,9 @@ static int trace(const struct otrace_opts *o)
 	struct session_config cfg = {
 		.targets = &set,
 		.exec_argv = o->exec_argv,
+		/* stdout carries spans only */
+		.exec_attr = { .stdout_to_stderr = spans_on_stdout(o, &otel),
+			       .creds = o->user ? &creds : NULL },
 		.service_name = o->service_name,
 		.db_statement = o->db_statement,
 		.out = out,
@@ -178,6 +264,7 @@ cleanup:
 	output__close(out);
 	traced__free(&set);
 	otel_setup__free(&otel);
+	credentials__free(&creds);
 	return code;
 }
 
@@ -187,6 +274,8 @@ int main(int argc, char **argv)
 	char err[256];
 	int code;
 
+	if (output__guard_std_fds())
+		return EXIT_RUNTIME; /* without a stderr, nothing can be said */
 	code = cli__parse(argc, argv, &opts, err, sizeof(err));
 	if (code) {
 		fprintf(stderr, "otrace: %s (see otrace --help)\n", err);

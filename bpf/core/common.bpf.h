@@ -143,9 +143,23 @@ static __always_inline void count_drop(enum ot_drop_reason r)
 		__sync_fetch_and_add(&drops[r], 1);
 }
 
+/*
+ * otrace's own PID namespace when it is not the host's (a container without
+ * the host's PIDs): records carry PIDs as otrace sees them. 0: the host's.
+ */
+const volatile __u64 pidns_dev = 0;
+const volatile __u64 pidns_ino = 0;
+
 static __always_inline __u32 pid_of_current(void)
 {
-	return bpf_get_current_pid_tgid() >> 32;
+	struct bpf_pidns_info ns = {};
+
+	if (!pidns_ino)
+		return bpf_get_current_pid_tgid() >> 32;
+	/* otrace attaches only to processes of its own namespace, where this holds */
+	if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
+		return 0;
+	return ns.tgid;
 }
 
 /* Copies the bytes of a Go string (ptr, len) into dst; returns the full length. */

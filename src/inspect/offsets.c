@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "log.h"
 #include "offsets.h"
 
 struct offsets_row {
@@ -153,8 +152,7 @@ int offsets__resolve(const struct gobin *gb, struct field_req *reqs, size_t n)
 	int missing = 0;
 
 	field_reqs__reset(reqs, n);
-	if (dwarf__resolve_fields(gobin__elf(gb), reqs, n) == -ENODATA)
-		pr_debug("no DWARF in the binary; using the generated offsets table");
+	dwarf__resolve_fields(gobin__elf(gb), reqs, n);
 	offsets_table__resolve(gobin__go_version(gb), reqs, n);
 	offsets_table__resolve_modules(gb, reqs, n);
 	offsets_runtime__resolve(gobin__go_version(gb), reqs, n);

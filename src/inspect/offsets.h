@@ -26,6 +26,8 @@ struct field_req {
 /* Marks every request unknown (offset -1, no source). */
 void field_reqs__reset(struct field_req *reqs, size_t n);
 
+/* Whether the binary carries DWARF (.debug_info). */
+bool dwarf__present(Elf *elf);
 /* Fills what DWARF knows; returns -ENODATA when the binary has no DWARF. */
 int dwarf__resolve_fields(Elf *elf, struct field_req *reqs, size_t n);
 

@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
-#include "log.h"
 #include "pipeline.h"
 #include "span.h"
 
@@ -21,6 +19,7 @@ struct pipeline {
 	struct otlp_buf line;
 	bool output_closed;
 	struct exporter *exporter;
+	int output_err; /* why it closed: -EPIPE (the reader left) or the write error */
 };
 
 static uint64_t now_ns(void)
@@ -138,11 +137,13 @@ static size_t write_lines(struct pipeline *p, const struct span **ptrs, size_t n
 			return done;
 		return done + write_lines(p, ptrs + n / 2, n - n / 2);
 	}
-	err = output__write_line(p->out, p->line.data, p->line.len);
+	err = output__write_line(p->out, p->line.data, p->line.len, p->npending);
 	if (err) {
-		if (err != -EPIPE)
-			pr_err("failed to write output: %s", strerror(-err));
-		p->output_closed = true;
+		/* a full queue for a stalled reader drops this line only */
+		if (err != -ENOBUFS) {
+			p->output_closed = true;
+			p->output_err = err;
+		}
 		return 0;
 	}
 	return n;
@@ -168,6 +169,25 @@ static void write_batch(struct pipeline *p)
 	written = write_lines(p, p->ptrs, p->npending);
 	p->stats.written += written;
 	p->stats.unwritten += p->npending - written;
+}
+
+void pipeline__drop_waiting(struct pipeline *p, bool begun_too)
+{
+	size_t lost = p->out ? output__discard(p->out, begun_too) : 0;
+
+	p->stats.written -= lost;
+	p->stats.unwritten += lost;
+}
+
+void pipeline__drain_output(struct pipeline *p)
+{
+	int err = p->out ? output__drain(p->out) : 0;
+
+	if (!err || err == -EAGAIN)
+		return;
+	pipeline__drop_waiting(p, true);
+	p->output_closed = true;
+	p->output_err = err;
 }
 
 void pipeline__flush(struct pipeline *p, bool force)
@@ -209,6 +229,11 @@ int pipeline__ms_until_flush(const struct pipeline *p)
 bool pipeline__output_closed(const struct pipeline *p)
 {
 	return p->output_closed;
+}
+
+int pipeline__output_error(const struct pipeline *p)
+{
+	return p->output_err;
 }
 
 void pipeline__stats(const struct pipeline *p, struct pipeline_stats *stats)

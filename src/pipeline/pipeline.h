@@ -21,9 +21,9 @@
 #define PIPELINE_LINE_MAX (1u << 20)	  /* bytes per output line at most (split beyond) */
 
 struct pipeline_stats {
-	uint64_t written;
+	uint64_t written; /* written, or waiting for a stalled reader */
 	uint64_t undecodable;
-	uint64_t unwritten; /* encoded or decoded, but not written (output closed) */
+	uint64_t unwritten; /* decoded, but not written: output closed or failed, or queue full */
 };
 
 struct pipeline;
@@ -45,7 +45,17 @@ int pipeline__record(struct pipeline *p, const void *data, size_t size);
 void pipeline__flush(struct pipeline *p, bool force);
 /* Milliseconds until the next flush is due, or -1 when nothing is pending. */
 int pipeline__ms_until_flush(const struct pipeline *p);
+/* Writes what it can of the lines waiting for a stalled reader (output__drain). */
+void pipeline__drain_output(struct pipeline *p);
+/*
+ * Gives up the lines waiting for a stalled reader, counting them as
+ * unwritten: all of them with begun_too, else all but a line it got in part.
+ */
+void pipeline__drop_waiting(struct pipeline *p, bool begun_too);
+/* The output closed (its reader left) or failed: nothing more is written. */
 bool pipeline__output_closed(const struct pipeline *p);
+/* Why: -EPIPE when the reader left, another -errno when writing failed, else 0. */
+int pipeline__output_error(const struct pipeline *p);
 void pipeline__stats(const struct pipeline *p, struct pipeline_stats *stats);
 
 #endif

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "gobin.h"
 #include "log.h"
+#include "container.h"
 #include "resource.h"
 #include "target.h"
 
@@ -229,7 +230,7 @@ static int detected_attrs(const struct resource_cache *rc, struct kvlist *l, uin
 			  const char *service_version)
 {
 	const char *name = strrchr(exe_path, '/');
-	char pidbuf[16];
+	char pidbuf[16], container_id[CONTAINER_ID_LEN + 1];
 	int err = 0;
 
 	name = name ? name + 1 : exe_path;
@@ -245,6 +246,8 @@ static int detected_attrs(const struct resource_cache *rc, struct kvlist *l, uin
 	err = err ?: kvlist__set(l, "host.name", rc->host_name);
 	if (rc->host_id[0])
 		err = err ?: kvlist__set(l, "host.id", rc->host_id);
+	if (container__id_of((pid_t)pid, container_id))
+		err = err ?: kvlist__set(l, "container.id", container_id);
 	err = err ?: kvlist__set(l, "telemetry.sdk.name", "otrace");
 	err = err ?: kvlist__set(l, "telemetry.sdk.version", OTRACE_VERSION);
 	/* the language of the instrumented program, as eBPF instrumentations report it */

@@ -2,7 +2,8 @@
 /*
  * The OTLP resource of each traced process, by PID: built from /proc/PID the
  * first time a span of that process arrives, so processes started after
- * otrace (--binary) get theirs too. Bounded: when full, processes that are
+ * otrace (--binary) get theirs too; container.id from its cgroup path.
+ * Bounded: when full, processes that are
  * gone are evicted first, then the least recently used.
  *
  * Attributes, each source replacing the keys of the ones before it: what

@@ -140,7 +140,7 @@ static int configure_libraries(struct bpf_object *obj, const struct plan *plan)
  * (NULL for the first instance).
  */
 static int instance__load(struct instance *in, const struct plan *plan, size_t ringbuf_bytes,
-			  const struct instance *first)
+			  const struct pidns *pidns, const struct instance *first)
 {
 	int err;
 
@@ -148,11 +148,16 @@ static int instance__load(struct instance *in, const struct plan *plan, size_t r
 	in->skel = otrace__open();
 	if (!in->skel) {
 		err = -errno;
+		log__release_libbpf(true);
 		pr_err("failed to open BPF object: %s", strerror(-err));
 		return err;
 	}
 	in->obj = in->skel->obj;
 	in->skel->rodata->map_cfg = plan->map_cfg;
+	if (pidns && !pidns->is_init) {
+		in->skel->rodata->pidns_dev = pidns->dev;
+		in->skel->rodata->pidns_ino = pidns->ino;
+	}
 	err = configure_libraries(in->obj, plan);
 	if (err)
 		return err;
@@ -168,6 +173,7 @@ static int instance__load(struct instance *in, const struct plan *plan, size_t r
 	if (!err)
 		err = otrace__load(in->skel);
 	if (err) {
+		log__release_libbpf(true); /* what libbpf and the verifier said, then why */
 		pr_err("failed to load BPF programs: %s", strerror(-err));
 		return err;
 	}
@@ -182,7 +188,7 @@ static void instance__destroy(struct instance *in)
 }
 
 int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_bytes,
-		ring_buffer_sample_fn cb, void *ctx, struct tracer **out)
+		const struct pidns *pidns, ring_buffer_sample_fn cb, void *ctx, struct tracer **out)
 {
 	struct bpf_map *events;
 	struct tracer *t;
@@ -197,13 +203,14 @@ int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_b
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	log__hold_libbpf(); /* libbpf's warnings and the verifier's log, if loading fails */
 	t->instances = calloc(nplans, sizeof(*t->instances));
 	if (!t->instances) {
 		err = -ENOMEM;
 		goto fail;
 	}
 	for (size_t i = 0; i < nplans; i++) {
-		err = instance__load(&t->instances[i], plans[i], ringbuf_bytes,
+		err = instance__load(&t->instances[i], plans[i], ringbuf_bytes, pidns,
 				     i ? &t->instances[0] : NULL);
 		t->ninstances++; /* a failed instance still has its skeleton to destroy */
 		if (err)
@@ -213,12 +220,15 @@ int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_b
 	t->ring = events ? ring_buffer__new(bpf_map__fd(events), cb, ctx, NULL) : NULL;
 	if (!t->ring) {
 		err = events ? -errno : -ENOENT;
+		log__release_libbpf(true);
 		pr_err("failed to create ring buffer: %s", strerror(-err));
 		goto fail;
 	}
+	log__release_libbpf(false);
 	*out = t;
 	return 0;
 fail:
+	log__release_libbpf(false); /* shown already where it failed */
 	tracer__free(t);
 	return err;
 }
@@ -238,14 +248,10 @@ static int keep_link(struct tracer *t, struct bpf_link *link)
 	return 0;
 }
 
-int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t pid)
+static int attach_plan(struct tracer *t, const struct instance *in, const char *binary, pid_t pid)
 {
-	const struct instance *in;
 	int attached = 0;
 
-	if (instance >= t->ninstances)
-		return -EINVAL;
-	in = &t->instances[instance];
 	for (size_t i = 0; i < in->plan->nprobes; i++) {
 		const struct probe *p = &in->plan->probes[i];
 		LIBBPF_OPTS(bpf_uprobe_opts, opts,
@@ -262,6 +268,7 @@ int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t 
 		link = bpf_program__attach_uprobe_opts(prog, pid, binary, p->file_offset, &opts);
 		if (!link) {
 			err = -errno;
+			log__release_libbpf(true);
 			pr_err("failed to attach uprobe to %s at %s+0x%llx: %s", p->symbol, binary,
 			       (unsigned long long)p->file_offset, strerror(-err));
 			return err;
@@ -274,6 +281,25 @@ int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t 
 		attached++;
 	}
 	return attached;
+}
+
+int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t pid)
+{
+	int n;
+
+	if (instance >= t->ninstances)
+		return -EINVAL;
+	log__hold_libbpf(); /* shown if an attach fails */
+	n = attach_plan(t, &t->instances[instance], binary, pid);
+	log__release_libbpf(false);
+	return n;
+}
+
+void tracer__detach(struct tracer *t)
+{
+	for (size_t i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	t->nlinks = 0;
 }
 
 int tracer__fd(const struct tracer *t)
@@ -312,8 +338,7 @@ void tracer__free(struct tracer *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->nlinks; i++)
-		bpf_link__destroy(t->links[i]);
+	tracer__detach(t);
 	free(t->links);
 	ring_buffer__free(t->ring);
 	for (size_t i = 0; i < t->ninstances; i++)

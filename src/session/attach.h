@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <bpf/libbpf.h>
 
+#include "container.h"
 #include "plan.h"
 #include "records.h"
 
@@ -20,15 +21,19 @@ struct tracer;
 
 /*
  * Opens and loads one BPF object instance per plan (plans[i] is instance i);
- * records go to cb(ctx, ...). The plans must outlive the tracer.
+ * records go to cb(ctx, ...), with PIDs as seen in pidns (NULL: the host's).
+ * The plans must outlive the tracer.
  */
 int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_bytes,
-		ring_buffer_sample_fn cb, void *ctx, struct tracer **out);
+		const struct pidns *pidns, ring_buffer_sample_fn cb, void *ctx,
+		struct tracer **out);
 /*
  * Attaches every probe of instance's plan to binary, for process pid (-1:
  * every process running binary, now or later); returns the count or -errno.
  */
 int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t pid);
+/* Removes every probe; the counters stay readable. */
+void tracer__detach(struct tracer *t);
 /* The fd to poll for records (an epoll fd). */
 int tracer__fd(const struct tracer *t);
 /* Hands every pending record to the callback; returns the count or -errno. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/perf_event.h>
 #include <sys/syscall.h>
 
 #include "preflight.h"
@@ -24,21 +25,88 @@ static int has_cap(const struct __user_cap_data_struct *d, int cap)
 	return !!(d[cap / 32].effective & (1u << (cap % 32)));
 }
 
-int preflight__privileges(char *missing, size_t len)
+/*
+ * 0 when the effective set holds both capabilities a and b (or sufficient,
+ * when not -1); else -EPERM naming the missing ones.
+ */
+static int need_both(int a, const char *a_name, int b, const char *b_name, int sufficient,
+		     char *missing, size_t len)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
+	bool has_a, has_b;
 
 	if (syscall(SYS_capget, &hdr, data))
 		return -errno;
+	if (sufficient >= 0 && has_cap(data, sufficient))
+		return 0;
+	has_a = has_cap(data, a);
+	has_b = has_cap(data, b);
+	if (has_a && has_b)
+		return 0;
+	snprintf(missing, len, "%s%s%s", has_a ? "" : a_name, !has_a && !has_b ? " and " : "",
+		 has_b ? "" : b_name);
+	return -EPERM;
+}
+
+int preflight__switch_user(char *missing, size_t len)
+{
+	return need_both(CAP_SETUID, "CAP_SETUID", CAP_SETGID, "CAP_SETGID", -1, missing, len);
+}
+
+int preflight__privileges(char *missing, size_t len)
+{
 	/* CAP_SYS_ADMIN implies both on kernels that split them out */
-	if (has_cap(data, CAP_SYS_ADMIN))
+	return need_both(CAP_BPF, "CAP_BPF", CAP_PERFMON, "CAP_PERFMON", CAP_SYS_ADMIN, missing,
+			 len);
+}
+
+/* The uprobe PMU's perf event type, or -1. */
+static int uprobe_pmu_type(const char *root)
+{
+	char path[256];
+	int type = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/bus/event_source/devices/uprobe/type", root);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &type) != 1)
+		type = -1;
+	fclose(f);
+	return type;
+}
+
+int preflight__uprobes(char *missing, size_t len)
+{
+	const char *root = getenv("OTRACE_SYSFS_ROOT");
+	struct perf_event_attr attr = { .size = sizeof(attr) };
+	int type, fd;
+
+	if (!root || !*root)
+		root = "/sys";
+	type = uprobe_pmu_type(root);
+	if (type < 0)
+		return 0; /* preflight__kernel says what is missing */
+	/*
+	 * The PMU checks the creator's capability first and the file after, so
+	 * an empty path tells the two apart without probing anything: EINVAL
+	 * when allowed, EACCES when not. Since Linux 6.16 and the stable
+	 * updates of July 2025 (ba677dbe77af, CVE-2025-38466) that capability
+	 * is CAP_SYS_ADMIN; CAP_PERFMON was enough before.
+	 */
+	attr.type = (__u32)type;
+	attr.config1 = (__u64)(unsigned long)"";
+	fd = (int)syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
 		return 0;
-	if (has_cap(data, CAP_BPF) && has_cap(data, CAP_PERFMON))
-		return 0;
-	snprintf(missing, len, "%s%s%s", has_cap(data, CAP_BPF) ? "" : "CAP_BPF",
-		 !has_cap(data, CAP_BPF) && !has_cap(data, CAP_PERFMON) ? " and " : "",
-		 has_cap(data, CAP_PERFMON) ? "" : "CAP_PERFMON");
+	}
+	if (errno != EACCES && errno != EPERM)
+		return 0; /* not a matter of privilege: attaching says what it is */
+	snprintf(missing, len, "CAP_SYS_ADMIN to create uprobes (CAP_PERFMON no longer does since "
+			       "Linux 6.16 and the stable kernels of July 2025)");
 	return -EPERM;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -40,7 +41,18 @@ struct session {
 	size_t nwatched;
 	size_t nrunning;
 	bool spawned; /* watched[0] is our child (--exec) */
+	int signals;  /* SIGINT, SIGTERM or SIGHUP received */
+	int first_signal;
+	bool left_running; /* --exec: a second signal; otrace goes, the program stays */
+	bool detached;	   /* --exec: the output ended, the program runs on untraced */
+	bool output_said;  /* how the output ended was said */
+	bool output_polled; /* its fd waits in epoll for a stalled reader */
+	struct spawn_attr exec_attr;
 };
+
+/* The signals that end a session (the first one, with --exec, is passed on). */
+static const int ending_signals[] = { SIGINT, SIGTERM, SIGHUP };
+#define NENDING (sizeof(ending_signals) / sizeof(ending_signals[0]))
 
 static int on_record(void *ctx, void *data, size_t size)
 {
@@ -50,15 +62,36 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int block_signals(sigset_t *set)
+/* Sets sig's disposition for otrace, noting for the --exec'd program what it was. */
+static void set_disposition(struct session *s, int sig, __sighandler_t handler)
+{
+	struct sigaction old;
+
+	if (!sigaction(sig, NULL, &old) && old.sa_handler == SIG_IGN)
+		sigaddset(&s->exec_attr.ignored, sig);
+	sigaddset(&s->exec_attr.changed, sig);
+	signal(sig, handler);
+}
+
+/*
+ * The ending signals go to a signalfd (set), blocked: a blocked signal is
+ * queued even where it is ignored, as a shell leaves SIGINT for a background
+ * job, so otrace still gets it and the --exec'd program keeps it ignored.
+ * Write errors come back as errno instead of signals.
+ */
+static int take_signals(struct session *s, sigset_t *set)
 {
 	sigemptyset(set);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGHUP);
-	/* a closed output pipe shows up as EPIPE from write instead */
-	signal(SIGPIPE, SIG_IGN);
-	return sigprocmask(SIG_BLOCK, set, NULL) ? -errno : 0;
+	for (size_t i = 0; i < NENDING; i++)
+		sigaddset(set, ending_signals[i]);
+	if (sigprocmask(SIG_BLOCK, set, NULL))
+		return -errno;
+	sigemptyset(&s->exec_attr.changed);
+	sigemptyset(&s->exec_attr.ignored);
+	/* a closed output pipe shows up as EPIPE, a file over RLIMIT_FSIZE as EFBIG */
+	set_disposition(s, SIGPIPE, SIG_IGN);
+	set_disposition(s, SIGXFSZ, SIG_IGN);
+	return 0;
 }
 
 static int new_resources(const struct session_config *cfg, struct resource_cache **out)
@@ -106,9 +139,15 @@ static int watch(struct session *s, pid_t pid, const struct traced_binary *b)
 	return EXIT_OK;
 }
 
-/* Maps a failed exec of the held child to otrace's exit codes. */
-static int exec_error_code(int err, const char *prog)
+/* Maps a failed start of the held child to otrace's exit codes. */
+static int exec_error_code(const struct spawned *sp, int err, const char *prog,
+			   const struct credentials *creds)
 {
+	if (sp->creds_failed) {
+		pr_err("cannot run %s as %s: %s (otrace needs CAP_SETUID and CAP_SETGID)", prog,
+		       creds->name, strerror(-err));
+		return err == -EPERM ? EXIT_PRIVILEGE : EXIT_RUNTIME;
+	}
 	pr_err("cannot execute %s: %s", prog, strerror(-err));
 	if (err == -ENOENT)
 		return EXIT_EXEC_MISSING;
@@ -123,7 +162,9 @@ static int start_exec(struct session *s)
 	struct spawned sp;
 	int n, err, code;
 
-	err = target__spawn(b->path, s->cfg->exec_argv, &sp);
+	s->exec_attr.stdout_to_stderr = s->cfg->exec_attr.stdout_to_stderr;
+	s->exec_attr.creds = s->cfg->exec_attr.creds;
+	err = target__spawn(b->path, s->cfg->exec_argv, &s->exec_attr, &sp);
 	if (err) {
 		pr_err("failed to start %s: %s", b->path, strerror(-err));
 		return EXIT_RUNTIME;
@@ -142,7 +183,7 @@ static int start_exec(struct session *s)
 	if (err) {
 		waitpid(sp.pid, NULL, 0);
 		s->spawned = false;
-		return exec_error_code(err, b->path);
+		return exec_error_code(&sp, err, b->path, s->exec_attr.creds);
 	}
 	code = watch(s, sp.pid, b);
 	if (code == EXIT_OK)
@@ -178,7 +219,8 @@ static int start_pids(struct session *s)
 				       (int)pid);
 				return EXIT_NO_PROCESS;
 			}
-			pr_debug("attached %d probes to PID %d (%s)", n, (int)pid, b->exe);
+			if (set->nbins > 1 || b->npids > 1)
+				pr_debug("attached %d probes to PID %d (%s)", n, (int)pid, b->exe);
 			total += n;
 			npids++;
 			used += (size_t)snprintf(pids + used, sizeof(pids) - used, "%s%d",
@@ -214,15 +256,25 @@ static int start_target(struct session *s)
 	return start_pids(s);
 }
 
-/* Decides what a signal means; returns true when the session should end. */
+/*
+ * Decides what a signal means; returns true when the session should end.
+ * With --exec the first one is the program's and otrace waits for it to
+ * exit; a second one leaves it running.
+ */
 static bool handle_signal(struct session *s, int sfd)
 {
 	struct signalfd_siginfo si;
 
 	if (read(sfd, &si, sizeof(si)) != sizeof(si))
 		return false;
+	if (!s->signals++)
+		s->first_signal = (int)si.ssi_signo;
 	if (!s->spawned)
 		return true;
+	if (s->signals > 1) {
+		s->left_running = true;
+		return true;
+	}
 	/* a terminal's ^C already reached the child through its process group */
 	if (si.ssi_code != SI_KERNEL)
 		kill(s->watched[0].pid, (int)si.ssi_signo);
@@ -276,41 +328,137 @@ static struct watched *watched_by_fd(struct session *s, int fd)
 	return NULL;
 }
 
-/* The exit status of the --exec'd child, or EXIT_OK when it goes on untraced. */
+/* The exit status of the --exec'd child, or EXIT_DETACHED when it was left running. */
 static int reap_child(struct session *s)
 {
 	pid_t pid = s->watched[0].pid;
 	int status;
 
-	if (pipeline__output_closed(s->pipeline) && waitpid(pid, &status, WNOHANG) == 0) {
-		pr_info("output closed; PID %d continues untraced", (int)pid);
-		return EXIT_OK;
+	if (s->left_running) {
+		pr_info("PID %d did not exit after SIG%s; probes detached, otrace exits and leaves "
+			"it running",
+			(int)pid, sigabbrev_np(s->first_signal));
+		return EXIT_DETACHED;
 	}
 	if (waitpid(pid, &status, 0) == pid)
 		return child_status_code(status);
 	return EXIT_OK;
 }
 
+/* Says once why the output ended, when it did and it was not the reader leaving quietly. */
+static void say_output_end(struct session *s)
+{
+	int err = pipeline__output_error(s->pipeline);
+	bool runs_on = s->spawned && !s->watched[0].exited && !s->left_running;
+
+	if (!err || s->output_said)
+		return;
+	s->output_said = true;
+	if (err != -EPIPE)
+		pr_err("cannot write spans to %s: %s", output__name(s->cfg->out), strerror(-err));
+	else if (runs_on)
+		pr_info("output closed");
+	if (runs_on)
+		pr_info("probes detached; PID %d runs on untraced, otrace waits for it to exit",
+			(int)s->watched[0].pid);
+}
+
+/*
+ * The output ended. Without --exec tracing ends; with it, the program is
+ * neither stopped nor orphaned: the probes go and otrace stays its parent
+ * (for the supervisor that started otrace) until it exits.
+ */
+static bool output_ended(struct session *s)
+{
+	if (!s->spawned)
+		return true;
+	tracer__detach(s->tracer);
+	s->detached = true;
+	say_output_end(s);
+	return false;
+}
+
+/* Polls the output for a stalled reader, only while lines wait for it. */
+static int poll_output(struct session *s, int epfd)
+{
+	bool want = output__wants_pollout(s->cfg->out) && !pipeline__output_closed(s->pipeline);
+	struct epoll_event ev = { .events = EPOLLOUT };
+
+	if (want == s->output_polled)
+		return 0;
+	ev.data.fd = output__fd(s->cfg->out);
+	if (epoll_ctl(epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, ev.data.fd, &ev))
+		return -errno;
+	s->output_polled = want;
+	return 0;
+}
+
+/*
+ * The session is over. Lines that wait for a stalled reader are written as it
+ * reads. After a signal (the one that ended the session, or one meanwhile)
+ * only a line it got in part is finished; one more signal gives that up too,
+ * leaving the reader half a line.
+ */
+static void finish_output(struct session *s, int sfd)
+{
+	struct output *out = s->cfg->out;
+	struct pollfd fds[2] = { { .fd = -1 }, { .fd = sfd, .events = POLLIN } };
+	struct signalfd_siginfo si;
+
+	if (!out)
+		return; /* spans are only exported */
+	fds[0].fd = output__fd(out);
+	pipeline__drain_output(s->pipeline);
+	if (s->signals)
+		pipeline__drop_waiting(s->pipeline, false);
+	while (output__stalled(out) && !pipeline__output_closed(s->pipeline)) {
+		bool pollout = output__wants_pollout(out);
+
+		fds[0].events = pollout ? POLLOUT : 0;
+		if (poll(fds, 2, pollout ? -1 : RING_POLL_MS) < 0 && errno != EINTR)
+			break;
+		if ((fds[1].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (s->signals++)
+				break;
+			pipeline__drop_waiting(s->pipeline, false);
+			continue;
+		}
+		pipeline__drain_output(s->pipeline);
+	}
+	if (!output__stalled(out))
+		return;
+	if (output__begun(out))
+		pr_warn("%s: the reader stalled in the middle of a line, which stays cut short",
+			output__name(out));
+	pipeline__drop_waiting(s->pipeline, true);
+}
+
 /*
  * Runs until every watched process has exited (none are watched with
- * --binary), a signal ends the session or output closes.
+ * --binary), a signal ends the session or the output ends.
  */
-static int event_loop(struct session *s, int sfd, int *exit_code)
+static int run_loop(struct session *s, int epfd, int sfd)
 {
-	int epfd = epoll_create1(EPOLL_CLOEXEC), ringfd = tracer__fd(s->tracer);
 	bool done = false;
+	int err;
 
-	if (epfd < 0 || add_fd(epfd, sfd) || add_fd(epfd, ringfd))
+	if (add_fd(epfd, sfd) || add_fd(epfd, tracer__fd(s->tracer)))
 		return -errno;
 	for (size_t i = 0; i < s->nwatched; i++)
 		if (add_fd(epfd, s->watched[i].pidfd))
 			return -errno;
-	while (!done && !pipeline__output_closed(s->pipeline)) {
+	while (!done) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(epfd, evs, 8, next_timeout_ms(s));
+		int n;
 
-		if (n < 0 && errno != EINTR)
+		if (pipeline__output_closed(s->pipeline) && !s->detached && output_ended(s))
 			break;
+		err = poll_output(s, epfd);
+		if (err)
+			return err;
+		n = epoll_wait(epfd, evs, 8, next_timeout_ms(s));
+		if (n < 0 && errno != EINTR)
+			return -errno;
 		for (int i = 0; i < n; i++) {
 			struct watched *w = watched_by_fd(s, evs[i].data.fd);
 
@@ -321,15 +469,39 @@ static int event_loop(struct session *s, int sfd, int *exit_code)
 		}
 		/* on a timeout too: records below the wakeup threshold wait there */
 		tracer__consume(s->tracer);
+		/* a pipe is not polled for POLLOUT: whether it is empty yet is seen here */
+		if (output__stalled(s->cfg->out))
+			pipeline__drain_output(s->pipeline);
 		pipeline__flush(s->pipeline, false);
 	}
+	return 0;
+}
+
+static int event_loop(struct session *s, int sfd)
+{
+	int epfd = epoll_create1(EPOLL_CLOEXEC), err;
+
+	if (epfd < 0)
+		return -errno;
+	err = run_loop(s, epfd, sfd);
+	close(epfd);
+	if (err)
+		return err;
 	/* the last records of an exiting target are still in the ring buffer */
 	tracer__consume(s->tracer);
 	pipeline__flush(s->pipeline, true);
-	if (s->spawned)
-		*exit_code = reap_child(s);
-	close(epfd);
+	finish_output(s, sfd);
 	return 0;
+}
+
+/* The session's exit code: a write error first, then the --exec'd program's. */
+static int exit_code_of(struct session *s)
+{
+	int code = s->spawned ? reap_child(s) : EXIT_OK;
+	int err = pipeline__output_error(s->pipeline);
+
+	say_output_end(s);
+	return err && err != -EPIPE ? EXIT_WRITE : code;
 }
 
 static bool propagating(const struct traced_set *targets)
@@ -449,7 +621,7 @@ int session__run(const struct session_config *cfg)
 
 	for (size_t i = 0; i < targets->nbins; i++)
 		plans[i] = &targets->bins[i].plan;
-	err = block_signals(&set);
+	err = take_signals(&s, &set);
 	if (!err)
 		err = new_resources(cfg, &s.resources);
 	if (!err)
@@ -464,7 +636,8 @@ int session__run(const struct session_config *cfg)
 		goto cleanup;
 	}
 	configure_spans(&s);
-	err = tracer__new(plans, targets->nbins, RINGBUF_BYTES, on_record, &s, &s.tracer);
+	err = tracer__new(plans, targets->nbins, RINGBUF_BYTES, &targets->pidns, on_record, &s,
+			  &s.tracer);
 	if (err) {
 		exit_code = EXIT_RUNTIME;
 		goto cleanup;
@@ -478,9 +651,12 @@ int session__run(const struct session_config *cfg)
 		exit_code = EXIT_RUNTIME;
 		goto cleanup;
 	}
-	if (event_loop(&s, sfd, &exit_code)) {
-		pr_err("event loop failed: %s", strerror(errno));
+	err = event_loop(&s, sfd);
+	if (err) {
+		pr_err("event loop failed: %s", strerror(-err));
 		exit_code = EXIT_RUNTIME;
+	} else {
+		exit_code = exit_code_of(&s);
 	}
 	if (s.exporter)
 		exporter__stop(s.exporter);

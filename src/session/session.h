@@ -9,6 +9,7 @@
 
 #include "otel_setup.h"
 #include "output.h"
+#include "target.h"
 #include "traced.h"
 
 struct session_config {
@@ -19,6 +20,7 @@ struct session_config {
 	 */
 	const struct traced_set *targets;
 	char *const *exec_argv; /* --exec: program and arguments */
+	struct spawn_attr exec_attr; /* --exec: how the program is started */
 	const char *service_name; /* NULL: each executable's base name */
 	bool db_statement;	  /* --db-statement */
 	struct output *out;	  /* JSON lines; NULL: none (spans are exported) */

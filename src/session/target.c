@@ -77,27 +77,38 @@ int target__resolve_program(const char *prog, char *path, size_t len)
 	return result;
 }
 
-static void child_wait_and_exec(int go_fd, int err_fd, const char *path, char *const argv[])
+static void child_wait_and_exec(int go_fd, int err_fd, const char *path, char *const argv[],
+				const struct spawn_attr *attr)
 {
+	int err, report[2] = { 0, 0 };
 	sigset_t none;
 	char go;
-	int err;
 
-	/* otrace blocks and ignores signals for itself; the program must not inherit that */
+	/* otrace blocks signals and sets their dispositions for itself; the program gets its own */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&attr->changed, sig) == 1)
+			signal(sig, sigismember(&attr->ignored, sig) == 1 ? SIG_IGN : SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
 	if (read(go_fd, &go, 1) != 1)
 		_exit(127); /* otrace gave up before attaching */
 	close(go_fd);
-	execv(path, argv);
-	err = errno;
-	if (write(err_fd, &err, sizeof(err)) < 0)
+	/* the child's report: which step failed (0: exec, 1: credentials) and errno */
+	if (attr->creds && (err = credentials__apply(attr->creds))) {
+		report[0] = 1;
+		report[1] = -err;
+	} else {
+		if (!attr->stdout_to_stderr || dup2(STDERR_FILENO, STDOUT_FILENO) >= 0)
+			execv(path, argv);
+		report[1] = errno;
+	}
+	if (write(err_fd, report, sizeof(report)) < 0)
 		_exit(127);
 	_exit(127);
 }
 
-int target__spawn(const char *path, char *const argv[], struct spawned *sp)
+int target__spawn(const char *path, char *const argv[], const struct spawn_attr *attr,
+		  struct spawned *sp)
 {
 	int go_pipe[2], err_pipe[2];
 	pid_t pid;
@@ -124,19 +135,20 @@ int target__spawn(const char *path, char *const argv[], struct spawned *sp)
 	if (pid == 0) {
 		close(go_pipe[1]);
 		close(err_pipe[0]);
-		child_wait_and_exec(go_pipe[0], err_pipe[1], path, argv);
+		child_wait_and_exec(go_pipe[0], err_pipe[1], path, argv, attr);
 	}
 	close(go_pipe[0]);
 	close(err_pipe[1]);
 	sp->pid = pid;
 	sp->go_fd = go_pipe[1];
 	sp->err_fd = err_pipe[0];
+	sp->creds_failed = false;
 	return 0;
 }
 
 int target__release(struct spawned *sp)
 {
-	int child_errno = 0;
+	int report[2] = { 0, 0 };
 	ssize_t n;
 
 	if (write(sp->go_fd, "g", 1) != 1)
@@ -145,11 +157,14 @@ int target__release(struct spawned *sp)
 	sp->go_fd = -1;
 	/* EOF on the CLOEXEC pipe means the exec succeeded */
 	do {
-		n = read(sp->err_fd, &child_errno, sizeof(child_errno));
+		n = read(sp->err_fd, report, sizeof(report));
 	} while (n < 0 && errno == EINTR);
 	close(sp->err_fd);
 	sp->err_fd = -1;
-	return n == sizeof(child_errno) ? -child_errno : 0;
+	if (n != sizeof(report))
+		return 0;
+	sp->creds_failed = report[0] == 1;
+	return -report[1];
 }
 
 int target__pidfd(pid_t pid)

@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "exitcodes.h"
 #include "log.h"
 #include "library.h"
+#include "offsets.h"
 #include "target.h"
 #include "traced.h"
 
@@ -46,6 +48,10 @@ static int inspect(struct traced_binary *b, enum probe_placement placement)
 		pr_err("%s is not a Go program", b->display);
 		return EXIT_NOT_GO;
 	}
+	/* said once per binary: every library's plan looks its fields up */
+	if (!dwarf__present(gobin__elf(b->gb)))
+		pr_debug("%s has no DWARF: struct offsets come from the generated tables",
+			 b->display);
 	b->nplanned = plan__build(b->gb, placement, &b->plan);
 	return EXIT_OK;
 }
@@ -61,8 +67,23 @@ static struct traced_binary *add_binary(struct traced_set *set)
 	return &bins[set->nbins++];
 }
 
-/* Files this PID's executable into set: a new binary, or one already there. */
-static int add_pid(struct traced_set *set, pid_t pid, enum probe_placement placement)
+/* Whether pid runs as otrace's own user (then no CAP_SYS_PTRACE is needed). */
+static bool owns(pid_t pid)
+{
+	char path[32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	return !stat(path, &st) && st.st_uid == geteuid();
+}
+
+/*
+ * Files this PID's executable into set: a new binary, or one already there.
+ * same_ns: the process must be in set's PID namespace (otrace outside the
+ * host's, tracing).
+ */
+static int add_pid(struct traced_set *set, pid_t pid, enum probe_placement placement,
+		   bool same_ns)
 {
 	char link[32];
 	struct traced_binary *b;
@@ -71,6 +92,12 @@ static int add_pid(struct traced_set *set, pid_t pid, enum probe_placement place
 	if (target__exists(pid)) {
 		pr_err("no such process: %d", (int)pid);
 		return EXIT_NO_PROCESS;
+	}
+	if (same_ns && !pidns__holds(&set->pidns, pid)) {
+		pr_err("PID %d runs in a PID namespace nested in otrace's: outside the host's PID "
+		       "namespace, otrace traces the processes of its own only",
+		       (int)pid);
+		return EXIT_USAGE;
 	}
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
 	if (stat(link, &st)) {
@@ -82,6 +109,9 @@ static int add_pid(struct traced_set *set, pid_t pid, enum probe_placement place
 		}
 		if (err == ENOENT)
 			pr_err("PID %d has no executable file (a kernel thread?): not a Go program",
+			       (int)pid);
+		else if ((err == EACCES || err == EPERM) && !owns(pid))
+			pr_err("PID %d belongs to another user: tracing it needs CAP_SYS_PTRACE",
 			       (int)pid);
 		else
 			pr_err("PID %d: cannot open its executable: %s", (int)pid, strerror(err));
@@ -126,6 +156,37 @@ static int add_file(struct traced_set *set, const char *path, const char *displa
 	return inspect(b, placement);
 }
 
+/*
+ * Finds otrace's PID namespace. Outside the host's, the BPF side names
+ * processes as otrace sees them, which needs /proc mounted for it and
+ * processes of that namespace only: not --binary, whose probes fire in
+ * every process running the file. Returns an exit code.
+ */
+static int check_pid_namespace(const struct otrace_opts *o, struct traced_set *set)
+{
+	int err = pidns__self(&set->pidns);
+
+	if (err) {
+		pr_err("cannot read otrace's PID namespace (/proc/self/ns/pid): %s",
+		       strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	if (set->pidns.is_init)
+		return EXIT_OK;
+	if (pidns__check_proc()) {
+		pr_err("/proc shows another PID namespace than otrace's: mount one for it "
+		       "(mount -t proc proc /proc)");
+		return EXIT_RUNTIME;
+	}
+	if (o->binary) {
+		pr_err("--binary needs the host's PID namespace: in otrace's (a container without "
+		       "the host's PIDs) the processes it would reach could not be named; use -p "
+		       "or --exec");
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
 int traced__resolve(const struct otrace_opts *o, struct traced_set *set)
 {
 	enum probe_placement placement = placement_of(o);
@@ -133,8 +194,14 @@ int traced__resolve(const struct otrace_opts *o, struct traced_set *set)
 	int err, code;
 
 	memset(set, 0, sizeof(*set));
+	set->pidns.is_init = true;
+	if (!o->list_probes) {
+		code = check_pid_namespace(o, set);
+		if (code != EXIT_OK)
+			return code;
+	}
 	for (size_t i = 0; i < o->npids; i++) {
-		code = add_pid(set, o->pids[i], placement);
+		code = add_pid(set, o->pids[i], placement, !set->pidns.is_init);
 		if (code != EXIT_OK)
 			return code;
 	}

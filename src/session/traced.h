@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "cli.h"
+#include "container.h"
 #include "gobin.h"
 #include "itabs.h"
 #include "plan.h"
@@ -39,6 +40,7 @@ struct traced_set {
 	size_t nbins;
 	/* --binary: attach to the file for every process, now or later (pid -1) */
 	bool all_processes;
+	struct pidns pidns; /* otrace's own: the PIDs it names and records carry */
 };
 
 /*

@@ -179,6 +179,26 @@ static void test_exec(void)
 	cli__free(&o);
 	CHECK(PARSE(&o, err, "-p", "5", "--exec", "./srv") == EXIT_USAGE);
 	cli__free(&o);
+	/* --user: for the program --exec starts, and only that */
+	CHECK(PARSE(&o, err, "-u", "svc", "--exec", "./srv", "-u", "x") == 0);
+	CHECK_STR(o.user, "svc");
+	CHECK_STR(o.exec_argv[2], "x");
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--user=svc", "--", "./srv") == 0);
+	CHECK_STR(o.user, "svc");
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--user", "svc", "-p", "5") == EXIT_USAGE);
+	CHECK(strstr(err, "--user") != NULL);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--user", "svc", "-b", "./srv") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--user", "svc", "--list-probes", "./srv") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--user", "", "--exec", "./srv") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--exec", "./srv", "--user") == 0);
+	CHECK(!o.user);
+	cli__free(&o);
 }
 
 static void test_errors(void)
@@ -224,6 +244,33 @@ static void test_list_and_info(void)
 	CHECK(PARSE(&o, err, "--list-probes") == EXIT_USAGE);
 	cli__free(&o);
 	CHECK(PARSE(&o, err, "--list-probes", "a", "b") == EXIT_USAGE);
+	cli__free(&o);
+	/* options after the BINARY, and the BINARY after -- */
+	CHECK(PARSE(&o, err, "--list-probes", "/bin/x", "-v") == 0);
+	CHECK_STR(o.list_binary, "/bin/x");
+	CHECK(o.verbose == 1 && !o.exec_argv);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--list-probes", "/bin/x", "-o", "plan.json", "--propagate") == 0);
+	CHECK_STR(o.list_binary, "/bin/x");
+	CHECK_STR(o.output, "plan.json");
+	CHECK(o.propagate);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--list-probes", "--", "/bin/x") == 0);
+	CHECK_STR(o.list_binary, "/bin/x");
+	CHECK(!o.exec_argv);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--list-probes", "--", "-v") == 0);
+	CHECK_STR(o.list_binary, "-v");
+	CHECK(o.verbose == 0);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--list-probes", "/bin/x", "-v", "/bin/y") == EXIT_USAGE);
+	CHECK(strstr(err, "'/bin/y'") != NULL);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--list-probes", "--", "/bin/x", "/bin/y") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--list-probes", "/bin/x", "--", "/bin/y") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--list-probes", "-o", "", "/bin/x") == EXIT_USAGE);
 	cli__free(&o);
 	CHECK(PARSE(&o, err, "--help") == 0 && o.help);
 	cli__free(&o);

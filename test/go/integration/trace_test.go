@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -63,6 +64,33 @@ func attachPID(t *testing.T, dir string, bin string, pid int, stdout *os.File, e
 	line := p.waitStderrLine(t, "attached", readyTimeout)
 	t.Logf("otrace ready: %s", line)
 	return p
+}
+
+// startExec starts argv (otrace and its options, or a wrapper running it
+// with these arguments) with --exec prog and progArgs, prog being a fixture
+// server, and waits until it listens. It returns otrace, the port and the
+// program's PID; the program is killed at cleanup if it still runs.
+func startExec(t *testing.T, dir string, stdout *os.File, argv []string, prog string, progArgs ...string) (*proc, int, int) {
+	t.Helper()
+	portFile, pidFile := filepath.Join(dir, "port"), filepath.Join(dir, "pid")
+	argv = append(append(argv, "--exec", prog), progArgs...)
+	argv = append(argv, "-portfile", portFile, "-pidfile", pidFile)
+	otrace := startProc(t, dir, "otrace", stdout, argv[0], argv[1:]...)
+	port := waitPortFile(t, portFile, otrace)
+	pid := readPidFile(t, pidFile)
+	killOnCleanup(t, pid, prog)
+	return otrace, port, pid
+}
+
+// sendMixed sends n mixed requests to port on fresh connections it closes
+// after, so that every span has ended; it returns them.
+func sendMixed(t *testing.T, port, n int) []*request {
+	t.Helper()
+	reqs := mixedRequests(n)
+	client := newClient()
+	sendAll(t, client, port, reqs)
+	client.CloseIdleConnections()
+	return reqs
 }
 
 // TestAttachPID: otrace -p attaches to a running fixture, ends on SIGINT
@@ -258,4 +286,153 @@ func TestConcurrentRequests(t *testing.T) {
 	spans := readOutput(t, out)
 	checkServerSpans(t, spans, reqs, serverEnv{port: port, hasRoute: fx.hasRoute})
 	checkSummary(t, otrace.stderr(), len(spans))
+}
+
+// TestExecStdout: without -o, the --exec'd program's stdout goes to otrace's
+// stderr, so that stdout carries spans only; with -o, the program keeps
+// otrace's stdout.
+func TestExecStdout(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	const said = "a line the program writes on its stdout"
+	for _, withO := range []bool{false, true} {
+		t.Run(fmt.Sprintf("-o=%v", withO), func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "out.jsonl")
+			argv := []string{bin}
+			if withO {
+				argv = append(argv, "-o", out)
+			}
+			otrace, port, _ := startExec(t, dir, nil, argv, fx.path, "-say", said)
+			reqs := sendMixed(t, port, 5)
+			otrace.signal(t, syscall.SIGTERM)
+			otrace.expectExit(t, exitTimeout, 0)
+
+			stdout, stderr := otrace.stdout(), otrace.stderr()
+			if withO {
+				if strings.TrimSpace(stdout) != said {
+					t.Errorf("with -o, stdout is %q, want the program's line", clip(stdout, 500))
+				}
+			} else {
+				if strings.Contains(stdout, said) {
+					t.Errorf("the program's line is among the spans on stdout")
+				}
+				if !strings.Contains(stderr, said) {
+					t.Errorf("the program's line is not on otrace's stderr")
+				}
+				out = otrace.stdoutPath
+			}
+			spans := readOutput(t, out)
+			checkServerSpans(t, spans, reqs, serverEnv{port: port, hasRoute: fx.hasRoute})
+			checkSummary(t, stderr, len(spans))
+		})
+	}
+}
+
+// sigIgnored reports whether pid ignores sig (SigIgn in /proc/PID/status).
+func sigIgnored(t *testing.T, pid int, sig syscall.Signal) bool {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return mask&(1<<(uint(sig)-1)) != 0
+		}
+	}
+	t.Fatalf("no SigIgn in /proc/%d/status", pid)
+	return false
+}
+
+// TestExecIgnoredSIGINT: started as a script starts a background job, with
+// SIGINT ignored, otrace still takes SIGINT (blocked, it is queued all the
+// same), and the program keeps the ignored SIGINT as it would without
+// otrace. The first SIGINT is passed on (and ignored); the second makes
+// otrace detach and exit 13, saying that it leaves the program running; it
+// waited forever before.
+func TestExecIgnoredSIGINT(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.jsonl")
+	wrapper := []string{"sh", "-c", fmt.Sprintf(`trap "" INT && exec %s -o %s "$@"`, bin, out), "sh"}
+	otrace, port, pid := startExec(t, dir, nil, wrapper, fx.path)
+	if !sigIgnored(t, pid, syscall.SIGINT) {
+		t.Errorf("the program does not ignore SIGINT, which otrace was started with")
+	}
+	if sigIgnored(t, pid, syscall.SIGPIPE) {
+		t.Errorf("the program ignores SIGPIPE, as otrace does for itself")
+	}
+	reqs := sendMixed(t, port, 5)
+	otrace.signal(t, syscall.SIGINT)
+	time.Sleep(time.Second)
+	if otrace.exited() {
+		t.Fatalf("otrace exited (%v) on the first SIGINT, which the program ignores", otrace.state)
+	}
+	otrace.signal(t, syscall.SIGINT)
+	otrace.expectExit(t, exitTimeout, 13)
+	if !runs(pid, fx.path) {
+		t.Errorf("the program is gone; otrace must leave it running")
+	}
+	if !strings.Contains(otrace.stderr(), fmt.Sprintf("PID %d did not exit after SIGINT", pid)) ||
+		!strings.Contains(otrace.stderr(), "leaves it running") {
+		t.Errorf("otrace does not say what it did to the program")
+	}
+	spans := readOutput(t, out)
+	checkServerSpans(t, spans, reqs, serverEnv{port: port, hasRoute: fx.hasRoute})
+	checkSummary(t, otrace.stderr(), len(spans))
+}
+
+// TestExecOutputClosed: with --exec, when the reader of stdout goes away
+// the probes go, but otrace stays the program's parent (it neither stops it
+// nor leaves it to init) and exits with its status once it exits.
+func TestExecOutputClosed(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := fixture(t)
+	dir := t.TempDir()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otrace, port, pid := startExec(t, dir, pw, []string{bin}, fx.path)
+	pw.Close()
+	client := newClient()
+	if err := send(client, port, newRequest("GET", "/hello", 200, "/hello")); err != nil {
+		t.Fatal(err)
+	}
+	pr.SetReadDeadline(time.Now().Add(exitTimeout))
+	if _, err := bufio.NewReader(pr).ReadBytes('\n'); err != nil {
+		t.Fatalf("no first line on stdout: %v", err)
+	}
+	pr.Close()
+	sendUntilClosed := time.Now().Add(2 * readyTimeout)
+	for !strings.Contains(otrace.stderr(), "probes detached") {
+		if time.Now().After(sendUntilClosed) || otrace.exited() {
+			t.Fatalf("otrace did not say that it detached (%v):\n%s", otrace.state, otrace.stderr())
+		}
+		if err := send(client, port, newRequest("GET", "/hello", 200, "/hello")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if otrace.exited() {
+		t.Fatalf("otrace exited (%v) while the program runs", otrace.state)
+	}
+	if ppid := parentOf(t, pid); ppid != otrace.pid() {
+		t.Errorf("the program's parent is %d, want otrace (%d)", ppid, otrace.pid())
+	}
+	otrace.signal(t, syscall.SIGTERM)
+	otrace.expectExit(t, exitTimeout, 0)
+	if runs(pid, fx.path) {
+		t.Errorf("the program still runs after SIGTERM")
+	}
 }
