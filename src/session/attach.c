@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/btf.h>
 
@@ -11,6 +12,7 @@
 /* the skeleton's typed .rodata: every library's configuration (generated list) */
 #include "library_configs.h"
 #include "otrace.skel.h"
+#include "uprobe_multi.h"
 
 /* One loaded copy of the BPF object, configured for one binary's plan. */
 struct instance {
@@ -25,8 +27,11 @@ struct tracer {
 	struct instance *instances;
 	size_t ninstances;
 	struct ring_buffer *ring;
-	struct bpf_link **links;
+	bool multi; /* the kernel has multi-uprobe links: one link per program */
+	struct bpf_link **links; /* one uprobe each (without multi-uprobe links) */
 	size_t nlinks, links_cap;
+	int *multi_fds; /* multi-uprobe links */
+	size_t nmulti, multi_cap;
 };
 
 /*
@@ -54,7 +59,8 @@ static int share_maps(struct bpf_object *obj, struct bpf_object *first)
 	return 0;
 }
 
-static void only_planned_programs(struct bpf_object *obj, const struct plan *plan)
+/* Loads the programs the plan uses only; multi: as multi-uprobe programs. */
+static void only_planned_programs(struct bpf_object *obj, const struct plan *plan, bool multi)
 {
 	struct bpf_program *prog;
 
@@ -65,6 +71,9 @@ static void only_planned_programs(struct bpf_object *obj, const struct plan *pla
 			used = plan->probes[i].planned &&
 			       !strcmp(plan->probes[i].program, bpf_program__name(prog));
 		bpf_program__set_autoload(prog, used);
+		if (used && multi)
+			bpf_program__set_expected_attach_type(
+				prog, (enum bpf_attach_type)UPROBE_MULTI_ATTACH_TYPE);
 	}
 }
 
@@ -140,7 +149,7 @@ static int configure_libraries(struct bpf_object *obj, const struct plan *plan)
  * (NULL for the first instance).
  */
 static int instance__load(struct instance *in, const struct plan *plan, size_t ringbuf_bytes,
-			  const struct pidns *pidns, const struct instance *first)
+			  const struct pidns *pidns, bool multi, const struct instance *first)
 {
 	int err;
 
@@ -166,7 +175,7 @@ static int instance__load(struct instance *in, const struct plan *plan, size_t r
 	 * costs seconds on a busy machine, and those that write to the target
 	 * (--propagate) must not even load unless asked for.
 	 */
-	only_planned_programs(in->obj, plan);
+	only_planned_programs(in->obj, plan, multi);
 	err = bpf_map__set_max_entries(in->skel->maps.events, ringbuf_bytes);
 	if (!err && first)
 		err = share_maps(in->obj, first->obj);
@@ -203,6 +212,7 @@ int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_b
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	t->multi = uprobe_multi__supported();
 	log__hold_libbpf(); /* libbpf's warnings and the verifier's log, if loading fails */
 	t->instances = calloc(nplans, sizeof(*t->instances));
 	if (!t->instances) {
@@ -210,7 +220,7 @@ int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_b
 		goto fail;
 	}
 	for (size_t i = 0; i < nplans; i++) {
-		err = instance__load(&t->instances[i], plans[i], ringbuf_bytes, pidns,
+		err = instance__load(&t->instances[i], plans[i], ringbuf_bytes, pidns, t->multi,
 				     i ? &t->instances[0] : NULL);
 		t->ninstances++; /* a failed instance still has its skeleton to destroy */
 		if (err)
@@ -246,6 +256,74 @@ static int keep_link(struct tracer *t, struct bpf_link *link)
 	}
 	t->links[t->nlinks++] = link;
 	return 0;
+}
+
+static int keep_multi(struct tracer *t, int fd)
+{
+	if (t->nmulti == t->multi_cap) {
+		size_t cap = t->multi_cap ? t->multi_cap * 2 : 16;
+		int *fds = realloc(t->multi_fds, cap * sizeof(*fds));
+
+		if (!fds)
+			return -ENOMEM;
+		t->multi_fds = fds;
+		t->multi_cap = cap;
+	}
+	t->multi_fds[t->nmulti++] = fd;
+	return 0;
+}
+
+/*
+ * One multi-uprobe link per program, with every offset the plan puts it at,
+ * in the order the plan first names each program. Returns the probes attached.
+ */
+static int attach_plan_multi(struct tracer *t, const struct instance *in, const char *binary,
+			     pid_t pid)
+{
+	const struct plan *plan = in->plan;
+	uint64_t offsets[PLAN_MAX_PROBES], cookies[PLAN_MAX_PROBES];
+	int attached = 0;
+
+	for (size_t i = 0; i < plan->nprobes; i++) {
+		const struct probe *p = &plan->probes[i];
+		struct bpf_program *prog;
+		uint32_t n = 0;
+		bool seen = false;
+		int fd, err;
+
+		if (!p->planned)
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = plan->probes[j].planned && !strcmp(plan->probes[j].program, p->program);
+		if (seen)
+			continue; /* its link has every offset already */
+		for (size_t j = i; j < plan->nprobes; j++) {
+			const struct probe *q = &plan->probes[j];
+
+			if (!q->planned || strcmp(q->program, p->program))
+				continue;
+			offsets[n] = q->file_offset;
+			cookies[n++] = q->point.stack_check ? OT_COOKIE_STACK_CHECK : 0;
+		}
+		prog = bpf_object__find_program_by_name(in->obj, p->program);
+		if (!prog)
+			return -ENOENT;
+		fd = uprobe_multi__attach(bpf_program__fd(prog), binary, offsets, cookies, n,
+					  pid < 0 ? 0 : pid);
+		if (fd < 0) {
+			log__release_libbpf(true);
+			pr_err("failed to attach uprobes to %s in %s (%u places): %s", p->symbol,
+			       binary, n, strerror(-fd));
+			return fd;
+		}
+		err = keep_multi(t, fd);
+		if (err) {
+			close(fd);
+			return err;
+		}
+		attached += (int)n;
+	}
+	return attached;
 }
 
 static int attach_plan(struct tracer *t, const struct instance *in, const char *binary, pid_t pid)
@@ -290,7 +368,10 @@ int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t 
 	if (instance >= t->ninstances)
 		return -EINVAL;
 	log__hold_libbpf(); /* shown if an attach fails */
-	n = attach_plan(t, &t->instances[instance], binary, pid);
+	if (t->multi)
+		n = attach_plan_multi(t, &t->instances[instance], binary, pid);
+	else
+		n = attach_plan(t, &t->instances[instance], binary, pid);
 	log__release_libbpf(false);
 	return n;
 }
@@ -300,6 +381,9 @@ void tracer__detach(struct tracer *t)
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	t->nlinks = 0;
+	for (size_t i = 0; i < t->nmulti; i++)
+		close(t->multi_fds[i]);
+	t->nmulti = 0;
 }
 
 int tracer__fd(const struct tracer *t)
@@ -340,6 +424,7 @@ void tracer__free(struct tracer *t)
 		return;
 	tracer__detach(t);
 	free(t->links);
+	free(t->multi_fds);
 	ring_buffer__free(t->ring);
 	for (size_t i = 0; i < t->ninstances; i++)
 		instance__destroy(&t->instances[i]);
