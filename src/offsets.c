@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "offsets.h"
+#include "typedata.h"
 
 struct offsets_row {
 	const char *go_version; /* exact release the row was read from, "go1.26.8" */
@@ -140,6 +141,30 @@ int offsets_table__resolve_modules(const struct gobin *gb, struct field_req *req
 	return found;
 }
 
+/* Fills what the binary's runtime type data knows; returns the number filled. */
+static int typedata_resolve(const struct gobin *gb, struct field_req *reqs, size_t n)
+{
+	struct typedata *td;
+	int err = gobin__typedata(gb, &td), found = 0;
+
+	if (err) {
+		pr_debug("no runtime type data: %s", strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct typedata_field f;
+		uint64_t type;
+
+		if (reqs[i].source || typedata__find(td, reqs[i].type, &type) ||
+		    typedata__field(td, type, reqs[i].field, &f))
+			continue;
+		reqs[i].offset = (int64_t)f.offset;
+		reqs[i].source = "typedata";
+		found++;
+	}
+	return found;
+}
+
 void field_reqs__reset(struct field_req *reqs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -154,7 +179,8 @@ int offsets__resolve(const struct gobin *gb, struct field_req *reqs, size_t n)
 
 	field_reqs__reset(reqs, n);
 	if (dwarf__resolve_fields(gobin__elf(gb), reqs, n) == -ENODATA)
-		pr_debug("no DWARF in the binary; using the generated offsets table");
+		pr_debug("no DWARF in the binary; using its runtime type data");
+	typedata_resolve(gb, reqs, n);
 	offsets_table__resolve(gobin__go_version(gb), reqs, n);
 	offsets_table__resolve_modules(gb, reqs, n);
 	for (size_t i = 0; i < n; i++)
