@@ -124,12 +124,12 @@ struct typedata {
 	size_t index_cap;
 };
 
-static uint64_t le(const uint8_t *p, unsigned int size)
+/* A little-endian word of 2, 4 or 8 bytes: x86-64 only, so a plain load. */
+static inline uint64_t le(const uint8_t *p, unsigned int size)
 {
 	uint64_t v = 0;
 
-	for (int i = (int)size - 1; i >= 0; i--) /* little endian: x86-64 only */
-		v = v << 8 | p[i];
+	memcpy(&v, p, size);
 	return v;
 }
 
@@ -551,32 +551,60 @@ static int name_off(const struct typedata *td, const uint8_t *p, struct name *n)
 	return read_name(td, td->types + (uint64_t)off, n);
 }
 
+/* Where reflect's Name() starts in a type string: after the last '.' outside type arguments. */
+static size_t short_name_at(const uint8_t *s, size_t len)
+{
+	int depth = 0;
+
+	for (size_t i = len; i-- > 0;) {
+		if (s[i] == ']')
+			depth++;
+		else if (s[i] == '[')
+			depth--;
+		else if (s[i] == '.' && !depth)
+			return i + 1;
+	}
+	return 0;
+}
+
+/* reflect's String() of a type. */
+static int type_string(const struct typedata *td, const uint8_t *h, struct name *name)
+{
+	int err = name_off(td, h + 40, name);
+
+	if (err)
+		return err;
+	/* stored as its pointer type's string, which shares the bytes */
+	if (h[20] & TFLAG_STAR && name->len && name->s[0] == '*') {
+		name->s++;
+		name->len--;
+	}
+	return 0;
+}
+
+/* A named type's name without its package. */
+static int type_short_name(const struct typedata *td, const uint8_t *h, struct name *name)
+{
+	int err = type_string(td, h, name);
+	size_t at;
+
+	if (err)
+		return err;
+	at = short_name_at(name->s, name->len);
+	name->s += at;
+	name->len -= at;
+	return 0;
+}
+
 /* A named type's package path and name, as DWARF joins them with a '.'. */
 static int type_name_parts(const struct typedata *td, uint64_t t, const uint8_t *h,
 			   struct name *pkg, struct name *name)
 {
 	const uint8_t *u = uncommon(td, t, h);
-	int depth = 0, err;
+	int err = type_short_name(td, h, name);
 
-	err = name_off(td, h + 40, name);
 	if (err)
 		return err;
-	if (h[20] & TFLAG_STAR && name->len && name->s[0] == '*') {
-		name->s++;
-		name->len--;
-	}
-	/* reflect's Name(): after the last '.' outside type arguments */
-	for (size_t i = name->len; i-- > 0;) {
-		if (name->s[i] == ']') {
-			depth++;
-		} else if (name->s[i] == '[') {
-			depth--;
-		} else if (name->s[i] == '.' && !depth) {
-			name->s += i + 1;
-			name->len -= i + 1;
-			break;
-		}
-	}
 	return u ? name_off(td, u, pkg) : 0;
 }
 
@@ -595,7 +623,7 @@ static uint32_t hash_bytes(uint32_t h, const uint8_t *s, size_t len)
  * spaces, control and non-ASCII bytes become "%xx"
  * ("gopkg.in/yaml%2ev3"). Returns the length of out.
  */
-static size_t pkg_char(const struct name *pkg, size_t last_slash, size_t i, uint8_t out[3])
+static inline size_t pkg_char(const struct name *pkg, size_t last_slash, size_t i, uint8_t out[3])
 {
 	static const char hex[] = "0123456789abcdef";
 	uint8_t c = pkg->s[i];
@@ -615,19 +643,6 @@ static size_t last_slash(const struct name *pkg)
 	const uint8_t *s = memrchr(pkg->s, '/', pkg->len);
 
 	return s ? (size_t)(s - pkg->s) : 0;
-}
-
-static uint32_t hash_full_name(const struct name *pkg, const struct name *name)
-{
-	size_t slash = last_slash(pkg);
-	uint32_t h = HASH_SEED;
-	uint8_t c[3];
-
-	for (size_t i = 0; i < pkg->len; i++)
-		h = hash_bytes(h, c, pkg_char(pkg, slash, i, c));
-	if (pkg->len)
-		h = hash_bytes(h, (const uint8_t *)".", 1);
-	return hash_bytes(h, name->s, name->len);
 }
 
 static bool full_name_is(const struct name *pkg, const struct name *name, const char *want)
@@ -714,18 +729,24 @@ static int seen_add(struct typedata *td, uint64_t t)
 	return 1;
 }
 
-/* Queues the descriptor at t once; unsound ones are left out. */
+/*
+ * Queues the descriptor at t once; unsound ones are left out. The seen set
+ * comes first: most edges lead to types seen before, and their descriptors
+ * are scattered over megabytes.
+ */
 static int push(struct typedata *td, uint64_t t)
 {
 	int err;
 
 	if (++td->edges > MAX_EDGES)
 		return -E2BIG;
-	if (!t || !type_header(td, t))
+	if (!t)
 		return 0;
 	err = seen_add(td, t);
 	if (err <= 0)
 		return err;
+	if (!type_header(td, t))
+		return 0;
 	if (td->nseen > MAX_TYPES)
 		return -E2BIG;
 	if (td->nstack == td->stack_cap) {
@@ -807,21 +828,25 @@ static int push_kind_edges(struct typedata *td, uint64_t t, const uint8_t *h)
 	}
 }
 
+/*
+ * Indexes a named type by its name without the package: cheaper to read and
+ * hash than the full name, which lookups compare.
+ */
 static int add_named(struct typedata *td, uint64_t t, const uint8_t *h)
 {
-	struct name pkg = { .len = 0 }, name;
+	struct name name;
 	int err;
 
 	if (kind_of(h) == TYPEDATA_MAP && !td->map_size)
 		return 0; /* its package is where the map struct ends */
-	if (type_name_parts(td, t, h, &pkg, &name) || !name.len)
+	if (type_short_name(td, h, &name) || !name.len)
 		return 0;
 	if (td->nnamed == td->named_cap) {
 		err = grow((void **)&td->named, &td->named_cap, sizeof(*td->named), 256);
 		if (err)
 			return err;
 	}
-	td->named[td->nnamed++] = (struct named){ t, hash_full_name(&pkg, &name) };
+	td->named[td->nnamed++] = (struct named){ t, hash_bytes(HASH_SEED, name.s, name.len) };
 	return 0;
 }
 
@@ -1029,7 +1054,8 @@ static int ensure_walked(struct typedata *td)
 int typedata__find(struct typedata *td, const char *name, uint64_t *type)
 {
 	int walk_err = ensure_walked(td), matches = 0;
-	uint32_t h = hash_bytes(HASH_SEED, (const uint8_t *)name, strlen(name));
+	size_t len = strlen(name), at = short_name_at((const uint8_t *)name, len);
+	uint32_t h = hash_bytes(HASH_SEED, (const uint8_t *)name + at, len - at);
 
 	*type = 0;
 	if (!td->index)
@@ -1219,7 +1245,7 @@ int typedata__name(const struct typedata *td, uint64_t type, char *buf, size_t l
 	if (h[20] & TFLAG_NAMED)
 		err = type_name_parts(td, type, h, &pkg, &name);
 	else
-		err = name_off(td, h + 40, &name);
+		err = type_string(td, h, &name);
 	if (err)
 		return err;
 	if (pkg.len) {
