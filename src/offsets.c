@@ -148,7 +148,7 @@ static int typedata_resolve(const struct gobin *gb, struct field_req *reqs, size
 	int err = gobin__typedata(gb, &td), found = 0;
 
 	if (err) {
-		pr_debug("no runtime type data: %s", strerror(-err));
+		pr_debug("no DWARF, and no runtime type data: %s", strerror(-err));
 		return err;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -178,9 +178,12 @@ int offsets__resolve(const struct gobin *gb, struct field_req *reqs, size_t n)
 	int missing = 0;
 
 	field_reqs__reset(reqs, n);
+	/*
+	 * DWARF describes every type the program's code uses: a field it lacks
+	 * does not exist in this build, so the type data is read only without it.
+	 */
 	if (dwarf__resolve_fields(gobin__elf(gb), reqs, n) == -ENODATA)
-		pr_debug("no DWARF in the binary; using its runtime type data");
-	typedata_resolve(gb, reqs, n);
+		typedata_resolve(gb, reqs, n);
 	offsets_table__resolve(gobin__go_version(gb), reqs, n);
 	offsets_table__resolve_modules(gb, reqs, n);
 	for (size_t i = 0; i < n; i++)
