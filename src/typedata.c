@@ -115,6 +115,7 @@ struct typedata {
 	int walk_err;
 	uint64_t *seen; /* open addressing; 0 is empty */
 	size_t seen_cap, nseen;
+	size_t nvisited; /* sound descriptors among the seen */
 	uint64_t *stack;
 	size_t nstack, stack_cap;
 	size_t edges;
@@ -440,7 +441,7 @@ const char *typedata__layout(const struct typedata *td)
 
 size_t typedata__count(const struct typedata *td)
 {
-	return td->nseen;
+	return td->nvisited;
 }
 
 /* ---- descriptors ---- */
@@ -855,6 +856,7 @@ static int visit(struct typedata *td, uint64_t t)
 	const uint8_t *h = type_header(td, t), *u;
 	int err;
 
+	td->nvisited++;
 	if (h[20] & TFLAG_NAMED) {
 		err = add_named(td, t, h);
 		if (err)
