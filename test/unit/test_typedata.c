@@ -725,6 +725,69 @@ static void test_hostile(void)
 	}
 }
 
+/*
+ * A walk that would follow more edges than the cap (8M): 1000 structs that
+ * share one array of 10000 fields. It ends with -E2BIG, and what it indexed
+ * before stays found.
+ */
+static void test_caps(void)
+{
+	enum { NSTRUCTS = 1000, NFIELDS = 10000 };
+	size_t len = 0x100 + NFIELDS * 24 + NSTRUCTS * 80 + NSTRUCTS * 4 + 0x100;
+	uint8_t *ro = calloc(1, len), md[MD_WORDS * 8] = { 0 };
+	uint64_t name = TYPES + 0x40, fields = TYPES + 0x100, structs = fields + NFIELDS * 24;
+	uint64_t links = structs + NSTRUCTS * 80, tsm = links + NSTRUCTS * 4, named = TYPES + 8;
+	struct typedata_segment segs[2] = { { TYPES, ro, len }, { MD_ADDR, md, sizeof(md) } };
+	struct typedata_image img = { .segs = segs, .nsegs = 2, .moduledata = MD_ADDR,
+				      .go_version = "go1.26.1" };
+	struct typedata *td;
+	uint64_t t;
+
+	if (!ro)
+		exit(2);
+	/* a named int, then a name for every field */
+	put(ro + 8, 8, 8);
+	ro[8 + 20] = TF_NAMED | TF_UNCOMMON;
+	ro[8 + 21] = ro[8 + 22] = 8;
+	ro[8 + 23] = K_INT;
+	put(ro + 8 + 40, name - TYPES, 4);
+	memcpy(ro + (name - TYPES), "\0\3" "int", 5);
+	memcpy(ro + (name - TYPES) + 16, "\0\1" "f", 3);
+	for (size_t i = 0; i < NFIELDS; i++) {
+		put(ro + (fields - TYPES) + 24 * i, name + 16, 8);
+		put(ro + (fields - TYPES) + 24 * i + 8, named, 8);
+	}
+	for (size_t i = 0; i < NSTRUCTS; i++) {
+		uint8_t *h = ro + (structs - TYPES) + 80 * i;
+
+		put(h, 8, 8);
+		h[21] = h[22] = 8;
+		h[23] = K_STRUCT;
+		put(h + 40, name - TYPES, 4);
+		put(h + 56, fields, 8);
+		put(h + 64, NFIELDS, 8);
+		put(h + 72, NFIELDS, 8);
+		put(ro + (links - TYPES) + 4 * i, structs + 80 * i - TYPES, 4);
+	}
+	put(ro + (tsm - TYPES) + 16, TEXT, 8);
+	put(md + 8 * 22, TEXT, 8);
+	put(md + 8 * 37, TYPES, 8);
+	put(md + 8 * 38, links, 8);
+	put(md + 8 * 42, tsm, 8);
+	put(md + 8 * 43, 1, 8);
+	put(md + 8 * 44, 1, 8);
+	put(md + 8 * 45, links, 8);
+	put(md + 8 * 46, NSTRUCTS, 8);
+	put(md + 8 * 47, NSTRUCTS, 8);
+	CHECK(typedata__open_image(&img, &td) == 0);
+	if (td) {
+		CHECK(typedata__find(td, "nowhere.T", &t) == -E2BIG);
+		CHECK(typedata__find(td, "int", &t) == 0 && t == named);
+		typedata__free(td);
+	}
+	free(ro);
+}
+
 /* fuzz_typedata's input: see test/fuzz/fuzz_typedata.c. */
 static void write_seed(const char *dir, const char *name)
 {
@@ -788,6 +851,7 @@ int main(int argc, char **argv)
 	test_eras();
 	test_versions();
 	test_hostile();
+	test_caps();
 	test_truncated();
 	test_mutations();
 	return ut_summary();
