@@ -139,9 +139,10 @@ static const uint8_t *seg_bytes(const struct typedata *td, uint64_t addr, uint64
 {
 	for (size_t i = 0; i < td->nsegs; i++) {
 		const struct typedata_segment *s = &td->segs[i];
+		uint64_t off = addr - s->vaddr;
 
-		if (addr >= s->vaddr && addr - s->vaddr <= s->len && len <= s->len - (addr - s->vaddr))
-			return s->data + (addr - s->vaddr);
+		if (addr >= s->vaddr && off <= s->len && len <= s->len - off)
+			return s->data + off;
 	}
 	return NULL;
 }

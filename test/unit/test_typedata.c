@@ -536,7 +536,8 @@ static void test_versions(void)
 
 	build_program(26, false);
 	img = image_of(segs, RO_LEN);
-	img.go_version = "go1.22.3 X:loopvar"; /* a 1.26 layout under a 1.22 name: found by trying */
+	/* a 1.26 layout under a 1.22 name: found by trying */
+	img.go_version = "go1.22.3 X:loopvar";
 	CHECK(typedata__open_image(&img, &td) == 0);
 	if (td)
 		CHECK_STR(typedata__layout(td), "go1.26");
