@@ -21,6 +21,8 @@ if [[ -x $root/test/fuzz/make-$target-seeds.sh ]]; then
 elif [[ -x $root/test/fuzz/seed-$target.sh ]]; then
 	"$root/test/fuzz/seed-$target.sh" "$seeds" 2>/dev/null || true
 fi
+# a target whose real seeds are larger says so (libFuzzer's .options convention)
+max_len=$(sed -n 's/^max_len *= *\([0-9]*\)$/\1/p' "$root/test/fuzz/fuzz_$target.options" 2>/dev/null || true)
 echo "fuzz: $target for ${seconds}s on $(ls "$seeds" | wc -l) seeds"
 "$build/test/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-	-max_len=65536 -print_final_stats=1 "$corpus" "$seeds" 2>&1 | tail -n 15
+	-max_len="${max_len:-65536}" -print_final_stats=1 "$corpus" "$seeds" 2>&1 | tail -n 15

@@ -9,6 +9,7 @@
 
 #include "gobin.h"
 #include "pclntab.h"
+#include "typedata.h"
 
 struct gobin {
 	int fd;
@@ -23,6 +24,9 @@ struct gobin {
 	bool has_runtime_sym;
 	struct pclntab *pclntab; /* opened on first need: stripped binaries */
 	bool pclntab_tried;
+	struct typedata *typedata; /* opened on first need: no DWARF */
+	int typedata_err;
+	bool typedata_tried;
 };
 
 static const char buildinfo_magic[] = "\xff Go buildinf:";
@@ -354,20 +358,38 @@ static void scan_sections(struct gobin *gb)
 	gb->has_pclntab = find_section(gb->elf, ".gopclntab", &sh) != NULL;
 }
 
-/* Function entries from .gopclntab, for binaries without .symtab (-s -w). */
-static int find_funcs_pclntab(const struct gobin *gb, struct go_func *funcs, size_t n)
+const struct pclntab *gobin__pclntab(const struct gobin *gb)
 {
 	struct gobin *mut = (struct gobin *)gb; /* the table is a lazily filled cache */
-	struct go_func missing[32];
-	size_t nmissing = 0;
-	int found = 0;
 
 	if (!gb->pclntab_tried) {
 		mut->pclntab_tried = true;
 		if (pclntab__open(gb, &mut->pclntab))
 			mut->pclntab = NULL;
 	}
-	if (!gb->pclntab)
+	return gb->pclntab;
+}
+
+int gobin__typedata(const struct gobin *gb, struct typedata **out)
+{
+	struct gobin *mut = (struct gobin *)gb; /* a lazily filled cache too */
+
+	if (!gb->typedata_tried) {
+		mut->typedata_tried = true;
+		mut->typedata_err = typedata__open(gb, &mut->typedata);
+	}
+	*out = gb->typedata;
+	return gb->typedata_err;
+}
+
+/* Function entries from .gopclntab, for binaries without .symtab (-s -w). */
+static int find_funcs_pclntab(const struct gobin *gb, struct go_func *funcs, size_t n)
+{
+	struct go_func missing[32];
+	size_t nmissing = 0;
+	int found = 0;
+
+	if (!gobin__pclntab(gb))
 		return 0;
 	for (size_t i = 0; i < n && nmissing < 32; i++)
 		if (!funcs[i].vaddr)
@@ -596,6 +618,7 @@ void gobin__free(struct gobin *gb)
 {
 	if (!gb)
 		return;
+	typedata__free(gb->typedata);
 	pclntab__free(gb->pclntab);
 	for (size_t i = 0; i < gb->nmodules; i++)
 		free_module(&gb->modules[i]);

@@ -74,6 +74,16 @@ int gobin__vaddr_to_offset(const struct gobin *gb, uint64_t vaddr, uint64_t *off
 const uint8_t *gobin__bytes_at(const struct gobin *gb, uint64_t vaddr, size_t len);
 Elf *gobin__elf(const struct gobin *gb);
 
+struct pclntab;
+struct typedata;
+/* The pclntab, opened on first call (NULL when it cannot be read); gb owns it. */
+const struct pclntab *gobin__pclntab(const struct gobin *gb);
+/*
+ * The runtime type data (typedata.h), opened on first call; gb owns it. Returns
+ * 0 or typedata__open()'s error, the same on every call; *out is NULL on error.
+ */
+int gobin__typedata(const struct gobin *gb, struct typedata **out);
+
 /* Parses a modinfo blob (exposed for tests). */
 int gobin__parse_modinfo(struct gobin *gb, const char *info, size_t len);
 

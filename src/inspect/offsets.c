@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "log.h"
 #include "offsets.h"
+#include "typedata.h"
 
 struct offsets_row {
 	const char *go_version; /* exact release the row was read from, "go1.26.8" */
@@ -139,6 +141,30 @@ int offsets_table__resolve_modules(const struct gobin *gb, struct field_req *req
 	return found;
 }
 
+/* Fills what the binary's runtime type data knows; returns the number filled. */
+static int typedata_resolve(const struct gobin *gb, struct field_req *reqs, size_t n)
+{
+	struct typedata *td;
+	int err = gobin__typedata(gb, &td), found = 0;
+
+	if (err) {
+		pr_debug("no DWARF, and no runtime type data: %s", strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct typedata_field f;
+		uint64_t type;
+
+		if (reqs[i].source || typedata__find(td, reqs[i].type, &type) ||
+		    typedata__field(td, type, reqs[i].field, &f))
+			continue;
+		reqs[i].offset = (int64_t)f.offset;
+		reqs[i].source = "typedata";
+		found++;
+	}
+	return found;
+}
+
 void field_reqs__reset(struct field_req *reqs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -152,7 +178,12 @@ int offsets__resolve(const struct gobin *gb, struct field_req *reqs, size_t n)
 	int missing = 0;
 
 	field_reqs__reset(reqs, n);
-	dwarf__resolve_fields(gobin__elf(gb), reqs, n);
+	/*
+	 * DWARF describes every type the program's code uses: a field it lacks
+	 * does not exist in this build, so the type data is read only without it.
+	 */
+	if (dwarf__resolve_fields(gobin__elf(gb), reqs, n) == -ENODATA)
+		typedata_resolve(gb, reqs, n);
 	offsets_table__resolve(gobin__go_version(gb), reqs, n);
 	offsets_table__resolve_modules(gb, reqs, n);
 	offsets_runtime__resolve(gobin__go_version(gb), reqs, n);

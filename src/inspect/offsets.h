@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Struct field offsets in the target: DWARF first, the generated tables
- * second, never guessed. A field neither source knows stays at offset -1 and
- * the probes needing it are skipped with a warning naming it.
+ * Struct field offsets in the target: DWARF first, the binary's runtime type
+ * data second (typedata.h), the generated tables last, never guessed. A field
+ * no source knows stays at offset -1 and the probes needing it are skipped
+ * with a warning naming it.
  *
  * Two tables: standard library types by exact Go release, and types of
  * third-party modules (grpc-go, genproto) by the exact version of the module
@@ -20,7 +21,7 @@ struct field_req {
 	const char *type;  /* Go type name as in DWARF, e.g. "net/http.Request" */
 	const char *field; /* member name */
 	int64_t offset;	   /* out: -1 when unknown */
-	const char *source; /* out: "dwarf" or "table", NULL when unknown */
+	const char *source; /* out: "dwarf", "typedata" or "table", NULL when unknown */
 };
 
 /* Marks every request unknown (offset -1, no source). */
@@ -51,7 +52,7 @@ int offsets_table__resolve_modules(const struct gobin *gb, struct field_req *req
  */
 int offsets_runtime__resolve(const char *go_version, struct field_req *reqs, size_t n);
 
-/* DWARF, then the tables, for every request; returns the number unresolved. */
+/* DWARF, then the type data, then the tables; returns the number unresolved. */
 int offsets__resolve(const struct gobin *gb, struct field_req *reqs, size_t n);
 
 #endif

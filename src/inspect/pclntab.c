@@ -53,6 +53,8 @@ struct pclntab {
 	uint64_t hdr_text;    /* header's textStart; 0 when absent */
 	uint64_t text_start;  /* added to entries; 0 for absolute ones */
 	const char *text_src; /* where text_start came from */
+	uint64_t moduledata;  /* runtime.firstmoduledata, 0 when not found */
+	bool moduledata_rela; /* its pointers are only in relocation addends */
 	uint64_t off[NTABS];
 	const uint8_t *names; /* funcnametab, cut after its last NUL */
 	size_t names_len;
@@ -279,6 +281,13 @@ const char *pclntab__text_source(const struct pclntab *p)
 	return p->text_src;
 }
 
+uint64_t pclntab__moduledata(const struct pclntab *p, bool *rela)
+{
+	if (rela)
+		*rela = p->moduledata_rela;
+	return p->moduledata;
+}
+
 /* Lookup of wanted names: open addressing over indices into funcs. */
 #define SMALL_SLOTS 64
 #define SLOT_EMPTY  0
@@ -415,6 +424,8 @@ struct blob {
 static bool moduledata_matches(const struct pclntab *p, uint64_t pcv, const uint64_t *w)
 {
 	uint64_t t = w[MD_TEXT];
+	/* entries are offsets from text, or absolute addresses (Go 1.16/1.17) */
+	uint64_t base = p->magic == MAGIC_GO116 ? 0 : t;
 
 	if (w[MD_PCHEADER] != pcv)
 		return false;
@@ -427,9 +438,9 @@ static bool moduledata_matches(const struct pclntab *p, uint64_t pcv, const uint
 	if (w[MD_FTAB] != pcv + p->off[TAB_PCLN] || w[MD_FTAB + 1] != p->nfunc + 1 ||
 	    w[MD_FTAB + 2] != p->nfunc + 1)
 		return false;
-	if (!t || w[MD_MINPC] < t || w[MD_MINPC] - t != ftab_entry(p, 0))
+	if (!t || w[MD_MINPC] < t || w[MD_MINPC] - base != ftab_entry(p, 0))
 		return false;
-	if (w[MD_MAXPC] < t || w[MD_MAXPC] - t != ftab_entry(p, p->nfunc))
+	if (w[MD_MAXPC] < t || w[MD_MAXPC] - base != ftab_entry(p, p->nfunc))
 		return false;
 	return w[MD_ETEXT] >= w[MD_MAXPC];
 }
@@ -452,7 +463,9 @@ static bool load_segment(const struct gobin *gb, size_t i, struct blob *seg, GEl
 	return true;
 }
 
-static uint64_t scan_moduledata(const struct pclntab *p, uint64_t pcv, const struct blob *seg)
+/* The address of the moduledata for the pclntab at pcv in seg, or 0; *text: its text. */
+static uint64_t scan_moduledata(const struct pclntab *p, uint64_t pcv, const struct blob *seg,
+				uint64_t *text)
 {
 	unsigned int ps = p->ptrsize;
 	size_t need = MD_NWORDS * ps;
@@ -466,14 +479,17 @@ static uint64_t scan_moduledata(const struct pclntab *p, uint64_t pcv, const str
 			continue;
 		for (int k = 0; k < MD_NWORDS; k++)
 			w[k] = rd(seg->data + off + k * ps, ps);
-		if (moduledata_matches(p, pcv, w))
-			return w[MD_TEXT];
+		if (moduledata_matches(p, pcv, w)) {
+			*text = w[MD_TEXT];
+			return seg->vaddr + off;
+		}
 	}
 	return 0;
 }
 
-/* moduledata.text for the pclntab at pcv, or 0. It lives in writable data. */
-static uint64_t moduledata_text(const struct gobin *gb, const struct pclntab *p, uint64_t pcv)
+/* The moduledata for the pclntab at pcv, or 0. It lives in writable data. */
+static uint64_t find_moduledata(const struct gobin *gb, const struct pclntab *p, uint64_t pcv,
+				uint64_t *text)
 {
 	size_t phnum;
 
@@ -482,13 +498,13 @@ static uint64_t moduledata_text(const struct gobin *gb, const struct pclntab *p,
 	for (size_t i = 0; i < phnum; i++) {
 		struct blob seg;
 		GElf_Word flags;
-		uint64_t text;
+		uint64_t md;
 
 		if (!load_segment(gb, i, &seg, &flags) || !(flags & PF_W))
 			continue;
-		text = scan_moduledata(p, pcv, &seg);
-		if (text)
-			return text;
+		md = scan_moduledata(p, pcv, &seg, text);
+		if (md)
+			return md;
 	}
 	return 0;
 }
@@ -567,8 +583,9 @@ static bool read_relocated(const struct gobin *gb, const struct relocs *r, uint6
 	return true;
 }
 
-/* moduledata.text through a RELATIVE relocation whose addend is pcv, or 0. */
-static uint64_t rela_moduledata_text(const struct gobin *gb, const struct pclntab *p, uint64_t pcv)
+/* The moduledata found through a RELATIVE relocation whose addend is pcv, or 0. */
+static uint64_t rela_find_moduledata(const struct gobin *gb, const struct pclntab *p,
+				     uint64_t pcv, uint64_t *text)
 {
 	struct relocs r;
 	uint64_t where, addend, w[MD_NWORDS];
@@ -578,9 +595,25 @@ static uint64_t rela_moduledata_text(const struct gobin *gb, const struct pclnta
 	for (size_t i = 0; i < r.count; i++) {
 		if (!rela_relative(&r, i, &where, &addend) || addend != pcv)
 			continue;
-		if (read_relocated(gb, &r, where, w) && moduledata_matches(p, pcv, w))
-			return w[MD_TEXT];
+		if (read_relocated(gb, &r, where, w) && moduledata_matches(p, pcv, w)) {
+			*text = w[MD_TEXT];
+			return where;
+		}
 	}
+	return 0;
+}
+
+int pclntab__relative_relocs(const struct gobin *gb,
+			     void (*fn)(void *ctx, uint64_t where, uint64_t addend), void *ctx)
+{
+	struct relocs r;
+	uint64_t where, addend;
+
+	if (!dynamic_relocs(gb, &r))
+		return -ENOENT;
+	for (size_t i = 0; i < r.count; i++)
+		if (rela_relative(&r, i, &where, &addend))
+			fn(ctx, where, addend);
 	return 0;
 }
 
@@ -592,35 +625,44 @@ static uint64_t symtab_text(const struct gobin *gb)
 	return gobin__find_funcs(gb, &f, 1) == 1 ? f.vaddr : 0;
 }
 
+/*
+ * Finds moduledata (for every layout: the type data needs it too) and, for
+ * the layouts with entries relative to it, the text start.
+ */
 static int try_blob(const struct gobin *gb, const struct blob *b, struct pclntab **out)
 {
 	struct pclntab *p;
 	const char *src = NULL;
-	uint64_t text = 0;
+	uint64_t text = 0, md;
+	bool rela = false;
 	int err;
 
 	err = parse_layout(b->data, b->len, &p);
 	if (err)
 		return err;
-	if (p->magic != MAGIC_GO116) {
-		if ((text = moduledata_text(gb, p, b->vaddr)))
-			src = "moduledata";
-		else if ((text = rela_moduledata_text(gb, p, b->vaddr)))
-			src = "moduledata-rela";
-		else if ((text = symtab_text(gb)))
-			src = "symtab";
-	} else if (p->nfunc && !ftab_entry(p, 0)) {
+	if (p->magic == MAGIC_GO116 && p->nfunc && !ftab_entry(p, 0)) {
 		/* absolute entries left to unapplied relocations (PIE): unusable */
 		pclntab__free(p);
 		return -ENODATA;
 	}
+	md = find_moduledata(gb, p, b->vaddr, &text);
+	if (!md) {
+		md = rela_find_moduledata(gb, p, b->vaddr, &text);
+		rela = md != 0;
+	}
+	if (md)
+		src = rela ? "moduledata-rela" : "moduledata";
+	else if (p->magic != MAGIC_GO116 && (text = symtab_text(gb)))
+		src = "symtab";
 	err = set_text_start(p, text);
 	if (err) {
 		pclntab__free(p);
 		return err;
 	}
-	if (src)
+	if (src && p->magic != MAGIC_GO116)
 		p->text_src = src;
+	p->moduledata = md;
+	p->moduledata_rela = rela;
 	*out = p;
 	return 0;
 }

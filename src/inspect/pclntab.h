@@ -11,6 +11,7 @@
 #ifndef OTRACE_PCLNTAB_H
 #define OTRACE_PCLNTAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,5 +58,20 @@ uint64_t pclntab__text_start(const struct pclntab *p);
  * addends), "symtab" (runtime.text), "header", "caller" or "absolute".
  */
 const char *pclntab__text_source(const struct pclntab *p);
+
+/*
+ * The address of runtime.firstmoduledata that pclntab__open() matched to the
+ * table, or 0; *rela (may be NULL) is set when its pointers exist only as
+ * relocation addends (the file holds zeros there).
+ */
+uint64_t pclntab__moduledata(const struct pclntab *p, bool *rela);
+
+/*
+ * Calls fn for every R_X86_64_RELATIVE entry of gb's dynamic RELA table (found
+ * through PT_DYNAMIC): the loader writes addend plus the load bias at where.
+ * Returns 0, or -ENOENT when gb has no such table.
+ */
+int pclntab__relative_relocs(const struct gobin *gb,
+			     void (*fn)(void *ctx, uint64_t where, uint64_t addend), void *ctx);
 
 #endif

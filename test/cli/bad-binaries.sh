@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Untrusted executables: otrace --list-probes (and --exec) must answer each with
-# one clear line on stderr and exit 4, never crash, hang or print to stdout.
+# one clear line on stderr and exit 4, never crash, hang or print to stdout;
+# a Go binary with corrupt type data is planned from what else otrace knows.
 # Usage: bad-binaries.sh OTRACE_BIN GO_FIXTURE
 set -euo pipefail
 otrace=$1
@@ -49,6 +50,63 @@ expect "missing file" 4 /nonexistent/otrace-test
 # random bytes that happen to start like an ELF file
 { printf '\x7fELF\x02\x01\x01'; head -c 4096 /dev/urandom; } >"$work/random"
 expect "random bytes" 4 "$work/random"
+
+# A Go binary without DWARF whose runtime type data is corrupt: otrace plans
+# from what else it knows (exit 0) or finds nothing (exit 5), with diagnostics
+# only on stderr, never a crash or hang.
+expect_plan() { # NAME FILE
+	local name=$1 file=$2 code=0
+	timeout 20 "$otrace" --list-probes "$file" >"$work/out" 2>"$work/err" || code=$?
+	if { [[ $code == 0 ]] && jq -e .probes "$work/out" >/dev/null 2>&1; } ||
+		{ [[ $code == 5 && ! -s $work/out ]]; } && ! grep -qv '^otrace: ' "$work/err"; then
+		passed=$((passed + 1))
+		echo "ok   $name: exit $code"
+	else
+		failed=$((failed + 1))
+		echo "FAIL $name: exit $code, stdout $(wc -c <"$work/out") bytes: $(head -c 300 "$work/err")"
+	fi
+}
+
+# file_offset FILE ADDR: where the byte loaded at ADDR lies in FILE.
+file_offset() {
+	local type off va pa fsz rest
+	while read -r type off va pa fsz rest; do
+		[[ $type == LOAD ]] && (($2 >= va && $2 < va + fsz)) && echo $((off + $2 - va)) && return
+	done < <(readelf -lW "$1")
+	return 1
+}
+
+# section FILE NAME: "OFFSET SIZE" of a section.
+section() {
+	local name type addr off size rest
+	while read -r name type addr off size rest; do
+		[[ $name == "$2" ]] && echo $((0x$off)) $((0x$size)) && return
+	done < <(readelf -SW "$1" | sed 's/^ *\[ *[0-9]*\] *//')
+	return 1
+}
+
+strip -o "$work/stripped" "$fixture"
+expect_plan "stripped Go binary" "$work/stripped"
+# no typelinks or itabs: no way into the type graph
+cp "$work/stripped" "$work/no-links"
+for s in .typelink .itablink; do
+	read -r off size < <(section "$work/no-links" $s) &&
+		dd if=/dev/zero of="$work/no-links" bs=1 seek="$off" count="$size" conv=notrunc status=none
+done
+expect_plan "type data without links" "$work/no-links"
+# the first 256 KiB of the type descriptors overwritten with machine code
+cp "$work/stripped" "$work/garbled"
+read -r rodata _ < <(section "$work/garbled" .rodata)
+read -r text _ < <(section "$work/garbled" .text)
+dd if="$work/stripped" of="$work/garbled" bs=4096 skip=$((text / 4096 + 16)) seek=$((rodata / 4096)) \
+	count=64 conv=notrunc status=none
+expect_plan "garbled type descriptors" "$work/garbled"
+# moduledata's words past the text section map all set: no layout fits
+md=$(file_offset "$work/stripped" "0x$(nm "$fixture" | awk '$3 == "runtime.firstmoduledata" { print $1 }')")
+cp "$work/stripped" "$work/bad-moduledata"
+head -c 256 /dev/zero | tr '\0' '\377' |
+	dd of="$work/bad-moduledata" bs=1 seek=$((md + 32 * 8)) conv=notrunc status=none
+expect_plan "corrupt moduledata" "$work/bad-moduledata"
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

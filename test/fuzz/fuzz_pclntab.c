@@ -7,7 +7,8 @@
  * with OTRACE_FUZZ=ON and run by `scripts/fuzz.sh pclntab`, or by hand:
  *
  *   clang -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
- *     -Isrc/inspect src/inspect/pclntab.c src/inspect/gobin.c test/fuzz/fuzz_pclntab.c -lelf -o fuzz_pclntab
+ *     -Isrc/inspect src/inspect/pclntab.c src/inspect/gobin.c src/inspect/typedata.c \
+ *     test/fuzz/fuzz_pclntab.c -lelf -o fuzz_pclntab
  *   test/fuzz/seed-pclntab.sh seeds [GO_BINARY...]
  *   ./fuzz_pclntab -max_total_time=60 -max_len=4194304 corpus seeds
  *

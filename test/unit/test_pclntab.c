@@ -398,7 +398,7 @@ static void put_moduledata(uint8_t *md, const struct blob *b, uint64_t pcv, uint
 
 	w[0] = pcv;
 	for (k = 0; k < 5; k++) {
-		uint64_t off = get(b->d + 8 + (3 + k) * 8, 8);
+		uint64_t off = get(b->d + 8 + ((b->off_text ? 3 : 2) + k) * 8, 8);
 
 		w[1 + 3 * k] = pcv + off;
 		w[2 + 3 * k] = w[3 + 3 * k] = 16;
@@ -505,11 +505,13 @@ static void test_open_synthetic(void)
 	struct pclntab *p;
 	struct gobin *gb;
 	struct blob b;
+	bool rela;
 
 	build(&b, MAGIC_GO120, 0, fns, NFNS); /* Go 1.26: no textStart */
 	CHECK(open_synthetic(&b, ELF_PLAIN, &p, &gb) == 0);
 	if (p) {
 		CHECK_STR(pclntab__text_source(p), "moduledata");
+		CHECK(pclntab__moduledata(p, &rela) == VBASE + SEG_RW_OFF + MD_AT && !rela);
 		CHECK(pclntab__text_start(p) == TEXT);
 		CHECK(pclntab__find_funcs(p, wanted(w), 5) == 4 && w[0].vaddr == TEXT + 0x2c0);
 	}
@@ -520,12 +522,23 @@ static void test_open_synthetic(void)
 	if (p) {
 		CHECK_STR(pclntab__text_source(p), "moduledata-rela");
 		CHECK(pclntab__text_start(p) == TEXT);
+		CHECK(pclntab__moduledata(p, &rela) == VBASE + SEG_RW_OFF + MD_AT && rela);
 	}
 	pclntab__free(p);
 	gobin__free(gb);
 
 	/* minpc not text + ftab[0]: no sound text start */
 	CHECK(open_synthetic(&b, ELF_BAD_MINPC, &p, &gb) == -ENODATA && !p);
+	pclntab__free(p);
+	gobin__free(gb);
+
+	/* Go 1.16/1.17: absolute entries, and moduledata found all the same (the type data needs it) */
+	build(&b, MAGIC_GO116, 0, fns, NFNS);
+	CHECK(open_synthetic(&b, ELF_PLAIN, &p, &gb) == 0);
+	if (p) {
+		CHECK_STR(pclntab__text_source(p), "absolute");
+		CHECK(pclntab__moduledata(p, &rela) == VBASE + SEG_RW_OFF + MD_AT && !rela);
+	}
 	pclntab__free(p);
 	gobin__free(gb);
 

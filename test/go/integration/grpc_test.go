@@ -32,16 +32,17 @@ const (
 	oldestGRPC = "v1.14.0"
 	newestGRPC = "v1.85.0"
 	// A release the offsets table leaves out (not the latest patch of its
-	// minor): without DWARF its probes are skipped.
+	// minor): without DWARF its offsets come from the type data alone.
 	untabledGRPC = "v1.20.0"
 )
 
-// Built without DWARF or symbols, the fixture's gRPC offsets come from the
-// module-keyed offsets table (src/inspect/offsets_modules.inc), whose rows hold for
-// the releases both of these are.
+// Built without DWARF or symbols, the fixture's offsets come from its runtime
+// type data; the module-keyed offsets table (src/inspect/offsets_modules.inc) has
+// rows for the first two releases too, the third it leaves out.
 var (
 	strippedFlags = []string{"-ldflags=-s -w"}
 	tabledGRPC    = []string{oldestGRPC, newestGRPC}
+	strippedGRPC  = []string{oldestGRPC, newestGRPC, untabledGRPC}
 )
 
 func grpcReleases() []string {
@@ -226,7 +227,7 @@ func within(inner, outer *tracetree.Node, slack time.Duration) bool {
 // call of a method the server does not have is _OTHER.
 //
 // Stripped of DWARF and symbols, the same fixture gets the same spans from
-// the offsets table's rows and .gopclntab.
+// its runtime type data and .gopclntab.
 func TestGRPC(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
@@ -516,7 +517,7 @@ type grpcPlan struct {
 }
 
 // grpcField is one struct field of a --list-probes plan; Source is "dwarf",
-// "table" or null (unknown).
+// "typedata", "table" or null (unknown).
 type grpcField struct {
 	Struct string  `json:"struct"`
 	Field  string  `json:"field"`
@@ -563,10 +564,9 @@ func listProbes(t *testing.T, bin, target string, flags ...string) (grpcPlan, st
 // the plan single-steps nothing; NewStream's after-call site, which would be
 // single-stepped, is listed unplanned with that reason.
 //
-// Without DWARF and symbols (-ldflags="-s -w"), the oldest and newest
-// release get the same plan, every field that DWARF gave now from the
-// offsets table at the offset DWARF gave; a release the table leaves out
-// has every gRPC probe listed unplanned, the reason naming the missing field.
+// Without DWARF and symbols (-ldflags="-s -w"), each release, one the
+// offsets table leaves out too, gets the same plan, every field that DWARF
+// gave now from the runtime type data at the offset DWARF gave.
 func TestGRPCListProbes(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
@@ -575,30 +575,14 @@ func TestGRPCListProbes(t *testing.T) {
 			checkGRPCPlan(t, listGRPCProbes(t, bin, grpcFixture(t, "services", release)))
 		})
 	}
-	for _, release := range tabledGRPC {
+	for _, release := range strippedGRPC {
 		t.Run("grpc"+release+"-stripped", func(t *testing.T) {
 			withDWARF := listGRPCProbes(t, bin, grpcFixture(t, "services", release))
 			plan := listGRPCProbes(t, bin, grpcFixture(t, "services", release, strippedFlags...))
 			checkGRPCPlan(t, plan)
-			checkTableFields(t, withDWARF, plan)
+			checkStrippedFields(t, withDWARF, plan)
 		})
 	}
-	t.Run("grpc"+untabledGRPC+"-stripped", func(t *testing.T) {
-		plan := listGRPCProbes(t, bin, grpcFixture(t, "services", untabledGRPC, strippedFlags...))
-		n := 0
-		for _, p := range plan.Probes {
-			if !strings.HasPrefix(p.Library, "gRPC") {
-				continue
-			}
-			n++
-			if p.Planned || !strings.Contains(p.Reason, "unknown") || !strings.Contains(p.Reason, "google.golang.org/grpc") {
-				t.Errorf("%s %s: planned=%v reason %q, want skipped for a missing grpc field", p.Program, p.Symbol, p.Planned, p.Reason)
-			}
-		}
-		if n < 7 {
-			t.Errorf("%d gRPC probes listed, want every one (7 or more)", n)
-		}
-	})
 }
 
 // checkGRPCPlan: every gRPC probe planned on an emulated instruction, but
@@ -634,10 +618,10 @@ func checkGRPCPlan(t *testing.T, plan grpcPlan) {
 	}
 }
 
-// checkTableFields: each field the DWARF plan read, the stripped plan has
-// from the table at the same offset, and the fields DWARF lacked stay unknown.
-// The fields listed are gRPC's and the other libraries' alike.
-func checkTableFields(t *testing.T, withDWARF, stripped grpcPlan) {
+// checkStrippedFields: each field the DWARF plan read, the stripped plan has
+// from the type data at the same offset, and the fields DWARF lacked stay
+// unknown. The fields listed are gRPC's and the other libraries' alike.
+func checkStrippedFields(t *testing.T, withDWARF, stripped grpcPlan) {
 	t.Helper()
 	key := func(f grpcField) string { return f.Struct + "." + f.Field }
 	got := map[string]grpcField{}
@@ -655,14 +639,14 @@ func checkTableFields(t *testing.T, withDWARF, stripped grpcPlan) {
 		case want.Source == nil:
 		case *want.Source != "dwarf":
 			t.Errorf("%v: want source dwarf in the unstripped binary", want)
-		case f.Source == nil || *f.Source != "table" || f.Offset != want.Offset:
-			t.Errorf("%v without DWARF, want %d from the table", f, want.Offset)
+		case f.Source == nil || *f.Source != "typedata" || f.Offset != want.Offset:
+			t.Errorf("%v without DWARF, want %d from the type data", f, want.Offset)
 		case strings.HasPrefix(want.Struct, "google.golang.org/"):
 			grpc++
 		}
 	}
 	if grpc < 5 {
-		t.Errorf("%d grpc-go and genproto fields from the table, want 5 or more", grpc)
+		t.Errorf("%d grpc-go and genproto fields from the type data, want 5 or more", grpc)
 	}
 }
 
