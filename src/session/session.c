@@ -644,7 +644,8 @@ static void configure_spans(struct session *s)
 int session__run(const struct session_config *cfg)
 {
 	const struct traced_set *targets = cfg->targets;
-	const struct plan *plans[targets->nbins];
+	/* --all starts with no binary: the agent adds them */
+	const struct plan *plans[targets->nbins ? targets->nbins : 1];
 	struct session s = { .cfg = cfg };
 	int exit_code = EXIT_OK, sfd = -1, err;
 	sigset_t set;
