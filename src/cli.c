@@ -20,12 +20,20 @@ enum {
 	OPT_OTLP_QUEUE,
 	OPT_OTLP_FLUSH,
 	OPT_RESOURCE,
+	OPT_ALL,
+	OPT_INCLUDE,
+	OPT_EXCLUDE,
+	OPT_PORT,
 };
 
 static const struct option long_options[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "binary", required_argument, NULL, 'b' },
 	{ "exec", required_argument, NULL, OPT_EXEC },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "include", required_argument, NULL, OPT_INCLUDE },
+	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+	{ "port", required_argument, NULL, OPT_PORT },
 	{ "output", required_argument, NULL, 'o' },
 	{ "user", required_argument, NULL, 'u' },
 	{ "service-name", required_argument, NULL, OPT_SERVICE_NAME },
@@ -47,6 +55,7 @@ void cli__usage(FILE *out)
 {
 	fputs("Usage: otrace [OPTIONS] -p PID[,PID...]\n"
 	      "       otrace [OPTIONS] -b BINARY\n"
+	      "       otrace [OPTIONS] --all [--include PAT] [--exclude PAT] [--port N]\n"
 	      "       otrace [OPTIONS] --exec PROG [ARGS...]\n"
 	      "       otrace [OPTIONS] -- PROG [ARGS...]\n"
 	      "       otrace --list-probes [-o FILE] (BINARY | -b BINARY | -p PID[,PID...])\n"
@@ -59,6 +68,16 @@ void cli__usage(FILE *out)
 	      "                          when all of them have exited\n"
 	      "  -b, --binary BINARY     trace every process running the Go executable BINARY,\n"
 	      "                          now or started later, until SIGINT/SIGTERM\n"
+	      "      --all               trace every Go process on the host that uses a library\n"
+	      "                          otrace instruments, running now or started later,\n"
+	      "                          until SIGINT/SIGTERM; others are skipped quietly\n"
+	      "      --include PATTERN   with --all, trace only processes that match (repeatable:\n"
+	      "                          any one); a PATTERN with '/' is a glob on the\n"
+	      "                          executable's path ('/srv/*'), one without a glob on\n"
+	      "                          the process name or the executable's file name\n"
+	      "      --exclude PATTERN   with --all, skip the processes that match (repeatable)\n"
+	      "      --port N            with --all, trace only processes listening on TCP port\n"
+	      "                          N (repeatable: any one)\n"
 	      "      --exec PROG ARGS    start PROG traced; probes are attached before it runs;\n"
 	      "                          every later argument goes to PROG; PROG's stdout goes\n"
 	      "                          to otrace's stderr while spans go to stdout\n"
@@ -199,14 +218,43 @@ static int parse_count(const char *s, long long max, long long *v)
 	return 0;
 }
 
-static int add_resource(struct otrace_opts *opts, char *kv)
+/* Appends s to the owned array *v of *n strings. */
+static int append_arg(char ***v, size_t *n, char *s)
 {
-	char **r = realloc(opts->resources, (opts->nresources + 1) * sizeof(*r));
+	char **r = realloc(*v, (*n + 1) * sizeof(*r));
 
 	if (!r)
 		return -ENOMEM;
-	opts->resources = r;
-	opts->resources[opts->nresources++] = kv;
+	*v = r;
+	r[(*n)++] = s;
+	return 0;
+}
+
+/* --include or --exclude PATTERN */
+static int add_pattern(char ***v, size_t *n, char *pattern, const char *opt, char *err,
+		       size_t errlen)
+{
+	char why[PATH_MAX + 64];
+
+	if (filter__check_glob(pattern, why, sizeof(why)))
+		return fail(err, errlen, "%s: %s", opt, why);
+	if (append_arg(v, n, pattern))
+		return fail(err, errlen, "out of memory");
+	return 0;
+}
+
+static int add_port(struct otrace_opts *opts, const char *s, char *err, size_t errlen)
+{
+	uint16_t port;
+
+	if (filter__parse_port(s, &port))
+		return fail(err, errlen, "--port takes a TCP port from 1 to 65535, not '%s'", s);
+	for (size_t i = 0; i < opts->nports; i++)
+		if (opts->ports[i] == port)
+			return 0;
+	if (opts->nports == FILTER_MAX_PORTS)
+		return fail(err, errlen, "too many ports: at most %d", FILTER_MAX_PORTS);
+	opts->ports[opts->nports++] = port;
 	return 0;
 }
 
@@ -322,8 +370,25 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 			if (!strchr(optarg, '=') || optarg[0] == '=')
 				return fail(err, errlen, "--resource takes KEY=VALUE, not '%s'",
 					    optarg);
-			if (add_resource(opts, optarg))
+			if (append_arg(&opts->resources, &opts->nresources, optarg))
 				return fail(err, errlen, "out of memory");
+			break;
+		case OPT_ALL:
+			opts->all = true;
+			break;
+		case OPT_INCLUDE:
+			if (add_pattern(&opts->include, &opts->ninclude, optarg, "--include", err,
+					errlen))
+				return EXIT_USAGE;
+			break;
+		case OPT_EXCLUDE:
+			if (add_pattern(&opts->exclude, &opts->nexclude, optarg, "--exclude", err,
+					errlen))
+				return EXIT_USAGE;
+			break;
+		case OPT_PORT:
+			if (add_port(opts, optarg, err, errlen))
+				return EXIT_USAGE;
 			break;
 		case 'v':
 			opts->verbose++;
@@ -363,7 +428,13 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 	if ((opts->exec_argv || exec_prog) && !opts->exec_argv)
 		return fail(err, errlen, "out of memory");
 
+	if (!opts->all && (opts->ninclude || opts->nexclude || opts->nports))
+		return fail(err, errlen, "--include, --exclude and --port choose among --all's "
+					 "processes: give --all");
 	if (opts->list_probes) {
+		if (opts->all)
+			return fail(err, errlen,
+				    "--list-probes takes one BINARY, -b BINARY or -p PID, not --all");
 		if (opts->user)
 			return fail(err, errlen, "--user is for the program --exec starts");
 		if (!!opts->npids + !!opts->list_binary + !!opts->binary + !!opts->exec_argv != 1)
@@ -375,11 +446,11 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 			return fail(err, errlen, "-o needs a file name");
 		return 0;
 	}
-	if (!!opts->npids + !!opts->binary + !!opts->exec_argv > 1)
-		return fail(err, errlen, "-p, --binary and --exec cannot be combined");
-	if (!opts->npids && !opts->binary && !opts->exec_argv)
+	if (!!opts->npids + !!opts->binary + !!opts->exec_argv + opts->all > 1)
+		return fail(err, errlen, "-p, --binary, --exec and --all cannot be combined");
+	if (!opts->npids && !opts->binary && !opts->exec_argv && !opts->all)
 		return fail(err, errlen,
-			    "nothing to trace: give -p PID, --binary BINARY or --exec PROG");
+			    "nothing to trace: give -p PID, --binary BINARY, --exec PROG or --all");
 	if (opts->user && !opts->exec_argv)
 		return fail(err, errlen, "--user is for the program --exec starts");
 	if (opts->output && !*opts->output)
@@ -399,4 +470,10 @@ void cli__free(struct otrace_opts *opts)
 	free(opts->resources);
 	opts->resources = NULL;
 	opts->nresources = 0;
+	free(opts->include);
+	opts->include = NULL;
+	opts->ninclude = 0;
+	free(opts->exclude);
+	opts->exclude = NULL;
+	opts->nexclude = 0;
 }

@@ -5,8 +5,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+
+#include "filter.h"
 
 #define OTRACE_VERSION "0.1.0"
 #define OTRACE_MAX_PIDS 64 /* -p PID,PID,...: one uprobe set per PID, so keep it bounded */
@@ -15,6 +18,13 @@ struct otrace_opts {
 	pid_t pids[OTRACE_MAX_PIDS]; /* -p, in the order given, without duplicates */
 	size_t npids;
 	const char *binary;	/* --binary: every process running this file */
+	bool all;		/* --all: every Go process on the host, now or later */
+	char **include;		/* --all --include PATTERN, in order, owned array */
+	size_t ninclude;
+	char **exclude;		/* --exclude PATTERN */
+	size_t nexclude;
+	uint16_t ports[FILTER_MAX_PORTS]; /* --port N */
+	size_t nports;
 	char **exec_argv;	/* --exec or --: NULL-terminated, owned */
 	const char *output;	/* -o, NULL for stdout */
 	const char *user;	/* --user: whom --exec runs the program as */

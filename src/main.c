@@ -102,20 +102,22 @@ static int print_plans(const struct otrace_opts *o, const struct traced_set *set
 /*
  * --propagate: adds the probes that write traceparent to every plan. Tracing
  * checks first that the kernel allows BPF writes and says once when not; the
- * listing shows the plan as it would be where writes are allowed.
+ * listing shows the plan as it would be where writes are allowed. Returns
+ * whether traceparent is written (--all adds the probes to each binary it finds).
  */
-static void add_propagation(const struct otrace_opts *o, struct traced_set *set, bool listing)
+static bool add_propagation(const struct otrace_opts *o, struct traced_set *set, bool listing)
 {
 	char why[128];
 
 	if (!o->propagate)
-		return;
+		return false;
 	if (!listing && preflight__write_user(why, sizeof(why))) {
 		pr_warn("%s: --propagate is off, spans are traced as usual", why);
-		return;
+		return false;
 	}
 	for (size_t i = 0; i < set->nbins; i++)
 		plan__add_propagation(set->bins[i].gb, &set->bins[i].plan);
+	return true;
 }
 
 /* stdout, or the -o file; NULL (said why) when it cannot be opened. */
@@ -224,6 +226,7 @@ static int trace(const struct otrace_opts *o)
 	struct output *out = NULL;
 	struct otel_setup otel;
 	struct traced_set set;
+	bool propagate;
 	int code;
 
 	/* settings first: a mistake there is found without privileges or a target */
@@ -244,7 +247,7 @@ static int trace(const struct otrace_opts *o)
 		code = EXIT_RUNTIME;
 	if (code != EXIT_OK)
 		goto cleanup;
-	add_propagation(o, &set, false);
+	propagate = add_propagation(o, &set, false);
 	code = open_output(o, &otel, &out);
 	if (code != EXIT_OK)
 		goto cleanup;
@@ -258,6 +261,8 @@ static int trace(const struct otrace_opts *o)
 		.db_statement = o->db_statement,
 		.out = out,
 		.otel = &otel,
+		.all = o->all ? o : NULL,
+		.propagate = propagate,
 	};
 	code = session__run(&cfg);
 cleanup:

@@ -327,9 +327,32 @@ static __always_inline bool continue_traceparent(struct go_string tp, struct ot_
 	return false;
 }
 
-/* Submits a record, waking otrace only when a batch is waiting. */
+/*
+ * --all with filters that decide per process (a name, a port): the probes
+ * sit in the file, so every process running it hits them, and only the
+ * records of the processes otrace admitted (by host PID) go out.
+ */
+const volatile bool pid_filter = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced_pids SEC(".maps");
+
+/*
+ * Submits a record, waking otrace only when a batch is waiting; a record of a
+ * process otrace does not trace (pid_filter) is discarded.
+ */
 static __always_inline void submit(void *rec)
 {
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	if (pid_filter && !bpf_map_lookup_elem(&traced_pids, &tgid)) {
+		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
+		return;
+	}
 	bpf_ringbuf_submit(rec, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
 					BPF_RB_FORCE_WAKEUP :
 					BPF_RB_NO_WAKEUP);

@@ -364,9 +364,29 @@ int resource_cache__pin(struct resource_cache *rc, pid_t pid, const char *exe_pa
 
 static void evict(struct resource_cache *rc, size_t i)
 {
+	if (!rc->entries[i]->pinned)
+		rc->unpinned--;
 	entry_free(rc->entries[i]);
 	rc->entries[i] = rc->entries[--rc->n];
-	rc->unpinned--;
+}
+
+void resource_cache__unpin(struct resource_cache *rc, pid_t pid)
+{
+	struct resource_entry *e = find(rc, (uint32_t)pid);
+
+	if (e && e->pinned) {
+		e->pinned = false;
+		rc->unpinned++;
+	}
+}
+
+void resource_cache__forget(struct resource_cache *rc, pid_t pid)
+{
+	for (size_t i = 0; i < rc->n; i++)
+		if (rc->entries[i]->r.pid == (uint32_t)pid) {
+			evict(rc, i);
+			return;
+		}
 }
 
 static bool process_gone(uint32_t pid)

@@ -53,6 +53,13 @@ int resource_cache__pin(struct resource_cache *rc, pid_t pid, const char *exe_pa
 			const char *fallback_exe, const char *go_version,
 			const char *service_version);
 /*
+ * pid has exited: its entry stays for its last spans, evicted like any
+ * other when room is needed (processes that are gone first).
+ */
+void resource_cache__unpin(struct resource_cache *rc, pid_t pid);
+/* Drops pid's entry (a new program took the PID); pointers to it become invalid. */
+void resource_cache__forget(struct resource_cache *rc, pid_t pid);
+/*
  * Evicts entries until n more PIDs fit. Call it before the lookups of one
  * batch: the pointers resource_cache__get returns stay valid until the next
  * call to this function.

@@ -8,6 +8,7 @@
 #ifndef OTRACE_ATTACH_H
 #define OTRACE_ATTACH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -20,20 +21,38 @@
 struct tracer;
 
 /*
- * Opens and loads one BPF object instance per plan (plans[i] is instance i);
- * records go to cb(ctx, ...), with PIDs as seen in pidns (NULL: the host's).
- * The plans must outlive the tracer.
+ * Makes the ring buffer and opens and loads one BPF object instance per plan
+ * (plans[i] is instance i; none is fine, see tracer__add); records go to
+ * cb(ctx, ...), with PIDs as seen in pidns (NULL: the host's). pid_filter:
+ * only the records of processes tracer__admit admitted go out. The plans
+ * and pidns must outlive the tracer.
  */
 int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_bytes,
-		const struct pidns *pidns, ring_buffer_sample_fn cb, void *ctx,
+		const struct pidns *pidns, bool pid_filter, ring_buffer_sample_fn cb, void *ctx,
 		struct tracer **out);
+/*
+ * Loads one more instance, for plan (which must outlive the tracer), sharing
+ * the maps of the first; returns its index or -errno (said on stderr).
+ */
+int tracer__add(struct tracer *t, const struct plan *plan);
+/* pid_filter: lets the records of host PID pid out (admitted) or not; 0 or -errno. */
+int tracer__admit(struct tracer *t, pid_t pid, bool admitted);
 /*
  * Attaches every probe of instance's plan to binary, for process pid (-1:
  * every process running binary, now or later); returns the count or -errno.
  */
 int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t pid);
-/* Removes every probe; the counters stay readable. */
+/*
+ * Removes every probe, from several threads at once (the kernel takes a grace
+ * period per uprobe); the counters stay readable.
+ */
 void tracer__detach(struct tracer *t);
+/*
+ * Removes the probes of instance in a thread of its own (they take seconds:
+ * see tracer__detach); tracer__detach and tracer__free wait for it. The
+ * instance stays loaded, to be attached again. 0 or -errno.
+ */
+int tracer__detach_instance(struct tracer *t, size_t instance);
 /* The fd to poll for records (an epoll fd). */
 int tracer__fd(const struct tracer *t);
 /* Hands every pending record to the callback; returns the count or -errno. */

@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 
+#include "agent.h"
 #include "attach.h"
 #include "exitcodes.h"
 #include "log.h"
@@ -37,6 +38,7 @@ struct session {
 	struct exporter *exporter;
 	struct tracer *tracer;
 	struct resource_cache *resources;
+	struct agent *agent; /* --all */
 	struct watched watched[OTRACE_MAX_PIDS];
 	size_t nwatched;
 	size_t nrunning;
@@ -96,18 +98,21 @@ static int take_signals(struct session *s, sigset_t *set)
 
 static int new_resources(const struct session_config *cfg, struct resource_cache **out)
 {
-	const struct traced_binary *first = &cfg->targets->bins[0];
 	struct resource_defaults defaults = {
 		.service_name = cfg->service_name,
-		/* only --binary looks processes up later, and it has one binary */
-		.go_version = gobin__go_version(first->gb),
-		.service_version = resource__service_version(first->gb),
-		.exe_path = first->exe,
 		.env_attrs = &cfg->otel->env_attrs,
 		.cli_attrs = &cfg->otel->cli_attrs,
 		.process_env = true,
 	};
 
+	/* only --binary looks processes up later, and it has one binary; --all pins each */
+	if (cfg->targets->nbins) {
+		const struct traced_binary *first = &cfg->targets->bins[0];
+
+		defaults.go_version = gobin__go_version(first->gb);
+		defaults.service_version = resource__service_version(first->gb);
+		defaults.exe_path = first->exe;
+	}
 	return resource_cache__new(&defaults, out);
 }
 
@@ -247,8 +252,23 @@ static int start_all_processes(struct session *s)
 	return EXIT_OK;
 }
 
+/* --all: the processes running now, and a watch for those to come. */
+static int start_agent(struct session *s)
+{
+	struct agent_config cfg = {
+		.opts = s->cfg->all,
+		.propagate = s->cfg->propagate,
+		.tracer = s->tracer,
+		.resources = s->resources,
+	};
+
+	return agent__new(&cfg, &s->agent) ? EXIT_RUNTIME : EXIT_OK;
+}
+
 static int start_target(struct session *s)
 {
+	if (s->cfg->all)
+		return start_agent(s);
 	if (s->cfg->exec_argv)
 		return start_exec(s);
 	if (s->cfg->targets->all_processes)
@@ -442,7 +462,8 @@ static int run_loop(struct session *s, int epfd, int sfd)
 	bool done = false;
 	int err;
 
-	if (add_fd(epfd, sfd) || add_fd(epfd, tracer__fd(s->tracer)))
+	if (add_fd(epfd, sfd) || add_fd(epfd, tracer__fd(s->tracer)) ||
+	    (s->agent && add_fd(epfd, agent__fd(s->agent))))
 		return -errno;
 	for (size_t i = 0; i < s->nwatched; i++)
 		if (add_fd(epfd, s->watched[i].pidfd))
@@ -466,6 +487,11 @@ static int run_loop(struct session *s, int epfd, int sfd)
 				done |= handle_signal(s, sfd);
 			else if (w && !w->exited)
 				done |= handle_exit(s, epfd, w);
+		}
+		/* new processes first: their records are decoded with their binary's names */
+		if (s->agent) {
+			agent__poll(s->agent);
+			agent__tick(s->agent);
 		}
 		/* on a timeout too: records below the wakeup threshold wait there */
 		tracer__consume(s->tracer);
@@ -600,11 +626,15 @@ static void configure_spans(struct session *s)
 	const struct traced_set *targets = s->cfg->targets;
 	struct span_config span = {
 		.db_statement = s->cfg->db_statement,
-		.binary = targets->bins[0].span,
 	};
 
+	if (targets->nbins)
+		span.binary = targets->bins[0].span;
 	/* with one binary every process runs it; with several, -p names each one's */
-	if (targets->nbins > 1) {
+	if (s->agent) {
+		span.binary_of = agent__span_binary;
+		span.binary_ctx = s->agent;
+	} else if (targets->nbins > 1) {
 		span.binary_of = span_binary_of;
 		span.binary_ctx = (void *)targets;
 	}
@@ -614,7 +644,8 @@ static void configure_spans(struct session *s)
 int session__run(const struct session_config *cfg)
 {
 	const struct traced_set *targets = cfg->targets;
-	const struct plan *plans[targets->nbins];
+	/* --all starts with no binary: the agent adds them */
+	const struct plan *plans[targets->nbins ? targets->nbins : 1];
 	struct session s = { .cfg = cfg };
 	int exit_code = EXIT_OK, sfd = -1, err;
 	sigset_t set;
@@ -635,9 +666,8 @@ int session__run(const struct session_config *cfg)
 		exit_code = EXIT_RUNTIME;
 		goto cleanup;
 	}
-	configure_spans(&s);
-	err = tracer__new(plans, targets->nbins, RINGBUF_BYTES, &targets->pidns, on_record, &s,
-			  &s.tracer);
+	err = tracer__new(plans, targets->nbins, RINGBUF_BYTES, &targets->pidns,
+			  cfg->all && agent__filters_pids(cfg->all), on_record, &s, &s.tracer);
 	if (err) {
 		exit_code = EXIT_RUNTIME;
 		goto cleanup;
@@ -645,6 +675,7 @@ int session__run(const struct session_config *cfg)
 	exit_code = start_target(&s);
 	if (exit_code != EXIT_OK)
 		goto cleanup;
+	configure_spans(&s);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0) {
 		pr_err("failed to watch signals: %s", strerror(errno));
@@ -660,13 +691,16 @@ int session__run(const struct session_config *cfg)
 	}
 	if (s.exporter)
 		exporter__stop(s.exporter);
+	if (s.agent)
+		agent__report(s.agent);
 	print_summary(&s);
 cleanup:
 	if (sfd >= 0)
 		close(sfd);
 	for (size_t i = 0; i < s.nwatched; i++)
 		close(s.watched[i].pidfd);
-	tracer__free(s.tracer);
+	tracer__free(s.tracer); /* before the agent: its instances use the agent's plans */
+	agent__free(s.agent);
 	pipeline__free(s.pipeline);
 	exporter__free(s.exporter);
 	resource_cache__free(s.resources);

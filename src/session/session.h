@@ -25,6 +25,8 @@ struct session_config {
 	bool db_statement;	  /* --db-statement */
 	struct output *out;	  /* JSON lines; NULL: none (spans are exported) */
 	const struct otel_setup *otel; /* export and resource settings */
+	const struct otrace_opts *all; /* --all: its filters; targets has no binary */
+	bool propagate; /* --all: --propagate, and the kernel allows the writes */
 };
 
 /* Runs the session to its end; returns the process exit code. */

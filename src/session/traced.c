@@ -13,7 +13,7 @@
 #include "target.h"
 #include "traced.h"
 
-static enum probe_placement placement_of(const struct otrace_opts *o)
+enum probe_placement traced__placement(const struct otrace_opts *o)
 {
 	enum probe_placement placement = PLACEMENT_EMULATED;
 
@@ -23,7 +23,7 @@ static enum probe_placement placement_of(const struct otrace_opts *o)
 }
 
 /* Opens the binary, checks it is Go and plans its probes; returns an exit code. */
-static int inspect(struct traced_binary *b, enum probe_placement placement)
+int traced__inspect(struct traced_binary *b, enum probe_placement placement)
 {
 	int err = gobin__open(b->path, &b->gb);
 
@@ -137,7 +137,7 @@ static int add_pid(struct traced_set *set, pid_t pid, enum probe_placement place
 	/* the magic link still works when the file was replaced or deleted */
 	snprintf(b->path, sizeof(b->path), "%s", link);
 	snprintf(b->display, sizeof(b->display), "PID %d (%s)", (int)pid, b->exe);
-	return inspect(b, placement);
+	return traced__inspect(b, placement);
 }
 
 /* One file named on the command line (as display): --binary, --exec or --list-probes BINARY. */
@@ -153,7 +153,7 @@ static int add_file(struct traced_set *set, const char *path, const char *displa
 	snprintf(b->path, sizeof(b->path), "%s", path);
 	snprintf(b->exe, sizeof(b->exe), "%s", path);
 	snprintf(b->display, sizeof(b->display), "%s", display);
-	return inspect(b, placement);
+	return traced__inspect(b, placement);
 }
 
 /*
@@ -178,10 +178,11 @@ static int check_pid_namespace(const struct otrace_opts *o, struct traced_set *s
 		       "(mount -t proc proc /proc)");
 		return EXIT_RUNTIME;
 	}
-	if (o->binary) {
-		pr_err("--binary needs the host's PID namespace: in otrace's (a container without "
-		       "the host's PIDs) the processes it would reach could not be named; use -p "
-		       "or --exec");
+	if (o->binary || o->all) {
+		pr_err("%s needs the host's PID namespace: in otrace's (a container without the "
+		       "host's PIDs) the processes it would reach could not be named; use -p or "
+		       "--exec, or run otrace with the host's PIDs (hostPID)",
+		       o->all ? "--all" : "--binary");
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -189,7 +190,7 @@ static int check_pid_namespace(const struct otrace_opts *o, struct traced_set *s
 
 int traced__resolve(const struct otrace_opts *o, struct traced_set *set)
 {
-	enum probe_placement placement = placement_of(o);
+	enum probe_placement placement = traced__placement(o);
 	char path[PATH_MAX];
 	int err, code;
 
@@ -205,7 +206,7 @@ int traced__resolve(const struct otrace_opts *o, struct traced_set *set)
 		if (code != EXIT_OK)
 			return code;
 	}
-	if (o->npids)
+	if (o->npids || o->all) /* --all: the session finds its processes */
 		return EXIT_OK;
 	if (o->list_binary)
 		return add_file(set, o->list_binary, o->list_binary, placement);
@@ -236,25 +237,33 @@ static bool names_types(const struct plan *plan)
 	return false;
 }
 
+int traced__load_binary_names(struct traced_binary *b)
+{
+	int err;
+
+	b->span = (struct span_binary){ .plan = &b->plan };
+	if (!names_types(&b->plan))
+		return 0;
+	err = itab_names__load(b->gb, &b->itabs);
+	if (err) {
+		pr_err("%s: failed to read the symbol table: %s", b->display, strerror(-err));
+		return err;
+	}
+	if (!itab_names__count(b->itabs))
+		pr_warn("%s: no itab symbols (stripped binary?): error.type is _OTHER and "
+			"db.system.name comes from the linked driver modules",
+			b->display);
+	b->span.itabs = b->itabs;
+	return 0;
+}
+
 int traced__load_names(struct traced_set *set)
 {
 	for (size_t i = 0; i < set->nbins; i++) {
-		struct traced_binary *b = &set->bins[i];
-		int err;
+		int err = traced__load_binary_names(&set->bins[i]);
 
-		b->span = (struct span_binary){ .plan = &b->plan };
-		if (!names_types(&b->plan))
-			continue;
-		err = itab_names__load(b->gb, &b->itabs);
-		if (err) {
-			pr_err("%s: failed to read the symbol table: %s", b->display, strerror(-err));
+		if (err)
 			return err;
-		}
-		if (!itab_names__count(b->itabs))
-			pr_warn("%s: no itab symbols (stripped binary?): error.type is _OTHER and "
-				"db.system.name comes from the linked driver modules",
-				b->display);
-		b->span.itabs = b->itabs;
 	}
 	return 0;
 }

@@ -55,6 +55,15 @@ int traced__resolve(const struct otrace_opts *o, struct traced_set *set);
  * (error and driver types) and its database driver modules. Returns 0 or -errno.
  */
 int traced__load_names(struct traced_set *set);
+/* --probe-placement, or the default. */
+enum probe_placement traced__placement(const struct otrace_opts *o);
+/*
+ * Opens b->path (named b->display in messages), checks it is Go and plans its
+ * probes into b; returns an exit code, said on stderr when not EXIT_OK.
+ */
+int traced__inspect(struct traced_binary *b, enum probe_placement placement);
+/* traced__load_names for one binary. */
+int traced__load_binary_names(struct traced_binary *b);
 /* The binary process pid runs among set's -p binaries; NULL if unknown. */
 const struct traced_binary *traced__binary_of(const struct traced_set *set, pid_t pid);
 void traced__free(struct traced_set *set);

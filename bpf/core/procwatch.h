@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Process events for --all (bpf/procwatch.bpf.c, a small BPF object of its
+ * own beside the tracing one): a program started (exec), a watched process
+ * ended (its last thread exited), a process began listening on a TCP port.
+ */
+#ifndef OTRACE_PROCWATCH_H
+#define OTRACE_PROCWATCH_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+enum ot_proc_event_type {
+	OT_PROC_EXEC = 1,
+	OT_PROC_EXIT = 2,
+	OT_PROC_LISTEN = 3,
+};
+
+struct ot_proc_event {
+	__u32 type; /* enum ot_proc_event_type */
+	__u32 pid;  /* thread group id, in the host's PID namespace */
+	__u64 ktime_ns; /* CLOCK_MONOTONIC when it happened */
+	__u16 port; /* OT_PROC_LISTEN: the local port, host order */
+	__u8 _pad[6];
+};
+
+#endif
