@@ -38,6 +38,8 @@ int net_http_client__decode(const struct span_decoding *d, const void *rec, size
 			port = slen == 5 && !memcmp(r->scheme, "https", 5) ? 443 : 80;
 		span__add_int(s, "server.port", port);
 	}
+	if (r->resend_count)
+		span__add_int(s, "http.request.resend_count", r->resend_count);
 	if (r->flags & OT_HTTP_CLIENT_TRANSPORT_ERROR) {
 		s->status = STATUS_ERROR;
 		semconv__add_error_type(d, s, r->pid, r->error_itab);

@@ -31,7 +31,7 @@ struct ot_http_client_rec {
 	__u32 host_len;
 	__u32 path_len;
 	__u32 query_len;
-	__u32 _pad;
+	__u32 resend_count; /* attempts of the same request before this one */
 	struct ot_span_ids ids;
 	char method[OT_METHOD_CAP];
 	char scheme[OT_SCHEME_CAP];
