@@ -33,33 +33,6 @@ static bool route_of(const struct ot_http_server_rec *r, const char **route, siz
 	return true;
 }
 
-static void add_server_address(struct span *s, const struct ot_http_server_rec *r, bool tls)
-{
-	size_t n = r->host_len > OT_HOST_CAP ? OT_HOST_CAP : r->host_len;
-	size_t off, hlen;
-	int64_t port;
-
-	if (!n || semconv__split_host_port(r->host, n, &off, &hlen, &port))
-		return;
-	span__add_string(s, "server.address", r->host + off, hlen);
-	if (port < 0)
-		port = tls ? 443 : 80;
-	span__add_int(s, "server.port", port);
-}
-
-static void add_client_address(struct span *s, const struct ot_http_server_rec *r)
-{
-	size_t n = r->remote_len > OT_ADDR_CAP ? OT_ADDR_CAP : r->remote_len;
-	size_t off, hlen;
-	int64_t port;
-
-	if (!n || semconv__split_host_port(r->remote, n, &off, &hlen, &port))
-		return;
-	span__add_string(s, "client.address", r->remote + off, hlen);
-	if (port >= 0)
-		span__add_int(s, "client.port", port);
-}
-
 /*
  * The path of a RequestURI as received (OT_HTTP_PATH_RAW): origin form
  * "/p?q", absolute form "http://host/p?q", "*"; the authority form of a
@@ -127,12 +100,17 @@ int net_http_server__decode(const struct span_decoding *d, const void *rec, size
 	known = semconv__add_http_method(s, r->method, r->method_len);
 	add_url_path(s, r);
 	span__add_string(s, "url.scheme", tls ? "https" : "http", tls ? 5 : 4);
-	if (status)
-		span__add_int(s, "http.response.status_code", status);
-	if ((r->flags & OT_HTTP_HAS_PATTERN) && route_of(r, &route, &rlen))
-		span__add_string(s, "http.route", route, rlen);
-	add_server_address(s, r, tls);
-	add_client_address(s, r);
+	if (status && !semconv__add_http_status(s, status))
+		status = 0; /* not a status: memory that was something else */
+	if ((r->flags & OT_HTTP_HAS_PATTERN) && route_of(r, &route, &rlen) &&
+	    !span__add_string(s, "http.route", route, rlen)) {
+		route = NULL;
+		rlen = 0;
+	}
+	semconv__add_host_port(s, "server.address", "server.port", r->host, OT_HOST_CAP,
+			       r->host_len, tls ? 443 : 80);
+	semconv__add_host_port(s, "client.address", "client.port", r->remote, OT_ADDR_CAP,
+			       r->remote_len, -1);
 	/* an h2c upgrade's request came as HTTP/1.1 and was answered over HTTP/2 */
 	if (r->flags & OT_HTTP_SERVED_H2)
 		semconv__add_protocol_version(s, 2, 0);

@@ -22,6 +22,7 @@ struct pipeline_stats {
 	uint64_t written;
 	uint64_t undecodable;
 	uint64_t unwritten; /* encoded or decoded, but not written (output closed) */
+	uint64_t invalid_values; /* left out of spans: they failed validation (validate.h) */
 };
 
 struct pipeline;

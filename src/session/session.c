@@ -358,9 +358,10 @@ static void print_summary(const struct session *s)
 		(unsigned long long)drops[OT_DROP_UNFINISHED], (unsigned long long)st.undecodable,
 		(unsigned long long)st.unwritten, (unsigned long long)drops[OT_DROP_NO_START]);
 	/* values left out of spans that were written: not lost spans */
-	fprintf(stderr, "otrace: %llu values not recorded (wrong_type=%llu)\n",
+	fprintf(stderr, "otrace: %llu values not recorded (wrong_type=%llu invalid=%llu)\n",
+		(unsigned long long)(drops[OT_DROP_WRONG_TYPE] + st.invalid_values),
 		(unsigned long long)drops[OT_DROP_WRONG_TYPE],
-		(unsigned long long)drops[OT_DROP_WRONG_TYPE]);
+		(unsigned long long)st.invalid_values);
 	if (s->tracer && propagating(s->cfg->targets)) {
 		uint64_t p[OT_PROPAGATE__COUNT];
 
