@@ -42,6 +42,13 @@ struct ot_http_server_cfg {
 	__u64 itab_http1;
 	__u64 itab_h2;
 	__u64 itab_xnet;
+	/*
+	 * Without itab symbols (stripped): the same writers' Header methods,
+	 * link-time, the first method of their ResponseWriter itabs; 0: unknown.
+	 */
+	__u64 header_http1;
+	__u64 header_h2;
+	__u64 header_xnet;
 };
 
 #endif

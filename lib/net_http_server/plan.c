@@ -273,8 +273,12 @@ static bool plan_xnet_requests(const struct gobin *gb, struct plan *plan,
 	return true;
 }
 
-/* The link-time itab of each ResponseWriter otrace ends requests of, 0: not traced. */
-static void fill_writer_itabs(const struct gobin *gb, struct ot_http_server_cfg *cfg, bool h2,
+/*
+ * How ServeHTTP's probe tells the ResponseWriter's dynamic type: the itab of
+ * each writer otrace ends requests of, else (no itab symbols) its Header
+ * method, its itab's first; 0 for a writer whose requests are not traced.
+ */
+static void fill_writer_types(const struct gobin *gb, struct ot_http_server_cfg *cfg, bool h2,
 			      bool xnet)
 {
 	struct go_itab itabs[] = {
@@ -283,13 +287,24 @@ static void fill_writer_itabs(const struct gobin *gb, struct ot_http_server_cfg 
 		{ .type = "*golang.org/x/net/http2.responseWriter",
 		  .iface = "net/http.ResponseWriter" },
 	};
+	struct go_func headers[] = {
+		{ .name = "net/http.(*response).Header" },
+		{ .name = "net/http.(*http2responseWriter).Header" },
+		{ .name = "golang.org/x/net/http2.(*responseWriter).Header" },
+	};
 
-	if (!itabs__find(gb, itabs, ARRAY_SIZE(itabs)))
-		pr_info("net/http server: no itab symbols; the ResponseWriter's type is not "
-			"checked, and the status of a request that panicked is not read");
-	cfg->itab_http1 = itabs[0].vaddr;
-	cfg->itab_h2 = h2 ? itabs[1].vaddr : 0;
-	cfg->itab_xnet = xnet ? itabs[2].vaddr : 0;
+	if (itabs__find(gb, itabs, ARRAY_SIZE(itabs))) {
+		cfg->itab_http1 = itabs[0].vaddr;
+		cfg->itab_h2 = h2 ? itabs[1].vaddr : 0;
+		cfg->itab_xnet = xnet ? itabs[2].vaddr : 0;
+		return;
+	}
+	if (!gobin__find_funcs(gb, headers, ARRAY_SIZE(headers)))
+		pr_info("net/http server: the ResponseWriter's type cannot be told; the status "
+			"of a request that panicked is not read");
+	cfg->header_http1 = headers[0].vaddr;
+	cfg->header_h2 = h2 ? headers[1].vaddr : 0;
+	cfg->header_xnet = xnet ? headers[2].vaddr : 0;
 }
 
 /*
@@ -388,7 +403,7 @@ static void plan_server(const struct gobin *gb, struct plan *plan, struct lib_st
 	plan_abandoned_requests(gb, plan, &fns[2], &fns[3], &fns[4]);
 	h2 = plan_h2_requests(gb, plan, cfg, f, &fns[4]);
 	xnet = plan_xnet_requests(gb, plan, cfg, &fns[4]);
-	fill_writer_itabs(gb, cfg, h2, xnet);
+	fill_writer_types(gb, cfg, h2, xnet);
 	if (plan->placement == PLACEMENT_ENTRY_RET)
 		plan_return_probes(gb, plan, &fns[0]);
 }

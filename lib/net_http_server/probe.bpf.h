@@ -141,19 +141,35 @@ static __always_inline void forget_context(__u32 pid, struct http_start *start)
 	start->ctx = 0;
 }
 
-/* The dynamic type behind ServeHTTP's ResponseWriter, from its itab tab. */
+/*
+ * The dynamic type behind ServeHTTP's ResponseWriter, from its itab tab: its
+ * address, or in a binary without itab symbols its first method (Header).
+ */
 static __always_inline __u32 writer_of(struct pt_regs *ctx, __u64 tab)
 {
 	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
 	__u64 bias = PT_REGS_IP(ctx) - cfg->serve_probe_vaddr;
+	__u64 header;
 
-	if (cfg->itab_http1 && tab == cfg->itab_http1 + bias)
+	if (cfg->itab_http1 || cfg->itab_h2 || cfg->itab_xnet) {
+		if (cfg->itab_http1 && tab == cfg->itab_http1 + bias)
+			return WRITER_HTTP1;
+		if (cfg->itab_h2 && tab == cfg->itab_h2 + bias)
+			return WRITER_H2;
+		if (cfg->itab_xnet && tab == cfg->itab_xnet + bias)
+			return WRITER_XNET;
+		return WRITER_OTHER;
+	}
+	if (!cfg->header_http1 && !cfg->header_h2 && !cfg->header_xnet)
+		return WRITER_UNCHECKED;
+	header = read_ptr(tab + GO_ITAB_FUN_OFF) - bias;
+	if (cfg->header_http1 && header == cfg->header_http1)
 		return WRITER_HTTP1;
-	if (cfg->itab_h2 && tab == cfg->itab_h2 + bias)
+	if (cfg->header_h2 && header == cfg->header_h2)
 		return WRITER_H2;
-	if (cfg->itab_xnet && tab == cfg->itab_xnet + bias)
+	if (cfg->header_xnet && header == cfg->header_xnet)
 		return WRITER_XNET;
-	return cfg->itab_http1 || cfg->itab_h2 || cfg->itab_xnet ? WRITER_OTHER : WRITER_UNCHECKED;
+	return WRITER_OTHER;
 }
 
 /* URL.Path as the request arrived, before any handler could rewrite it. */

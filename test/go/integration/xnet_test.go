@@ -178,11 +178,16 @@ func TestXNetHTTP2(t *testing.T) {
 	otraceBin(t)
 	requireRoot(t)
 	for _, release := range []string{oldestXNet, newestXNet} {
-		t.Run(release, func(t *testing.T) { testXNetHTTP2(t, xnetFixture(t, release)) })
+		t.Run(release, func(t *testing.T) { testXNetHTTP2(t, xnetFixture(t, release), false) })
 	}
+	// without DWARF x/net's responseWriter layout is not known (until the
+	// binary's type data is read): its spans come without a status code
+	t.Run(newestXNet+"-stripped", func(t *testing.T) {
+		testXNetHTTP2(t, xnetFixture(t, newestXNet, strippedFlags...), true)
+	})
 }
 
-func testXNetHTTP2(t *testing.T, fixturePath string) {
+func testXNetHTTP2(t *testing.T, fixturePath string, stripped bool) {
 	x := startXNet(t, fixturePath)
 	tlsBase := fmt.Sprintf("https://127.0.0.1:%d", x.tlsPort)
 	h2cBase := fmt.Sprintf("http://127.0.0.1:%d", x.h2cPort)
@@ -293,7 +298,7 @@ func testXNetHTTP2(t *testing.T, fixturePath string) {
 		}
 		s := got[0]
 		code, hasCode := s.Attributes["http.response.status_code"]
-		if w.status == 0 && hasCode || w.status != 0 && code != w.status {
+		if w.status == 0 && hasCode || w.status != 0 && code != w.status && !(stripped && !hasCode) {
 			t.Errorf("%s: http.response.status_code %v, want %d", ua, code, w.status)
 		}
 		for k, v := range map[string]any{"url.path": w.path, "network.protocol.version": "2", "url.scheme": w.scheme} {
@@ -305,7 +310,7 @@ func testXNetHTTP2(t *testing.T, fixturePath string) {
 		if w.panic && (!isErr || s.Attributes["error.type"] != "panic") {
 			t.Errorf("%s: status %d error.type %v, want ERROR panic", ua, s.StatusCode, s.Attributes["error.type"])
 		}
-		if !w.panic && isErr != (w.status >= 500) {
+		if !w.panic && isErr != (w.status >= 500) && !(stripped && !hasCode) {
 			t.Errorf("%s: status %d with code %d", ua, s.StatusCode, w.status)
 		}
 	}
@@ -314,7 +319,8 @@ func testXNetHTTP2(t *testing.T, fixturePath string) {
 		if got := byUA[ua]; len(got) != 1 {
 			t.Errorf("%s: %d server spans, want 1", ua, len(got))
 		} else if s := got[0]; s.Attributes["url.path"] != fmt.Sprintf("/items/m%d", i) ||
-			s.Attributes["client.port"] != int64(muxPort) || s.Attributes["http.response.status_code"] != int64(200) {
+			s.Attributes["client.port"] != int64(muxPort) ||
+			(s.Attributes["http.response.status_code"] != int64(200) && !stripped) {
 			t.Errorf("%s: %v", ua, s.Attributes)
 		}
 	}
