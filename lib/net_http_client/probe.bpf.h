@@ -214,7 +214,7 @@ int http_client_conn_done(struct pt_regs *ctx)
 	key = goroutine_of(ctx);
 	start = bpf_map_lookup_elem(&http_client_inflight, &key);
 	if (start && start->state == CLIENT_FAILED)
-		propagate_register(key, start);
+		propagate_reclaim(key, start);
 	return 0;
 }
 

@@ -28,7 +28,8 @@
  * a round trip that returned early, or whose address a later request or a
  * server's response reuses, is never written to), and over HTTP/1.1 the
  * headers must be serialised by (*Request).write, not by a server's response.
- * A request whose headers already carry a traceparent is left as it is.
+ * A request whose headers already carry a traceparent (looked up once, when
+ * its round trip starts) is left as it is.
  */
 #ifndef OTRACE_NET_HTTP_CLIENT_PROPAGATE_BPF_H
 #define OTRACE_NET_HTTP_CLIENT_PROPAGATE_BPF_H
@@ -56,11 +57,23 @@ struct {
 	__type(value, struct propagate_claim);
 } propagate_hdrs SEC(".maps");
 
-/* Claims the header map of start's request for its attempt (start_client, retries). */
-static __always_inline void propagate_register(struct goroutine_key owner,
-					       struct http_client_start *start)
+/* Whether header map h holds a traceparent already (as set, or written in lower case). */
+static __always_inline bool carries_traceparent(__u64 h)
 {
-	struct ctx_key key = { .pid = owner.pid };
+	struct map_scan scan = {
+		.key = { "Traceparent", "traceparent" },
+		.key_len = { sizeof("Traceparent") - 1, sizeof("traceparent") - 1 },
+		.nkeys = 2,
+	};
+
+	return go_header_lookup(h, &scan) > 0;
+}
+
+/* Claims header map hdr of start's request for its attempt. */
+static __always_inline void claim_headers(struct goroutine_key owner,
+					  struct http_client_start *start, __u64 hdr)
+{
+	struct ctx_key key = { .pid = owner.pid, .data = hdr };
 	struct propagate_claim claim = {
 		.ids = start->ids,
 		.owner = owner,
@@ -68,12 +81,43 @@ static __always_inline void propagate_register(struct goroutine_key owner,
 		.start_ns = start->start_ns,
 	};
 
+	start->hdr = hdr;
+	bpf_map_update_elem(&propagate_hdrs, &key, &claim, BPF_ANY);
+}
+
+/*
+ * start_client: claims the header map of start's request, unless the
+ * request carries a traceparent of its own (it keeps it).
+ */
+static __always_inline void propagate_register(struct goroutine_key owner,
+					       struct http_client_start *start)
+{
+	__u64 hdr;
+
 	if (!http_client_cfg.propagate)
 		return;
-	key.data = read_ptr(start->req + http_client_cfg.req_header);
-	start->hdr = key.data;
-	if (key.data)
-		bpf_map_update_elem(&propagate_hdrs, &key, &claim, BPF_ANY);
+	hdr = read_ptr(start->req + http_client_cfg.req_header);
+	if (!hdr)
+		return;
+	if (carries_traceparent(hdr)) {
+		start->flags |= OT_HTTP_CLIENT_OWN_TRACEPARENT;
+		count_propagate(OT_PROPAGATE_PRESENT);
+		return;
+	}
+	claim_headers(owner, start, hdr);
+}
+
+/* A resent attempt: its own claim, for its own span. */
+static __always_inline void propagate_reclaim(struct goroutine_key owner,
+					      struct http_client_start *start)
+{
+	__u64 hdr;
+
+	if (!http_client_cfg.propagate || (start->flags & OT_HTTP_CLIENT_OWN_TRACEPARENT))
+		return;
+	hdr = read_ptr(start->req + http_client_cfg.req_header);
+	if (hdr)
+		claim_headers(owner, start, hdr);
 }
 
 /* Drops start's claim, unless a later request has claimed the same map since. */
@@ -110,16 +154,18 @@ static __always_inline struct propagate_claim *live_claim(struct ctx_key *key)
 	return NULL;
 }
 
-/* Whether header map h already holds a traceparent (as set, or written in lower case). */
-static __always_inline bool has_traceparent(__u64 h)
+/* The live claim on request req's header map (key), if req is the request that made it. */
+static __always_inline struct propagate_claim *claim_of(__u64 req, struct ctx_key *key)
 {
-	struct map_scan scan = {
-		.key = { "Traceparent", "traceparent" },
-		.key_len = { sizeof("Traceparent") - 1, sizeof("traceparent") - 1 },
-		.nkeys = 2,
-	};
+	struct propagate_claim *claim;
 
-	return go_header_lookup(h, &scan) > 0;
+	key->data = read_ptr(req + http_client_cfg.req_header);
+	claim = key->data ? live_claim(key) : NULL;
+	if (!claim || claim->req == req)
+		return claim;
+	count_propagate(OT_PROPAGATE_STALE);
+	bpf_map_delete_elem(&propagate_hdrs, key);
+	return NULL;
 }
 
 /*
@@ -137,16 +183,9 @@ int http1_request_write(struct pt_regs *ctx)
 
 	if (entry_repeats(ctx))
 		return 0;
-	key.data = read_ptr(req + http_client_cfg.req_header);
-	claim = key.data ? live_claim(&key) : NULL;
-	if (!claim)
-		return 0;
-	if (claim->req != req) {
-		count_propagate(OT_PROPAGATE_STALE);
-		bpf_map_delete_elem(&propagate_hdrs, &key);
-		return 0;
-	}
-	claim->writer_g = GO_G(ctx);
+	claim = claim_of(req, &key);
+	if (claim)
+		claim->writer_g = GO_G(ctx);
 	return 0;
 }
 
@@ -175,11 +214,6 @@ int http1_write_headers(struct pt_regs *ctx)
 	    bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx)) ||
 	    ret - bias < cfg->req_write_vaddr || ret - bias >= cfg->req_write_end) {
 		count_propagate(OT_PROPAGATE_STALE); /* not the claimed request being written */
-		return 0;
-	}
-	if (has_traceparent(key.data)) {
-		count_propagate(OT_PROPAGATE_PRESENT);
-		bpf_map_delete_elem(&propagate_hdrs, &key);
 		return 0;
 	}
 	/* only a *bufio.Writer: its io.Writer itab's one method is (*Writer).Write */
@@ -219,22 +253,11 @@ int h2_do_request(struct pt_regs *ctx)
 	struct goroutine_key gk = { .pid = key.pid, .g = GO_G(ctx) };
 	struct frame_to_extend f = { .block_len = -1 };
 	const struct propagate_claim *claim;
-	__u64 req = GO_ARG2(ctx);
 
 	bpf_map_delete_elem(&propagate_frames, &gk); /* a reused goroutine's old arming */
-	key.data = read_ptr(req + http_client_cfg.req_header);
-	claim = key.data ? live_claim(&key) : NULL;
+	claim = claim_of(GO_ARG2(ctx), &key);
 	if (!claim)
 		return 0;
-	if (claim->req != req) {
-		count_propagate(OT_PROPAGATE_STALE);
-		return 0;
-	}
-	if (has_traceparent(key.data)) {
-		count_propagate(OT_PROPAGATE_PRESENT);
-		bpf_map_delete_elem(&propagate_hdrs, &key);
-		return 0;
-	}
 	f.ids = claim->ids;
 	bpf_map_update_elem(&propagate_frames, &gk, &f, BPF_ANY);
 	return 0;

@@ -13,6 +13,7 @@
 enum ot_http_client_flag {
 	OT_HTTP_CLIENT_TRANSPORT_ERROR = 1 << 3, /* the round trip returned an error */
 	OT_HTTP_CLIENT_HAS_PARENT = 1 << 4,	 /* ids.parent_span_id is set */
+	OT_HTTP_CLIENT_OWN_TRACEPARENT = 1 << 5, /* --propagate: the request had its own */
 };
 
 struct ot_http_client_rec {

@@ -10,16 +10,24 @@ import (
 	"time"
 )
 
-// rawGet sends one HTTP/1.1 GET with the given Host header and User-Agent
-// ua over a connection of its own and reads the status line.
-func rawGet(t *testing.T, port int, target, host, ua string) string {
+// dialLocal connects to 127.0.0.1:port, for talking to a server by hand; the
+// connection gives up after 10 s.
+func dialLocal(t *testing.T, port int) net.Conn {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c
+}
+
+// rawGet sends one HTTP/1.1 GET with the given Host header and User-Agent
+// ua over a connection of its own and reads the status line.
+func rawGet(t *testing.T, port int, target, host, ua string) string {
+	t.Helper()
+	c := dialLocal(t, port)
+	defer c.Close()
 	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nConnection: close\r\n\r\n", target, host, ua)
 	line, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
