@@ -211,6 +211,8 @@ int http_client_conn_done(struct pt_regs *ctx)
 
 	if (GO_ARG2(ctx))
 		return end_client(ctx, 0, GO_ARG2(ctx));
+	if (!http_client_cfg.propagate)
+		return 0; /* no claim to renew: no lookup on every connection got */
 	key = goroutine_of(ctx);
 	start = bpf_map_lookup_elem(&http_client_inflight, &key);
 	if (start && start->state == CLIENT_FAILED)
