@@ -246,7 +246,8 @@ static bool plan_client(const struct gobin *gb, struct plan *plan, const struct 
 static uint64_t client_start_vaddr(const struct plan *plan, const char *symbol)
 {
 	for (size_t i = 0; i < plan->nprobes; i++)
-		if (plan->probes[i].planned && !strcmp(plan->probes[i].program, "grpc_client_start") &&
+		if (plan->probes[i].planned &&
+		    !strcmp(plan->probes[i].program, "grpc_client_start") &&
 		    !strcmp(plan->probes[i].symbol, symbol))
 			return plan->probes[i].point.vaddr;
 	return 0;

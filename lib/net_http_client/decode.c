@@ -31,8 +31,8 @@ int net_http_client__decode(const struct span_decoding *d, const void *rec, size
 	if (span__add_string(s, "url.full", url, s->scratch_used) &&
 	    (r->path_len > OT_PATH_CAP || r->query_len > OT_QUERY_CAP || r->host_len > OT_HOST_CAP))
 		s->attrs[s->nattrs - 1].truncated = true;
-	semconv__add_host_port(s, "server.address", "server.port", r->host, OT_HOST_CAP, r->host_len,
-			       slen == 5 && !memcmp(r->scheme, "https", 5) ? 443 : 80);
+	semconv__add_host_port(s, "server.address", "server.port", r->host, OT_HOST_CAP,
+			       r->host_len, slen == 5 && !memcmp(r->scheme, "https", 5) ? 443 : 80);
 	if (r->resend_count)
 		span__add_int(s, "http.request.resend_count", r->resend_count);
 	if (r->flags & OT_HTTP_CLIENT_TRANSPORT_ERROR) {

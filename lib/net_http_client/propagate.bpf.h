@@ -217,7 +217,8 @@ int http1_write_headers(struct pt_regs *ctx)
 		return 0;
 	}
 	/* only a *bufio.Writer: its io.Writer itab's one method is (*Writer).Write */
-	if (!itab || bpf_probe_read_user(&method, sizeof(method), (void *)(itab + GO_ITAB_FUN_OFF)) ||
+	if (!itab ||
+	    bpf_probe_read_user(&method, sizeof(method), (void *)(itab + GO_ITAB_FUN_OFF)) ||
 	    method != cfg->bufio_write_vaddr + bias) {
 		count_propagate(OT_PROPAGATE_SKIPPED);
 		return 0;

@@ -261,7 +261,10 @@ static bool plan_xnet_requests(const struct gobin *gb, struct plan *plan,
 	for (int i = XN_SERVE_CONN; i <= XN_SERVE_CONN_INNER; i++) {
 		struct probe *p;
 
-		if (!fns[i].vaddr || !(p = plan__add_probe(plan, lib, fns[i].name, "xnet_serve_conn")))
+		if (!fns[i].vaddr)
+			continue;
+		p = plan__add_probe(plan, lib, fns[i].name, "xnet_serve_conn");
+		if (!p)
 			continue;
 		plan__place_entry(gb, plan, &fns[i], p);
 		prelude += p->planned;
