@@ -73,7 +73,7 @@ for line in "${versions[@]}"; do
 	bin="$work/grpcchain-$line"
 	if GOTOOLCHAIN="$toolchain" "$root/test/fixtures/grpcchain/build.sh" "$gocmd" "$bin" \
 		v1.56.3 >&2; then
-		std_rows "$bin" >>"$rows"
+		std_rows "$bin" --propagate >>"$rows"
 	else
 		echo "gen-offsets: grpcchain with go$line failed: no gRPC rows for it" >&2
 	fi

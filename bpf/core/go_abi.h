@@ -23,6 +23,14 @@ struct go_string {
 	__s64 len;
 };
 
+/*
+ * Where an itab's method table starts (runtime.itab.fun, internal/abi.ITab.Fun
+ * since Go 1.22: after the interface and type pointers, the hash and its
+ * padding). Its methods are the dynamic type's, in the interface's method
+ * order: the first one tells the type.
+ */
+#define GO_ITAB_FUN_OFF 24
+
 /* interface value: itab (or type) pointer, then data pointer */
 struct go_iface {
 	__u64 tab;

@@ -58,6 +58,12 @@ enum ot_drop_reason {
 	OT_DROP_INFLIGHT_FULL,	  /* in-flight map update failed */
 	OT_DROP_READ_FAULT,	  /* target memory could not be read */
 	OT_DROP_UNFINISHED,	  /* started, but no end was seen before its goroutine moved on */
+	/*
+	 * Not a lost span: a value behind an interface was not of the dynamic
+	 * type whose layout the probe knows (or the type could not be checked),
+	 * so it was not read; the span went out without it.
+	 */
+	OT_DROP_WRONG_TYPE,
 	OT_DROP__COUNT,
 };
 
@@ -67,6 +73,8 @@ enum ot_propagate_stat {
 	OT_PROPAGATE_NO_ROOM,	  /* the request's buffer had no room for it */
 	OT_PROPAGATE_SKIPPED,	  /* the writer was not the expected type */
 	OT_PROPAGATE_FAILED,	  /* the kernel refused the write */
+	OT_PROPAGATE_STALE,	  /* not the claimed round trip's request any more: left alone */
+	OT_PROPAGATE_PRESENT,	  /* the request already carried a traceparent */
 	OT_PROPAGATE__COUNT,
 };
 

@@ -64,7 +64,8 @@ int database_sql__decode(const struct span_decoding *d, const void *rec, size_t 
 	if (sum.collection)
 		span__add_string(s, "db.collection.name", sum.collection, sum.collection_len);
 	if (span__config(d)->db_statement)
-		span__add_captured(s, "db.query.text", r->query, OT_DB_QUERY_CAP, r->query_len);
+		span__add_captured_text(s, "db.query.text", r->query, OT_DB_QUERY_CAP,
+					r->query_len);
 	if (r->flags & OT_DB_ERROR) {
 		s->status = STATUS_ERROR;
 		semconv__add_error_type(d, s, r->pid, r->error_itab);

@@ -87,10 +87,18 @@ static void test_db(struct span_assembler *sa)
 	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "db.query.text", "SELECT id, name FROM items WHERE name = $1"));
 	CHECK(!find(&s, "db.query.text")->truncated);
-	r.query_len = OT_DB_QUERY_CAP + 100; /* longer than the capture */
+	/* longer than the capture, on several lines */
+	memset(r.query, 'x', sizeof(r.query));
+	memcpy(r.query, "SELECT\n\tid\r\nFROM t WHERE v IN (", 31);
+	r.query_len = OT_DB_QUERY_CAP + 100;
 	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
-	CHECK(find(&s, "db.query.text")->len == OT_DB_QUERY_CAP &&
+	CHECK(find(&s, "db.query.text") && find(&s, "db.query.text")->len == OT_DB_QUERY_CAP &&
 	      find(&s, "db.query.text")->truncated);
+	/* bytes past a shorter statement (NUL) are no text: left out, counted */
+	r.query[40] = 0;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(!find(&s, "db.query.text") && s.invalid == 1);
+	SET_STR(&r, query, "SELECT id, name FROM items WHERE name = $1");
 	cfg.db_statement = false;
 	span_assembler__configure(sa, &cfg);
 

@@ -31,6 +31,7 @@ struct grpc_client_call {
 	__u64 g;
 	__u64 cc;
 	__u64 cs; /* 0 until the first attempt */
+	__u64 bias; /* load bias (PIE): runtime minus link-time addresses */
 	struct go_string method;
 	__u32 flags;
 	__u32 ended;
@@ -64,6 +65,7 @@ int grpc_client_start(struct pt_regs *ctx)
 		.start_ns = bpf_ktime_get_ns(),
 		.g = key.g,
 		.cc = GO_ARG4(ctx),
+		.bias = PT_REGS_IP(ctx) - grpc_cfg.client_start_vaddr,
 		.method = { .ptr = GO_ARG5(ctx), .len = (__s64)GO_ARG6(ctx) },
 	};
 	const struct ot_span_ids *parent;
@@ -110,24 +112,43 @@ int grpc_client_attempt(struct pt_regs *ctx)
 	return 0;
 }
 
+/* The Error method (link-time) an error's itab holds first: its dynamic type's. */
+static __always_inline __u64 error_type(struct go_iface err, __u64 bias)
+{
+	return read_ptr(err.tab + GO_ITAB_FUN_OFF) - bias;
+}
+
 /*
  * The status code of the error a call ended with: nil and io.EOF (how a
  * stream reports a clean end) are OK; grpc-go turns every other error into
  * a status error first (toRPCErr), whose code is read from its status proto.
+ * Each is read only when the error's dynamic type is that one; any other is
+ * Unknown (what status.Code says), one whose type cannot be told is counted.
  */
-static __always_inline void read_call_error(struct ot_grpc_rec *rec, struct go_iface err)
+static __always_inline void read_call_error(struct ot_grpc_rec *rec, struct go_iface err,
+					    __u64 bias)
 {
 	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
 	struct go_string s = {};
 	char text[4] = {};
-	__u64 proto;
+	__u64 proto, type;
 
 	if (!err.tab || !err.data)
 		return;
-	if (!bpf_probe_read_user(&s, sizeof(s), (void *)(err.data + cfg->error_string)) &&
-	    s.len == 3 && !bpf_probe_read_user(text, 3, (void *)s.ptr) && text[0] == 'E' &&
-	    text[1] == 'O' && text[2] == 'F')
-		return; /* an errors.errorString "EOF": io.EOF */
+	type = error_type(err, bias);
+	if (cfg->error_string_method && type == cfg->error_string_method) {
+		if (!bpf_probe_read_user(&s, sizeof(s), (void *)(err.data + cfg->error_string)) &&
+		    s.len == 3 && !bpf_probe_read_user(text, 3, (void *)s.ptr) && text[0] == 'E' &&
+		    text[1] == 'O' && text[2] == 'F')
+			return; /* an errors.errorString "EOF": io.EOF */
+	}
+	if (!cfg->status_error_method || type != cfg->status_error_method) {
+		if (!cfg->status_error_method)
+			count_drop(OT_DROP_WRONG_TYPE);
+		rec->code = GRPC_UNKNOWN;
+		rec->flags |= OT_GRPC_NO_STATUS;
+		return;
+	}
 	if (cfg->error_kind == OT_GRPC_ERROR_IS_PROTO) {
 		proto = err.data;
 	} else {
@@ -160,7 +181,7 @@ static __always_inline void end_call(struct grpc_client_call *call, __u32 pid, s
 	}
 	grpc_rec_init(rec, OT_REC_GRPC_CLIENT, pid, call->g, call->start_ns, &call->ids);
 	rec->flags = call->flags;
-	read_call_error(rec, err);
+	read_call_error(rec, err, call->bias);
 	rec->method_len = read_go_string_at(rec->method, OT_GRPC_METHOD_CAP, call->method);
 	if (cfg->cc_authority >= 0 && call->cc)
 		rec->authority_len = read_go_string(rec->authority, OT_HOST_CAP,

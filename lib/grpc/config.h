@@ -32,6 +32,14 @@ struct ot_grpc_cfg {
 	__s64 cc_authority;  /* grpc.ClientConn.authority */
 	__u32 error_kind;    /* enum ot_grpc_error_kind */
 	__u32 _pad;
+	/*
+	 * The Error methods (link-time) of the status error and of
+	 * errors.errorString (io.EOF): an error's itab names its dynamic type by
+	 * its first method; 0 when not found (the type is then not read).
+	 */
+	__u64 status_error_method;
+	__u64 error_string_method;
+	__u64 client_start_vaddr; /* where grpc_client_start sits, link-time: PIE load bias */
 	/* --propagate (see propagate.bpf.h) */
 	__s64 header_frame_hf;	/* headerFrame.hf (clientHeaders.hf since v1.82) */
 	__s64 loopy_framer;	/* loopyWriter.framer */

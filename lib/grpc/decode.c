@@ -7,6 +7,7 @@
 #include "grpc.h"
 #include "grpc/record.h"
 #include "semconv.h"
+#include "validate.h"
 
 static const char *const grpc_code_names[] = {
 	"OK",		     "CANCELLED",	  "UNKNOWN",	    "INVALID_ARGUMENT",
@@ -60,14 +61,9 @@ static bool grpc_unknown_method(const struct ot_grpc_rec *r)
 
 static void add_grpc_server_address(struct span *s, const struct ot_grpc_rec *r)
 {
-	size_t n = span__captured(r->authority_len, OT_HOST_CAP);
-	size_t off, hlen;
-	int64_t port;
-
-	if (!n || semconv__split_host_port(r->authority, n, &off, &hlen, &port) || !hlen)
-		return;
-	span__add_string(s, "server.address", r->authority + off, hlen);
-	span__add_int(s, "server.port", port < 0 ? 443 : port); /* gRPC's default port */
+	/* gRPC's default port */
+	semconv__add_host_port(s, "server.address", "server.port", r->authority, OT_HOST_CAP,
+			       r->authority_len, 443);
 }
 
 int grpc__decode(const struct span_decoding *d, const void *rec, size_t size, struct span *s)
@@ -94,7 +90,8 @@ int grpc__decode(const struct span_decoding *d, const void *rec, size_t size, st
 		cap--;
 		full--;
 	}
-	recognised = mlen && full <= cap && !(server && grpc_unknown_method(r));
+	recognised = mlen && full <= cap && validate__line(method, mlen) &&
+		     !(server && grpc_unknown_method(r));
 	span__add_string(s, "rpc.system.name", "grpc", 4);
 	if (recognised) {
 		span__add_string(s, "rpc.method", method, mlen);

@@ -46,6 +46,8 @@ enum grpc_func {
 	FN_INVOKE,	   /* invoke: calls newClientStream for unary calls */
 	FN_CC_NEW_STREAM,  /* (*ClientConn).NewStream: and for streams */
 	FN_STATUS_ERROR,   /* (*status.statusError).Error: the error is the proto (<= v1.2x) */
+	FN_INTERNAL_ERROR, /* (*internal/status.Error).Error: the status error since */
+	FN_ERROR_STRING,   /* (*errors.errorString).Error: io.EOF's type */
 	FN_GRPC_MAX,
 };
 
@@ -240,6 +242,17 @@ static bool plan_client(const struct gobin *gb, struct plan *plan, const struct 
 	return true;
 }
 
+/* Where the client's start probe sits (its load bias is the call's), 0: none. */
+static uint64_t client_start_vaddr(const struct plan *plan, const char *symbol)
+{
+	for (size_t i = 0; i < plan->nprobes; i++)
+		if (plan->probes[i].planned &&
+		    !strcmp(plan->probes[i].program, "grpc_client_start") &&
+		    !strcmp(plan->probes[i].symbol, symbol))
+			return plan->probes[i].point.vaddr;
+	return 0;
+}
+
 /* What later planning steps need: which side is traced. */
 struct grpc_plan {
 	bool server;
@@ -263,6 +276,8 @@ static void plan_grpc(const struct gobin *gb, struct plan *plan, struct lib_stat
 		[FN_INVOKE] = { .name = GRPC ".invoke" },
 		[FN_CC_NEW_STREAM] = { .name = GRPC ".(*ClientConn).NewStream" },
 		[FN_STATUS_ERROR] = { .name = GRPC "/status.(*statusError).Error" },
+		[FN_INTERNAL_ERROR] = { .name = GRPC "/internal/status.(*Error).Error" },
+		[FN_ERROR_STRING] = { .name = "errors.(*errorString).Error" },
 	};
 	struct field_req f[G_MAX];
 	enum ot_grpc_error_kind error_kind;
@@ -291,6 +306,11 @@ static void plan_grpc(const struct gobin *gb, struct plan *plan, struct lib_stat
 		pr_warn("field %s.%s unknown: gRPC client spans have no server.address",
 			f[G_CC_AUTHORITY].type, f[G_CC_AUTHORITY].field);
 	fill_grpc_cfg(cfg, f, error_kind);
+	cfg->status_error_method = fns[error_kind == OT_GRPC_ERROR_IS_PROTO ? FN_STATUS_ERROR :
+									    FN_INTERNAL_ERROR]
+					   .vaddr;
+	cfg->error_string_method = fns[FN_ERROR_STRING].vaddr;
+	cfg->client_start_vaddr = client_start_vaddr(plan, fns[FN_NEW_STREAM].name);
 	sides->server = server;
 	sides->client = client;
 	state->active = server || client;

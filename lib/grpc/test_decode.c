@@ -126,6 +126,17 @@ static void test_grpc_server(struct span_assembler *sa)
 	CHECK(find(&s, "rpc.method_original")->len == OT_GRPC_METHOD_CAP - 1);
 	CHECK(find(&s, "rpc.method_original")->truncated);
 
+	/*
+	 * pointer bytes where the method should be (a stream read with another
+	 * release's layout): _OTHER, no original, counted; named by the system
+	 */
+	grpc_record(&r, OT_REC_GRPC_SERVER);
+	memcpy(r.method, "/\x60\x34\x12\x00\xc0\x00\x00\x00", 9);
+	r.method_len = 9;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "rpc.method", "_OTHER") && !find(&s, "rpc.method_original"));
+	CHECK(s.invalid == 1 && name_is(&s, "grpc"));
+
 	/* an incoming traceparent: remote parent */
 	grpc_record(&r, OT_REC_GRPC_SERVER);
 	r.ids.parent_span_id[0] = 0xb7;

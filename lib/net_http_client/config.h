@@ -25,6 +25,7 @@ struct ot_http_client_cfg {
 	__s64 resp_proto_major;
 	__s64 resp_proto_minor;
 	__u64 enter_probe_vaddr; /* link-time address of http_client_enter: PIE load bias */
+	__u64 xnet_enter_probe_vaddr; /* and of xnet_client_enter */
 	/* --propagate (see propagate.bpf.h) */
 	__u32 propagate; /* traceparent is written into outgoing requests */
 	__u32 _pad;
@@ -34,6 +35,8 @@ struct ot_http_client_cfg {
 	__s64 h2cc_bw;			/* net/http.http2ClientConn.bw */
 	__u64 bufio_write_vaddr;	/* bufio.(*Writer).Write, link-time address */
 	__u64 write_subset_probe_vaddr; /* where http1_write_headers sits, link-time */
+	__u64 req_write_vaddr;		/* net/http.(*Request).write, link-time: its code */
+	__u64 req_write_end;
 };
 
 #endif

@@ -11,10 +11,9 @@ int net_http_client__decode(const struct span_decoding *d, const void *rec, size
 			    struct span *s)
 {
 	const struct ot_http_client_rec *r;
-	size_t mlen, slen, hlen, off, host_len;
+	size_t mlen, slen, hlen;
 	struct url_parts parts;
 	char *url = s->scratch;
-	int64_t port;
 	bool known;
 
 	if (size < sizeof(*r) || !(r = span__keep_record(s, rec, sizeof(*r))))
@@ -41,23 +40,22 @@ int net_http_client__decode(const struct span_decoding *d, const void *rec, size
 		.userinfo = r->flags & OT_HTTP_CLIENT_USERINFO,
 	};
 	s->scratch_used = semconv__url_full(url, sizeof(s->scratch) / 2, &parts);
-	span__add_string(s, "url.full", url, s->scratch_used);
-	if (r->path_len > OT_PATH_CAP || r->query_len > OT_QUERY_CAP ||
-	    r->host_len > OT_HOST_CAP || r->fragment_len > OT_FRAGMENT_CAP)
+	if (span__add_string(s, "url.full", url, s->scratch_used) &&
+	    (r->path_len > OT_PATH_CAP || r->query_len > OT_QUERY_CAP ||
+	     r->host_len > OT_HOST_CAP || r->fragment_len > OT_FRAGMENT_CAP))
 		s->attrs[s->nattrs - 1].truncated = true;
-	if (hlen && !semconv__split_host_port(r->host, hlen, &off, &host_len, &port)) {
-		span__add_string(s, "server.address", r->host + off, host_len);
-		if (port < 0)
-			port = slen == 5 && !memcmp(r->scheme, "https", 5) ? 443 : 80;
-		span__add_int(s, "server.port", port);
-	}
+	semconv__add_host_port(s, "server.address", "server.port", r->host, OT_HOST_CAP,
+			       r->host_len, slen == 5 && !memcmp(r->scheme, "https", 5) ? 443 : 80);
+	if (r->resend_count)
+		span__add_int(s, "http.request.resend_count", r->resend_count);
 	if (r->flags & OT_HTTP_CLIENT_TRANSPORT_ERROR) {
 		s->status = STATUS_ERROR;
 		semconv__add_error_type(d, s, r->pid, r->error_itab);
 	} else {
-		span__add_int(s, "http.response.status_code", r->status);
+		bool status = semconv__add_http_status(s, r->status);
+
 		semconv__add_protocol_version(s, r->proto_major, r->proto_minor);
-		if (r->status >= 400)
+		if (status && r->status >= 400)
 			semconv__set_status_error(s, r->status);
 	}
 	/* semconv: the client span is named by its method alone */

@@ -58,6 +58,59 @@ enum client_func {
 	FN_CLIENT_MAX,
 };
 
+enum xnet_func {
+	XN_VIA_POOL,	/* (*Transport).roundTripViaPool: the round-trip loop */
+	XN_RT_OPT,	/* (*Transport).RoundTripOpt: the loop in older releases */
+	XN_CC_RT,	/* (*ClientConn).RoundTrip: one attempt */
+	XN_CC_RT_INNER, /* (*ClientConn).roundTrip (RoundTrip inlined into the loop) */
+	XN_MAX,
+};
+
+/*
+ * golang.org/x/net/http2's Transport: a span from the entry of the function
+ * whose loop sends the request over its connections to the first emulated
+ * instruction after each of its calls of the connection's round trip (one
+ * attempt each). Without it, a Transport set up with ConfigureTransport
+ * leaves its spans unfinished. Sets c->xnet_enter_probe_vaddr.
+ */
+static void plan_xnet_client(const struct gobin *gb, struct plan *plan,
+			     struct ot_http_client_cfg *c)
+{
+	static const char lib[] = "net/http client (golang.org/x/net/http2)";
+	struct go_func fns[XN_MAX] = {
+		[XN_VIA_POOL] = { .name = "golang.org/x/net/http2.(*Transport).roundTripViaPool" },
+		[XN_RT_OPT] = { .name = "golang.org/x/net/http2.(*Transport).RoundTripOpt" },
+		[XN_CC_RT] = { .name = "golang.org/x/net/http2.(*ClientConn).RoundTrip" },
+		[XN_CC_RT_INNER] = { .name = "golang.org/x/net/http2.(*ClientConn).roundTrip" },
+	};
+
+	gobin__find_funcs(gb, fns, ARRAY_SIZE(fns));
+	if (!fns[XN_CC_RT].vaddr && !fns[XN_CC_RT_INNER].vaddr)
+		return; /* no x/net HTTP/2 client */
+	for (int i = XN_VIA_POOL; i <= XN_RT_OPT; i++) {
+		size_t first = plan->nprobes;
+		struct probe *start;
+
+		if (!fns[i].vaddr)
+			continue;
+		start = plan__add_probe(plan, lib, fns[i].name, "xnet_client_enter");
+		if (!start)
+			return;
+		plan__place_entry(gb, plan, &fns[i], start);
+		if (plan__add_after_calls(gb, plan, lib, &fns[i], &fns[XN_CC_RT], 2,
+					  INSN_RAX | INSN_RBX, "http_client_done") &&
+		    start->planned) {
+			c->xnet_enter_probe_vaddr = start->point.vaddr;
+			return;
+		}
+		/* not the loop (RoundTripOpt only calls it in newer releases): no probe */
+		plan->nprobes = first;
+	}
+	pr_warn("%s: no call of (*ClientConn).RoundTrip found in its round-trip loop; its "
+		"client calls are not traced",
+		lib);
+}
+
 static void plan_client(const struct gobin *gb, struct plan *plan, struct lib_state *state)
 {
 	static const char lib[] = "net/http client";
@@ -111,6 +164,7 @@ static void plan_client(const struct gobin *gb, struct plan *plan, struct lib_st
 		plan__skip_from(plan, first, "field %s.%s unknown", missing->type, missing->field);
 		return;
 	}
+	plan_xnet_client(gb, plan, c);
 	*c = (struct ot_http_client_cfg){
 		.req_method = f[C_REQ_METHOD].offset,
 		.req_url = f[C_REQ_URL].offset,
@@ -125,6 +179,7 @@ static void plan_client(const struct gobin *gb, struct plan *plan, struct lib_st
 		.resp_proto_major = f[C_RESP_PROTO_MAJOR].offset,
 		.resp_proto_minor = f[C_RESP_PROTO_MINOR].offset,
 		.enter_probe_vaddr = start->point.vaddr,
+		.xnet_enter_probe_vaddr = c->xnet_enter_probe_vaddr,
 	};
 	state->active = true;
 }
@@ -145,6 +200,7 @@ enum propagate_func {
 	FN_H2_DO_REQUEST,
 	FN_H2_WRITE_HEADERS,
 	FN_H2_FRAMER_WRITE_HEADERS,
+	FN_REQUEST_WRITE,
 	FN_PROPAGATE_MAX
 };
 
@@ -155,6 +211,34 @@ static bool known(const struct field_req *f, const char *what, const char *versi
 	pr_warn("field %s.%s unknown for %s: --propagate skips %s", f->type, f->field,
 		version ? version : "this Go version", what);
 	return false;
+}
+
+/*
+ * HTTP/1.1: (*Request).write's entry notes which request is being written,
+ * writeSubset's appends the line; both or none. Returns the probes planned.
+ */
+static int plan_http1_propagation(const struct gobin *gb, struct plan *plan,
+				  struct ot_http_client_cfg *c, const struct go_func *request_write,
+				  const struct go_func *write_subset)
+{
+	static const char lib[] = "net/http client (--propagate)";
+	size_t first = plan->nprobes;
+	struct probe *mark = plan__add_probe(plan, lib, request_write->name, "http1_request_write");
+	struct probe *p = mark ? plan__add_probe(plan, lib, write_subset->name,
+						 "http1_write_headers") :
+				 NULL;
+
+	if (!p)
+		return 0;
+	plan__place_entry(gb, plan, request_write, mark);
+	plan__place_entry(gb, plan, write_subset, p);
+	if (mark->planned && p->planned) {
+		c->write_subset_probe_vaddr = p->point.vaddr;
+		return 2;
+	}
+	pr_warn("--propagate skips HTTP/1.1: %s", mark->planned ? p->reason : mark->reason);
+	plan__skip_from(plan, first, "the HTTP/1.1 propagation needs both of its probes");
+	return 0;
 }
 
 /* HTTP/1.1 and the bundled HTTP/2; returns the probes planned. */
@@ -169,31 +253,34 @@ static int plan_propagation(const struct gobin *gb, struct plan *plan, struct li
 		[FN_H2_DO_REQUEST] = { .name = "net/http.(*http2clientStream).doRequest" },
 		[FN_H2_WRITE_HEADERS] = { .name = "net/http.(*http2ClientConn).writeHeaders" },
 		[FN_H2_FRAMER_WRITE_HEADERS] = { .name = "net/http.(*http2Framer).WriteHeaders" },
+		[FN_REQUEST_WRITE] = { .name = "net/http.(*Request).write" },
 	};
 	struct field_req f[P_FIELDS];
-	struct probe *p;
 	int planned = 0;
 
 	memcpy(f, propagate_fields, sizeof(f));
 	plan__resolve_fields(gb, plan, f, P_FIELDS, 0);
 	if (!known(&f[P_REQ_HEADER], "net/http", version))
 		return 0;
+	/* a request that carries a traceparent already must be told */
+	if (!plan__map_layout(gb, plan)) {
+		pr_warn("--propagate skips net/http: its header maps cannot be read");
+		return 0;
+	}
 	gobin__find_funcs(gb, fns, FN_PROPAGATE_MAX);
 	c->req_header = f[P_REQ_HEADER].offset;
 	c->bufio_buf = f[P_BUFIO_BUF].offset;
 	c->bufio_n = f[P_BUFIO_N].offset;
 	c->h2cc_bw = f[P_H2CC_BW].offset;
 	c->bufio_write_vaddr = fns[FN_BUFIO_WRITE].vaddr;
-	/* HTTP/1.1 */
+	c->req_write_vaddr = fns[FN_REQUEST_WRITE].vaddr;
+	c->req_write_end = fns[FN_REQUEST_WRITE].vaddr + fns[FN_REQUEST_WRITE].size;
+	/* HTTP/1.1: only the headers (*Request).write serialises, of the claimed request */
 	if (known(&f[P_BUFIO_BUF], "HTTP/1.1", version) &&
 	    known(&f[P_BUFIO_N], "HTTP/1.1", version) && fns[FN_BUFIO_WRITE].vaddr &&
-	    (p = plan__add_probe(plan, lib, fns[FN_WRITE_SUBSET].name, "http1_write_headers"))) {
-		plan__place_entry(gb, plan, &fns[FN_WRITE_SUBSET], p);
-		if (p->planned) {
-			c->write_subset_probe_vaddr = p->point.vaddr;
-			planned++;
-		}
-	}
+	    fns[FN_REQUEST_WRITE].size)
+		planned += plan_http1_propagation(gb, plan, c, &fns[FN_REQUEST_WRITE],
+						  &fns[FN_WRITE_SUBSET]);
 	/* HTTP/2 (the net/http bundle): the frame goes into cc.bw, a *bufio.Writer */
 	if (fns[FN_H2_DO_REQUEST].vaddr && known(&f[P_H2CC_BW], "HTTP/2", version) &&
 	    known(&f[P_BUFIO_BUF], "HTTP/2", version) && known(&f[P_BUFIO_N], "HTTP/2", version))
@@ -206,7 +293,8 @@ static int plan_propagation(const struct gobin *gb, struct plan *plan, struct li
 }
 
 static const char *const programs[] = {
-	"http_client_enter", "http_client_conn_done", "http_client_done", "http1_write_headers",
+	"http_client_enter", "xnet_client_enter", "http_client_conn_done", "http_client_done",
+	"http1_request_write", "http1_write_headers",
 	"h2_do_request", "h2_write_headers", "h2_headers_written", NULL,
 };
 

@@ -1,17 +1,29 @@
 // SPDX-License-Identifier: MIT
 /*
- * net/http client spans: one per (*Transport).roundTrip, HTTP/1.1 and HTTP/2.
+ * net/http client spans: one per attempt of a (*Transport).roundTrip, HTTP/1.1
+ * and HTTP/2, and of golang.org/x/net/http2's Transport.
  *
  * Start: the stack-check branch of (*Transport).roundTrip(t, req), emulated.
- * The parent is found from req's context (see common.bpf.h).
+ * The parent is found from req's context (see common.bpf.h). An
+ * http2.Transport of golang.org/x/net used directly has its own start, the
+ * entry of the function whose loop makes its round trips (roundTripViaPool,
+ * or RoundTripOpt in older releases); reached from net/http's roundTrip
+ * (http2.ConfigureTransport) it continues the span in progress.
  *
  * End: no return probes. The round trip's outcome is known in the caller right
  * after three calls return: (*Transport).getConn (an error there ends the
  * span), (*persistConn).roundTrip (HTTP/1.1) and (*http2ClientConn).roundTrip
- * in (*http2Transport).RoundTripOpt (HTTP/2). User space places these probes
- * on the first instruction after each call that the kernel emulates (Go puts
- * a nop or the error test's jcc there) while the results are still in the
- * result registers: RAX = first result, RBX:RCX = the error interface.
+ * in (*http2Transport).RoundTripOpt (HTTP/2), or x/net's (*ClientConn)
+ * RoundTrip in its loop. User space places these probes on the first
+ * instruction after each call that the kernel emulates (Go puts a nop or the
+ * error test's jcc there) while the results are still in the result
+ * registers: RAX = first result, RBX:RCX = the error interface.
+ *
+ * Retries: when an attempt fails, net/http (or x/net) may send the request
+ * again on another connection, from the same loop. The failed attempt's span
+ * is emitted at once; the next one starts then, and whichever end comes next
+ * on the goroutine ends it, with http.request.resend_count (semantic
+ * conventions: one span per attempt, each with its own outcome).
  */
 #ifndef OTRACE_NET_HTTP_CLIENT_BPF_H
 #define OTRACE_NET_HTTP_CLIENT_BPF_H
@@ -22,14 +34,22 @@
 
 const volatile struct ot_http_client_cfg http_client_cfg = {};
 
-#include "propagate.bpf.h"
+/* Where a goroutine's round trip is. */
+enum client_state {
+	CLIENT_LIVE = 0, /* an attempt is in progress */
+	CLIENT_FAILED,	 /* the last attempt failed: the next end is a resent attempt's */
+	CLIENT_DONE,	 /* a response came: later ends are repeats */
+};
 
 struct http_client_start {
 	__u64 start_ns;
 	__u64 req;
-	__u64 bias;  /* load bias (PIE): runtime minus link-time addresses */
+	__u64 bias; /* load bias (PIE): runtime minus link-time addresses */
+	__u64 hdr;  /* --propagate: the header map registered for the request, 0: none */
 	__u32 flags;
-	__u32 ended; /* a retried attempt may end the same call again */
+	__u32 state;	    /* enum client_state */
+	__u32 resend_count; /* attempts before this one */
+	__u32 _pad;
 	struct ot_span_ids ids;
 };
 
@@ -40,27 +60,32 @@ struct {
 	__type(value, struct http_client_start);
 } http_client_inflight SEC(".maps");
 
-SEC("uprobe")
-int http_client_enter(struct pt_regs *ctx)
+#include "propagate.bpf.h"
+
+/* Starts a span for round trip req on this goroutine; probe_vaddr: this probe's, link-time. */
+static __always_inline int start_client(struct pt_regs *ctx, __u64 req, __u64 probe_vaddr)
 {
 	const volatile struct ot_http_client_cfg *cfg = &http_client_cfg;
 	struct goroutine_key key = goroutine_of(ctx);
 	struct http_client_start start = {
 		.start_ns = bpf_ktime_get_ns(),
-		.req = GO_ARG2(ctx),
-		.bias = PT_REGS_IP(ctx) - cfg->enter_probe_vaddr,
+		.req = req,
+		.bias = PT_REGS_IP(ctx) - probe_vaddr,
 	};
 	const struct ot_span_ids *parent = NULL;
 	struct http_client_start *prev;
 	struct go_iface rctx = {};
 
+	if (entry_repeats(ctx))
+		return 0; /* stack growth: the prologue runs again */
 	prev = bpf_map_lookup_elem(&http_client_inflight, &key);
-	if (prev && prev->req == start.req && !prev->ended && start.req)
-		return 0; /* stack growth re-entered the prologue */
-	if (prev && !prev->ended)
-		count_drop(OT_DROP_UNFINISHED); /* returned early, before any end point */
+	if (prev) {
+		if (prev->state == CLIENT_LIVE)
+			count_drop(OT_DROP_UNFINISHED); /* returned early, before any end point */
+		propagate_forget(key.pid, prev);
+	}
 	if (cfg->req_ctx >= 0 &&
-	    !bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(start.req + cfg->req_ctx)))
+	    !bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(req + cfg->req_ctx)))
 		parent = find_ctx_parent(key.pid, rctx.data);
 	if (!parent)
 		parent = find_goroutine_parent(key.pid, key.g);
@@ -70,10 +95,36 @@ int http_client_enter(struct pt_regs *ctx)
 	} else {
 		new_root(&start.ids);
 	}
-	if (bpf_map_update_elem(&http_client_inflight, &key, &start, BPF_ANY))
+	propagate_register(key, &start);
+	if (bpf_map_update_elem(&http_client_inflight, &key, &start, BPF_ANY)) {
 		count_drop(OT_DROP_INFLIGHT_FULL);
-	propagate_register(key.pid, start.req, &start.ids);
+		propagate_forget(key.pid, &start);
+	}
 	return 0;
+}
+
+/* (*Transport).roundTrip(t, req) */
+SEC("uprobe")
+int http_client_enter(struct pt_regs *ctx)
+{
+	return start_client(ctx, GO_ARG2(ctx), http_client_cfg.enter_probe_vaddr);
+}
+
+/*
+ * golang.org/x/net/http2: the round-trip loop of its Transport (t, req, ...).
+ * Called by net/http's roundTrip (a Transport set up by ConfigureTransport)
+ * the request already has its span, live or between attempts.
+ */
+SEC("uprobe")
+int xnet_client_enter(struct pt_regs *ctx)
+{
+	struct goroutine_key key = goroutine_of(ctx);
+	struct http_client_start *prev = bpf_map_lookup_elem(&http_client_inflight, &key);
+	__u64 req = GO_ARG2(ctx);
+
+	if (prev && prev->req == req && prev->state != CLIENT_DONE)
+		return 0;
+	return start_client(ctx, req, http_client_cfg.xnet_enter_probe_vaddr);
 }
 
 static __always_inline void read_client_request(struct ot_http_client_rec *rec, __u64 req)
@@ -96,7 +147,11 @@ static __always_inline void read_client_request(struct ot_http_client_rec *rec, 
 			read_go_string(rec->fragment, OT_FRAGMENT_CAP, url + cfg->url_fragment);
 }
 
-/* Ends the round trip in progress on this goroutine. */
+/*
+ * Ends the attempt in progress on this goroutine with its outcome: the
+ * response resp, or an error whose itab is err_tab. After an error, the next
+ * attempt's span starts now.
+ */
 static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err_tab)
 {
 	const volatile struct ot_http_client_cfg *cfg = &http_client_cfg;
@@ -109,44 +164,65 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 		count_drop(OT_DROP_NO_START);
 		return 0;
 	}
-	if (start->ended)
-		return 0; /* a retry of a call whose first attempt already ended it */
-	start->ended = 1;
-	propagate_forget(key.pid, start->req);
+	if (start->state == CLIENT_DONE)
+		return 0; /* an end hit again by the same round trip */
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
 		count_drop(OT_DROP_RINGBUF_FULL);
+	} else {
+		__builtin_memset(rec, 0, sizeof(*rec));
+		rec->hdr.type = OT_REC_HTTP_CLIENT;
+		rec->hdr.size = sizeof(*rec);
+		rec->pid = key.pid;
+		rec->goroutine = key.g;
+		rec->start_ns = start->start_ns;
+		rec->end_ns = bpf_ktime_get_ns();
+		rec->flags = start->flags;
+		rec->resend_count = start->resend_count;
+		rec->ids = start->ids;
+		if (err_tab) {
+			rec->flags |= OT_HTTP_CLIENT_TRANSPORT_ERROR;
+			rec->error_itab = err_tab - start->bias;
+		} else if (resp) {
+			rec->status = read_s64(resp + cfg->resp_status);
+			rec->proto_major = read_s64(resp + cfg->resp_proto_major);
+			rec->proto_minor = read_s64(resp + cfg->resp_proto_minor);
+		}
+		read_client_request(rec, start->req);
+		submit(rec);
+	}
+	propagate_forget(key.pid, start);
+	if (!err_tab) {
+		start->state = CLIENT_DONE;
 		return 0;
 	}
-	__builtin_memset(rec, 0, sizeof(*rec));
-	rec->hdr.type = OT_REC_HTTP_CLIENT;
-	rec->hdr.size = sizeof(*rec);
-	rec->pid = key.pid;
-	rec->goroutine = key.g;
-	rec->start_ns = start->start_ns;
-	rec->end_ns = bpf_ktime_get_ns();
-	rec->flags = start->flags;
-	rec->ids = start->ids;
-	if (err_tab) {
-		rec->flags |= OT_HTTP_CLIENT_TRANSPORT_ERROR;
-		rec->error_itab = err_tab - start->bias;
-	} else if (resp) {
-		rec->status = read_s64(resp + cfg->resp_status);
-		rec->proto_major = read_s64(resp + cfg->resp_proto_major);
-		rec->proto_minor = read_s64(resp + cfg->resp_proto_minor);
-	}
-	read_client_request(rec, start->req);
-	submit(rec);
+	/* a retry, if one comes, is the same request's next attempt */
+	start->state = CLIENT_FAILED;
+	start->resend_count++;
+	start->start_ns = bpf_ktime_get_ns();
+	new_span_id(&start->ids);
 	return 0;
 }
 
-/* After getConn returns (pconn, err): only a failure ends the span here. */
+/*
+ * After getConn returns (pconn, err): a failure ends the attempt here; a
+ * connection for a resent request is where its traceparent is registered.
+ */
 SEC("uprobe")
 int http_client_conn_done(struct pt_regs *ctx)
 {
-	if (!GO_ARG2(ctx))
-		return 0;
-	return end_client(ctx, 0, GO_ARG2(ctx));
+	struct goroutine_key key;
+	struct http_client_start *start;
+
+	if (GO_ARG2(ctx))
+		return end_client(ctx, 0, GO_ARG2(ctx));
+	if (!http_client_cfg.propagate)
+		return 0; /* no claim to renew: no lookup on every connection got */
+	key = goroutine_of(ctx);
+	start = bpf_map_lookup_elem(&http_client_inflight, &key);
+	if (start && start->state == CLIENT_FAILED)
+		propagate_reclaim(key, start);
+	return 0;
 }
 
 /* After an HTTP/1.1 or HTTP/2 round trip returns (resp, err). */

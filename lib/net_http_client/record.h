@@ -14,6 +14,7 @@
 enum ot_http_client_flag {
 	OT_HTTP_CLIENT_TRANSPORT_ERROR = 1 << 3, /* the round trip returned an error */
 	OT_HTTP_CLIENT_HAS_PARENT = 1 << 4,	 /* ids.parent_span_id is set */
+	OT_HTTP_CLIENT_OWN_TRACEPARENT = 1 << 5, /* --propagate: the request had its own */
 	OT_HTTP_CLIENT_USERINFO = 1 << 7,	 /* the URL carries user info (URL.User) */
 };
 
@@ -33,7 +34,9 @@ struct ot_http_client_rec {
 	__u32 host_len;
 	__u32 path_len;
 	__u32 query_len;
+	__u32 resend_count; /* attempts of the same request before this one */
 	__u32 fragment_len;
+	__u32 _pad;
 	struct ot_span_ids ids;
 	char method[OT_METHOD_CAP];
 	char scheme[OT_SCHEME_CAP];

@@ -64,6 +64,39 @@ static void test_http_client(struct span_assembler *sa)
 	CHECK(!find(&s, "http.response.status_code"));
 }
 
+/* Attempts, hosts longer than the capture, statuses that are not statuses. */
+static void test_http_client_values(struct span_assembler *sa)
+{
+	struct ot_http_client_rec r;
+	struct span s;
+
+	/* a resent attempt */
+	http_client_record(&r);
+	r.resend_count = 1;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(int_is(&s, "http.request.resend_count", 1));
+	http_client_record(&r);
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(!find(&s, "http.request.resend_count"));
+
+	/* the host's end cut off: no server.address, no default port */
+	http_client_record(&r);
+	memset(r.host, 'h', sizeof(r.host));
+	r.host_len = OT_HOST_CAP + 7;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(!find(&s, "server.address") && !find(&s, "server.port"));
+	/* cut in the port: the host only */
+	memcpy(r.host + OT_HOST_CAP - 3, ":45", 3);
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(find(&s, "server.address") && !find(&s, "server.port"));
+
+	/* a pointer read as the status: left out, not an error */
+	http_client_record(&r);
+	r.status = 0xc000123456;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(!find(&s, "http.response.status_code") && s.status == STATUS_UNSET && s.invalid == 1);
+}
+
 static void test_url_full(struct span_assembler *sa)
 {
 	static const char q[] = "Signature=x&AWSAccessKeyId=y&X-Goog-Signature=z&sigx=1&q&"
@@ -124,6 +157,7 @@ int main(void)
 
 	CHECK(span_assembler__new(&sa) == 0);
 	test_http_client(sa);
+	test_http_client_values(sa);
 	test_url_full(sa);
 	span_assembler__free(sa);
 	return ut_summary();

@@ -29,6 +29,26 @@ struct ot_http_server_cfg {
 	__s64 req_ctx;	     /* Request.ctx, where the request's context chain starts */
 	__s64 h2_rw_rws;     /* http2responseWriter.rws; -1: HTTP/2 requests not traced */
 	__s64 h2_rws_status; /* http2responseWriterState.status */
+	__s64 req_request_uri; /* Request.RequestURI: is the path read at the start still live */
+	/* golang.org/x/net/http2's own server: its responseWriter's status (-1: not read) */
+	__s64 xnet_rw_rws;
+	__s64 xnet_rws_status;
+	__u64 serve_probe_vaddr; /* link-time address of serve_http_enter: PIE load bias */
+	/*
+	 * Link-time addresses of the itabs of the ResponseWriters ServeHTTP is
+	 * given (the writer's dynamic type), 0 when the binary does not say:
+	 * net/http's *response, its HTTP/2 *http2responseWriter, x/net's.
+	 */
+	__u64 itab_http1;
+	__u64 itab_h2;
+	__u64 itab_xnet;
+	/*
+	 * Without itab symbols (stripped): the same writers' Header methods,
+	 * link-time, the first method of their ResponseWriter itabs; 0: unknown.
+	 */
+	__u64 header_http1;
+	__u64 header_h2;
+	__u64 header_xnet;
 };
 
 #endif

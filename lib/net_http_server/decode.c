@@ -33,35 +33,44 @@ static bool route_of(const struct ot_http_server_rec *r, const char **route, siz
 	return true;
 }
 
-static void add_server_address(struct span *s, const struct ot_http_server_rec *r, bool tls)
+/*
+ * The path of a RequestURI as received (OT_HTTP_PATH_RAW): origin form
+ * "/p?q", absolute form "http://host/p?q", "*"; the authority form of a
+ * CONNECT has none.
+ */
+static size_t path_of_request_uri(const char *uri, size_t n, const char **path)
 {
-	size_t n = r->host_len > OT_HOST_CAP ? OT_HOST_CAP : r->host_len;
-	size_t off, hlen;
-	int64_t port;
+	const char *scheme_end = n > 3 ? memmem(uri, n, "://", 3) : NULL;
+	const char *p = uri, *end;
 
-	if (!n || semconv__split_host_port(r->host, n, &off, &hlen, &port))
-		return;
-	span__add_string(s, "server.address", r->host + off, hlen);
-	if (port < 0)
-		port = tls ? 443 : 80;
-	span__add_int(s, "server.port", port);
+	if (scheme_end && uri[0] != '/') {
+		p = memchr(scheme_end + 3, '/', n - (size_t)(scheme_end + 3 - uri));
+		if (!p)
+			return 0;
+	} else if (!n || (uri[0] != '/' && uri[0] != '*')) {
+		return 0;
+	}
+	end = memchr(p, '?', n - (size_t)(p - uri));
+	*path = p;
+	return (size_t)((end ? end : uri + n) - p);
 }
 
-static void add_client_address(struct span *s, const struct ot_http_server_rec *r)
+static void add_url_path(struct span *s, const struct ot_http_server_rec *r)
 {
-	size_t n = r->remote_len > OT_ADDR_CAP ? OT_ADDR_CAP : r->remote_len;
-	size_t off, hlen;
-	int64_t port;
+	size_t got = span__captured(r->path_len, OT_PATH_CAP), n;
+	const char *path = NULL;
+	bool cut;
 
-	if (!n || semconv__split_host_port(r->remote, n, &off, &hlen, &port))
+	if (!(r->flags & OT_HTTP_PATH_RAW)) {
+		span__add_captured(s, "url.path", r->path, OT_PATH_CAP, r->path_len);
 		return;
-	span__add_string(s, "client.address", r->remote + off, hlen);
-	if (port >= 0)
-		span__add_int(s, "client.port", port);
-	/* the connection's peer: the same address, as net/http does not read X-Forwarded-For */
-	span__add_string(s, "network.peer.address", r->remote + off, hlen);
-	if (port >= 0)
-		span__add_int(s, "network.peer.port", port);
+	}
+	n = path_of_request_uri(r->path, got, &path);
+	if (!path)
+		return;
+	/* the capture ended inside the path */
+	cut = r->path_len > OT_PATH_CAP && path + n == r->path + got;
+	span__add_captured(s, "url.path", path, n, (uint32_t)(n + cut));
 }
 
 int net_http_server__decode(const struct span_decoding *d, const void *rec, size_t size,
@@ -77,22 +86,39 @@ int net_http_server__decode(const struct span_decoding *d, const void *rec, size
 		return -EINVAL;
 	mlen = span__captured(r->method_len, OT_METHOD_CAP);
 	tls = r->flags & OT_HTTP_TLS;
-	/* a handler that wrote nothing gets an implicit 200, unless it never returned */
-	status = r->status ? r->status : r->flags & (OT_HTTP_PANICKED | OT_HTTP_HIJACKED) ? 0 : 200;
+	/*
+	 * a handler that wrote nothing gets an implicit 200, unless it never
+	 * returned or its writer could not be read
+	 */
+	status = r->status ? r->status :
+		 r->flags & (OT_HTTP_PANICKED | OT_HTTP_HIJACKED | OT_HTTP_STATUS_UNKNOWN) ? 0 :
+											       200;
 
 	span__set_identity(d, s, SPAN_KIND_SERVER, r->pid, r->start_ns, r->end_ns, &r->ids,
 		     r->flags & OT_HTTP_HAS_PARENT);
 
 	known = semconv__add_http_method(s, r->method, r->method_len);
-	span__add_captured(s, "url.path", r->path, OT_PATH_CAP, r->path_len);
+	add_url_path(s, r);
 	span__add_string(s, "url.scheme", tls ? "https" : "http", tls ? 5 : 4);
-	if (status)
-		span__add_int(s, "http.response.status_code", status);
-	if ((r->flags & OT_HTTP_HAS_PATTERN) && route_of(r, &route, &rlen))
-		span__add_string(s, "http.route", route, rlen);
-	add_server_address(s, r, tls);
-	add_client_address(s, r);
-	semconv__add_protocol_version(s, r->proto_major, r->proto_minor);
+	if (status && !semconv__add_http_status(s, status))
+		status = 0; /* not a status: memory that was something else */
+	if ((r->flags & OT_HTTP_HAS_PATTERN) && route_of(r, &route, &rlen) &&
+	    !span__add_string(s, "http.route", route, rlen)) {
+		route = NULL;
+		rlen = 0;
+	}
+	semconv__add_host_port(s, "server.address", "server.port", r->host, OT_HOST_CAP,
+			       r->host_len, tls ? 443 : 80);
+	semconv__add_host_port(s, "client.address", "client.port", r->remote, OT_ADDR_CAP,
+			       r->remote_len, -1);
+	/* the connection's peer: the same address, as net/http does not read X-Forwarded-For */
+	semconv__add_host_port(s, "network.peer.address", "network.peer.port", r->remote,
+			       OT_ADDR_CAP, r->remote_len, -1);
+	/* an h2c upgrade's request came as HTTP/1.1 and was answered over HTTP/2 */
+	if (r->flags & OT_HTTP_SERVED_H2)
+		semconv__add_protocol_version(s, 2, 0);
+	else
+		semconv__add_protocol_version(s, r->proto_major, r->proto_minor);
 	if (r->flags & OT_HTTP_UA_FOUND)
 		span__add_captured(s, "user_agent.original", r->ua, OT_UA_CAP, r->ua_len);
 	if (status >= 500) {

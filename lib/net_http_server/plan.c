@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "itabs.h"
 #include "library.h"
 #include "log.h"
 #include "net_http_server.h"
@@ -33,6 +34,7 @@ enum http_field {
 	F_REQ_CTX,
 	F_H2_RW_RWS,
 	F_H2_RWS_STATUS,
+	F_REQ_REQUEST_URI,
 	F_HTTP_MAX,
 };
 
@@ -57,6 +59,8 @@ static const struct field_req http_fields[F_HTTP_MAX] = {
 	/* the status of an HTTP/2 response */
 	[F_H2_RW_RWS] = { "net/http.http2responseWriter", "rws" },
 	[F_H2_RWS_STATUS] = { "net/http.http2responseWriterState", "status" },
+	/* whether the path read at the start still lies in the request */
+	[F_REQ_REQUEST_URI] = { "net/http.Request", "RequestURI" },
 };
 
 static void fill_http_cfg(struct ot_http_server_cfg *c, const struct field_req *f)
@@ -76,6 +80,9 @@ static void fill_http_cfg(struct ot_http_server_cfg *c, const struct field_req *
 	c->req_pattern = plan__offset_or_none(&f[F_REQ_PATTERN]);
 	c->h2_rw_rws = plan__offset_or_none(&f[F_H2_RW_RWS]);
 	c->h2_rws_status = plan__offset_or_none(&f[F_H2_RWS_STATUS]);
+	c->req_request_uri = plan__offset_or_none(&f[F_REQ_REQUEST_URI]);
+	c->xnet_rw_rws = -1;
+	c->xnet_rws_status = -1;
 	c->req_pat = -1;
 	c->pattern_str = -1;
 	if (!f[F_REQ_PATTERN].source && f[F_REQ_PAT].source && f[F_PATTERN_STR].source) {
@@ -119,6 +126,26 @@ static void plan_abandoned_requests(const struct gobin *gb, struct plan *plan,
 }
 
 /*
+ * HTTP/2 handlers that panic (the bundled server's and x/net's): runHandler's
+ * deferred closure (its number is the compiler's choice) recovers instead of
+ * calling handlerDone; a probe on that call of recover ends the span.
+ */
+static void plan_panic_ends(const struct gobin *gb, struct plan *plan, const char *lib,
+			    const struct go_func *closures, size_t n,
+			    const struct go_func *gorecover)
+{
+	int panics = 0;
+
+	for (size_t i = 0; i < n; i++)
+		panics += plan__add_at_calls(gb, plan, lib, &closures[i], gorecover, 1,
+					     "h2_handler_panicked");
+	if (!panics)
+		pr_warn("%s: no call of recover found in runHandler's closures; HTTP/2 requests "
+			"whose handler panics are counted as unfinished",
+			lib);
+}
+
+/*
  * HTTP/2 requests (the server bundled in net/http) run on a goroutine each
  * and end in (*http2responseWriter).handlerDone, which runHandler's deferred
  * closure calls after the handler returned. When the handler panics the
@@ -126,7 +153,7 @@ static void plan_abandoned_requests(const struct gobin *gb, struct plan *plan,
  * those requests. Optional: without these probes HTTP/2 requests are counted
  * as unfinished.
  */
-static void plan_h2_requests(const struct gobin *gb, struct plan *plan,
+static bool plan_h2_requests(const struct gobin *gb, struct plan *plan,
 			     const struct ot_http_server_cfg *cfg, const struct field_req *f,
 			     const struct go_func *gorecover)
 {
@@ -136,14 +163,13 @@ static void plan_h2_requests(const struct gobin *gb, struct plan *plan,
 				 { .name = "net/http.(*http2serverConn).runHandler.func1" },
 				 { .name = "net/http.(*http2serverConn).runHandler.func2" } };
 	struct probe *done;
-	int panics = 0;
 
 	gobin__find_funcs(gb, fns, ARRAY_SIZE(fns));
 	if (!fns[0].vaddr)
-		return; /* no HTTP/2 server linked in (-tags nethttpomithttp2) */
+		return false; /* no HTTP/2 server linked in (-tags nethttpomithttp2) */
 	done = plan__add_probe(plan, lib, fns[0].name, "h2_handler_done");
 	if (!done)
-		return;
+		return false;
 	if (cfg->h2_rw_rws < 0 || cfg->h2_rws_status < 0) {
 		const struct field_req *missing =
 			f[F_H2_RW_RWS].source ? &f[F_H2_RWS_STATUS] : &f[F_H2_RW_RWS];
@@ -152,21 +178,136 @@ static void plan_h2_requests(const struct gobin *gb, struct plan *plan,
 		pr_warn("field %s.%s unknown: HTTP/2 requests are counted as unfinished, "
 			"not traced",
 			missing->type, missing->field);
-		return;
+		return false;
 	}
 	plan__place_entry(gb, plan, &fns[0], done);
 	if (!done->planned) {
 		pr_warn("net/http server: %s; HTTP/2 requests are counted as unfinished, "
 			"not traced",
 			done->reason);
+		return false;
+	}
+	plan_panic_ends(gb, plan, lib, &fns[1], ARRAY_SIZE(fns) - 1, gorecover);
+	return true;
+}
+
+/* golang.org/x/net/http2's responseWriter, where its status is. */
+enum xnet_field { X_RW_RWS, X_RWS_STATUS, X_MAX };
+
+static const struct field_req xnet_fields[X_MAX] = {
+	[X_RW_RWS] = { "golang.org/x/net/http2.responseWriter", "rws" },
+	[X_RWS_STATUS] = { "golang.org/x/net/http2.responseWriterState", "status" },
+};
+
+enum xnet_func {
+	XN_RUN_HANDLER, /* (*serverConn).runHandler: the start */
+	XN_DONE,	/* (*responseWriter).handlerDone: the end */
+	XN_CLOSURE1,	/* runHandler's deferred closure, whose recover ends a panic */
+	XN_CLOSURE2,
+	XN_SERVE_CONN, /* (*Server).ServeConn: h2c takes a connection over */
+	XN_SERVE_CONN_INNER,
+	XN_MAX,
+};
+
+/*
+ * golang.org/x/net/http2's own server (http2.ConfigureServer, h2c): the same
+ * start and ends as the bundled HTTP/2 server, under x/net's names, and the
+ * probe that drops h2c's HTTP/1 prelude (see probe.bpf.h). Its status needs
+ * its responseWriter's layout; without it the spans have no status code.
+ * Returns whether its requests are traced.
+ */
+static bool plan_xnet_requests(const struct gobin *gb, struct plan *plan,
+			       struct ot_http_server_cfg *cfg, const struct go_func *gorecover)
+{
+	static const char lib[] = "net/http server (golang.org/x/net/http2)";
+	struct go_func fns[XN_MAX] = {
+		[XN_RUN_HANDLER] = { .name = "golang.org/x/net/http2.(*serverConn).runHandler" },
+		[XN_DONE] = { .name = "golang.org/x/net/http2.(*responseWriter).handlerDone" },
+		[XN_CLOSURE1] = { .name = "golang.org/x/net/http2.(*serverConn).runHandler.func1" },
+		[XN_CLOSURE2] = { .name = "golang.org/x/net/http2.(*serverConn).runHandler.func2" },
+		[XN_SERVE_CONN] = { .name = "golang.org/x/net/http2.(*Server).ServeConn" },
+		[XN_SERVE_CONN_INNER] = { .name = "golang.org/x/net/http2.(*Server).serveConn" },
+	};
+	size_t first = plan->nprobes;
+	struct field_req f[X_MAX];
+	struct probe *start, *done;
+	int prelude = 0;
+
+	gobin__find_funcs(gb, fns, ARRAY_SIZE(fns));
+	if (!fns[XN_RUN_HANDLER].vaddr && !fns[XN_DONE].vaddr)
+		return false; /* the program serves no HTTP/2 with x/net */
+	start = plan__add_probe(plan, lib, fns[XN_RUN_HANDLER].name, "xnet_handler_start");
+	done = start ? plan__add_probe(plan, lib, fns[XN_DONE].name, "xnet_handler_done") : NULL;
+	if (!done)
+		return false;
+	plan__place_entry(gb, plan, &fns[XN_RUN_HANDLER], start);
+	plan__place_entry(gb, plan, &fns[XN_DONE], done);
+	if (!start->planned || !done->planned) {
+		pr_warn("%s: %s; its requests are counted as unfinished, not traced", lib,
+			start->planned ? done->reason : start->reason);
+		plan__skip_from(plan, first, "the x/net HTTP/2 span needs both ends");
+		return false;
+	}
+	memcpy(f, xnet_fields, sizeof(f));
+	if (plan__resolve_fields(gb, plan, f, X_MAX, X_MAX)) {
+		pr_warn("field %s.%s unknown: x/net HTTP/2 server spans have no status code",
+			f[X_RW_RWS].source ? f[X_RWS_STATUS].type : f[X_RW_RWS].type,
+			f[X_RW_RWS].source ? f[X_RWS_STATUS].field : f[X_RW_RWS].field);
+	} else {
+		cfg->xnet_rw_rws = f[X_RW_RWS].offset;
+		cfg->xnet_rws_status = f[X_RWS_STATUS].offset;
+	}
+	plan_panic_ends(gb, plan, lib, &fns[XN_CLOSURE1], 2, gorecover);
+	for (int i = XN_SERVE_CONN; i <= XN_SERVE_CONN_INNER; i++) {
+		struct probe *p;
+
+		if (!fns[i].vaddr)
+			continue;
+		p = plan__add_probe(plan, lib, fns[i].name, "xnet_serve_conn");
+		if (!p)
+			continue;
+		plan__place_entry(gb, plan, &fns[i], p);
+		prelude += p->planned;
+	}
+	if (!prelude)
+		pr_warn("%s: (*Server).ServeConn not probed; an h2c Upgrade request also gets an "
+			"HTTP/1.1 span",
+			lib);
+	return true;
+}
+
+/*
+ * How ServeHTTP's probe tells the ResponseWriter's dynamic type: the itab of
+ * each writer otrace ends requests of, else (no itab symbols) its Header
+ * method, its itab's first; 0 for a writer whose requests are not traced.
+ */
+static void fill_writer_types(const struct gobin *gb, struct ot_http_server_cfg *cfg, bool h2,
+			      bool xnet)
+{
+	struct go_itab itabs[] = {
+		{ .type = "*net/http.response", .iface = "net/http.ResponseWriter" },
+		{ .type = "*net/http.http2responseWriter", .iface = "net/http.ResponseWriter" },
+		{ .type = "*golang.org/x/net/http2.responseWriter",
+		  .iface = "net/http.ResponseWriter" },
+	};
+	struct go_func headers[] = {
+		{ .name = "net/http.(*response).Header" },
+		{ .name = "net/http.(*http2responseWriter).Header" },
+		{ .name = "golang.org/x/net/http2.(*responseWriter).Header" },
+	};
+
+	if (itabs__find(gb, itabs, ARRAY_SIZE(itabs))) {
+		cfg->itab_http1 = itabs[0].vaddr;
+		cfg->itab_h2 = h2 ? itabs[1].vaddr : 0;
+		cfg->itab_xnet = xnet ? itabs[2].vaddr : 0;
 		return;
 	}
-	for (size_t i = 1; i < ARRAY_SIZE(fns); i++)
-		panics += plan__add_at_calls(gb, plan, lib, &fns[i], gorecover, 1,
-					     "h2_handler_panicked");
-	if (!panics)
-		pr_warn("net/http server: no call of recover found in runHandler's closures; "
-			"HTTP/2 requests whose handler panics are counted as unfinished");
+	if (!gobin__find_funcs(gb, headers, ARRAY_SIZE(headers)))
+		pr_info("net/http server: the ResponseWriter's type cannot be told; the status "
+			"of a request that panicked is not read");
+	cfg->header_http1 = headers[0].vaddr;
+	cfg->header_h2 = h2 ? headers[1].vaddr : 0;
+	cfg->header_xnet = xnet ? headers[2].vaddr : 0;
 }
 
 /*
@@ -218,6 +359,7 @@ static void plan_server(const struct gobin *gb, struct plan *plan, struct lib_st
 	struct field_req f[F_HTTP_MAX];
 	const struct field_req *missing;
 	struct probe *serve, *finish;
+	bool h2, xnet;
 
 	serve = plan__add_probe(plan, lib, fns[0].name, "serve_http_enter");
 	finish = plan__add_probe(plan, lib, fns[1].name, "finish_request_enter");
@@ -259,16 +401,20 @@ static void plan_server(const struct gobin *gb, struct plan *plan, struct lib_st
 	fill_http_cfg(cfg, f);
 	if (!plan__map_layout(gb, plan))
 		pr_warn("user_agent.original and traceparent are not read from HTTP requests");
+	cfg->serve_probe_vaddr = serve->point.vaddr;
 	state->active = true;
 	plan_abandoned_requests(gb, plan, &fns[2], &fns[3], &fns[4]);
-	plan_h2_requests(gb, plan, cfg, f, &fns[4]);
+	h2 = plan_h2_requests(gb, plan, cfg, f, &fns[4]);
+	xnet = plan_xnet_requests(gb, plan, cfg, &fns[4]);
+	fill_writer_types(gb, cfg, h2, xnet);
 	if (plan->placement == PLACEMENT_ENTRY_RET)
 		plan_return_probes(gb, plan, &fns[0]);
 }
 
 static const char *const programs[] = {
 	"serve_http_enter", "finish_request_enter", "conn_serve_done", "http_hijack",
-	"h2_handler_done", "h2_handler_panicked", "return_probe", NULL,
+	"h2_handler_done", "h2_handler_panicked", "xnet_handler_start", "xnet_handler_done",
+	"xnet_serve_conn", "return_probe", NULL,
 };
 
 const struct library lib_net_http_server = {

@@ -21,6 +21,19 @@
  * branch. A handler that panics skips handlerDone and the closure recovers
  * instead: a probe on its call of runtime.gorecover (a call, emulated, and
  * hit only on that path) ends the span as a panic.
+ *
+ * golang.org/x/net/http2's own server (http2.ConfigureServer, h2c) has the
+ * same shape under other names: its (*serverConn).runHandler(sc, rw, req,
+ * handler) starts the request (its handler reaches ServeHTTP only over TLS,
+ * where the start is then recognised as the same request), its
+ * (*responseWriter).handlerDone or the recover call of runHandler's closure
+ * ends it. h2c begins inside an HTTP/1 request, the "PRI *" preface or an
+ * Upgrade, whose handler hijacks the connection and serves it as HTTP/2 in
+ * (*Server).ServeConn: that HTTP/1 "request" is no request and gets no span.
+ *
+ * The ResponseWriter ServeHTTP is given is an interface: its itab says which
+ * writer it is (the dynamic type), and its fields are read only with the
+ * layout of that type.
  */
 #ifndef OTRACE_NET_HTTP_SERVER_BPF_H
 #define OTRACE_NET_HTTP_SERVER_BPF_H
@@ -31,6 +44,15 @@
 #include "net_http_server/record.h"
 
 const volatile struct ot_http_server_cfg http_server_cfg = {};
+
+/* The dynamic type of a request's ResponseWriter. */
+enum http_writer {
+	WRITER_UNCHECKED = 0, /* the binary names no itab to check it with */
+	WRITER_HTTP1,	      /* *net/http.response */
+	WRITER_H2,	      /* *net/http.http2responseWriter */
+	WRITER_XNET,	      /* *golang.org/x/net/http2.responseWriter */
+	WRITER_OTHER,	      /* none of these: no probe ends its request */
+};
 
 /*
  * What a goroutine serving HTTP keeps, in its goroutine_spans entry (whose
@@ -44,9 +66,10 @@ struct http_start {
 	__u64 finished_resp; /* response writer of the last finished request */
 	__u64 ctx;	     /* data pointer of req.ctx, registered in ctx_spans */
 	__u64 resp;	     /* the ResponseWriter's data pointer: *response, *http2responseWriter */
-	struct go_string ua; /* the User-Agent value, read when the span ends */
+	struct go_string ua;   /* the User-Agent value, read when the span ends */
+	struct go_string path; /* URL.Path at the start: handlers may rewrite it */
 	__u32 flags;
-	__u32 _pad;
+	__u32 writer; /* enum http_writer: resp's dynamic type */
 };
 
 _Static_assert(sizeof(struct http_start) <= GOROUTINE_STATE_MAX, "http_start too big");
@@ -118,8 +141,52 @@ static __always_inline void forget_context(__u32 pid, struct http_start *start)
 	start->ctx = 0;
 }
 
-SEC("uprobe")
-int serve_http_enter(struct pt_regs *ctx)
+/*
+ * The dynamic type behind ServeHTTP's ResponseWriter, from its itab tab: its
+ * address, or in a binary without itab symbols its first method (Header).
+ */
+static __always_inline __u32 writer_of(struct pt_regs *ctx, __u64 tab)
+{
+	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
+	__u64 bias = PT_REGS_IP(ctx) - cfg->serve_probe_vaddr;
+	__u64 header;
+
+	if (cfg->itab_http1 || cfg->itab_h2 || cfg->itab_xnet) {
+		if (cfg->itab_http1 && tab == cfg->itab_http1 + bias)
+			return WRITER_HTTP1;
+		if (cfg->itab_h2 && tab == cfg->itab_h2 + bias)
+			return WRITER_H2;
+		if (cfg->itab_xnet && tab == cfg->itab_xnet + bias)
+			return WRITER_XNET;
+		return WRITER_OTHER;
+	}
+	if (!cfg->header_http1 && !cfg->header_h2 && !cfg->header_xnet)
+		return WRITER_UNCHECKED;
+	header = read_ptr(tab + GO_ITAB_FUN_OFF) - bias;
+	if (cfg->header_http1 && header == cfg->header_http1)
+		return WRITER_HTTP1;
+	if (cfg->header_h2 && header == cfg->header_h2)
+		return WRITER_H2;
+	if (cfg->header_xnet && header == cfg->header_xnet)
+		return WRITER_XNET;
+	return WRITER_OTHER;
+}
+
+/* URL.Path as the request arrived, before any handler could rewrite it. */
+static __always_inline struct go_string url_path(__u64 req)
+{
+	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
+	struct go_string path = {};
+	__u64 url = read_ptr(req + cfg->req_url);
+
+	if (url)
+		bpf_probe_read_user(&path, sizeof(path), (void *)(url + cfg->url_path));
+	return path;
+}
+
+/* Starts the span of request req, answered through resp of type writer. */
+static __always_inline int start_request(struct pt_regs *ctx, __u64 req, __u64 resp,
+					 __u32 writer)
 {
 	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
 	struct goroutine_key key = goroutine_of(ctx);
@@ -127,7 +194,6 @@ int serve_http_enter(struct pt_regs *ctx)
 	struct http_start *start;
 	struct ctx_key ck = { .pid = key.pid };
 	struct go_iface rctx = {};
-	__u64 req = GO_ARG4(ctx);
 
 	gs = goroutine_span_claim(&key, OT_REC_HTTP_SERVER, true);
 	if (!gs) {
@@ -135,21 +201,30 @@ int serve_http_enter(struct pt_regs *ctx)
 		return 0;
 	}
 	start = http_state(gs);
-	/* stack growth re-enters the function: keep the first start time */
+	/* stack growth re-enters the function, x/net's TLS handler reaches ServeHTTP */
 	if (start->req == req && req)
 		return 0;
 	if (start->req) {
 		/* the goroutine moved on without an end we saw: forget that request */
 		count_drop(OT_DROP_UNFINISHED);
 		forget_context(key.pid, start);
+		start->req = 0;
+		gs->live = 0;
+	}
+	if (writer == WRITER_OTHER) {
+		/* a server otrace has no end for: its span would never end */
+		count_drop(OT_DROP_UNFINISHED);
+		return 0;
 	}
 	start->start_ns = bpf_ktime_get_ns();
 	start->req = req;
-	start->resp = GO_ARG3(ctx);
+	start->resp = resp;
+	start->writer = writer;
 	start->finished_resp = 0;
 	start->ctx = 0;
 	start->flags = 0;
 	start->ua = (struct go_string){};
+	start->path = url_path(req);
 	read_start_headers(gs, req);
 	if (cfg->req_ctx >= 0 &&
 	    !bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(req + cfg->req_ctx)) && rctx.data) {
@@ -161,15 +236,51 @@ int serve_http_enter(struct pt_regs *ctx)
 	return 0;
 }
 
-static __always_inline void read_request(struct ot_http_server_rec *rec, __u64 req)
+/* serverHandler.ServeHTTP(sh, rw ResponseWriter, req) */
+SEC("uprobe")
+int serve_http_enter(struct pt_regs *ctx)
+{
+	return start_request(ctx, GO_ARG4(ctx), GO_ARG3(ctx), writer_of(ctx, GO_ARG2(ctx)));
+}
+
+/* golang.org/x/net/http2.(*serverConn).runHandler(sc, rw *responseWriter, req, handler) */
+SEC("uprobe")
+int xnet_handler_start(struct pt_regs *ctx)
+{
+	return start_request(ctx, GO_ARG3(ctx), GO_ARG2(ctx), WRITER_XNET);
+}
+
+/*
+ * The path the request arrived with: the URL.Path read at its start, whose
+ * bytes are still the request's when the handler left the field alone or
+ * they lie in RequestURI (Path is a slice of it unless it had escapes);
+ * otherwise RequestURI itself (OT_HTTP_PATH_RAW), as received.
+ */
+static __always_inline void read_path(struct ot_http_server_rec *rec, struct http_start *start,
+				      __u64 req)
 {
 	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
-	__u64 url;
+	struct go_string now = url_path(req), uri = {};
+
+	if ((now.ptr == start->path.ptr && now.len == start->path.len) ||
+	    cfg->req_request_uri < 0 ||
+	    bpf_probe_read_user(&uri, sizeof(uri), (void *)(req + cfg->req_request_uri)) ||
+	    (start->path.ptr >= uri.ptr && start->path.len >= 0 && uri.len >= 0 &&
+	     start->path.ptr + start->path.len <= uri.ptr + uri.len)) {
+		rec->path_len = read_go_string_at(rec->path, OT_PATH_CAP, start->path);
+		return;
+	}
+	rec->path_len = read_go_string_at(rec->path, OT_PATH_CAP, uri);
+	rec->flags |= OT_HTTP_PATH_RAW;
+}
+
+static __always_inline void read_request(struct ot_http_server_rec *rec, struct http_start *start)
+{
+	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
+	__u64 req = start->req;
 
 	rec->method_len = read_go_string(rec->method, OT_METHOD_CAP, req + cfg->req_method);
-	url = read_ptr(req + cfg->req_url);
-	if (url)
-		rec->path_len = read_go_string(rec->path, OT_PATH_CAP, url + cfg->url_path);
+	read_path(rec, start, req);
 	rec->proto_major = read_s64(req + cfg->req_proto_major);
 	rec->proto_minor = read_s64(req + cfg->req_proto_minor);
 	rec->host_len = read_go_string(rec->host, OT_HOST_CAP, req + cfg->req_host);
@@ -190,7 +301,12 @@ static __always_inline void read_request(struct ot_http_server_rec *rec, __u64 r
 	}
 }
 
-/* Emits the server span of gs's request, ending now; flags add to the start's. */
+/*
+ * Emits the server span of gs's request, ending now; flags add to the
+ * start's. status < 0: unknown (not read). An HTTP/1 "request" of protocol
+ * 2.0 is h2c's preface "PRI *", which net/http hands to the handler only so
+ * that it can take the connection over: no request, no span.
+ */
 static __always_inline void emit_server(struct goroutine_key *key, struct goroutine_span *gs,
 					__s64 status, __u32 flags)
 {
@@ -209,12 +325,18 @@ static __always_inline void emit_server(struct goroutine_key *key, struct gorout
 	rec->goroutine = key->g;
 	rec->start_ns = start->start_ns;
 	rec->end_ns = bpf_ktime_get_ns();
-	rec->status = status;
-	rec->flags = start->flags | flags;
+	rec->status = status < 0 ? 0 : status;
+	rec->flags = start->flags | flags | (status < 0 ? OT_HTTP_STATUS_UNKNOWN : 0);
+	if (start->writer == WRITER_H2 || start->writer == WRITER_XNET)
+		rec->flags |= OT_HTTP_SERVED_H2;
 	rec->ids = gs->ids;
 	if (start->flags & OT_HTTP_UA_FOUND)
 		rec->ua_len = read_go_string_at(rec->ua, OT_UA_CAP, start->ua);
-	read_request(rec, start->req);
+	read_request(rec, start);
+	if (!(rec->flags & OT_HTTP_SERVED_H2) && rec->proto_major == 2) {
+		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
+		return;
+	}
 	submit(rec);
 }
 
@@ -239,6 +361,41 @@ static __always_inline __s64 http1_status(__u64 resp)
 	return resp ? read_s64(resp + http_server_cfg.resp_status) : 0;
 }
 
+/*
+ * The status of an HTTP/2 responseWriter, bundled or x/net's, through its
+ * state (rws): 0 until the handler wrote the header, -1 when the layout is
+ * not known.
+ */
+static __always_inline __s64 rws_status(__u64 rw, __s64 rw_rws, __s64 rws_status)
+{
+	__u64 rws;
+
+	if (rw_rws < 0 || rws_status < 0)
+		return -1;
+	rws = rw ? read_ptr(rw + rw_rws) : 0;
+	return rws ? read_s64(rws + rws_status) : 0;
+}
+
+/*
+ * The status written to the writer of gs's request, read with the layout of
+ * its dynamic type; -1 (and counted) when that type was not checked.
+ */
+static __always_inline __s64 writer_status(struct http_start *start)
+{
+	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
+
+	switch (start->writer) {
+	case WRITER_HTTP1:
+		return http1_status(start->resp);
+	case WRITER_H2:
+		return rws_status(start->resp, cfg->h2_rw_rws, cfg->h2_rws_status);
+	case WRITER_XNET:
+		return rws_status(start->resp, cfg->xnet_rw_rws, cfg->xnet_rws_status);
+	}
+	count_drop(OT_DROP_WRONG_TYPE);
+	return -1;
+}
+
 SEC("uprobe")
 int finish_request_enter(struct pt_regs *ctx)
 {
@@ -254,14 +411,17 @@ int finish_request_enter(struct pt_regs *ctx)
 	start = http_state(gs);
 	if (!start->req && start->finished_resp == resp)
 		return 0; /* the same call again after stack growth */
-	if (!start->req) {
+	if (!start->req || start->resp != resp) {
+		/* none, or another writer's: this request began before otrace attached */
+		if (start->req) {
+			count_drop(OT_DROP_UNFINISHED);
+			close_request(key.pid, gs, 0);
+		}
 		count_drop(OT_DROP_NO_START);
 		return 0;
 	}
-	if (read_ptr(resp + http_server_cfg.resp_req))
-		emit_server(&key, gs, http1_status(resp), 0);
-	else
-		count_drop(OT_DROP_READ_FAULT);
+	/* resp is the concrete *response finishRequest is a method of */
+	emit_server(&key, gs, http1_status(resp), 0);
 	close_request(key.pid, gs, resp);
 	return 0;
 }
@@ -269,7 +429,8 @@ int finish_request_enter(struct pt_regs *ctx)
 /*
  * The connection's serve loop is ending: a request still in progress on this
  * goroutine will never reach finishRequest. Its handler panicked, or hijacked
- * the connection (then the hijack probe marked it).
+ * the connection (then the hijack probe marked it). A live HTTP/2 request
+ * here is a leftover of an earlier goroutine at the same address.
  */
 SEC("uprobe")
 int conn_serve_done(struct pt_regs *ctx)
@@ -281,28 +442,21 @@ int conn_serve_done(struct pt_regs *ctx)
 	if (!gs)
 		return 0;
 	start = http_state(gs);
-	emit_server(&key, gs, http1_status(start->resp),
-		    start->flags & OT_HTTP_HIJACKED ? 0 : OT_HTTP_PANICKED);
+	if (start->writer == WRITER_HTTP1 || start->writer == WRITER_UNCHECKED)
+		emit_server(&key, gs, writer_status(start),
+			    start->flags & OT_HTTP_HIJACKED ? 0 : OT_HTTP_PANICKED);
+	else
+		count_drop(OT_DROP_UNFINISHED);
 	close_request(key.pid, gs, 0);
 	return 0;
 }
 
-/* The status of an *http2responseWriter: 0 until the handler wrote the header. */
-static __always_inline __s64 h2_status(__u64 rw)
-{
-	__u64 rws = rw ? read_ptr(rw + http_server_cfg.h2_rw_rws) : 0;
-
-	return rws ? read_s64(rws + http_server_cfg.h2_rws_status) : 0;
-}
-
-/* (*http2responseWriter).handlerDone(w): the HTTP/2 handler returned. */
-SEC("uprobe")
-int h2_handler_done(struct pt_regs *ctx)
+/* An HTTP/2 handler of writer rw returned: status through its state (rws). */
+static __always_inline int h2_done(struct pt_regs *ctx, __u64 rw, __s64 rws_off, __s64 status_off)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct goroutine_span *gs = http_entry(&key);
 	struct http_start *start;
-	__u64 rw = GO_ARG1(ctx);
 
 	if (!gs) {
 		count_drop(OT_DROP_NO_START);
@@ -316,14 +470,32 @@ int h2_handler_done(struct pt_regs *ctx)
 		count_drop(OT_DROP_NO_START);
 		return 0;
 	}
-	emit_server(&key, gs, h2_status(rw), 0);
+	/* rw is the concrete writer handlerDone is a method of */
+	emit_server(&key, gs, rws_status(rw, rws_off, status_off), 0);
 	close_request(key.pid, gs, rw);
 	return 0;
 }
 
+/* (*http2responseWriter).handlerDone(w): the HTTP/2 handler returned. */
+SEC("uprobe")
+int h2_handler_done(struct pt_regs *ctx)
+{
+	return h2_done(ctx, GO_ARG1(ctx), http_server_cfg.h2_rw_rws, http_server_cfg.h2_rws_status);
+}
+
+/* golang.org/x/net/http2.(*responseWriter).handlerDone(w) */
+SEC("uprobe")
+int xnet_handler_done(struct pt_regs *ctx)
+{
+	return h2_done(ctx, GO_ARG1(ctx), http_server_cfg.xnet_rw_rws,
+		       http_server_cfg.xnet_rws_status);
+}
+
 /*
  * runHandler's deferred closure calls recover: the HTTP/2 handler panicked
- * (or called runtime.Goexit), and net/http resets the stream.
+ * (or called runtime.Goexit), and the server resets the stream. The same
+ * program for the bundled server and x/net's: the writer's dynamic type,
+ * known since the start, says whose layout its status has.
  */
 SEC("uprobe")
 int h2_handler_panicked(struct pt_regs *ctx)
@@ -333,8 +505,25 @@ int h2_handler_panicked(struct pt_regs *ctx)
 
 	if (!gs)
 		return 0;
-	emit_server(&key, gs, h2_status(http_state(gs)->resp), OT_HTTP_PANICKED);
+	emit_server(&key, gs, writer_status(http_state(gs)), OT_HTTP_PANICKED);
 	close_request(key.pid, gs, 0);
+	return 0;
+}
+
+/*
+ * golang.org/x/net/http2.(*Server).ServeConn: a handler serves the connection
+ * it hijacked as HTTP/2 (h2c). The HTTP/1 request it hijacked it in, the
+ * "PRI *" preface or an Upgrade whose request HTTP/2 serves again as stream
+ * 1, is no request of its own.
+ */
+SEC("uprobe")
+int xnet_serve_conn(struct pt_regs *ctx)
+{
+	struct goroutine_key key = goroutine_of(ctx);
+	struct goroutine_span *gs = live_request(&key);
+
+	if (gs)
+		close_request(key.pid, gs, 0);
 	return 0;
 }
 

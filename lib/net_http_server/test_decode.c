@@ -84,9 +84,142 @@ static void test_http_variants(struct span_assembler *sa)
 
 	/* a path longer than the capture is truncated and flagged */
 	http_record(&r);
+	memset(r.path, 'a', sizeof(r.path));
+	r.path[0] = '/';
 	r.path_len = 5000;
 	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
 	CHECK(find(&s, "url.path")->len == OT_PATH_CAP && find(&s, "url.path")->truncated);
+}
+
+/* What the probes could not vouch for, and memory that was something else. */
+static void test_http_false_data(struct span_assembler *sa)
+{
+	struct ot_http_server_rec r;
+	struct span s;
+
+	/* a heap pointer read as the status: no status code, no error, counted */
+	http_record(&r);
+	r.status = 58370529246432;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(!find(&s, "http.response.status_code") && !find(&s, "error.type"));
+	CHECK(s.status == STATUS_UNSET && s.invalid == 1);
+
+	/* a writer whose status could not be read: no implicit 200 */
+	http_record(&r);
+	r.status = 0;
+	r.flags |= OT_HTTP_STATUS_UNKNOWN;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(!find(&s, "http.response.status_code"));
+
+	/* bytes past a short string (what a stale length reads): not text */
+	http_record(&r);
+	r.path_len = 200;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(!find(&s, "url.path") && s.invalid == 1);
+	http_record(&r);
+	memcpy(r.ua, "\x60\x34\x12\x00\xc0\x00\x00\x00", 8); /* a pointer */
+	r.ua_len = 8;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(!find(&s, "user_agent.original") && s.invalid == 1);
+
+	/* a method that is no token: _OTHER, the original left out */
+	http_record(&r);
+	SET_STR(&r, method, "GE\0T");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "http.request.method", "_OTHER"));
+	CHECK(!find(&s, "http.request.method_original") && s.invalid == 1);
+	CHECK(s.name_len > 4 && !memcmp(s.name, "HTTP ", 5));
+
+	/* a route with a control byte: neither attribute nor name */
+	http_record(&r);
+	SET_STR(&r, pattern, "POST /items/\x01");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(!find(&s, "http.route") && s.name_len == 4);
+
+	/* port 0 is no peer's */
+	http_record(&r);
+	SET_STR(&r, remote, "127.0.0.1:0");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "client.address", "127.0.0.1") && !find(&s, "client.port"));
+
+	/* all-zero ids: not a span */
+	http_record(&r);
+	memset(r.ids.span_id, 0, sizeof(r.ids.span_id));
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == -EINVAL);
+	/* a parent flagged but all zero: a root */
+	http_record(&r);
+	r.flags |= OT_HTTP_HAS_PARENT;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(!s.has_parent && s.invalid == 1);
+}
+
+/* A Host header longer than the capture: no port parsed from a cut string. */
+static void test_http_cut_host(struct span_assembler *sa)
+{
+	struct ot_http_server_rec r;
+	struct span s;
+
+	/* cut inside the port ("...:4567" kept as "...:4"): the host, no port */
+	http_record(&r);
+	memset(r.host, 'h', sizeof(r.host));
+	memcpy(r.host + OT_HOST_CAP - 2, ":4", 2);
+	r.host_len = OT_HOST_CAP + 3;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(find(&s, "server.address") && find(&s, "server.address")->len == OT_HOST_CAP - 2);
+	CHECK(!find(&s, "server.port"));
+
+	/* cut inside the host: neither (no default 80 either) */
+	http_record(&r);
+	memset(r.host, 'h', sizeof(r.host));
+	r.host_len = OT_HOST_CAP + 6;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(!find(&s, "server.address") && !find(&s, "server.port"));
+
+	/* [v6] whole, its port cut */
+	http_record(&r);
+	memset(r.host, '1', sizeof(r.host));
+	memcpy(r.host, "[::1]:", 6);
+	r.host_len = OT_HOST_CAP + 1;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "server.address", "::1") && !find(&s, "server.port"));
+}
+
+/* HTTP/2 answers, and paths recorded as received. */
+static void test_http_h2_and_paths(struct span_assembler *sa)
+{
+	struct ot_http_server_rec r;
+	struct span s;
+
+	/* an h2c upgrade's request: HTTP/1.1 on the wire, answered over HTTP/2 */
+	http_record(&r);
+	r.flags |= OT_HTTP_SERVED_H2;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "network.protocol.version", "2"));
+
+	/* URL.Path rewritten by the handler: RequestURI's path, as received */
+	http_record(&r);
+	r.flags |= OT_HTTP_PATH_RAW;
+	SET_STR(&r, path, "/spa/a%20b?x=1");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "url.path", "/spa/a%20b"));
+	http_record(&r);
+	r.flags |= OT_HTTP_PATH_RAW;
+	SET_STR(&r, path, "http://example.com/p?q");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "url.path", "/p"));
+	http_record(&r);
+	r.flags |= OT_HTTP_PATH_RAW;
+	SET_STR(&r, path, "example.com:443"); /* CONNECT: no path */
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(!find(&s, "url.path"));
+	http_record(&r);
+	r.flags |= OT_HTTP_PATH_RAW;
+	memset(r.path, 'p', sizeof(r.path));
+	r.path[0] = '/';
+	r.path_len = OT_PATH_CAP + 10;
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(find(&s, "url.path") && find(&s, "url.path")->len == OT_PATH_CAP &&
+	      find(&s, "url.path")->truncated);
 }
 
 static void test_continued_trace(struct span_assembler *sa)
@@ -130,6 +263,9 @@ int main(void)
 	test_http_server(sa);
 	test_http_variants(sa);
 	test_continued_trace(sa);
+	test_http_false_data(sa);
+	test_http_cut_host(sa);
+	test_http_h2_and_paths(sa);
 	span_assembler__free(sa);
 	return ut_summary();
 }

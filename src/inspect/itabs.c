@@ -131,3 +131,65 @@ const char *itab_names__type(const struct itab_names *t, uint64_t vaddr, size_t 
 	}
 	return NULL;
 }
+
+/* Whether a type name equals want once a vendor prefix is dropped ("*" kept). */
+static bool same_type(const char *name, size_t len, const char *want)
+{
+	char buf[512];
+	size_t ptr = 0, wlen;
+	const char *plain;
+
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, name, len);
+	buf[len] = 0;
+	while (buf[ptr] == '*' && want[ptr] == '*')
+		ptr++;
+	plain = gobin__devendor(buf + ptr);
+	wlen = strlen(want + ptr);
+	return strlen(plain) == wlen && !memcmp(plain, want + ptr, wlen);
+}
+
+bool itabs__symbol_is(const char *symbol, const char *type, const char *iface)
+{
+	const char *t, *comma;
+
+	if (!is_itab_symbol(symbol))
+		return false;
+	t = symbol + ITAB_PREFIX_LEN;
+	comma = strrchr(t, ',');
+	return comma && same_type(t, (size_t)(comma - t), type) &&
+	       same_type(comma + 1, strlen(comma + 1), iface);
+}
+
+struct find_itabs_pass {
+	struct go_itab *itabs;
+	size_t n;
+	int found;
+};
+
+static int match_itab(void *ctx, const GElf_Sym *sym, const char *name)
+{
+	struct find_itabs_pass *p = ctx;
+
+	if (!sym->st_value || !is_itab_symbol(name))
+		return 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (!p->itabs[i].vaddr &&
+		    itabs__symbol_is(name, p->itabs[i].type, p->itabs[i].iface)) {
+			p->itabs[i].vaddr = sym->st_value;
+			p->found++;
+		}
+	}
+	return 0;
+}
+
+int itabs__find(const struct gobin *gb, struct go_itab *itabs, size_t n)
+{
+	struct find_itabs_pass pass = { .itabs = itabs, .n = n };
+
+	for (size_t i = 0; i < n; i++)
+		itabs[i].vaddr = 0;
+	gobin__for_each_symbol(gb, match_itab, &pass);
+	return pass.found;
+}

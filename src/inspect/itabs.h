@@ -10,6 +10,7 @@
 #ifndef OTRACE_ITABS_H
 #define OTRACE_ITABS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,5 +31,21 @@ size_t itab_names__count(const struct itab_names *t);
  * *len bytes), or NULL when no itab symbol starts there. t may be NULL.
  */
 const char *itab_names__type(const struct itab_names *t, uint64_t vaddr, size_t *len);
+
+/* An itab a probe compares an interface value's itab with: its dynamic type. */
+struct go_itab {
+	const char *type;  /* in: the dynamic type as Go spells it: "*net/http.response" */
+	const char *iface; /* in: the interface: "net/http.ResponseWriter" */
+	uint64_t vaddr;	   /* out: the itab's link-time address, 0 when not known */
+};
+
+/*
+ * Fills vaddr of each itab that gb links, from its .symtab (a vendored copy's
+ * types match without their vendor prefix). A binary without symbols leaves
+ * them 0: its runtime itablinks are not read yet. Returns how many were found.
+ */
+int itabs__find(const struct gobin *gb, struct go_itab *itabs, size_t n);
+/* Whether symbol names the itab pairing type with iface (see itabs__find). */
+bool itabs__symbol_is(const char *symbol, const char *type, const char *iface);
 
 #endif

@@ -208,6 +208,7 @@ int pipeline__record(struct pipeline *p, const void *data, size_t size)
 		p->stats.undecodable++;
 		return -EINVAL;
 	}
+	p->stats.invalid_values += p->pending[p->npending].invalid;
 	if (p->npending++ == 0)
 		p->first_pending_ns = now_ns();
 	if (p->npending == PIPELINE_BATCH_MAX)

@@ -24,6 +24,7 @@ struct pipeline_stats {
 	uint64_t written; /* written, or waiting for a stalled reader */
 	uint64_t undecodable;
 	uint64_t unwritten; /* decoded, but not written: output closed or failed, or queue full */
+	uint64_t invalid_values; /* left out of spans: they failed validation (validate.h) */
 };
 
 struct pipeline;

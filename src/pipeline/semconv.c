@@ -5,6 +5,7 @@
 
 #include "itabs.h"
 #include "semconv.h"
+#include "validate.h"
 
 int semconv__split_host_port(const char *s, size_t len, size_t *host_off, size_t *host_len,
 			  int64_t *port)
@@ -85,13 +86,73 @@ bool semconv__add_http_method(struct span *s, const char *method, uint32_t full_
 {
 	size_t mlen = full_len > OT_METHOD_CAP ? OT_METHOD_CAP : full_len;
 
-	if (known_method(method, mlen)) {
+	if (full_len <= OT_METHOD_CAP && known_method(method, mlen)) {
 		span__add_captured(s, "http.request.method", method, OT_METHOD_CAP, full_len);
 		return true;
 	}
 	span__add_string(s, "http.request.method", "_OTHER", 6);
-	span__add_captured(s, "http.request.method_original", method, OT_METHOD_CAP, full_len);
+	/* a method is a token: anything else is not one the program received */
+	if (validate__token(method, mlen))
+		span__add_captured(s, "http.request.method_original", method, OT_METHOD_CAP,
+				   full_len);
+	else if (mlen)
+		s->invalid++;
 	return false;
+}
+
+bool semconv__add_http_status(struct span *s, int64_t code)
+{
+	if (!validate__http_status(code)) {
+		s->invalid++;
+		return false;
+	}
+	span__add_int(s, "http.response.status_code", code);
+	return true;
+}
+
+void semconv__add_port(struct span *s, const char *key, int64_t port)
+{
+	if (validate__port(port))
+		span__add_int(s, key, port);
+	else
+		s->invalid++;
+}
+
+/*
+ * The length of the host part of "host[:port]" cut after n bytes, 0 when the
+ * cut may lie inside the host.
+ */
+static size_t whole_host(const char *buf, size_t n)
+{
+	const char *end;
+
+	if (buf[0] == '[') { /* [v6]:port */
+		end = memchr(buf, ']', n);
+		return end ? (size_t)(end - buf) + 1 : 0;
+	}
+	end = memchr(buf, ':', n);
+	/* a second colon: a bare IPv6 address, which the cut may have shortened */
+	if (!end || memchr(end + 1, ':', n - (size_t)(end - buf) - 1))
+		return 0;
+	return (size_t)(end - buf);
+}
+
+void semconv__add_host_port(struct span *s, const char *addr_key, const char *port_key,
+			    const char *buf, size_t cap, uint32_t full_len, int64_t default_port)
+{
+	size_t n = span__captured(full_len, cap), off, hlen;
+	bool cut = full_len > cap;
+	int64_t port;
+
+	if (n && cut)
+		n = whole_host(buf, n);
+	if (!n || semconv__split_host_port(buf, n, &off, &hlen, &port) || !hlen ||
+	    !span__add_string(s, addr_key, buf + off, hlen) || cut)
+		return;
+	if (port < 0)
+		port = default_port;
+	if (port >= 0)
+		semconv__add_port(s, port_key, port);
 }
 
 /* semantic conventions 1.44's list, and the older one's (AWS signature version 2) */

@@ -19,6 +19,18 @@
  * a method outside the semantic conventions' set; returns whether it is known.
  */
 bool semconv__add_http_method(struct span *s, const char *method, uint32_t full_len);
+/* http.response.status_code, if a status a response can carry (else counted). */
+bool semconv__add_http_status(struct span *s, int64_t code);
+/* An integer port attribute, if a port (else counted). */
+void semconv__add_port(struct span *s, const char *key, int64_t port);
+/*
+ * addr_key ("server.address") and port_key from "host[:port]" captured in
+ * BPF into cap bytes of buf (full_len: its length in the target). The port
+ * is default_port when absent (-1: none). A string longer than the capture
+ * gives no port (it was cut) and its host only when the cut came after it.
+ */
+void semconv__add_host_port(struct span *s, const char *addr_key, const char *port_key,
+			    const char *buf, size_t cap, uint32_t full_len, int64_t default_port);
 /* network.protocol.version "1.1", "2", ... (nothing for an implausible one). */
 void semconv__add_protocol_version(struct span *s, int64_t major, int64_t minor);
 /* ERROR status with the HTTP status code as error.type. */

@@ -8,6 +8,7 @@
 #include "library.h"
 #include "span.h"
 #include "traceparent.h"
+#include "validate.h"
 
 /*
  * The wall clock is read again this often: a clock step (NTP, an operator)
@@ -126,28 +127,43 @@ static struct attr *add_attr(struct span *s, const char *key)
 	return a;
 }
 
-void span__add_captured(struct span *s, const char *key, const char *buf, size_t cap,
-			uint32_t full_len)
+/* Adds str as attribute key if valid(str) holds, else counts it. */
+static bool add_checked(struct span *s, const char *key, const char *str, size_t len,
+			bool truncated, bool (*valid)(const char *, size_t))
 {
-	struct attr *a = add_attr(s, key);
+	struct attr *a;
 
+	if (!valid(str, len)) {
+		s->invalid++;
+		return false;
+	}
+	a = add_attr(s, key);
 	if (!a)
-		return;
+		return false;
 	a->type = ATTR_STRING;
-	a->str = buf;
-	a->len = full_len > cap ? cap : full_len;
-	a->truncated = full_len > cap;
+	a->str = str;
+	a->len = len;
+	a->truncated = truncated;
+	return true;
 }
 
-void span__add_string(struct span *s, const char *key, const char *str, size_t len)
+bool span__add_captured(struct span *s, const char *key, const char *buf, size_t cap,
+			uint32_t full_len)
 {
-	struct attr *a = add_attr(s, key);
+	return add_checked(s, key, buf, span__captured(full_len, cap), full_len > cap,
+			   validate__line);
+}
 
-	if (a) {
-		a->type = ATTR_STRING;
-		a->str = str;
-		a->len = len;
-	}
+bool span__add_captured_text(struct span *s, const char *key, const char *buf, size_t cap,
+			     uint32_t full_len)
+{
+	return add_checked(s, key, buf, span__captured(full_len, cap), full_len > cap,
+			   validate__text);
+}
+
+bool span__add_string(struct span *s, const char *key, const char *str, size_t len)
+{
+	return add_checked(s, key, str, len, false, validate__line);
 }
 
 void span__add_int(struct span *s, const char *key, int64_t v)
@@ -212,6 +228,10 @@ void span__set_identity(const struct span_decoding *d, struct span *s, enum span
 	s->pid = pid;
 	s->start_unix_ns = span_assembler__unix_ns(d->sa, start_ns);
 	s->end_unix_ns = span_assembler__unix_ns(d->sa, end_ns);
+	if (has_parent && !validate__id(ids->parent_span_id, sizeof(ids->parent_span_id))) {
+		has_parent = false; /* a parent without an id is none */
+		s->invalid++;
+	}
 	apply_ids(s, ids, has_parent);
 }
 
@@ -222,6 +242,10 @@ void span__set_name(struct span *s, const char *first, size_t first_len, const c
 
 	s->name_len = first_len < cap ? first_len : cap;
 	memcpy(s->name, first, s->name_len);
+	if (second && !validate__line(second, second_len)) {
+		s->invalid++;
+		return;
+	}
 	if (second && s->name_len + 1 + second_len <= cap) {
 		s->name[s->name_len++] = ' ';
 		memcpy(s->name + s->name_len, second, second_len);
@@ -246,5 +270,11 @@ int span_assembler__decode(struct span_assembler *sa, const void *data, size_t s
 		return -EINVAL;
 	d.library = library__index(lib);
 	memset(span, 0, offsetof(struct span, rec));
-	return lib->decode(&d, data, hdr.size, span);
+	if (lib->decode(&d, data, hdr.size, span))
+		return -EINVAL;
+	/* ids are made in BPF: all zero means the record is not what it claims */
+	if (!validate__id(span->trace_id, sizeof(span->trace_id)) ||
+	    !validate__id(span->span_id, sizeof(span->span_id)))
+		return -EINVAL;
+	return 0;
 }

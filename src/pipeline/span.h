@@ -57,6 +57,7 @@ struct span {
 	size_t name_len;
 	size_t nattrs;
 	struct attr attrs[SPAN_MAX_ATTRS];
+	uint32_t invalid; /* values left out: they failed validation (validate.h) */
 	/* derived strings that attrs point into: url.full, ports, status codes */
 	char scratch[SPAN_SCRATCH_MAX];
 	size_t scratch_used;
@@ -97,7 +98,7 @@ void span_assembler__free(struct span_assembler *sa);
 void span_assembler__configure(struct span_assembler *sa, const struct span_config *cfg);
 /*
  * Decodes one ring-buffer record into span. Returns 0, or -EINVAL for a
- * record that is truncated or of unknown type.
+ * record that is truncated, of unknown type, or whose span has no valid ids.
  */
 int span_assembler__decode(struct span_assembler *sa, const void *data, size_t size,
 			   struct span *span);
@@ -133,14 +134,25 @@ const void *span__keep_record(struct span *s, const void *rec, size_t size);
 void span__set_identity(const struct span_decoding *d, struct span *s, enum span_kind kind,
 			uint32_t pid, uint64_t start_ns, uint64_t end_ns,
 			const struct ot_span_ids *ids, bool has_parent);
-/* The span's name: "first" or "first second". */
+/* The span's name: "first" or "first second" (second only if it is a line of text). */
 void span__set_name(struct span *s, const char *first, size_t first_len, const char *second,
 		    size_t second_len);
-void span__add_string(struct span *s, const char *key, const char *str, size_t len);
+/*
+ * Adds a string attribute if it is a line of text (validate__line); returns
+ * whether it was added, else counts it in s->invalid.
+ */
+bool span__add_string(struct span *s, const char *key, const char *str, size_t len);
+/* Adds an integer attribute; the caller validated it (semconv.h's helpers do). */
 void span__add_int(struct span *s, const char *key, int64_t v);
-/* Adds a string captured in BPF into a buffer of cap bytes; full_len: its length in the target. */
-void span__add_captured(struct span *s, const char *key, const char *buf, size_t cap,
+/*
+ * Adds a string captured in BPF into a buffer of cap bytes; full_len: its
+ * length in the target. Validated as span__add_string.
+ */
+bool span__add_captured(struct span *s, const char *key, const char *buf, size_t cap,
 			uint32_t full_len);
+/* The same for text of several lines (a SQL statement: validate__text). */
+bool span__add_captured_text(struct span *s, const char *key, const char *buf, size_t cap,
+			     uint32_t full_len);
 /* Copies a derived string into the span's scratch space; NULL when full. */
 const char *span__keep(struct span *s, const char *str, size_t len);
 /* The bytes of a captured string that were copied: min(full_len, cap). */

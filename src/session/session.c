@@ -599,17 +599,25 @@ static void print_summary(const struct session *s)
 		print_export_summary(s, drops, &st);
 	if (s->cfg->out)
 		print_lines_summary(drops, &st);
+	/* values left out of spans that were written: not lost spans */
+	fprintf(stderr, "otrace: %llu values not recorded (wrong_type=%llu invalid=%llu)\n",
+		(unsigned long long)(drops[OT_DROP_WRONG_TYPE] + st.invalid_values),
+		(unsigned long long)drops[OT_DROP_WRONG_TYPE],
+		(unsigned long long)st.invalid_values);
 	if (s->tracer && propagating(s->cfg->targets)) {
 		uint64_t p[OT_PROPAGATE__COUNT];
 
 		tracer__propagate_stats(s->tracer, p);
 		fprintf(stderr,
 			"otrace: traceparent written into %llu outgoing requests (no room in %llu, "
-			"unexpected writer %llu, write refused %llu)\n",
+			"unexpected writer %llu, write refused %llu, not the request's any more "
+			"%llu, traceparent already there %llu)\n",
 			(unsigned long long)p[OT_PROPAGATE_WRITTEN],
 			(unsigned long long)p[OT_PROPAGATE_NO_ROOM],
 			(unsigned long long)p[OT_PROPAGATE_SKIPPED],
-			(unsigned long long)p[OT_PROPAGATE_FAILED]);
+			(unsigned long long)p[OT_PROPAGATE_FAILED],
+			(unsigned long long)p[OT_PROPAGATE_STALE],
+			(unsigned long long)p[OT_PROPAGATE_PRESENT]);
 	}
 }
 

@@ -98,11 +98,12 @@ check_plan() {
 	# goroutine ancestry
 	[[ $programs == "conn_serve_done:1 finish_request_enter:1 goroutine_spawn:1 h2_handler_done:1 h2_handler_panicked:1 http_client_conn_done:1 http_client_done:2 http_client_enter:1 http_hijack:1 serve_http_enter:1 sql_exec_start:1 sql_put_conn:1 sql_query_start:1 sql_release:2 sql_rows_ready:1 sql_stmt_enter:2 sql_stmt_exec_start:1 sql_stmt_query_start:1 " ]] ||
 		{ echo "unexpected probe plan: $programs"; return 1; }
-	# --propagate adds HTTP/1.1's and HTTP/2's, each on an emulated instruction
+	# --propagate adds HTTP/1.1's (the request being written, its headers) and
+	# HTTP/2's, each on an emulated instruction
 	programs=$("$otrace" --propagate --list-probes "$bin" 2>/dev/null | jq -r '.probes[] |
 		select(.library | endswith("(--propagate)")) | "\(.program):\(.planned and .emulated)"' |
 		sort | tr '\n' ' ')
-	[[ $programs == "h2_do_request:true h2_headers_written:true h2_write_headers:true http1_write_headers:true " ]] ||
+	[[ $programs == "h2_do_request:true h2_headers_written:true h2_write_headers:true http1_request_write:true http1_write_headers:true " ]] ||
 		{ echo "unexpected --propagate plan: $programs"; return 1; }
 	if [[ $bin != "$twin" ]] && ! diff <(fields_of "$bin") <(fields_of "$twin") >/dev/null; then
 		echo "field offsets differ from the DWARF of the unstripped twin"

@@ -138,10 +138,19 @@ static void test_escaping(struct span_assembler *sa)
 	w += 6;
 	want[w] = '\0';
 
+	/*
+	 * the decoders drop text with control bytes (validate.h), so the bytes
+	 * are put into a decoded span's attribute directly: the encoder must
+	 * escape whatever it is given
+	 */
 	http_record(&r);
-	memcpy(r.ua, ua, n);
-	r.ua_len = (__u32)n;
 	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	for (size_t i = 0; i < s.nattrs; i++) {
+		if (!strcmp(s.attrs[i].key, "user_agent.original")) {
+			s.attrs[i].str = ua;
+			s.attrs[i].len = n;
+		}
+	}
 	doc = encode_and_parse(&ptr, 1);
 	if (!doc)
 		return;

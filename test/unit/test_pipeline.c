@@ -55,11 +55,18 @@ static void test_long_lines(void)
 	for (int i = 0; i < PIPELINE_BATCH_MAX; i++) {
 		http_record(&rec);
 		rec.pid = 100 + i % 3;
-		/* each control character takes 6 bytes in JSON: ~3 KiB a span, 1.5 MiB a batch */
-		memset(rec.ua, 1, OT_UA_CAP);
+		/*
+		 * bytes that are not UTF-8 become U+FFFD, 3 bytes each in JSON: ~2.6 KiB
+		 * a span, 1.3 MiB a batch (control characters, which JSON escapes in 6,
+		 * do not pass validation)
+		 */
+		memset(rec.ua, 0xff, OT_UA_CAP);
 		rec.ua_len = OT_UA_CAP;
-		memset(rec.path + 1, 1, OT_PATH_CAP - 1);
+		memset(rec.path + 1, 0xff, OT_PATH_CAP - 1);
 		rec.path_len = OT_PATH_CAP;
+		memset(rec.pattern + 1, 0xff, OT_PATTERN_CAP - 1);
+		rec.pattern[0] = '/';
+		rec.pattern_len = OT_PATTERN_CAP;
 		CHECK(pipeline__record(p, &rec, sizeof(rec)) == 0);
 	}
 	pipeline__flush(p, true);

@@ -1,12 +1,16 @@
 package integration
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -261,4 +265,118 @@ func mustAtoi(t *testing.T, s string) int {
 		t.Fatalf("not a number: %q", s)
 	}
 	return n
+}
+
+// dropsSecondRequest is an HTTP/1.1 server that answers the first request on
+// each connection, keeping it alive, and closes the connection when the
+// second one arrives, unanswered: the client sees its idle connection die
+// under the request, which net/http resends on a new connection.
+type dropsSecondRequest struct {
+	ln   net.Listener
+	mu   sync.Mutex
+	seen map[string]int // request target -> times received
+}
+
+func newDropsSecondRequest(t *testing.T) *dropsSecondRequest {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &dropsSecondRequest{ln: ln, seen: map[string]int{}}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go d.serve(c)
+		}
+	}()
+	return d
+}
+
+func (d *dropsSecondRequest) serve(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for n := 0; ; n++ {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		io.Copy(io.Discard, req.Body)
+		d.mu.Lock()
+		d.seen[req.URL.RequestURI()]++
+		d.mu.Unlock()
+		if n == 1 {
+			return
+		}
+		fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n") // an empty body: the caller reads it all
+	}
+}
+
+func (d *dropsSecondRequest) times(target string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.seen[target]
+}
+
+// TestClientRetry: when net/http resends a request on a new connection
+// because the server closed the kept-alive one under it, each attempt is its
+// own CLIENT span (semantic conventions): the first with its error, the
+// resent one with http.request.resend_count 1 and its response, both
+// children of the server span; the call the application saw succeed is not
+// reported as failed.
+func TestClientRetry(t *testing.T) {
+	_, port, otrace, out := tracedFixture(t)
+	srv := newDropsSecondRequest(t)
+	base := "http://" + srv.ln.Addr().String()
+	client := newClient()
+	// the first call leaves an idle connection in the fixture's pool, the
+	// second is sent on it, dropped, and resent
+	for _, c := range []string{"first", "retried"} {
+		if got := callVia(t, client, port, url.Values{"to": {base + "/r?c=" + c}}, "retry/"+c); got != "200\n" {
+			t.Fatalf("%s: the fixture's call answered %q, want 200", c, got)
+		}
+	}
+	if n := srv.times("/r?c=retried"); n != 2 {
+		t.Fatalf("the server saw the second request %d times, want 2 (net/http did not resend it)", n)
+	}
+	otrace.signal(t, syscall.SIGINT)
+	otrace.expectExit(t, exitTimeout, 0)
+	spans := readOutput(t, out)
+
+	if got := clientSpansTo(spans, "c=first"); len(got) != 1 || got[0].Attributes["http.request.resend_count"] != nil {
+		t.Errorf("first call: %d spans %v, want 1 without resend_count", len(got), got)
+	}
+	server, ok := serverSpanByUA(spans, "retry/retried")
+	if !ok {
+		t.Fatal("no server span for the retried call")
+	}
+	attempts := clientSpansTo(spans, "c=retried")
+	if len(attempts) != 2 {
+		t.Fatalf("retried call: %d client spans, want 2 (one per attempt)", len(attempts))
+	}
+	sort.Slice(attempts, func(i, j int) bool { return attempts[i].StartUnixNano < attempts[j].StartUnixNano })
+	failed, resent := attempts[0], attempts[1]
+	if failed.StatusCode != statusError || failed.Attributes["error.type"] == nil ||
+		failed.Attributes["http.response.status_code"] != nil || failed.Attributes["http.request.resend_count"] != nil {
+		t.Errorf("first attempt: status %d %v, want ERROR with error.type, no status code, no resend_count",
+			failed.StatusCode, failed.Attributes)
+	}
+	if resent.StatusCode == statusError || resent.Attributes["http.response.status_code"] != int64(200) ||
+		resent.Attributes["http.request.resend_count"] != int64(1) {
+		t.Errorf("resent attempt: status %d %v, want 200 and resend_count 1", resent.StatusCode, resent.Attributes)
+	}
+	if failed.SpanID == resent.SpanID || failed.EndUnixNano > resent.StartUnixNano {
+		t.Errorf("attempts: spans %s [%d, %d] and %s [%d, %d]: want two, one after the other",
+			failed.SpanID, failed.StartUnixNano, failed.EndUnixNano, resent.SpanID, resent.StartUnixNano, resent.EndUnixNano)
+	}
+	for _, a := range attempts {
+		if a.TraceID != server.TraceID || a.ParentSpanID != server.SpanID {
+			t.Errorf("attempt %s: not a child of the /call span", a.SpanID)
+		}
+	}
+	checkSummary(t, otrace.stderr(), len(spans))
+	checkNothingLost(t, otrace.stderr())
 }

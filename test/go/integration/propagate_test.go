@@ -301,3 +301,63 @@ func TestPropagateGRPCPlan(t *testing.T) {
 		})
 	}
 }
+
+var propagateStatsRE = regexp.MustCompile(`not the request's any more (\d+), traceparent already there (\d+)\)`)
+
+// TestPropagateSafety: with --propagate, a request that already carries a
+// traceparent keeps its own, alone (HTTP/1.1 and HTTP/2); a header map left
+// claimed by a round trip that returned early (an invalid header name) and
+// then written without a round trip, as a request's headers (Request.Write)
+// or as a server's response (Response.Write on a hijacked connection), gets
+// none. Where the kernel refuses writes (this host's lockdown) nothing is
+// written anyway; the guest run (test/vm/run-propagate.sh) is the real check.
+func TestPropagateSafety(t *testing.T) {
+	h1, rec1 := newRecorder(t, false)
+	h2, rec2 := newRecorder(t, true)
+	_, portA, otrace, out := tracedFixture(t, "--propagate")
+	refused := strings.Contains(otrace.stderr(), propagateRefused)
+	client := newClient()
+	const own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	callVia(t, client, portA, url.Values{"to": {h1.URL + "/?c=own1"}, "tp": {own}}, "safety/own1")
+	callVia(t, client, portA, url.Values{"to": {h2.URL + "/?c=own2"}, "tp": {own}, "tls": {"1"}}, "safety/own2")
+	if got := getOK(t, client, portA, "/stale?how=request&to="+url.QueryEscape(h1.URL+"/?c=stale")); got != "200" {
+		t.Fatalf("/stale?how=request: %q", got)
+	}
+	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/stale?how=response&to=%s", portA,
+		url.QueryEscape(h1.URL+"/?c=never")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// a normal call still gets its traceparent afterwards
+	callVia(t, client, portA, url.Values{"to": {h1.URL + "/?c=after"}}, "safety/after")
+	otrace.signal(t, syscall.SIGINT)
+	otrace.expectExit(t, exitTimeout, 0)
+	spans := readOutput(t, out)
+
+	for c, rec := range map[string]*headerRecorder{"own1": rec1, "own2": rec2} {
+		if v := rec.values(c); len(v) != 1 || v[0] != own {
+			t.Errorf("%s: the request carried traceparent %q, want its own %s only", c, v, own)
+		}
+	}
+	if v := rec1.values("stale"); len(v) != 0 {
+		t.Errorf("a request written with a stale claim's header map carried traceparent %q", v)
+	}
+	if v := resp.Header.Values("Traceparent"); len(v) != 0 || resp.Header.Get("X-Stale") != "1" {
+		t.Errorf("the response written with a stale claim's header map: traceparent %q, X-Stale %q",
+			v, resp.Header.Get("X-Stale"))
+	}
+	if refused {
+		t.Logf("this kernel forbids BPF writes to process memory: nothing was written")
+		return
+	}
+	after := clientSpansTo(spans, "c=after")
+	if v := rec1.values("after"); len(after) != 1 || len(v) != 1 || v[0] != "00-"+after[0].TraceID+"-"+after[0].SpanID+"-01" {
+		t.Errorf("the call after: traceparent %q, want the client span's", v)
+	}
+	m := propagateStatsRE.FindStringSubmatch(otrace.stderr())
+	if m == nil || m[1] == "0" || m[2] != "2" {
+		t.Errorf("propagation counts %v, want stale claims counted and 2 traceparents already there:\n%s",
+			m, otrace.stderr())
+	}
+}
