@@ -7,13 +7,14 @@
 #include "library.h"
 
 extern const struct library lib_net_http_server, lib_net_http_client, lib_database_sql,
-	lib_grpc;
+	lib_grpc, lib_go_redis;
 
 const struct library *const libraries[] = {
 	&lib_net_http_server,
 	&lib_net_http_client,
 	&lib_database_sql,
 	&lib_grpc,
+	&lib_go_redis,
 };
 
 const size_t nlibraries = sizeof(libraries) / sizeof(libraries[0]);
