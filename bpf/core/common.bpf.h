@@ -234,10 +234,12 @@ static __always_inline int go_error_message(struct go_iface err, struct go_strin
 		/* ptrType.Elem; structType.PkgPath (a name, one word), then Fields */
 		elem = read_ptr(type + GO_RTYPE_COMMON);
 		if (go_rtype_kind(elem) != GO_RKIND_STRUCT ||
-		    bpf_probe_read_user(&fields, sizeof(fields), (void *)(elem + GO_RTYPE_COMMON + 8)) ||
-		    fields.len < 1 || !fields.ptr ||
-		    /* structField: Name, Typ, Offset */
-		    bpf_probe_read_user(field, sizeof(field), (void *)fields.ptr) || field[2] != 0 ||
+		    bpf_probe_read_user(&fields, sizeof(fields),
+					(void *)(elem + GO_RTYPE_COMMON + 8)) ||
+		    fields.len < 1 || !fields.ptr)
+			return 0;
+		/* structField: Name, Typ, Offset */
+		if (bpf_probe_read_user(field, sizeof(field), (void *)fields.ptr) || field[2] != 0 ||
 		    go_rtype_kind(field[1]) != GO_RKIND_STRING)
 			return 0;
 		shape = 2;
