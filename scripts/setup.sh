@@ -18,6 +18,8 @@ packages=(
 	lld-14 time git python3 xz-utils zstd gzip iproute2
 	# a real PostgreSQL server for the database/sql tests (test/db/postgres.sh)
 	postgresql
+	# a real Redis server for the go-redis tests (test/go/integration/redis_test.go)
+	redis-server
 	# benchmark plots
 	gnuplot-nox
 	# test/vm: a guest booting Debian's kernel for what lockdown refuses (--propagate);
@@ -49,7 +51,8 @@ echo "setup: $(go version)"
 
 # Fetch Go modules now, so test failures are never download failures.
 root="$(cd "$(dirname "$0")/.." && pwd)"
-for mod in "$root"/test/go "$root"/test/fixtures/services "$root"/bench/wrk2-hdr/*/; do
+for mod in "$root"/test/go "$root"/test/fixtures/services "$root"/test/fixtures/redisapp \
+	"$root"/bench/wrk2-hdr/*/; do
 	if [[ -f "$mod/go.mod" ]]; then
 		(cd "$mod" && go mod download)
 	fi

@@ -5,24 +5,29 @@
  * reached a connection. Every probe sits on a stack-check branch (emulated);
  * no return probes.
  *
- * Start, on the calling goroutine, with the caller's context in registers:
+ * Start, with the caller's context in registers:
  *   (*baseClient)._process(c, ctx, cmd, attempt, ...)   each attempt of a command
  *   (*baseClient).pipelineProcessCmds(c, ctx, cn, cmds)     a pipeline
  *   (*baseClient).txPipelineProcessCmds(c, ctx, cn, cmds)   MULTI ... EXEC
  * End: withConn, which every one of them runs in, hands the outcome to the
- * client's release function in a deferred call on the same goroutine:
+ * client's release function in a deferred call:
  *   (*baseClient).releaseConn(c, ctx, cn, err)
  *   (*baseClient).releaseConnToPool(c, ctx, p, cn, err)   (v9.2x: every release)
- * An attempt that fails before it has a connection (dial error, pool timeout)
- * releases nothing; its _process then asks shouldRetry(err, ...) about the
- * error, which ends it. shouldRetry also follows a release with an error, and
- * other callers use it too: only an operation still open on the goroutine
- * ends there.
  *
- * Operations nest on one goroutine: getting a new connection runs HELLO and a
- * SELECT pipeline on it (another client, the connection's own) before the
- * command that asked for it continues. So each goroutine keeps a small stack
- * of operations; a release ends the newest operation of its client.
+ * A pipeline runs inside withConn's callback, which v8 starts on a goroutine
+ * of its own when the context can be cancelled, so a pipeline is keyed by its
+ * connection, cn, which its start and its release both see. A command starts
+ * before it has a connection, on the goroutine withConn then runs on and
+ * releases from. An attempt that fails before it has a connection (dial
+ * error, pool timeout) releases nothing; its _process then asks
+ * shouldRetry(err, ...) about the error, which ends it. shouldRetry also
+ * follows a release with an error, and other callers use it too: only a
+ * command still open on the goroutine ends there.
+ *
+ * Commands nest on one goroutine: getting a new connection runs HELLO on it
+ * (another client, the connection's own) before the command that asked for
+ * it continues. So each goroutine keeps a small stack of commands; a release
+ * ends the newest command of its client.
  */
 #ifndef OTRACE_GO_REDIS_BPF_H
 #define OTRACE_GO_REDIS_BPF_H
@@ -37,7 +42,7 @@ const volatile struct ot_redis_cfg redis_cfg = {};
 
 struct redis_op {
 	__u64 start_ns;
-	__u64 client;  /* the *baseClient */
+	__u64 client;  /* the *baseClient; a command's release must come from it */
 	__u64 cmds;    /* a command: the Cmder's data pointer; else the []Cmder's array */
 	__u32 ncmds;   /* pipeline length */
 	__u8 kind;     /* enum ot_redis_kind */
@@ -58,6 +63,20 @@ struct {
 	__type(key, struct goroutine_key);
 	__type(value, struct redis_stack);
 } redis_stacks SEC(".maps");
+
+struct redis_conn_key {
+	__u32 pid;
+	__u32 _pad;
+	__u64 cn; /* the *pool.Conn */
+};
+
+/* pipelines and transactions in progress, by connection */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct redis_conn_key);
+	__type(value, struct redis_op);
+} redis_pipelines SEC(".maps");
 
 /* A zeroed stack to insert from: too big for the BPF stack. */
 struct {
@@ -88,11 +107,37 @@ static __always_inline struct redis_stack *redis_stack_of(struct goroutine_key *
 	return bpf_map_lookup_elem(&redis_stacks, key);
 }
 
-static __always_inline int redis_begin(struct pt_regs *ctx, __u8 kind, __u64 client, __u64 ctx_data,
-				       __u64 cmds, __u64 ncmds)
+/* Fills op for an operation starting now with context data ctx_data. */
+static __always_inline void redis_op_init(struct redis_op *op, const struct goroutine_key *key,
+					  __u8 kind, __u64 client, __u64 ctx_data, __u64 cmds,
+					  __u64 ncmds)
+{
+	const struct ot_span_ids *parent;
+
+	op->start_ns = bpf_ktime_get_ns();
+	op->client = client;
+	op->cmds = cmds;
+	op->ncmds = ncmds > 0xffffffffULL ? 0xffffffffU : (__u32)ncmds;
+	op->kind = kind;
+	op->released = 0;
+	op->flags = 0;
+	parent = find_ctx_parent(key->pid, ctx_data);
+	if (!parent)
+		parent = find_goroutine_parent(key->pid, key->g);
+	if (parent) {
+		new_child(&op->ids, parent);
+		op->flags = OT_REDIS_HAS_PARENT;
+	} else {
+		new_root(&op->ids);
+	}
+}
+
+/* (*baseClient)._process(c, ctx, cmd Cmder, attempt, ...) */
+SEC("uprobe")
+int redis_cmd_start(struct pt_regs *ctx)
 {
 	struct goroutine_key key = goroutine_of(ctx);
-	const struct ot_span_ids *parent;
+	__u64 client = GO_ARG1(ctx);
 	struct redis_stack *s;
 	struct redis_op *op;
 	__u32 depth;
@@ -106,8 +151,8 @@ static __always_inline int redis_begin(struct pt_regs *ctx, __u8 kind, __u64 cli
 	}
 	depth = s->depth <= REDIS_DEPTH ? s->depth : 0;
 	/*
-	 * What a new operation closes: errors whose shouldRetry never came (not
-	 * every caller asks), and an operation of the same client that never
+	 * What a new command closes: errors whose shouldRetry never came (not
+	 * every caller asks), and a command of the same client that never
 	 * ended (it returned before any end point: counted).
 	 */
 	for (int i = 0; i < REDIS_DEPTH; i++) {
@@ -123,48 +168,37 @@ static __always_inline int redis_begin(struct pt_regs *ctx, __u8 kind, __u64 cli
 		count_drop(OT_DROP_INFLIGHT_FULL);
 		return 0;
 	}
-	op = redis_op_at(s, depth);
-	op->start_ns = bpf_ktime_get_ns();
-	op->client = client;
-	op->cmds = cmds;
-	op->ncmds = ncmds > 0xffffffffULL ? 0xffffffffU : (__u32)ncmds;
-	op->kind = kind;
-	op->released = 0;
-	op->flags = 0;
-	parent = find_ctx_parent(key.pid, ctx_data);
-	if (!parent)
-		parent = find_goroutine_parent(key.pid, key.g);
-	if (parent) {
-		new_child(&op->ids, parent);
-		op->flags = OT_REDIS_HAS_PARENT;
-	} else {
-		new_root(&op->ids);
-	}
+	redis_op_init(redis_op_at(s, depth), &key, OT_REDIS_COMMAND, client, GO_ARG3(ctx),
+		      GO_ARG5(ctx), 0);
 	s->depth = depth + 1;
 	return 0;
 }
 
-/* (*baseClient)._process(c, ctx, cmd Cmder, attempt, ...) */
-SEC("uprobe")
-int redis_cmd_start(struct pt_regs *ctx)
+/* (*baseClient).pipelineProcessCmds and txPipelineProcessCmds(c, ctx, cn, cmds []Cmder) */
+static __always_inline int redis_pipeline_begin(struct pt_regs *ctx, __u8 kind)
 {
-	return redis_begin(ctx, OT_REDIS_COMMAND, GO_ARG1(ctx), GO_ARG3(ctx), GO_ARG5(ctx), 0);
+	struct goroutine_key key = goroutine_of(ctx);
+	struct redis_conn_key ck = { .pid = key.pid, .cn = GO_ARG4(ctx) };
+	struct redis_op op;
+
+	if (entry_repeats(ctx))
+		return 0;
+	redis_op_init(&op, &key, kind, GO_ARG1(ctx), GO_ARG3(ctx), GO_ARG5(ctx), GO_ARG6(ctx));
+	if (bpf_map_update_elem(&redis_pipelines, &ck, &op, BPF_ANY))
+		count_drop(OT_DROP_INFLIGHT_FULL);
+	return 0;
 }
 
-/* (*baseClient).pipelineProcessCmds(c, ctx, cn, cmds []Cmder) */
 SEC("uprobe")
 int redis_pipeline_start(struct pt_regs *ctx)
 {
-	return redis_begin(ctx, OT_REDIS_PIPELINE, GO_ARG1(ctx), GO_ARG3(ctx), GO_ARG5(ctx),
-			   GO_ARG6(ctx));
+	return redis_pipeline_begin(ctx, OT_REDIS_PIPELINE);
 }
 
-/* (*baseClient).txPipelineProcessCmds(c, ctx, cn, cmds []Cmder) */
 SEC("uprobe")
 int redis_tx_start(struct pt_regs *ctx)
 {
-	return redis_begin(ctx, OT_REDIS_TX, GO_ARG1(ctx), GO_ARG3(ctx), GO_ARG5(ctx),
-			   GO_ARG6(ctx));
+	return redis_pipeline_begin(ctx, OT_REDIS_TX);
 }
 
 /*
@@ -251,16 +285,25 @@ static __always_inline void redis_emit(const struct goroutine_key *key, const st
 	submit(rec);
 }
 
-/* The release of an operation of client, with its error. */
-static __always_inline int redis_release(struct pt_regs *ctx, __u64 client, struct go_iface err)
+/* The release of cn by client, with the error of the operation that used it. */
+static __always_inline int redis_release(struct pt_regs *ctx, __u64 client, __u64 cn,
+					 struct go_iface err)
 {
 	struct goroutine_key key = goroutine_of(ctx);
+	struct redis_conn_key ck = { .pid = key.pid, .cn = cn };
+	__u64 bias = PT_REGS_IP(ctx) - redis_cfg.release_vaddr;
 	struct redis_stack *s;
 	struct redis_op *op;
 	__u32 depth, at = 0;
 
 	if (entry_repeats(ctx))
 		return 0;
+	op = bpf_map_lookup_elem(&redis_pipelines, &ck);
+	if (op) {
+		redis_emit(&key, op, err, bias, 0);
+		bpf_map_delete_elem(&redis_pipelines, &ck);
+		return 0;
+	}
 	s = bpf_map_lookup_elem(&redis_stacks, &key);
 	if (!s)
 		return 0;
@@ -280,7 +323,7 @@ static __always_inline int redis_release(struct pt_regs *ctx, __u64 client, stru
 	if (!at)
 		return 0;
 	op = redis_op_at(s, at - 1);
-	redis_emit(&key, op, err, PT_REGS_IP(ctx) - redis_cfg.release_vaddr, 0);
+	redis_emit(&key, op, err, bias, 0);
 	if (err.tab)
 		op->released = 1;
 	s->depth = err.tab ? at : at - 1;
@@ -291,18 +334,18 @@ static __always_inline int redis_release(struct pt_regs *ctx, __u64 client, stru
 SEC("uprobe")
 int redis_release_conn(struct pt_regs *ctx)
 {
-	struct go_iface err = {.tab = GO_ARG5(ctx), .data = GO_ARG6(ctx)};
+	struct go_iface err = { .tab = GO_ARG5(ctx), .data = GO_ARG6(ctx) };
 
-	return redis_release(ctx, GO_ARG1(ctx), err);
+	return redis_release(ctx, GO_ARG1(ctx), GO_ARG4(ctx), err);
 }
 
 /* (*baseClient).releaseConnToPool(c, ctx, p pool.Pooler, cn, err) */
 SEC("uprobe")
 int redis_release_to_pool(struct pt_regs *ctx)
 {
-	struct go_iface err = {.tab = GO_ARG7(ctx), .data = GO_ARG8(ctx)};
+	struct go_iface err = { .tab = GO_ARG7(ctx), .data = GO_ARG8(ctx) };
 
-	return redis_release(ctx, GO_ARG1(ctx), err);
+	return redis_release(ctx, GO_ARG1(ctx), GO_ARG6(ctx), err);
 }
 
 /*
@@ -313,7 +356,7 @@ SEC("uprobe")
 int redis_should_retry(struct pt_regs *ctx)
 {
 	struct goroutine_key key = goroutine_of(ctx);
-	struct go_iface err = {.tab = GO_ARG1(ctx), .data = GO_ARG2(ctx)};
+	struct go_iface err = { .tab = GO_ARG1(ctx), .data = GO_ARG2(ctx) };
 	struct redis_stack *s;
 	struct redis_op *op;
 	__u32 depth;
@@ -321,7 +364,7 @@ int redis_should_retry(struct pt_regs *ctx)
 	if (entry_repeats(ctx))
 		return 0;
 	s = bpf_map_lookup_elem(&redis_stacks, &key);
-	if (!s || !s->depth || s->depth > REDIS_DEPTH)
+	if (!err.tab || !s || !s->depth || s->depth > REDIS_DEPTH)
 		return 0;
 	depth = s->depth;
 	op = redis_op_at(s, depth - 1);
