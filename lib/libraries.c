@@ -7,7 +7,7 @@
 #include "library.h"
 
 extern const struct library lib_net_http_server, lib_net_http_client, lib_database_sql,
-	lib_grpc, lib_go_redis;
+	lib_grpc, lib_go_redis, lib_kafka_go;
 
 const struct library *const libraries[] = {
 	&lib_net_http_server,
@@ -15,6 +15,7 @@ const struct library *const libraries[] = {
 	&lib_database_sql,
 	&lib_grpc,
 	&lib_go_redis,
+	&lib_kafka_go,
 };
 
 const size_t nlibraries = sizeof(libraries) / sizeof(libraries[0]);
