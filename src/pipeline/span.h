@@ -42,7 +42,6 @@ enum span_kind {
 	SPAN_KIND_SERVER = 2,
 	SPAN_KIND_CLIENT = 3,
 	SPAN_KIND_PRODUCER = 4,
-	SPAN_KIND_CONSUMER = 5,
 };
 enum span_status { STATUS_UNSET = 0, STATUS_OK = 1, STATUS_ERROR = 2 };
 
