@@ -232,8 +232,8 @@ static void plan_kafka(const struct gobin *gb, struct plan *plan, struct lib_sta
 		return;
 	fill_cfg(c, f);
 	if (reader && c->msg_headers < 0)
-		pr_warn("kafka-go reader: the layout of %s.Header is unknown or not { Key, Value }: "
-			"received messages' traceparent is not read",
+		pr_warn("kafka-go reader: the layout of %s.Header is unknown or not {Key, Value}: "
+			"the traceparent of received messages is not read",
 			KAFKA "/protocol");
 	state->active = true;
 }

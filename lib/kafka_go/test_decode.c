@@ -81,7 +81,9 @@ static void test_send(struct span_assembler *sa)
 static void test_receive(struct span_assembler *sa)
 {
 	static const uint64_t itab_addrs[] = { 0x700100 };
-	static const char *const itab_syms[] = { "go:itab.github.com/segmentio/kafka-go.Error,error" };
+	static const char *const itab_syms[] = {
+		"go:itab.github.com/segmentio/kafka-go.Error,error",
+	};
 	struct span_config cfg = { 0 };
 	struct itab_names *itabs;
 	struct ot_kafka_rec r;
