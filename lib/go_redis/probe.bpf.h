@@ -211,6 +211,8 @@ static __always_inline void redis_read_cmd(__u64 cmd, struct ot_redis_cmd *out)
 	struct go_slice args = {};
 	struct go_iface name = {};
 
+	out->name_len = 0;
+	out->nargs = 0;
 	if (redis_cfg.cmd_args < 0 || !cmd ||
 	    bpf_probe_read_user(&args, sizeof(args), (void *)(cmd + redis_cfg.cmd_args)) ||
 	    args.len < 1 || !args.ptr)
@@ -249,7 +251,8 @@ static __always_inline void redis_emit(const struct goroutine_key *key, const st
 		count_drop(OT_DROP_RINGBUF_FULL);
 		return;
 	}
-	__builtin_memset(rec, 0, sizeof(*rec));
+	/* the strings are copied over the buffer; only their first *_len bytes are read */
+	__builtin_memset(rec, 0, __builtin_offsetof(struct ot_redis_rec, cmds));
 	rec->hdr.type = OT_REC_REDIS;
 	rec->hdr.size = sizeof(*rec);
 	rec->pid = key->pid;
@@ -275,9 +278,8 @@ static __always_inline void redis_emit(const struct goroutine_key *key, const st
 		for (__u32 i = 0; i < OT_REDIS_CMDS; i++) {
 			struct go_iface cmd = {};
 
-			if (i >= op->ncmds ||
-			    bpf_probe_read_user(&cmd, sizeof(cmd), (void *)(op->cmds + i * 16)))
-				break;
+			if (i < op->ncmds)
+				bpf_probe_read_user(&cmd, sizeof(cmd), (void *)(op->cmds + i * 16));
 			redis_read_cmd(cmd.data, &rec->cmds[i]);
 		}
 	}

@@ -194,7 +194,8 @@ static __always_inline void kafka_rec_init(struct ot_kafka_rec *rec, __u32 type,
 					   __u64 start_ns, const struct ot_span_ids *ids,
 					   __u32 flags)
 {
-	__builtin_memset(rec, 0, sizeof(*rec));
+	/* the strings are copied over the buffer; only their first *_len bytes are read */
+	__builtin_memset(rec, 0, __builtin_offsetof(struct ot_kafka_rec, topic));
 	rec->hdr.type = type;
 	rec->hdr.size = sizeof(*rec);
 	rec->pid = pid;
