@@ -35,8 +35,6 @@ struct ot_kafka_cfg {
 	__s64 fetch_err_sp;	/* ... and its error, which errors.Is gets in RAX:RBX */
 	__u64 done_vaddr;	/* the batch's end probe */
 	__u64 fetch_vaddr;	/* the message's probe in FetchMessage */
-	__u32 done_is_complete; /* the end probe is (*writeBatch).complete(b, err) */
-	__u32 _pad;
 };
 
 #endif

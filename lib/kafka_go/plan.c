@@ -73,15 +73,6 @@ static const struct field_req kafka_fields[F_KAFKA_MAX] = {
 	[F_CONFIG_GROUP] = { KAFKA ".ReaderConfig", "GroupID" },
 };
 
-/* The first of fields [from, to) that is unknown, or NULL. */
-static const struct field_req *first_missing(const struct field_req *f, int from, int to)
-{
-	for (int i = from; i < to; i++)
-		if (!f[i].source)
-			return &f[i];
-	return NULL;
-}
-
 /* Adds an entry probe of program on fn; NULL when it could not be placed. */
 static struct probe *add_entry(const struct gobin *gb, struct plan *plan, const char *lib,
 			       const struct go_func *fn, const char *program)
@@ -102,40 +93,47 @@ static bool skip_side(struct plan *plan, size_t first, const char *lib, const ch
 	return false;
 }
 
+/* Skips lib's probes from first on when one of fields [from, to) is unknown; false then. */
+static bool have_fields(struct plan *plan, size_t first, const char *lib,
+			const struct field_req *f, int from, int to)
+{
+	char why[160];
+
+	for (int i = from; i < to; i++) {
+		if (f[i].source)
+			continue;
+		snprintf(why, sizeof(why),
+			 "field %s.%s unknown (no DWARF, not in the binary's type data)", f[i].type,
+			 f[i].field);
+		return skip_side(plan, first, lib, why);
+	}
+	return true;
+}
+
 /* The Writer's probes; false (skipped, warned) when they cannot all be planned. */
 static bool plan_writer(const struct gobin *gb, struct plan *plan, const struct go_func *fns,
 			const struct field_req *f, struct ot_kafka_cfg *c)
 {
 	static const char lib[] = "kafka-go writer";
-	const struct field_req *missing = first_missing(f, F_MSG_TOPIC, F_WRITER_TOPIC);
 	size_t first = plan->nprobes;
 	struct probe *end = NULL;
-	char why[160];
 
 	if (!add_entry(gb, plan, lib, &fns[FN_WRITE_MESSAGES], "kafka_write_start") ||
 	    !add_entry(gb, plan, lib, &fns[FN_BATCH_ADD], "kafka_batch_add"))
 		return skip_side(plan, first, lib,
-				 plan->nprobes > first ? plan->probes[plan->nprobes - 1].reason
-						       : "the probe plan is full");
-	if (fns[FN_BATCH_COMPLETE].vaddr) {
+				 plan->nprobes > first ? plan->probes[plan->nprobes - 1].reason :
+							 "the probe plan is full");
+	if (fns[FN_BATCH_COMPLETE].vaddr)
 		end = add_entry(gb, plan, lib, &fns[FN_BATCH_COMPLETE], "kafka_batch_complete");
-		c->done_is_complete = 1;
-	} else if (plan__add_at_calls(gb, plan, lib, &fns[FN_WRITE_BATCH], &fns[FN_CLOSECHAN], 1,
-				      "kafka_batch_done") == 1) {
+	else if (plan__add_at_calls(gb, plan, lib, &fns[FN_WRITE_BATCH], &fns[FN_CLOSECHAN], 1,
+				      "kafka_batch_done") == 1)
 		end = &plan->probes[plan->nprobes - 1];
-	}
 	if (!end)
-		return skip_side(
-		    plan, first, lib,
-		    "no end of a batch: neither (*writeBatch).complete nor one call of "
-		    "runtime.closechan in (*partitionWriter).writeBatch");
-	if (missing) {
-		snprintf(why, sizeof(why),
-			 "field %s.%s unknown (no DWARF, not in the binary's "
-			 "type data)",
-			 missing->type, missing->field);
-		return skip_side(plan, first, lib, why);
-	}
+		return skip_side(plan, first, lib,
+				 "no end of a batch: neither (*writeBatch).complete nor one call "
+				 "of runtime.closechan in (*partitionWriter).writeBatch");
+	if (!have_fields(plan, first, lib, f, F_MSG_TOPIC, F_WRITER_TOPIC))
+		return false;
 	c->done_vaddr = end->point.vaddr;
 	return true;
 }
@@ -145,27 +143,20 @@ static bool plan_reader(const struct gobin *gb, struct plan *plan, const struct 
 			const struct field_req *f, struct ot_kafka_cfg *c)
 {
 	static const char lib[] = "kafka-go reader";
-	const struct field_req *missing = first_missing(f, F_MSG_TOPIC, F_COMMON);
 	const struct go_func *fetch = &fns[FN_FETCH];
 	size_t first = plan->nprobes;
 	const uint8_t *code;
 	int64_t err_sp;
-	char why[160];
 
 	if (!add_entry(gb, plan, lib, fetch, "kafka_fetch_start"))
 		return skip_side(plan, first, lib,
-				 plan->nprobes > first ? plan->probes[first].reason
-						       : "the probe plan is full");
+				 plan->nprobes > first ? plan->probes[first].reason :
+							 "the probe plan is full");
 	if (plan__add_at_calls(gb, plan, lib, fetch, &fns[FN_ERRORS_IS], 1, "kafka_fetch_msg") != 1)
 		return skip_side(plan, first, lib,
 				 "not one call of errors.Is in (*Reader).FetchMessage");
-	if (missing) {
-		snprintf(why, sizeof(why),
-			 "field %s.%s unknown (no DWARF, not in the binary's "
-			 "type data)",
-			 missing->type, missing->field);
-		return skip_side(plan, first, lib, why);
-	}
+	if (!have_fields(plan, first, lib, f, F_MSG_TOPIC, F_COMMON))
+		return false;
 	code = gobin__bytes_at(gb, fetch->vaddr, fetch->size);
 	if (!code || kafka__frame_arg_slot(code, fetch->size, fetch->vaddr,
 					   plan->probes[plan->nprobes - 1].point.vaddr, &err_sp))

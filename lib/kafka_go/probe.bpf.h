@@ -163,7 +163,7 @@ int kafka_batch_add(struct pt_regs *ctx)
 		return 0;
 	index = read_s64(mk.batch + kafka_cfg.batch_size);
 	if (index < 0 || index >= KAFKA_BATCH_MAX)
-		return 0;
+		return 0; /* counted when the batch ends */
 	mk.index = (__u32)index;
 	wr = bpf_map_lookup_elem(&kafka_writes, &key);
 	if (wr && wr->flags & OT_KAFKA_HAS_PARENT) {
@@ -254,24 +254,27 @@ static long kafka_send_one(__u64 i, void *data)
 	return 0;
 }
 
-/* Ends the span of every message of batch b, which ended now with its err. */
-static __always_inline int kafka_batch_end(struct pt_regs *ctx, __u64 batch)
+/* Ends the span of every message of batch b, which ended now with err. */
+static __always_inline int kafka_batch_end(struct pt_regs *ctx, __u64 batch, struct go_iface err)
 {
 	const volatile struct ot_kafka_cfg *cfg = &kafka_cfg;
 	struct kafka_done d = {
 		.pid = pid_of_current(),
 		.batch = batch,
+		.err = err,
 		.bias = PT_REGS_IP(ctx) - cfg->done_vaddr,
 	};
 	__u64 n;
 
 	if (!batch ||
-	    bpf_probe_read_user(&d.msgs, sizeof(d.msgs), (void *)(batch + cfg->batch_msgs)) ||
-	    bpf_probe_read_user(&d.err, sizeof(d.err), (void *)(batch + cfg->batch_err)))
+	    bpf_probe_read_user(&d.msgs, sizeof(d.msgs), (void *)(batch + cfg->batch_msgs)))
 		return 0;
 	n = d.msgs.len > 0 ? (__u64)d.msgs.len : 0;
-	if (n > KAFKA_BATCH_MAX)
+	if (n > KAFKA_BATCH_MAX) {
+		/* add did not start them either */
+		__sync_fetch_and_add(&drops[OT_DROP_INFLIGHT_FULL], n - KAFKA_BATCH_MAX);
 		n = KAFKA_BATCH_MAX;
+	}
 	bpf_loop(n, kafka_send_one, &d, 0);
 	return 0;
 }
@@ -280,9 +283,11 @@ static __always_inline int kafka_batch_end(struct pt_regs *ctx, __u64 batch)
 SEC("uprobe")
 int kafka_batch_complete(struct pt_regs *ctx)
 {
+	struct go_iface err = { .tab = GO_ARG2(ctx), .data = GO_ARG3(ctx) };
+
 	if (entry_repeats(ctx))
 		return 0;
-	return kafka_batch_end(ctx, GO_ARG1(ctx));
+	return kafka_batch_end(ctx, GO_ARG1(ctx), err);
 }
 
 /* The call of runtime.closechan(b.done) in writeBatch, complete inlined: b.err is set. */
@@ -291,13 +296,16 @@ int kafka_batch_done(struct pt_regs *ctx)
 {
 	struct kafka_ptr_key bk = { .pid = pid_of_current(), .ptr = GO_ARG1(ctx) };
 	__u64 *batch = bpf_map_lookup_elem(&kafka_batches, &bk);
+	struct go_iface err = {};
 	__u64 b;
 
 	if (!batch)
 		return 0;
 	b = *batch;
 	bpf_map_delete_elem(&kafka_batches, &bk);
-	return kafka_batch_end(ctx, b);
+	if (bpf_probe_read_user(&err, sizeof(err), (void *)(b + kafka_cfg.batch_err)))
+		return 0;
+	return kafka_batch_end(ctx, b, err);
 }
 
 /* (*Reader).FetchMessage(r, ctx) */

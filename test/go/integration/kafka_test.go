@@ -147,21 +147,7 @@ func testKafkaSpans(t *testing.T, bin, fx string) {
 	client.CloseIdleConnections()
 	otrace.signal(t, syscall.SIGTERM)
 	otrace.expectExit(t, exitTimeout, 0)
-	spans := readOutput(t, out)
-	checkSummary(t, otrace.stderr(), len(spans))
-	checkNothingLost(t, otrace.stderr())
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	forest, bad, err := tracetree.Read(f)
-	if err != nil || len(bad) > 0 {
-		t.Fatalf("reading %s: %v %v", out, err, bad)
-	}
-	for _, p := range append(forest.Problems(), forest.NestingProblems(timeSlack)...) {
-		t.Error(p)
-	}
+	forest := readForest(t, otrace, out)
 	for i, r := range kafkaRequests {
 		ua := fmt.Sprintf("kafkatest-%d", i)
 		server, err := forest.ServerSpan(r.path, tracetree.Attr("user_agent.original", ua))

@@ -187,17 +187,24 @@ func (r redisRun) stop(t *testing.T) *tracetree.Forest {
 	r.client.CloseIdleConnections()
 	r.otrace.signal(t, syscall.SIGTERM)
 	r.otrace.expectExit(t, exitTimeout, 0)
-	spans := readOutput(t, r.out)
-	checkSummary(t, r.otrace.stderr(), len(spans))
-	checkNothingLost(t, r.otrace.stderr())
-	f, err := os.Open(r.out)
+	return readForest(t, r.otrace, r.out)
+}
+
+// readForest checks what otrace (ended) wrote to out, the Collector's way,
+// and that nothing was lost; the spans as trees, their problems reported.
+func readForest(t *testing.T, otrace *proc, out string) *tracetree.Forest {
+	t.Helper()
+	spans := readOutput(t, out)
+	checkSummary(t, otrace.stderr(), len(spans))
+	checkNothingLost(t, otrace.stderr())
+	f, err := os.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	forest, bad, err := tracetree.Read(f)
 	if err != nil || len(bad) > 0 {
-		t.Fatalf("reading %s: %v %v", r.out, err, bad)
+		t.Fatalf("reading %s: %v %v", out, err, bad)
 	}
 	for _, p := range append(forest.Problems(), forest.NestingProblems(timeSlack)...) {
 		t.Error(p)
