@@ -52,7 +52,7 @@ echo "setup: $(go version)"
 # Fetch Go modules now, so test failures are never download failures.
 root="$(cd "$(dirname "$0")/.." && pwd)"
 for mod in "$root"/test/go "$root"/test/fixtures/services "$root"/test/fixtures/redisapp \
-	"$root"/bench/wrk2-hdr/*/; do
+	"$root"/test/fixtures/kafkaapp "$root"/test/fixtures/kfake "$root"/bench/wrk2-hdr/*/; do
 	if [[ -f "$mod/go.mod" ]]; then
 		(cd "$mod" && go mod download)
 	fi
