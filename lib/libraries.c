@@ -7,7 +7,7 @@
 #include "library.h"
 
 extern const struct library lib_net_http_server, lib_net_http_client, lib_database_sql,
-	lib_grpc, lib_go_redis, lib_kafka_go;
+	lib_grpc, lib_go_redis, lib_kafka_go, lib_goroutines;
 
 const struct library *const libraries[] = {
 	&lib_net_http_server,
@@ -16,6 +16,8 @@ const struct library *const libraries[] = {
 	&lib_grpc,
 	&lib_go_redis,
 	&lib_kafka_go,
+	/* auxiliary: planned after the libraries whose spans it serves */
+	&lib_goroutines,
 };
 
 const size_t nlibraries = sizeof(libraries) / sizeof(libraries[0]);

@@ -34,6 +34,12 @@ struct library {
 	 */
 	int (*plan_propagation)(const struct gobin *gb, struct plan *plan,
 				struct lib_state *state);
+	/*
+	 * it makes no spans of its own but serves those of others (goroutine
+	 * ancestry): it does not make a binary traceable on its own, and it is
+	 * not listed among the libraries otrace instruments
+	 */
+	bool auxiliary;
 	/* its BPF programs (SEC("uprobe") names), NULL-terminated */
 	const char *const *programs;
 	/* the .rodata variable of its BPF configuration (state->config), NULL: none */
@@ -44,9 +50,9 @@ struct library {
 	 * driver): the binary's itab names are read when it is traced
 	 */
 	bool names_types;
-	/* the record types it emits (OT_REC_*), 0-terminated */
+	/* the record types it emits (OT_REC_*), 0-terminated; none for an auxiliary one */
 	uint32_t records[4];
-	/* Turns one of its records into span (see span.h); 0 or -EINVAL. */
+	/* Turns one of its records into span (see span.h); 0 or -EINVAL. NULL: no records. */
 	int (*decode)(const struct span_decoding *d, const void *rec, size_t size,
 		      struct span *span);
 };

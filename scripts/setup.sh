@@ -11,6 +11,8 @@ packages=(
 	clang llvm bpftool cmake make gcc pkg-config
 	libbpf-dev libelf-dev zlib1g-dev libzstd-dev liblzma-dev libbz2-dev
 	libjansson-dev libcapstone-dev libdw-dev
+	# OTLP/HTTP export over TLS (libssl.a, libcrypto.a); gzip comes from zlib above
+	libssl-dev
 	# fuzz targets and sanitizer builds: clang's libFuzzer, ASan and UBSan runtimes
 	libclang-rt-14-dev
 	# tests and demo; Go 1.19 for the version matrix (1.21+ come through GOTOOLCHAIN)
@@ -20,8 +22,8 @@ packages=(
 	postgresql
 	# a real Redis server for the go-redis tests (test/go/integration/redis_test.go)
 	redis-server
-	# benchmark plots
-	gnuplot-nox
+	# benchmark plots; protobuf-c for the encoder comparison (bench/wrk2-hdr/pipeline/proto_compare.c)
+	gnuplot-nox protobuf-c-compiler libprotobuf-c-dev
 	# test/vm: a guest booting Debian's kernel for what lockdown refuses (--propagate);
 	# its initramfs (busybox, cpio) and its kernel's modules (kmod's depmod, modprobe)
 	qemu-system-x86 busybox-static cpio kmod
@@ -51,8 +53,9 @@ echo "setup: $(go version)"
 
 # Fetch Go modules now, so test failures are never download failures.
 root="$(cd "$(dirname "$0")/.." && pwd)"
-for mod in "$root"/test/go "$root"/test/fixtures/services "$root"/test/fixtures/redisapp \
-	"$root"/test/fixtures/kafkaapp "$root"/test/fixtures/kfake "$root"/bench/wrk2-hdr/*/; do
+for mod in "$root"/test/go "$root"/test/otlprecv "$root"/test/fixtures/services \
+	"$root"/test/fixtures/redisapp "$root"/test/fixtures/kafkaapp "$root"/test/fixtures/kfake \
+	"$root"/bench/wrk2-hdr/*/; do
 	if [[ -f "$mod/go.mod" ]]; then
 		(cd "$mod" && go mod download)
 	fi

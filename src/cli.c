@@ -16,6 +16,10 @@ enum {
 	OPT_PLACEMENT,
 	OPT_PROPAGATE,
 	OPT_DB_STATEMENT,
+	OPT_OTLP_ENDPOINT,
+	OPT_OTLP_QUEUE,
+	OPT_OTLP_FLUSH,
+	OPT_RESOURCE,
 };
 
 static const struct option long_options[] = {
@@ -28,6 +32,10 @@ static const struct option long_options[] = {
 	{ "probe-placement", required_argument, NULL, OPT_PLACEMENT },
 	{ "propagate", no_argument, NULL, OPT_PROPAGATE },
 	{ "db-statement", no_argument, NULL, OPT_DB_STATEMENT },
+	{ "otlp-endpoint", required_argument, NULL, OPT_OTLP_ENDPOINT },
+	{ "otlp-queue-spans", required_argument, NULL, OPT_OTLP_QUEUE },
+	{ "otlp-flush-timeout", required_argument, NULL, OPT_OTLP_FLUSH },
+	{ "resource", required_argument, NULL, OPT_RESOURCE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -42,7 +50,8 @@ void cli__usage(FILE *out)
 	      "       otrace [OPTIONS] -- PROG [ARGS...]\n"
 	      "       otrace --list-probes (BINARY | -b BINARY | -p PID[,PID...])\n"
 	      "\n"
-	      "Trace Go programs with eBPF uprobes and write their spans as OTLP-JSON lines.\n"
+	      "Trace Go programs with eBPF uprobes; export their spans over OTLP/HTTP or write\n"
+	      "them as OTLP-JSON lines.\n"
 	      "\n"
 	      "  -p, --pid PID[,PID...]  trace these running Go processes (at most 64; -p may\n"
 	      "                          be repeated, a PID given twice counts once); ends\n"
@@ -51,8 +60,20 @@ void cli__usage(FILE *out)
 	      "                          now or started later, until SIGINT/SIGTERM\n"
 	      "      --exec PROG ARGS    start PROG traced; probes are attached before it runs;\n"
 	      "                          every later argument goes to PROG\n"
-	      "  -o, --output FILE       write spans to FILE instead of stdout\n"
-	      "      --service-name NAME service.name of the spans (default: executable name)\n"
+	      "  -o, --output FILE       write spans as JSON lines to FILE instead of stdout\n"
+	      "                          ('-': stdout)\n"
+	      "      --otlp-endpoint URL export spans over OTLP/HTTP to URL (/v1/traces when\n"
+	      "                          it has no path); also OTEL_EXPORTER_OTLP_ENDPOINT or\n"
+	      "                          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, and the other\n"
+	      "                          OTEL_EXPORTER_OTLP_* variables (see otrace(8))\n"
+	      "      --otlp-queue-spans N  spans waiting for export at most (default 16384;\n"
+	      "                          more are dropped and counted as queue_full)\n"
+	      "      --otlp-flush-timeout MS  at exit, time to send what is queued (default\n"
+	      "                          5000)\n"
+	      "      --service-name NAME service.name of the spans (default: OTEL_SERVICE_NAME,\n"
+	      "                          else the executable's name)\n"
+	      "      --resource KEY=VALUE  a resource attribute (repeatable); wins over\n"
+	      "                          OTEL_RESOURCE_ATTRIBUTES of otrace and of the process\n"
 	      "      --db-statement      record the text of database statements\n"
 	      "                          (db.query.text); off by default: statements may\n"
 	      "                          hold secrets and personal data\n"
@@ -72,10 +93,13 @@ void cli__usage(FILE *out)
 	      "                          and every ret, single-stepped by the kernel) to\n"
 	      "                          measure what placement costs; default: emulated\n"
 	      "\n"
+	      "Without an endpoint, spans go to stdout as JSON lines (or to -o FILE); with\n"
+	      "one, they are exported, and also written as JSON lines when -o is given.\n"
 	      "Each output line is one OTLP/JSON ExportTraceServiceRequest.\n"
 	      "Exit codes: 0 ok, 1 runtime error, 2 usage, 3 no such process, 4 not a Go\n"
 	      "program, 5 nothing to trace, 6 program not found, 7 program not executable,\n"
-	      "8 missing privilege, 9 output not writable, 10 kernel lacks BTF or uprobes;\n"
+	      "8 missing privilege, 9 output not writable, 10 kernel lacks BTF or uprobes,\n"
+	      "11 bad export or resource settings (OTEL_* variables, --otlp-endpoint);\n"
 	      "with --exec, the program's own exit status. See otrace(8).\n",
 	      out);
 }
@@ -145,6 +169,40 @@ int cli__parse_pid_list(const char *s, pid_t *pids, size_t *npids, char *err, si
 	return 0;
 }
 
+static bool env_set(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v;
+}
+
+/* A decimal count no larger than max. */
+static int parse_count(const char *s, long long max, long long *v)
+{
+	*v = 0;
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		*v = *v * 10 + (*s - '0');
+		if (*v > max)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int add_resource(struct otrace_opts *opts, char *kv)
+{
+	char **r = realloc(opts->resources, (opts->nresources + 1) * sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	opts->resources = r;
+	opts->resources[opts->nresources++] = kv;
+	return 0;
+}
+
 /* Copies PROG and the arguments after it into a NULL-terminated vector. */
 static char **collect_argv(const char *prog, char **rest, int nrest)
 {
@@ -161,9 +219,11 @@ static char **collect_argv(const char *prog, char **rest, int nrest)
 int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_t errlen)
 {
 	const char *exec_prog = NULL;
+	long long count;
 	int c;
 
 	memset(opts, 0, sizeof(*opts));
+	opts->otlp_flush_timeout_ms = -1;
 	err[0] = '\0';
 	optind = 0; /* full reset, so the parser can run more than once */
 	opterr = 0;
@@ -208,6 +268,33 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 			break;
 		case OPT_DB_STATEMENT:
 			opts->db_statement = true;
+			break;
+		case OPT_OTLP_ENDPOINT:
+			if (!*optarg)
+				return fail(err, errlen, "--otlp-endpoint needs a URL");
+			opts->otlp_endpoint = optarg;
+			break;
+		case OPT_OTLP_QUEUE:
+			if (parse_count(optarg, 1 << 24, &count) || count < 1)
+				return fail(err, errlen,
+					    "--otlp-queue-spans takes a count from 1 to %d, not '%s'",
+					    1 << 24, optarg);
+			opts->otlp_queue_spans = (size_t)count;
+			break;
+		case OPT_OTLP_FLUSH:
+			if (parse_count(optarg, 3600000, &count))
+				return fail(err, errlen,
+					    "--otlp-flush-timeout takes milliseconds (0 to 3600000), "
+					    "not '%s'",
+					    optarg);
+			opts->otlp_flush_timeout_ms = (int)count;
+			break;
+		case OPT_RESOURCE:
+			if (!strchr(optarg, '=') || optarg[0] == '=')
+				return fail(err, errlen, "--resource takes KEY=VALUE, not '%s'",
+					    optarg);
+			if (add_resource(opts, optarg))
+				return fail(err, errlen, "out of memory");
 			break;
 		case 'v':
 			opts->verbose++;
@@ -262,6 +349,11 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 			    "nothing to trace: give -p PID, --binary BINARY or --exec PROG");
 	if (opts->output && !*opts->output)
 		return fail(err, errlen, "-o needs a file name");
+	if ((opts->otlp_queue_spans || opts->otlp_flush_timeout_ms >= 0) && !opts->otlp_endpoint &&
+	    !env_set("OTEL_EXPORTER_OTLP_ENDPOINT") && !env_set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+		return fail(err, errlen,
+			    "--otlp-queue-spans and --otlp-flush-timeout need an endpoint "
+			    "(--otlp-endpoint or OTEL_EXPORTER_OTLP_ENDPOINT)");
 	return 0;
 }
 
@@ -269,4 +361,7 @@ void cli__free(struct otrace_opts *opts)
 {
 	free(opts->exec_argv);
 	opts->exec_argv = NULL;
+	free(opts->resources);
+	opts->resources = NULL;
+	opts->nresources = 0;
 }

@@ -26,6 +26,11 @@ struct otrace_opts {
 	bool help;
 	bool version;
 	int verbose;
+	const char *otlp_endpoint; /* --otlp-endpoint */
+	size_t otlp_queue_spans;   /* --otlp-queue-spans, 0: default */
+	int otlp_flush_timeout_ms; /* --otlp-flush-timeout, -1: default */
+	char **resources;	   /* --resource KEY=VALUE, in order, owned array */
+	size_t nresources;
 };
 
 /*

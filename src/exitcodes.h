@@ -15,6 +15,7 @@ enum otrace_exit {
 	EXIT_PRIVILEGE = 8,	/* missing capability */
 	EXIT_OUTPUT = 9,	/* output file cannot be opened */
 	EXIT_KERNEL = 10,	/* no BTF or no uprobe support */
+	EXIT_CONFIG = 11,	/* bad export or resource settings (OTEL_*, --otlp-endpoint) */
 };
 
 #endif

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "exitcodes.h"
 #include "log.h"
+#include "otel_setup.h"
 #include "output.h"
 #include "plan.h"
 #include "preflight.h"
@@ -117,15 +118,42 @@ static int list_probes(const struct otrace_opts *o)
 	return code;
 }
 
+/*
+ * Where JSON lines go: -o FILE, or stdout ("-o -", or no endpoint to export
+ * to); NULL out: nowhere, spans are only exported.
+ */
+static int open_output(const struct otrace_opts *o, const struct otel_setup *otel,
+		       struct output **out)
+{
+	const char *path = o->output && strcmp(o->output, "-") ? o->output : NULL;
+	int err;
+
+	*out = NULL;
+	if (!o->output && otel->otlp.enabled)
+		return EXIT_OK;
+	err = output__open(path, out);
+	if (err) {
+		pr_err("cannot open %s for writing: %s", path, strerror(-err));
+		return EXIT_OUTPUT;
+	}
+	return EXIT_OK;
+}
+
 static int trace(const struct otrace_opts *o)
 {
 	struct output *out = NULL;
+	struct otel_setup otel;
 	struct traced_set set;
-	int code, err;
+	int code;
 
-	code = preflight();
-	if (code != EXIT_OK)
+	/* settings first: a mistake there is found without privileges or a target */
+	code = otel_setup__load(o, &otel);
+	if (code == EXIT_OK)
+		code = preflight();
+	if (code != EXIT_OK) {
+		otel_setup__free(&otel);
 		return code;
+	}
 	code = traced__resolve(o, &set);
 	if (code == EXIT_OK)
 		code = check_plans(&set);
@@ -134,23 +162,22 @@ static int trace(const struct otrace_opts *o)
 	if (code != EXIT_OK)
 		goto cleanup;
 	add_propagation(o, &set, false);
-	err = output__open(o->output, &out);
-	if (err) {
-		pr_err("cannot open %s for writing: %s", o->output, strerror(-err));
-		code = EXIT_OUTPUT;
+	code = open_output(o, &otel, &out);
+	if (code != EXIT_OK)
 		goto cleanup;
-	}
 	struct session_config cfg = {
 		.targets = &set,
 		.exec_argv = o->exec_argv,
 		.service_name = o->service_name,
 		.db_statement = o->db_statement,
 		.out = out,
+		.otel = &otel,
 	};
 	code = session__run(&cfg);
 cleanup:
 	output__close(out);
 	traced__free(&set);
+	otel_setup__free(&otel);
 	return code;
 }
 

@@ -70,11 +70,14 @@ struct {
  * that state: the library may need it to recognise a repeated end.
  */
 #define GOROUTINE_STATE_MAX 96
+/* owner of an entry a goroutine inherited from the one that started it */
+#define GOROUTINE_INHERITED 0xffffffffu
 
 struct goroutine_span {
 	struct ot_span_ids ids;
 	__u32 live;  /* a span is in progress: children find it */
-	__u32 owner; /* the OT_REC_* of the library whose span and state these are */
+	__u32 owner; /* the OT_REC_* of the library whose span and state these are, or
+		      * GOROUTINE_INHERITED (lib/goroutines) */
 	__u8 state[GOROUTINE_STATE_MAX] __attribute__((aligned(8)));
 };
 
@@ -99,7 +102,8 @@ struct {
  * the goroutine has none. NULL when the map is full, or when another
  * library's span is live there and the caller does not take it: the outer
  * server keeps the goroutine (gRPC served through net/http's ServeHTTP runs
- * inside an HTTP request).
+ * inside an HTTP request). A span the goroutine merely inherited is always
+ * taken: a server's own span on it is nearer.
  */
 static __always_inline struct goroutine_span *goroutine_span_claim(struct goroutine_key *key,
 								   __u32 owner, bool take_live)
@@ -116,7 +120,7 @@ static __always_inline struct goroutine_span *goroutine_span_claim(struct gorout
 	}
 	if (gs->owner == owner)
 		return gs;
-	if (gs->live && !take_live)
+	if (gs->live && !take_live && gs->owner != GOROUTINE_INHERITED)
 		return NULL;
 	__builtin_memset(gs->state, 0, sizeof(gs->state));
 	gs->owner = owner;

@@ -19,6 +19,8 @@ struct ot_http_client_cfg {
 	__s64 url_host;
 	__s64 url_path;
 	__s64 url_raw_query;
+	__s64 url_user;	    /* -1: not read (no user info in url.full) */
+	__s64 url_fragment; /* -1: not read */
 	__s64 resp_status;
 	__s64 resp_proto_major;
 	__s64 resp_proto_minor;

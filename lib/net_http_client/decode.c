@@ -12,6 +12,7 @@ int net_http_client__decode(const struct span_decoding *d, const void *rec, size
 {
 	const struct ot_http_client_rec *r;
 	size_t mlen, slen, hlen, off, host_len;
+	struct url_parts parts;
 	char *url = s->scratch;
 	int64_t port;
 	bool known;
@@ -26,11 +27,23 @@ int net_http_client__decode(const struct span_decoding *d, const void *rec, size
 	slen = span__captured(r->scheme_len, OT_SCHEME_CAP);
 	hlen = span__captured(r->host_len, OT_HOST_CAP);
 	/* url.full first: the other derived strings go after it in scratch */
-	s->scratch_used = semconv__url_full(url, sizeof(s->scratch) / 2, r->scheme, slen, r->host,
-					 hlen, r->path, span__captured(r->path_len, OT_PATH_CAP),
-					 r->query, span__captured(r->query_len, OT_QUERY_CAP));
+	parts = (struct url_parts){
+		.scheme = r->scheme,
+		.scheme_len = slen,
+		.host = r->host,
+		.host_len = hlen,
+		.path = r->path,
+		.path_len = span__captured(r->path_len, OT_PATH_CAP),
+		.query = r->query,
+		.query_len = span__captured(r->query_len, OT_QUERY_CAP),
+		.fragment = r->fragment,
+		.fragment_len = span__captured(r->fragment_len, OT_FRAGMENT_CAP),
+		.userinfo = r->flags & OT_HTTP_CLIENT_USERINFO,
+	};
+	s->scratch_used = semconv__url_full(url, sizeof(s->scratch) / 2, &parts);
 	span__add_string(s, "url.full", url, s->scratch_used);
-	if (r->path_len > OT_PATH_CAP || r->query_len > OT_QUERY_CAP || r->host_len > OT_HOST_CAP)
+	if (r->path_len > OT_PATH_CAP || r->query_len > OT_QUERY_CAP ||
+	    r->host_len > OT_HOST_CAP || r->fragment_len > OT_FRAGMENT_CAP)
 		s->attrs[s->nattrs - 1].truncated = true;
 	if (hlen && !semconv__split_host_port(r->host, hlen, &off, &host_len, &port)) {
 		span__add_string(s, "server.address", r->host + off, host_len);

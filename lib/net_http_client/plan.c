@@ -28,6 +28,8 @@ enum client_field {
 	C_RESP_PROTO_MINOR,
 	C_REQUIRED,
 	C_REQ_CTX = C_REQUIRED,
+	C_URL_USER,	/* optional: url.full says REDACTED:REDACTED@ when set */
+	C_URL_FRAGMENT, /* optional: url.full keeps the fragment */
 	C_MAX,
 };
 
@@ -42,6 +44,8 @@ static const struct field_req client_fields[C_MAX] = {
 	[C_RESP_PROTO_MAJOR] = { "net/http.Response", "ProtoMajor" },
 	[C_RESP_PROTO_MINOR] = { "net/http.Response", "ProtoMinor" },
 	[C_REQ_CTX] = { "net/http.Request", "ctx" },
+	[C_URL_USER] = { "net/url.URL", "User" },
+	[C_URL_FRAGMENT] = { "net/url.URL", "Fragment" },
 };
 
 enum client_func {
@@ -115,6 +119,8 @@ static void plan_client(const struct gobin *gb, struct plan *plan, struct lib_st
 		.url_host = f[C_URL_HOST].offset,
 		.url_path = f[C_URL_PATH].offset,
 		.url_raw_query = f[C_URL_RAW_QUERY].offset,
+		.url_user = plan__offset_or_none(&f[C_URL_USER]),
+		.url_fragment = plan__offset_or_none(&f[C_URL_FRAGMENT]),
 		.resp_status = f[C_RESP_STATUS].offset,
 		.resp_proto_major = f[C_RESP_PROTO_MAJOR].offset,
 		.resp_proto_minor = f[C_RESP_PROTO_MINOR].offset,

@@ -89,6 +89,11 @@ static __always_inline void read_client_request(struct ot_http_client_rec *rec, 
 	rec->host_len = read_go_string(rec->host, OT_HOST_CAP, url + cfg->url_host);
 	rec->path_len = read_go_string(rec->path, OT_PATH_CAP, url + cfg->url_path);
 	rec->query_len = read_go_string(rec->query, OT_QUERY_CAP, url + cfg->url_raw_query);
+	if (cfg->url_user >= 0 && read_ptr(url + cfg->url_user))
+		rec->flags |= OT_HTTP_CLIENT_USERINFO;
+	if (cfg->url_fragment >= 0)
+		rec->fragment_len =
+			read_go_string(rec->fragment, OT_FRAGMENT_CAP, url + cfg->url_fragment);
 }
 
 /* Ends the round trip in progress on this goroutine. */

@@ -9,10 +9,12 @@
 
 #define OT_SCHEME_CAP 8
 #define OT_QUERY_CAP 256
+#define OT_FRAGMENT_CAP 64
 
 enum ot_http_client_flag {
 	OT_HTTP_CLIENT_TRANSPORT_ERROR = 1 << 3, /* the round trip returned an error */
 	OT_HTTP_CLIENT_HAS_PARENT = 1 << 4,	 /* ids.parent_span_id is set */
+	OT_HTTP_CLIENT_USERINFO = 1 << 7,	 /* the URL carries user info (URL.User) */
 };
 
 struct ot_http_client_rec {
@@ -31,13 +33,14 @@ struct ot_http_client_rec {
 	__u32 host_len;
 	__u32 path_len;
 	__u32 query_len;
-	__u32 _pad;
+	__u32 fragment_len;
 	struct ot_span_ids ids;
 	char method[OT_METHOD_CAP];
 	char scheme[OT_SCHEME_CAP];
 	char host[OT_HOST_CAP];
 	char path[OT_PATH_CAP];
 	char query[OT_QUERY_CAP];
+	char fragment[OT_FRAGMENT_CAP];
 };
 
 #endif

@@ -64,24 +64,58 @@ static void test_http_client(struct span_assembler *sa)
 	CHECK(!find(&s, "http.response.status_code"));
 }
 
-static void test_url_full(void)
+static void test_url_full(struct span_assembler *sa)
 {
-	char buf[128];
+	static const char q[] = "Signature=x&AWSAccessKeyId=y&X-Goog-Signature=z&sigx=1&q&"
+				"X-Amz-Signature=s&X-Amz-Credential=c&X-Amz-Security-Token=t&"
+				"x-amz-signature=case";
+	struct url_parts u = { .scheme = "http", .scheme_len = 4, .host = "h", .host_len = 1,
+			       .path = "/", .path_len = 1, .query = q, .query_len = sizeof(q) - 1 };
+	struct ot_http_client_rec r;
+	struct span s;
+	char buf[256];
 	size_t n;
 
 	/* redaction: every secret parameter, names compared exactly */
-	static const char q[] = "Signature=x&AWSAccessKeyId=y&X-Goog-Signature=z&sigx=1&q";
-	n = semconv__url_full(buf, sizeof(buf), "http", 4, "h", 1, "/", 1, q, sizeof(q) - 1);
+	n = semconv__url_full(buf, sizeof(buf), &u);
 	CHECK(n == strlen("http://h/?Signature=REDACTED&AWSAccessKeyId=REDACTED&"
-			  "X-Goog-Signature=REDACTED&sigx=1&q") &&
+			  "X-Goog-Signature=REDACTED&sigx=1&q&X-Amz-Signature=REDACTED&"
+			  "X-Amz-Credential=REDACTED&X-Amz-Security-Token=REDACTED&"
+			  "x-amz-signature=case") &&
 	      !memcmp(buf, "http://h/?Signature=REDACTED&AWSAccessKeyId=REDACTED&"
-			   "X-Goog-Signature=REDACTED&sigx=1&q", n));
+			   "X-Goog-Signature=REDACTED&sigx=1&q&X-Amz-Signature=REDACTED&"
+			   "X-Amz-Credential=REDACTED&X-Amz-Security-Token=REDACTED&"
+			   "x-amz-signature=case",
+		       n));
 	/* separators kept as they were, empty parameters too */
-	n = semconv__url_full(buf, sizeof(buf), "http", 4, "h", 1, "/", 1, "a=1&&sig=2&", 11);
+	u.query = "a=1&&sig=2&";
+	u.query_len = 11;
+	n = semconv__url_full(buf, sizeof(buf), &u);
 	CHECK(n == strlen("http://h/?a=1&&sig=REDACTED&") &&
 	      !memcmp(buf, "http://h/?a=1&&sig=REDACTED&", n));
+	/* user info replaced, the fragment kept (semantic conventions) */
+	u.userinfo = true;
+	u.fragment = "sec-2";
+	u.fragment_len = 5;
+	n = semconv__url_full(buf, sizeof(buf), &u);
+	CHECK(n == strlen("http://REDACTED:REDACTED@h/?a=1&&sig=REDACTED&#sec-2") &&
+	      !memcmp(buf, "http://REDACTED:REDACTED@h/?a=1&&sig=REDACTED&#sec-2", n));
+	u.query_len = 0;
+	n = semconv__url_full(buf, sizeof(buf), &u);
+	CHECK(n == strlen("http://REDACTED:REDACTED@h/#sec-2") &&
+	      !memcmp(buf, "http://REDACTED:REDACTED@h/#sec-2", n));
 	/* never past the buffer */
-	CHECK(semconv__url_full(buf, 10, "http", 4, "example.com", 11, "/", 1, "", 0) == 10);
+	u = (struct url_parts){ .scheme = "http", .scheme_len = 4, .host = "example.com",
+				.host_len = 11, .path = "/", .path_len = 1 };
+	CHECK(semconv__url_full(buf, 10, &u) == 10);
+
+	/* from the record: user info and fragment */
+	http_client_record(&r);
+	r.flags |= OT_HTTP_CLIENT_USERINFO;
+	SET_STR(&r, fragment, "top");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "url.full",
+		     "https://REDACTED:REDACTED@api.example.com/v1/items?a=1&sig=REDACTED&b=2#top"));
 }
 
 int main(void)
@@ -90,7 +124,7 @@ int main(void)
 
 	CHECK(span_assembler__new(&sa) == 0);
 	test_http_client(sa);
-	test_url_full();
+	test_url_full(sa);
 	span_assembler__free(sa);
 	return ut_summary();
 }

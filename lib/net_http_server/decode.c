@@ -58,6 +58,10 @@ static void add_client_address(struct span *s, const struct ot_http_server_rec *
 	span__add_string(s, "client.address", r->remote + off, hlen);
 	if (port >= 0)
 		span__add_int(s, "client.port", port);
+	/* the connection's peer: the same address, as net/http does not read X-Forwarded-For */
+	span__add_string(s, "network.peer.address", r->remote + off, hlen);
+	if (port >= 0)
+		span__add_int(s, "network.peer.port", port);
 }
 
 int net_http_server__decode(const struct span_decoding *d, const void *rec, size_t size,

@@ -29,6 +29,8 @@ static void test_http_server(struct span_assembler *sa)
 	CHECK(int_is(&s, "server.port", 8080));
 	CHECK(str_is(&s, "client.address", "127.0.0.1"));
 	CHECK(int_is(&s, "client.port", 51234));
+	CHECK(str_is(&s, "network.peer.address", "127.0.0.1"));
+	CHECK(int_is(&s, "network.peer.port", 51234));
 	CHECK(str_is(&s, "network.protocol.version", "1.1"));
 	CHECK(str_is(&s, "user_agent.original", "test-agent/1.0"));
 	CHECK(!find(&s, "error.type"));

@@ -157,6 +157,7 @@ int offsets__resolve(const struct gobin *gb, struct field_req *reqs, size_t n)
 		pr_debug("no DWARF in the binary; using the generated offsets table");
 	offsets_table__resolve(gobin__go_version(gb), reqs, n);
 	offsets_table__resolve_modules(gb, reqs, n);
+	offsets_runtime__resolve(gobin__go_version(gb), reqs, n);
 	for (size_t i = 0; i < n; i++)
 		if (!reqs[i].source)
 			missing++;

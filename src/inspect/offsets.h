@@ -42,7 +42,14 @@ int offsets_table__resolve(const char *go_version, struct field_req *reqs, size_
  */
 int offsets_table__resolve_modules(const struct gobin *gb, struct field_req *reqs, size_t n);
 
-/* DWARF, then the table, for every request; returns the number unresolved. */
+/*
+ * Fills fields of runtime-internal types without a type descriptor
+ * (runtime.g, runtime.m) from a table keyed by Go minor release (see
+ * offsets_runtime.c); returns the number filled, -ENOENT for an unknown release.
+ */
+int offsets_runtime__resolve(const char *go_version, struct field_req *reqs, size_t n);
+
+/* DWARF, then the tables, for every request; returns the number unresolved. */
 int offsets__resolve(const struct gobin *gb, struct field_req *reqs, size_t n);
 
 #endif

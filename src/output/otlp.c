@@ -7,7 +7,7 @@
 #include "otlp.h"
 #include "utf8.h"
 
-static bool grow(struct otlp_buf *b, size_t more)
+bool otlp_buf__grow(struct otlp_buf *b, size_t more)
 {
 	size_t cap;
 	char *grown;
@@ -29,7 +29,7 @@ static bool grow(struct otlp_buf *b, size_t more)
 
 static inline bool reserve(struct otlp_buf *b, size_t more)
 {
-	return b->len + more <= b->cap || grow(b, more);
+	return otlp_buf__reserve(b, more);
 }
 
 static inline void put(struct otlp_buf *b, const char *s, size_t n)
@@ -184,7 +184,7 @@ static void put_cstring(struct otlp_buf *b, const char *s)
 	otlp__append_string(b, s, strlen(s), false);
 }
 
-/* {"key":"k": attribute keys are otrace's own constants, plain ASCII */
+/* {"key":"k","value":{ for span attributes: their keys are otrace's own constants, plain ASCII */
 static void put_key(struct otlp_buf *b, const char *key)
 {
 	PUT_LIT(b, "{\"key\":\"");
@@ -192,23 +192,32 @@ static void put_key(struct otlp_buf *b, const char *key)
 	PUT_LIT(b, "\",\"value\":{");
 }
 
-/* {"key":"k","value":{"stringValue":"v"}} */
-static void put_kv_string(struct otlp_buf *b, const char *key, const char *v, size_t len,
-			  bool truncated)
+/* The same for resource attributes, whose keys users may set to anything */
+static void put_user_key(struct otlp_buf *b, const char *key)
 {
-	put_key(b, key);
-	PUT_LIT(b, "\"stringValue\":");
-	otlp__append_string(b, v, len, truncated);
-	PUT_LIT(b, "}}");
+	PUT_LIT(b, "{\"key\":");
+	put_cstring(b, key);
+	PUT_LIT(b, ",\"value\":{");
 }
 
-/* {"key":"k","value":{"intValue":"123"}}: int64 travels as a decimal string */
-static void put_kv_int(struct otlp_buf *b, const char *key, int64_t v)
+/* "stringValue":"v"}} or "intValue":"123"}}: int64 travels as a decimal string */
+static void put_value(struct otlp_buf *b, const struct attr *a)
 {
-	put_key(b, key);
-	PUT_LIT(b, "\"intValue\":\"");
-	put_i64(b, v);
-	PUT_LIT(b, "\"}}");
+	if (a->type == ATTR_INT) {
+		PUT_LIT(b, "\"intValue\":\"");
+		put_i64(b, a->num);
+		PUT_LIT(b, "\"}}");
+	} else {
+		PUT_LIT(b, "\"stringValue\":");
+		otlp__append_string(b, a->str, a->len, a->truncated);
+		PUT_LIT(b, "}}");
+	}
+}
+
+static void put_attr(struct otlp_buf *b, const struct attr *a)
+{
+	put_key(b, a->key);
+	put_value(b, a);
 }
 
 static void put_span(struct otlp_buf *b, const struct span *s)
@@ -235,14 +244,9 @@ static void put_span(struct otlp_buf *b, const struct span *s)
 	put_u64(b, s->end_unix_ns);
 	PUT_LIT(b, "\",\"attributes\":[");
 	for (size_t i = 0; i < s->nattrs; i++) {
-		const struct attr *a = &s->attrs[i];
-
 		if (i)
 			PUT_LIT(b, ",");
-		if (a->type == ATTR_INT)
-			put_kv_int(b, a->key, a->num);
-		else
-			put_kv_string(b, a->key, a->str, a->len, a->truncated);
+		put_attr(b, &s->attrs[i]);
 	}
 	PUT_LIT(b, "]");
 	if (s->has_link) {
@@ -265,28 +269,12 @@ static void put_span(struct otlp_buf *b, const struct span *s)
 static void put_resource(struct otlp_buf *b, const struct otlp_resource *r)
 {
 	PUT_LIT(b, "{\"attributes\":[");
-	put_kv_string(b, "service.name", r->service_name, strlen(r->service_name), false);
-	PUT_LIT(b, ",");
-	put_kv_int(b, "process.pid", r->pid);
-	PUT_LIT(b, ",");
-	put_kv_string(b, "process.executable.path", r->executable_path,
-		      strlen(r->executable_path), false);
-	PUT_LIT(b, ",");
-	put_kv_string(b, "process.runtime.name", "go", 2, false);
-	if (r->go_version) {
-		PUT_LIT(b, ",");
-		put_kv_string(b, "process.runtime.version", r->go_version, strlen(r->go_version),
-			      false);
+	for (size_t i = 0; i < r->nattrs; i++) {
+		if (i)
+			PUT_LIT(b, ",");
+		put_user_key(b, r->attrs[i].key);
+		put_value(b, &r->attrs[i]);
 	}
-	PUT_LIT(b, ",");
-	put_kv_string(b, "host.name", r->host_name, strlen(r->host_name), false);
-	PUT_LIT(b, ",");
-	put_kv_string(b, "telemetry.sdk.name", "otrace", 6, false);
-	PUT_LIT(b, ",");
-	put_kv_string(b, "telemetry.sdk.version", OTRACE_VERSION, strlen(OTRACE_VERSION), false);
-	/* the language of the instrumented program, as eBPF instrumentations report it */
-	PUT_LIT(b, ",");
-	put_kv_string(b, "telemetry.sdk.language", "go", 2, false);
 	PUT_LIT(b, "]}");
 }
 
@@ -308,7 +296,8 @@ int otlp__encode(struct otlp_buf *b, const struct otlp_group *groups, size_t ngr
 				PUT_LIT(b, ",");
 			put_span(b, groups[g].spans[i]);
 		}
-		PUT_LIT(b, "]}]}");
+		PUT_LIT(b, "],\"schemaUrl\":\"" OTLP_SCHEMA_URL "\"}],\"schemaUrl\":\"" OTLP_SCHEMA_URL
+			   "\"}");
 	}
 	PUT_LIT(b, "]}");
 	return b->failed ? -ENOMEM : 0;

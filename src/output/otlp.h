@@ -19,12 +19,14 @@
 
 #include "span.h"
 
+/* The semantic conventions otrace's attributes follow (resource and scope schemaUrl). */
+#define OTLP_SCHEMA_URL "https://opentelemetry.io/schemas/1.44.0"
+
+/* A process's resource: its attributes, in the order they are written. */
 struct otlp_resource {
 	uint32_t pid;
-	const char *service_name;
-	const char *executable_path;
-	const char *go_version; /* process.runtime.version, may be NULL */
-	const char *host_name;
+	const struct attr *attrs;
+	size_t nattrs;
 };
 
 /* Spans of one process, emitted as one resourceSpans entry. */
@@ -48,6 +50,13 @@ struct otlp_buf {
  */
 int otlp__encode(struct otlp_buf *buf, const struct otlp_group *groups, size_t ngroups);
 void otlp_buf__free(struct otlp_buf *buf);
+/* Makes room for more bytes; false (and buf->failed) when out of memory. */
+bool otlp_buf__grow(struct otlp_buf *buf, size_t more);
+
+static inline bool otlp_buf__reserve(struct otlp_buf *b, size_t more)
+{
+	return b->len + more <= b->cap || otlp_buf__grow(b, more);
+}
 
 /* Appends s as a JSON string literal (exposed for tests). */
 void otlp__append_string(struct otlp_buf *buf, const char *s, size_t len, bool truncated);

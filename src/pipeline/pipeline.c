@@ -20,6 +20,7 @@ struct pipeline {
 	struct pipeline_stats stats;
 	struct otlp_buf line;
 	bool output_closed;
+	struct exporter *exporter;
 };
 
 static uint64_t now_ns(void)
@@ -72,6 +73,11 @@ void pipeline__configure(struct pipeline *p, const struct span_config *cfg)
 	span_assembler__configure(p->assembler, cfg);
 }
 
+void pipeline__set_exporter(struct pipeline *p, struct exporter *exporter)
+{
+	p->exporter = exporter;
+}
+
 /* By process, then in arrival order (pending is an array in arrival order). */
 static int by_pid_then_arrival(const void *a, const void *b)
 {
@@ -82,20 +88,16 @@ static int by_pid_then_arrival(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Sorts the pending spans into one group per process; returns the group count or -ENOMEM. */
-static int group_by_process(struct pipeline *p)
+/* Groups ptrs[0..n) (sorted by process) into p->groups; returns the group count or -ENOMEM. */
+static int make_groups(struct pipeline *p, const struct span **ptrs, size_t n)
 {
 	size_t ngroups = 0;
 
-	for (size_t i = 0; i < p->npending; i++)
-		p->ptrs[i] = &p->pending[i];
-	qsort(p->ptrs, p->npending, sizeof(*p->ptrs), by_pid_then_arrival);
-	for (size_t i = 0; i < p->npending; i++) {
-		if (i == 0 || p->ptrs[i]->pid != p->ptrs[i - 1]->pid)
-			p->groups[ngroups++] = (struct otlp_group){ .spans = &p->ptrs[i] };
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || ptrs[i]->pid != ptrs[i - 1]->pid)
+			p->groups[ngroups++] = (struct otlp_group){ .spans = &ptrs[i] };
 		p->groups[ngroups - 1].nspans++;
 	}
-	resource_cache__make_room(p->resources, ngroups);
 	for (size_t g = 0; g < ngroups; g++) {
 		p->groups[g].resource = resource_cache__get(p->resources, p->groups[g].spans[0]->pid);
 		if (!p->groups[g].resource)
@@ -104,32 +106,74 @@ static int group_by_process(struct pipeline *p)
 	return (int)ngroups;
 }
 
-static void write_batch(struct pipeline *p)
+/* Sorts the pending spans by process and makes room for their resources. */
+static void sort_by_process(struct pipeline *p)
 {
-	int err, ngroups;
+	size_t nprocs = 0;
 
-	if (p->output_closed) {
-		p->stats.unwritten += p->npending;
-		return;
-	}
-	ngroups = group_by_process(p);
-	if (ngroups < 0 || otlp__encode(&p->line, p->groups, (size_t)ngroups)) {
-		p->stats.unwritten += p->npending;
-		return;
+	for (size_t i = 0; i < p->npending; i++)
+		p->ptrs[i] = &p->pending[i];
+	qsort(p->ptrs, p->npending, sizeof(*p->ptrs), by_pid_then_arrival);
+	for (size_t i = 0; i < p->npending; i++)
+		nprocs += i == 0 || p->ptrs[i]->pid != p->ptrs[i - 1]->pid;
+	resource_cache__make_room(p->resources, nprocs);
+}
+
+/*
+ * Writes ptrs[0..n) as one line, or as several when it would be longer than
+ * PIPELINE_LINE_MAX: readers such as the Collector's file receiver cut longer
+ * lines into pieces that do not decode. Returns the spans written; stops at
+ * the first failed write.
+ */
+static size_t write_lines(struct pipeline *p, const struct span **ptrs, size_t n)
+{
+	int err, ngroups = make_groups(p, ptrs, n);
+	size_t done;
+
+	if (ngroups < 0 || otlp__encode(&p->line, p->groups, (size_t)ngroups))
+		return 0;
+	if (p->line.len > PIPELINE_LINE_MAX && n > 1) {
+		done = write_lines(p, ptrs, n / 2);
+		if (done < n / 2)
+			return done;
+		return done + write_lines(p, ptrs + n / 2, n - n / 2);
 	}
 	err = output__write_line(p->out, p->line.data, p->line.len);
 	if (err) {
 		if (err != -EPIPE)
 			pr_err("failed to write output: %s", strerror(-err));
 		p->output_closed = true;
+		return 0;
+	}
+	return n;
+}
+
+static void write_batch(struct pipeline *p)
+{
+	int ngroups;
+	size_t written;
+
+	sort_by_process(p);
+	if (p->exporter) {
+		ngroups = make_groups(p, p->ptrs, p->npending);
+		exporter__submit(p->exporter, ngroups < 0 ? NULL : p->groups,
+				 ngroups < 0 ? 0 : (size_t)ngroups, p->npending);
+	}
+	if (!p->out)
+		return;
+	if (p->output_closed) {
 		p->stats.unwritten += p->npending;
 		return;
 	}
-	p->stats.written += p->npending;
+	written = write_lines(p, p->ptrs, p->npending);
+	p->stats.written += written;
+	p->stats.unwritten += p->npending - written;
 }
 
 void pipeline__flush(struct pipeline *p, bool force)
 {
+	/* the event loop flushes every few ms: the clock is read again from here */
+	span_assembler__resync_clock(p->assembler);
 	if (!p->npending)
 		return;
 	if (!force && now_ns() < p->first_pending_ns + PIPELINE_FLUSH_AFTER_NS)

@@ -94,8 +94,11 @@ bool semconv__add_http_method(struct span *s, const char *method, uint32_t full_
 	return false;
 }
 
-static const char *const secret_query_params[] = { "AWSAccessKeyId", "Signature", "sig",
-						   "X-Goog-Signature" };
+/* semantic conventions 1.44's list, and the older one's (AWS signature version 2) */
+static const char *const secret_query_params[] = {
+	"AWSAccessKeyId",  "Signature",	       "sig",			 "X-Goog-Signature",
+	"X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token",
+};
 
 static bool is_secret_param(const char *name, size_t len)
 {
@@ -116,18 +119,9 @@ static size_t put(char *dst, size_t used, size_t cap, const char *src, size_t n)
 	return used + n;
 }
 
-size_t semconv__url_full(char *dst, size_t cap, const char *scheme, size_t scheme_len,
-		      const char *host, size_t host_len, const char *path, size_t path_len,
-		      const char *query, size_t query_len)
+/* ?query, the values of secret parameters replaced */
+static size_t put_query(char *dst, size_t n, size_t cap, const char *query, size_t query_len)
 {
-	size_t n = 0;
-
-	n = put(dst, n, cap, scheme, scheme_len);
-	n = put(dst, n, cap, "://", 3);
-	n = put(dst, n, cap, host, host_len);
-	n = put(dst, n, cap, path, path_len);
-	if (!query_len)
-		return n;
 	n = put(dst, n, cap, "?", 1);
 	for (size_t i = 0; i < query_len;) {
 		const char *amp = memchr(query + i, '&', query_len - i);
@@ -143,6 +137,25 @@ size_t semconv__url_full(char *dst, size_t cap, const char *scheme, size_t schem
 		if (amp)
 			n = put(dst, n, cap, "&", 1);
 		i = end + 1;
+	}
+	return n;
+}
+
+size_t semconv__url_full(char *dst, size_t cap, const struct url_parts *u)
+{
+	size_t n = 0;
+
+	n = put(dst, n, cap, u->scheme, u->scheme_len);
+	n = put(dst, n, cap, "://", 3);
+	if (u->userinfo)
+		n = put(dst, n, cap, "REDACTED:REDACTED@", 18);
+	n = put(dst, n, cap, u->host, u->host_len);
+	n = put(dst, n, cap, u->path, u->path_len);
+	if (u->query_len)
+		n = put_query(dst, n, cap, u->query, u->query_len);
+	if (u->fragment_len) {
+		n = put(dst, n, cap, "#", 1);
+		n = put(dst, n, cap, u->fragment, u->fragment_len);
 	}
 	return n;
 }

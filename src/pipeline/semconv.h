@@ -29,14 +29,20 @@ void semconv__set_status_error(struct span *s, int64_t status);
  */
 void semconv__add_error_type(const struct span_decoding *d, struct span *s, uint32_t pid,
 			     uint64_t itab);
+/* The parts of a client request's URL, as the request holds them. */
+struct url_parts {
+	const char *scheme, *host, *path, *query, *fragment;
+	size_t scheme_len, host_len, path_len, query_len, fragment_len;
+	bool userinfo; /* the URL has user info (never read: it is replaced) */
+};
+
 /*
- * Writes url.full for a client request into dst (capacity cap): scheme://host
- * path ?query, with the values of well-known secret query parameters replaced
- * by REDACTED (semantic conventions). Returns the length written.
+ * Writes url.full for a client request into dst (capacity cap):
+ * scheme://[REDACTED:REDACTED@]host path[?query][#fragment], with the values
+ * of well-known secret query parameters replaced by REDACTED (semantic
+ * conventions). Returns the length written.
  */
-size_t semconv__url_full(char *dst, size_t cap, const char *scheme, size_t scheme_len,
-			 const char *host, size_t host_len, const char *path, size_t path_len,
-			 const char *query, size_t query_len);
+size_t semconv__url_full(char *dst, size_t cap, const struct url_parts *u);
 /* Splits "host:port", "[v6]:port" or "host"; port -1 when absent. 0 or -EINVAL. */
 int semconv__split_host_port(const char *s, size_t len, size_t *host_off, size_t *host_len,
 			     int64_t *port);

@@ -9,8 +9,17 @@
 #include "span.h"
 #include "traceparent.h"
 
+/*
+ * The wall clock is read again this often: a clock step (NTP, an operator)
+ * while tracing then shifts only the spans decoded before the next reading,
+ * not every span until otrace exits.
+ */
+#define CLOCK_RESYNC_NS 1000000000ull
+
 struct span_assembler {
 	int64_t mono_to_unix; /* add to CLOCK_MONOTONIC ns to get Unix ns */
+	uint64_t synced_mono; /* CLOCK_MONOTONIC when mono_to_unix was taken */
+	int (*gettime)(clockid_t clock, struct timespec *ts); /* clock_gettime; tests replace it */
 	struct span_config cfg;
 };
 
@@ -20,25 +29,41 @@ static uint64_t timespec_ns(const struct timespec *ts)
 }
 
 /* Reads both clocks several times and keeps the tightest bracket. */
-static int64_t clock_offset(void)
+static void sync_clock(struct span_assembler *sa)
 {
 	uint64_t best_gap = UINT64_MAX;
-	int64_t offset = 0;
 
 	for (int i = 0; i < 5; i++) {
 		struct timespec m1, r, m2;
+		uint64_t gap;
 
-		clock_gettime(CLOCK_MONOTONIC, &m1);
-		clock_gettime(CLOCK_REALTIME, &r);
-		clock_gettime(CLOCK_MONOTONIC, &m2);
-		uint64_t gap = timespec_ns(&m2) - timespec_ns(&m1);
+		sa->gettime(CLOCK_MONOTONIC, &m1);
+		sa->gettime(CLOCK_REALTIME, &r);
+		sa->gettime(CLOCK_MONOTONIC, &m2);
+		gap = timespec_ns(&m2) - timespec_ns(&m1);
 		if (gap < best_gap) {
 			best_gap = gap;
-			offset = (int64_t)timespec_ns(&r) -
-				 (int64_t)(timespec_ns(&m1) + gap / 2);
+			sa->mono_to_unix =
+				(int64_t)timespec_ns(&r) - (int64_t)(timespec_ns(&m1) + gap / 2);
+			sa->synced_mono = timespec_ns(&m1);
 		}
 	}
-	return offset;
+}
+
+void span_assembler__resync_clock(struct span_assembler *sa)
+{
+	struct timespec now;
+
+	if (sa->gettime(CLOCK_MONOTONIC, &now) == 0 &&
+	    timespec_ns(&now) - sa->synced_mono >= CLOCK_RESYNC_NS)
+		sync_clock(sa);
+}
+
+void span_assembler__set_clock(struct span_assembler *sa,
+			       int (*gettime)(clockid_t clock, struct timespec *ts))
+{
+	sa->gettime = gettime ? gettime : clock_gettime;
+	sync_clock(sa);
 }
 
 int span_assembler__new(struct span_assembler **out)
@@ -47,7 +72,8 @@ int span_assembler__new(struct span_assembler **out)
 
 	if (!sa)
 		return -ENOMEM;
-	sa->mono_to_unix = clock_offset();
+	sa->gettime = clock_gettime;
+	sync_clock(sa);
 
 	*out = sa;
 	return 0;

@@ -12,12 +12,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "records.h"
 
 #define SPAN_MAX_ATTRS 16
 #define SPAN_NAME_MAX 160
-#define SPAN_SCRATCH_MAX 768
+#define SPAN_SCRATCH_MAX 1552 /* twice the longest url.full: scheme, user info, host, path, query, fragment */
 #define SPAN_REC_MAX 2304 /* the largest record any library emits */
 
 enum attr_type { ATTR_STRING, ATTR_INT };
@@ -115,6 +116,15 @@ int span_assembler__decode(struct span_assembler *sa, const void *data, size_t s
 			   struct span *span);
 /* Converts a CLOCK_MONOTONIC timestamp to Unix nanoseconds. */
 uint64_t span_assembler__unix_ns(const struct span_assembler *sa, uint64_t mono_ns);
+/*
+ * Reads the wall clock again when a second has passed since it was last
+ * read, so that a clock step while tracing shifts only the spans decoded
+ * until then. Cheap otherwise: call it on every flush.
+ */
+void span_assembler__resync_clock(struct span_assembler *sa);
+/* Replaces clock_gettime (tests; NULL: the real one) and reads the clocks. */
+void span_assembler__set_clock(struct span_assembler *sa,
+			       int (*gettime)(clockid_t clock, struct timespec *ts));
 
 /* For decoders. */
 

@@ -17,15 +17,16 @@ const char *plan__libraries(void)
 	if (names[0])
 		return names;
 	for (size_t i = 0; i < nlibraries && used < sizeof(names); i++)
-		used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "",
-					 libraries[i]->name);
+		if (!libraries[i]->auxiliary)
+			used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+						 used ? ", " : "", libraries[i]->name);
 	return names;
 }
 
 bool plan__active(const struct plan *plan)
 {
 	for (size_t i = 0; i < nlibraries; i++)
-		if (plan->libs[i].active)
+		if (plan->libs[i].active && !libraries[i]->auxiliary)
 			return true;
 	return false;
 }

@@ -33,6 +33,7 @@ struct watched {
 struct session {
 	const struct session_config *cfg;
 	struct pipeline *pipeline;
+	struct exporter *exporter;
 	struct tracer *tracer;
 	struct resource_cache *resources;
 	struct watched watched[OTRACE_MAX_PIDS];
@@ -67,7 +68,11 @@ static int new_resources(const struct session_config *cfg, struct resource_cache
 		.service_name = cfg->service_name,
 		/* only --binary looks processes up later, and it has one binary */
 		.go_version = gobin__go_version(first->gb),
+		.service_version = resource__service_version(first->gb),
 		.exe_path = first->exe,
+		.env_attrs = &cfg->otel->env_attrs,
+		.cli_attrs = &cfg->otel->cli_attrs,
+		.process_env = true,
 	};
 
 	return resource_cache__new(&defaults, out);
@@ -92,7 +97,8 @@ static int watch(struct session *s, pid_t pid, const struct traced_binary *b)
 	}
 	s->nwatched++;
 	s->nrunning++;
-	err = resource_cache__pin(s->resources, pid, NULL, b->exe, gobin__go_version(b->gb));
+	err = resource_cache__pin(s->resources, pid, NULL, b->exe, gobin__go_version(b->gb),
+				  resource__service_version(b->gb));
 	if (err) {
 		pr_err("failed to set up the session: %s", strerror(-err));
 		return EXIT_RUNTIME;
@@ -334,29 +340,67 @@ static bool propagating(const struct traced_set *targets)
 	return false;
 }
 
+/* Spans lost before they reached an output, by reason. */
+static uint64_t lost_upstream(const uint64_t drops[OT_DROP__COUNT],
+			      const struct pipeline_stats *st)
+{
+	return drops[OT_DROP_RINGBUF_FULL] + drops[OT_DROP_INFLIGHT_FULL] +
+	       drops[OT_DROP_READ_FAULT] + drops[OT_DROP_UNFINISHED] + st->undecodable;
+}
+
+/* The export's own accounting line: exported + lost = what the JSON line would say. */
+static void print_export_summary(const struct session *s, const uint64_t drops[OT_DROP__COUNT],
+				 const struct pipeline_stats *st)
+{
+	struct exporter_stats ex;
+
+	exporter__stats(s->exporter, &ex);
+	fprintf(stderr,
+		"otrace: %llu spans exported to %s, %llu lost (ringbuf_full=%llu "
+		"inflight_full=%llu read_fault=%llu unfinished=%llu undecodable=%llu "
+		"queue_full=%llu export_failed=%llu rejected=%llu), %llu requests in flight at "
+		"attach not traced\n",
+		(unsigned long long)ex.exported, s->cfg->otel->otlp.url,
+		(unsigned long long)(lost_upstream(drops, st) + ex.queue_full +
+				     ex.export_failed + ex.rejected),
+		(unsigned long long)drops[OT_DROP_RINGBUF_FULL],
+		(unsigned long long)drops[OT_DROP_INFLIGHT_FULL],
+		(unsigned long long)drops[OT_DROP_READ_FAULT],
+		(unsigned long long)drops[OT_DROP_UNFINISHED], (unsigned long long)st->undecodable,
+		(unsigned long long)ex.queue_full, (unsigned long long)ex.export_failed,
+		(unsigned long long)ex.rejected, (unsigned long long)drops[OT_DROP_NO_START]);
+}
+
+static void print_lines_summary(const uint64_t drops[OT_DROP__COUNT],
+				const struct pipeline_stats *st)
+{
+	uint64_t lost = lost_upstream(drops, st) + st->unwritten;
+
+	fprintf(stderr,
+		"otrace: %llu spans written, %llu lost (ringbuf_full=%llu inflight_full=%llu "
+		"read_fault=%llu unfinished=%llu undecodable=%llu unwritten=%llu), %llu requests "
+		"in flight at attach not traced\n",
+		(unsigned long long)st->written, (unsigned long long)lost,
+		(unsigned long long)drops[OT_DROP_RINGBUF_FULL],
+		(unsigned long long)drops[OT_DROP_INFLIGHT_FULL],
+		(unsigned long long)drops[OT_DROP_READ_FAULT],
+		(unsigned long long)drops[OT_DROP_UNFINISHED], (unsigned long long)st->undecodable,
+		(unsigned long long)st->unwritten, (unsigned long long)drops[OT_DROP_NO_START]);
+}
+
 static void print_summary(const struct session *s)
 {
 	uint64_t drops[OT_DROP__COUNT] = {};
 	struct pipeline_stats st = {};
-	uint64_t lost;
 
 	if (s->tracer)
 		tracer__drops(s->tracer, drops);
 	if (s->pipeline)
 		pipeline__stats(s->pipeline, &st);
-	lost = drops[OT_DROP_RINGBUF_FULL] + drops[OT_DROP_INFLIGHT_FULL] +
-	       drops[OT_DROP_READ_FAULT] + drops[OT_DROP_UNFINISHED] + st.undecodable +
-	       st.unwritten;
-	fprintf(stderr,
-		"otrace: %llu spans written, %llu lost (ringbuf_full=%llu inflight_full=%llu "
-		"read_fault=%llu unfinished=%llu undecodable=%llu unwritten=%llu), %llu requests "
-		"in flight at attach not traced\n",
-		(unsigned long long)st.written, (unsigned long long)lost,
-		(unsigned long long)drops[OT_DROP_RINGBUF_FULL],
-		(unsigned long long)drops[OT_DROP_INFLIGHT_FULL],
-		(unsigned long long)drops[OT_DROP_READ_FAULT],
-		(unsigned long long)drops[OT_DROP_UNFINISHED], (unsigned long long)st.undecodable,
-		(unsigned long long)st.unwritten, (unsigned long long)drops[OT_DROP_NO_START]);
+	if (s->exporter)
+		print_export_summary(s, drops, &st);
+	if (s->cfg->out)
+		print_lines_summary(drops, &st);
 	if (s->tracer && propagating(s->cfg->targets)) {
 		uint64_t p[OT_PROPAGATE__COUNT];
 
@@ -410,6 +454,10 @@ int session__run(const struct session_config *cfg)
 		err = new_resources(cfg, &s.resources);
 	if (!err)
 		err = pipeline__new(s.resources, cfg->out, &s.pipeline);
+	if (!err && cfg->otel->otlp.enabled)
+		err = exporter__new(&cfg->otel->otlp, cfg->otel->tls, &s.exporter);
+	if (!err)
+		pipeline__set_exporter(s.pipeline, s.exporter);
 	if (err) {
 		pr_err("failed to set up the session: %s", strerror(-err));
 		exit_code = EXIT_RUNTIME;
@@ -434,6 +482,8 @@ int session__run(const struct session_config *cfg)
 		pr_err("event loop failed: %s", strerror(errno));
 		exit_code = EXIT_RUNTIME;
 	}
+	if (s.exporter)
+		exporter__stop(s.exporter);
 	print_summary(&s);
 cleanup:
 	if (sfd >= 0)
@@ -442,6 +492,7 @@ cleanup:
 		close(s.watched[i].pidfd);
 	tracer__free(s.tracer);
 	pipeline__free(s.pipeline);
+	exporter__free(s.exporter);
 	resource_cache__free(s.resources);
 	return exit_code;
 }

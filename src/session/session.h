@@ -7,6 +7,7 @@
 #ifndef OTRACE_SESSION_H
 #define OTRACE_SESSION_H
 
+#include "otel_setup.h"
 #include "output.h"
 #include "traced.h"
 
@@ -20,7 +21,8 @@ struct session_config {
 	char *const *exec_argv; /* --exec: program and arguments */
 	const char *service_name; /* NULL: each executable's base name */
 	bool db_statement;	  /* --db-statement */
-	struct output *out;
+	struct output *out;	  /* JSON lines; NULL: none (spans are exported) */
+	const struct otel_setup *otel; /* export and resource settings */
 };
 
 /* Runs the session to its end; returns the process exit code. */

@@ -82,7 +82,8 @@ check_plan() {
 	while read -r sym addr planned emulated program; do
 		[[ $planned == true && $emulated == true ]] || { echo "probe $program in $sym not planned/emulated"; return 1; }
 		entry=$(symtab_addr "$twin" "$sym")
-		if [[ $program == *_done && $program != h2_handler_done || $program == h2_handler_panicked ]]; then
+		if [[ $program == *_done && $program != h2_handler_done || $program == h2_handler_panicked ||
+			$program == goroutine_spawn ]]; then
 			# after a call or on it, inside the caller
 			((addr > entry)) || { echo "$program at $addr, before $sym at $entry"; return 1; }
 		else
@@ -93,8 +94,9 @@ check_plan() {
 	programs=$(probes_of "$bin" | awk '{print $5}' | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}')
 	# server: start, end, end of abandoned requests, hijack (the fixture hijacks),
 	# HTTP/2 end and panic;
-	# client: start, connection-error end, HTTP/1.1 and HTTP/2 ends; database/sql
-	[[ $programs == "conn_serve_done:1 finish_request_enter:1 h2_handler_done:1 h2_handler_panicked:1 http_client_conn_done:1 http_client_done:2 http_client_enter:1 http_hijack:1 serve_http_enter:1 sql_exec_start:1 sql_put_conn:1 sql_query_start:1 sql_release:2 sql_rows_ready:1 sql_stmt_enter:2 sql_stmt_exec_start:1 sql_stmt_query_start:1 " ]] ||
+	# client: start, connection-error end, HTTP/1.1 and HTTP/2 ends; database/sql;
+	# goroutine ancestry
+	[[ $programs == "conn_serve_done:1 finish_request_enter:1 goroutine_spawn:1 h2_handler_done:1 h2_handler_panicked:1 http_client_conn_done:1 http_client_done:2 http_client_enter:1 http_hijack:1 serve_http_enter:1 sql_exec_start:1 sql_put_conn:1 sql_query_start:1 sql_release:2 sql_rows_ready:1 sql_stmt_enter:2 sql_stmt_exec_start:1 sql_stmt_query_start:1 " ]] ||
 		{ echo "unexpected probe plan: $programs"; return 1; }
 	# --propagate adds HTTP/1.1's and HTTP/2's, each on an emulated instruction
 	programs=$("$otrace" --propagate --list-probes "$bin" 2>/dev/null | jq -r '.probes[] |

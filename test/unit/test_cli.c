@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: MIT
+#include <stdlib.h>
+
 #include "cli.h"
 #include "exitcodes.h"
 #include "unittest.h"
@@ -236,6 +238,56 @@ static void test_list_and_info(void)
 	cli__free(&o);
 }
 
+static void test_export(void)
+{
+	struct otrace_opts o;
+	char err[256];
+
+	unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+	unsetenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+	CHECK(PARSE(&o, err, "-p", "1") == 0);
+	CHECK(!o.otlp_endpoint && !o.otlp_queue_spans && o.otlp_flush_timeout_ms == -1);
+	CHECK(o.nresources == 0);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--otlp-endpoint", "http://c:4318", "--otlp-queue-spans", "50",
+		    "--otlp-flush-timeout=0", "-p", "1") == 0);
+	CHECK_STR(o.otlp_endpoint, "http://c:4318");
+	CHECK(o.otlp_queue_spans == 50 && o.otlp_flush_timeout_ms == 0);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--otlp-endpoint", "", "-p", "1") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--otlp-endpoint", "h", "--otlp-queue-spans", "0", "-p", "1") ==
+	      EXIT_USAGE);
+	CHECK(strstr(err, "--otlp-queue-spans") != NULL);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--otlp-endpoint", "h", "--otlp-queue-spans", "1e3", "-p", "1") ==
+	      EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--otlp-endpoint", "h", "--otlp-flush-timeout", "5s", "-p", "1") ==
+	      EXIT_USAGE);
+	cli__free(&o);
+	/* queue and flush settings mean nothing without an endpoint */
+	CHECK(PARSE(&o, err, "--otlp-queue-spans", "5", "-p", "1") == EXIT_USAGE);
+	CHECK(strstr(err, "need an endpoint") != NULL);
+	cli__free(&o);
+	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318", 1);
+	CHECK(PARSE(&o, err, "--otlp-queue-spans", "5", "-p", "1") == 0);
+	cli__free(&o);
+	unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+
+	/* --resource KEY=VALUE, repeatable, in order; the value may hold '=' */
+	CHECK(PARSE(&o, err, "--resource", "a=1", "--resource=b=x=y", "-p", "1") == 0);
+	CHECK(o.nresources == 2);
+	CHECK_STR(o.resources[0], "a=1");
+	CHECK_STR(o.resources[1], "b=x=y");
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--resource", "novalue", "-p", "1") == EXIT_USAGE);
+	CHECK(strstr(err, "KEY=VALUE") != NULL);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--resource", "=v", "-p", "1") == EXIT_USAGE);
+	cli__free(&o);
+}
+
 int main(void)
 {
 	test_pid();
@@ -244,5 +296,6 @@ int main(void)
 	test_exec();
 	test_errors();
 	test_list_and_info();
+	test_export();
 	return ut_summary();
 }

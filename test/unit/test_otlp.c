@@ -6,12 +6,17 @@
 #include "fake_records.h"
 #include "unittest.h"
 
+static const struct attr resource_attrs[] = {
+	{ .key = "service.name", .str = "svc\"quoted\"", .len = 11 },
+	{ .key = "process.pid", .type = ATTR_INT, .num = 4242 },
+	{ .key = "process.executable.path", .str = "/srv/api", .len = 8 },
+	{ .key = "user \"key\"", .str = "v", .len = 1 }, /* a user's key needs escaping */
+};
+
 static const struct otlp_resource resource = {
 	.pid = 4242,
-	.service_name = "svc\"quoted\"",
-	.executable_path = "/srv/api",
-	.go_version = "go1.26.8",
-	.host_name = "host1",
+	.attrs = resource_attrs,
+	.nattrs = sizeof(resource_attrs) / sizeof(resource_attrs[0]),
 };
 
 static json_t *encode_and_parse(const struct span *const *spans, size_t n)
@@ -89,9 +94,14 @@ static void test_shape(struct span_assembler *sa)
 	CHECK_STR(attr_int(json_object_get(json_object_get(rs, "resource"), "attributes"),
 			   "process.pid"),
 		  "4242");
+	CHECK_STR(attr_string(json_object_get(json_object_get(rs, "resource"), "attributes"),
+			      "user \"key\""),
+		  "v");
+	CHECK_STR(json_string_value(json_object_get(rs, "schemaUrl")), OTLP_SCHEMA_URL);
 	ss = json_array_get(json_object_get(rs, "scopeSpans"), 0);
 	CHECK_STR(json_string_value(json_object_get(json_object_get(ss, "scope"), "name")),
 		  "otrace");
+	CHECK_STR(json_string_value(json_object_get(ss, "schemaUrl")), OTLP_SCHEMA_URL);
 	sp = json_array_get(json_object_get(ss, "spans"), 0);
 	CHECK(strlen(json_string_value(json_object_get(sp, "traceId"))) == 32);
 	CHECK(strlen(json_string_value(json_object_get(sp, "spanId"))) == 16);

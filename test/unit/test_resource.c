@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Per-process resources and the pipeline's grouping of a batch by process. */
+#include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -21,6 +23,13 @@ static pid_t dead_pid(void)
 	return pid;
 }
 
+static const char *attr(const struct otlp_resource *r, const char *key)
+{
+	static char buf[32];
+
+	return r ? resource__find(r, key, buf, sizeof(buf)) : NULL;
+}
+
 static void test_lookup(void)
 {
 	struct resource_defaults d = { .go_version = "go1.99", .exe_path = "/srv/fallback",
@@ -38,33 +47,36 @@ static void test_lookup(void)
 	/* a live process: its own executable, service.name its base name */
 	r = resource_cache__get(rc, (uint32_t)getpid());
 	CHECK(r && r->pid == (uint32_t)getpid());
-	CHECK_STR(r->executable_path, self);
-	CHECK_STR(r->service_name, "test_resource");
-	CHECK_STR(r->go_version, "go1.99");
-	CHECK_STR(r->host_name, "h1");
+	CHECK_STR(attr(r, "process.executable.path"), self);
+	CHECK_STR(attr(r, "service.name"), "test_resource");
+	CHECK_STR(attr(r, "process.runtime.version"), "go1.99");
+	CHECK_STR(attr(r, "host.name"), "h1");
 	CHECK(resource_cache__get(rc, (uint32_t)getpid()) == r); /* built once */
 
 	/* gone before its first span was read: the fallback executable */
 	r = resource_cache__get(rc, (uint32_t)dead_pid());
 	CHECK(r != NULL);
-	CHECK_STR(r->executable_path, "/srv/fallback");
-	CHECK_STR(r->service_name, "fallback");
+	CHECK_STR(attr(r, "process.executable.path"), "/srv/fallback");
+	CHECK_STR(attr(r, "service.name"), "fallback");
 
 	/* pinned with its own executable and Go version */
-	CHECK(resource_cache__pin(rc, 77777, "/opt/a/api", NULL, "go1.22.1") == 0);
+	CHECK(resource_cache__pin(rc, 77777, "/opt/a/api", NULL, "go1.22.1", "v1.2.3") == 0);
 	r = resource_cache__get(rc, 77777);
 	CHECK(r && r->pid == 77777);
-	CHECK_STR(r->executable_path, "/opt/a/api");
-	CHECK_STR(r->service_name, "api");
-	CHECK_STR(r->go_version, "go1.22.1");
+	CHECK_STR(attr(r, "process.executable.path"), "/opt/a/api");
+	CHECK_STR(attr(r, "service.name"), "api");
+	CHECK_STR(attr(r, "process.runtime.version"), "go1.22.1");
+	CHECK_STR(attr(r, "service.version"), "v1.2.3");
+	CHECK_STR(attr(r, "process.pid"), "77777");
 	resource_cache__free(rc);
 
 	/* --service-name wins over every base name */
 	d.service_name = "checkout";
 	CHECK(resource_cache__new(&d, &rc) == 0);
-	CHECK(resource_cache__pin(rc, 77777, "/opt/a/api", NULL, NULL) == 0);
+	CHECK(resource_cache__pin(rc, 77777, "/opt/a/api", NULL, NULL, NULL) == 0);
 	r = resource_cache__get(rc, 77777);
-	CHECK(r && !strcmp(r->service_name, "checkout"));
+	CHECK_STR(attr(r, "service.name"), "checkout");
+	CHECK(attr(r, "service.version") == NULL);
 	resource_cache__free(rc);
 }
 
@@ -77,7 +89,7 @@ static void test_bounded(void)
 	uint32_t fake = 4000000; /* above any pid_max: gone as far as kill(2) knows */
 
 	CHECK(resource_cache__new(&d, &rc) == 0);
-	CHECK(resource_cache__pin(rc, gone, "/pinned/gone", NULL, NULL) == 0);
+	CHECK(resource_cache__pin(rc, gone, "/pinned/gone", NULL, NULL, NULL) == 0);
 	r = resource_cache__get(rc, (uint32_t)getpid());
 	CHECK(r != NULL);
 	for (uint32_t i = 0; i < RESOURCE_CACHE_MAX - 1; i++)
@@ -86,8 +98,97 @@ static void test_bounded(void)
 	resource_cache__make_room(rc, 10);
 	CHECK(resource_cache__get(rc, (uint32_t)getpid()) == r);
 	r = resource_cache__get(rc, (uint32_t)gone);
-	CHECK(r && !strcmp(r->executable_path, "/pinned/gone"));
+	CHECK_STR(attr(r, "process.executable.path"), "/pinned/gone");
 	resource_cache__free(rc);
+}
+
+/* A child that sleeps with the environment env, until killed. */
+static pid_t child_with_env(char *const env[])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execve("/bin/sleep", (char *[]){ "sleep", "30", NULL }, env);
+		_exit(127);
+	}
+	/* /proc/PID/environ is the new program's once exec is done */
+	for (int i = 0; i < 500; i++) {
+		char path[64], exe[64];
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		n = readlink(path, exe, sizeof(exe) - 1);
+		if (n > 0 && (exe[n] = '\0', strstr(exe, "sleep")))
+			break;
+		usleep(2000);
+	}
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* Each source replaces the keys of the ones before it; the process's own win over otrace's. */
+static void test_precedence(void)
+{
+	char *env[] = { "OTEL_RESOURCE_ATTRIBUTES=team=a,deployment.environment=prod%2Ceu",
+			"OTEL_SERVICE_NAME=child-svc", NULL };
+	char *bad_env[] = { "OTEL_RESOURCE_ATTRIBUTES=team", NULL };
+	struct kvlist envl = { 0 }, cli = { 0 };
+	struct resource_defaults d = { .exe_path = "/x", .host_name = "h", .host_id = "abc123",
+				       .env_attrs = &envl, .cli_attrs = &cli,
+				       .process_env = true };
+	const struct otlp_resource *r;
+	struct resource_cache *rc;
+	pid_t child = child_with_env(env), bad = child_with_env(bad_env);
+
+	CHECK(kvlist__parse("team=b,region=eu,service.name=otrace-env", &envl, NULL, 0) == 0);
+	CHECK(kvlist__set(&cli, "region", "us") == 0);
+	CHECK(resource_cache__new(&d, &rc) == 0);
+	r = resource_cache__get(rc, (uint32_t)child);
+	CHECK_STR(attr(r, "service.name"), "child-svc");
+	CHECK_STR(attr(r, "team"), "a");
+	CHECK_STR(attr(r, "deployment.environment"), "prod,eu");
+	CHECK_STR(attr(r, "region"), "us");
+	CHECK_STR(attr(r, "host.id"), "abc123");
+	CHECK_STR(attr(r, "telemetry.sdk.name"), "otrace");
+	/* a malformed value in the process's environment is ignored, otrace's still count */
+	r = resource_cache__get(rc, (uint32_t)bad);
+	CHECK_STR(attr(r, "service.name"), "otrace-env");
+	CHECK_STR(attr(r, "team"), "b");
+	resource_cache__free(rc);
+
+	/* --service-name wins over every environment */
+	d.service_name = "cli-svc";
+	CHECK(resource_cache__new(&d, &rc) == 0);
+	CHECK_STR(attr(resource_cache__get(rc, (uint32_t)child), "service.name"), "cli-svc");
+	resource_cache__free(rc);
+	reap(child);
+	reap(bad);
+	kvlist__free(&envl);
+	kvlist__free(&cli);
+}
+
+static void test_env_attrs(void)
+{
+	static const char env[] = "PATH=/bin\0OTEL_SERVICE_NAME=svc\0"
+				  "OTEL_RESOURCE_ATTRIBUTES=a=1, b = 2 ,service.name=x\0";
+	struct kvlist l = { 0 };
+	char err[128];
+
+	CHECK(resource__env_attrs(env, sizeof(env) - 1, &l, err, sizeof(err)) == 0);
+	CHECK(l.n == 3);
+	CHECK_STR(kvlist__get(&l, "a"), "1");
+	CHECK_STR(kvlist__get(&l, "b"), "2");
+	CHECK_STR(kvlist__get(&l, "service.name"), "svc"); /* OTEL_SERVICE_NAME wins */
+	CHECK(resource__env_attrs("OTEL_RESOURCE_ATTRIBUTES=x", 26, &l, err, sizeof(err)) ==
+	      -EINVAL);
+	CHECK(strstr(err, "not key=value") != NULL);
+	CHECK(resource__env_attrs("", 0, &l, err, sizeof(err)) == 0 && l.n == 0);
+	kvlist__free(&l);
 }
 
 static char *read_file(const char *path)
@@ -122,9 +223,9 @@ static void test_pipeline_groups(void)
 	CHECK(fd >= 0);
 	close(fd);
 	CHECK(resource_cache__new(&d, &rc) == 0);
-	CHECK(resource_cache__pin(rc, 100, "/bin/a", NULL, NULL) == 0);
-	CHECK(resource_cache__pin(rc, 200, "/bin/b", NULL, NULL) == 0);
-	CHECK(resource_cache__pin(rc, 300, "/bin/c", NULL, NULL) == 0);
+	CHECK(resource_cache__pin(rc, 100, "/bin/a", NULL, NULL, NULL) == 0);
+	CHECK(resource_cache__pin(rc, 200, "/bin/b", NULL, NULL, NULL) == 0);
+	CHECK(resource_cache__pin(rc, 300, "/bin/c", NULL, NULL, NULL) == 0);
 	CHECK(output__open(path, &out) == 0);
 	CHECK(pipeline__new(rc, out, &p) == 0);
 	for (size_t i = 0; i < sizeof(pids) / sizeof(pids[0]); i++) {
@@ -194,6 +295,8 @@ int main(void)
 {
 	test_lookup();
 	test_bounded();
+	test_precedence();
+	test_env_attrs();
 	test_pipeline_groups();
 	return ut_summary();
 }

@@ -72,6 +72,42 @@ static void test_bad_records(struct span_assembler *sa)
 	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == -EINVAL);
 }
 
+/* A clock the test steps: CLOCK_REALTIME = CLOCK_MONOTONIC + fake_offset. */
+static uint64_t fake_mono = 5000000000ull;
+static int64_t fake_offset = 1700000000000000000ll;
+
+static int fake_gettime(clockid_t clock, struct timespec *ts)
+{
+	uint64_t ns = clock == CLOCK_REALTIME ? (uint64_t)((int64_t)fake_mono + fake_offset) :
+						 fake_mono;
+
+	ts->tv_sec = (time_t)(ns / 1000000000ull);
+	ts->tv_nsec = (long)(ns % 1000000000ull);
+	return 0;
+}
+
+/* A wall-clock step while tracing shifts the spans decoded after the next reading only. */
+static void test_clock_step(void)
+{
+	struct span_assembler *sa;
+	const int64_t hour = 3600000000000ll;
+
+	CHECK(span_assembler__new(&sa) == 0);
+	span_assembler__set_clock(sa, fake_gettime);
+	CHECK(span_assembler__unix_ns(sa, fake_mono) == (uint64_t)(fake_mono + fake_offset));
+	/* the clock is stepped back an hour */
+	fake_offset -= hour;
+	fake_mono += 100000000ull; /* 0.1 s later: not read again yet */
+	span_assembler__resync_clock(sa);
+	CHECK(span_assembler__unix_ns(sa, fake_mono) == (uint64_t)(fake_mono + fake_offset + hour));
+	fake_mono += 1000000000ull; /* a second later it is */
+	span_assembler__resync_clock(sa);
+	CHECK(span_assembler__unix_ns(sa, fake_mono) == (uint64_t)(fake_mono + fake_offset));
+	/* a span's start and end use the same reading: its duration is kept */
+	CHECK(span_assembler__unix_ns(sa, fake_mono) - span_assembler__unix_ns(sa, fake_mono - 7) == 7);
+	span_assembler__free(sa);
+}
+
 int main(void)
 {
 	struct span_assembler *sa;
@@ -80,6 +116,7 @@ int main(void)
 	test_split();
 	test_traceparent();
 	test_bad_records(sa);
+	test_clock_step();
 	span_assembler__free(sa);
 	return ut_summary();
 }

@@ -39,25 +39,48 @@ func TestBadInput(t *testing.T) {
 	notExec := filepath.Join(dir, "httpserver-noexec")
 	copyFile(t, fx.path, notExec, 0o644) // a fine Go net/http binary, but no x bit
 
+	endpoint := []string{"--otlp-endpoint", "http://127.0.0.1:4318", "-p", pid}
 	cases := []struct {
 		name string
 		args []string
 		code int
+		env  []string // NAME=VALUE
 	}{
-		{"no such pid", []string{"-p", strconv.Itoa(freePid(t))}, 3},
-		{"pid of a non-Go process", []string{"-p", strconv.Itoa(sleeper.pid())}, 4},
-		{"Go program without net/http", []string{"--exec", noHTTPProgram(t)}, 5},
-		{"exec nonexistent path", []string{"--exec", "/nonexistent"}, 6},
-		{"exec name found nowhere", []string{"--exec", "otrace-no-such-program-4711"}, 6},
-		{"exec file without x bit", []string{"--exec", notExec}, 7},
-		{"unwritable output", []string{"-o", "/proc/nonexistent/x", "-p", pid}, 9},
-		{"no arguments", nil, 2},
-		{"unknown option", []string{"--no-such-option", "-p", pid}, 2},
-		{"pid not a number", []string{"-p", "twelve"}, 2},
-		{"list-probes without target", []string{"--list-probes"}, 2},
+		{"no such pid", []string{"-p", strconv.Itoa(freePid(t))}, 3, nil},
+		{"pid of a non-Go process", []string{"-p", strconv.Itoa(sleeper.pid())}, 4, nil},
+		{"Go program without net/http", []string{"--exec", noHTTPProgram(t)}, 5, nil},
+		{"exec nonexistent path", []string{"--exec", "/nonexistent"}, 6, nil},
+		{"exec name found nowhere", []string{"--exec", "otrace-no-such-program-4711"}, 6, nil},
+		{"exec file without x bit", []string{"--exec", notExec}, 7, nil},
+		{"unwritable output", []string{"-o", "/proc/nonexistent/x", "-p", pid}, 9, nil},
+		{"no arguments", nil, 2, nil},
+		{"unknown option", []string{"--no-such-option", "-p", pid}, 2, nil},
+		{"pid not a number", []string{"-p", "twelve"}, 2, nil},
+		{"list-probes without target", []string{"--list-probes"}, 2, nil},
+		{"resource without a value", []string{"--resource", "team", "-p", pid}, 2, nil},
+		{"endpoint without a scheme", []string{"--otlp-endpoint", "localhost:4318", "-p", pid}, 11, nil},
+		{"endpoint variable not a URL", []string{"-p", pid}, 11,
+			[]string{"OTEL_EXPORTER_OTLP_ENDPOINT=collector:4318"}},
+		{"unknown protocol", endpoint, 11, []string{"OTEL_EXPORTER_OTLP_PROTOCOL=http/xml"}},
+		{"grpc protocol", endpoint, 11, []string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc"}},
+		{"unknown compression", endpoint, 11, []string{"OTEL_EXPORTER_OTLP_COMPRESSION=br"}},
+		{"timeout not in milliseconds", endpoint, 11, []string{"OTEL_EXPORTER_OTLP_TIMEOUT=10s"}},
+		{"malformed headers", endpoint, 11, []string{"OTEL_EXPORTER_OTLP_HEADERS=api-key"}},
+		{"header value with a newline", endpoint, 11, []string{"OTEL_EXPORTER_OTLP_HEADERS=a=b%0AHost: x"}},
+		{"unreadable certificate", []string{"--otlp-endpoint", "https://127.0.0.1:4318", "-p", pid}, 11,
+			[]string{"OTEL_EXPORTER_OTLP_CERTIFICATE=/nonexistent/ca.pem"}},
+		{"certificate file without a certificate", []string{"--otlp-endpoint", "https://127.0.0.1:4318", "-p", pid}, 11,
+			[]string{"OTEL_EXPORTER_OTLP_CERTIFICATE=" + fx.path}},
+		{"client certificate without its key", []string{"--otlp-endpoint", "https://127.0.0.1:4318", "-p", pid}, 11,
+			[]string{"OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE=" + fx.path}},
+		{"malformed resource attributes", []string{"-p", pid}, 11, []string{"OTEL_RESOURCE_ATTRIBUTES=team=a,b%zz=c"}},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			for _, kv := range tc.env {
+				k, v, _ := strings.Cut(kv, "=")
+				t.Setenv(k, v)
+			}
 			code, stdout, stderr := runOtrace(t, dir, fmt.Sprintf("otrace-bad%d", i), append([]string{bin}, tc.args...)...)
 			checkRefusal(t, "otrace "+strings.Join(tc.args, " "), code, stdout, stderr, tc.code)
 		})

@@ -78,8 +78,9 @@ func closedPort(t *testing.T) int {
 
 // TestClientSpans: net/http client calls made while serving a request are
 // CLIENT spans with the semantic-convention attributes, children of the
-// server span — from the handler's goroutine or goroutines it spawned, with
-// the request's context or context.Background() — over HTTP/1.1 and HTTP/2,
+// server span — from the handler's goroutine or goroutines it spawned (and
+// goroutines those spawned), with the request's context or
+// context.Background() — over HTTP/1.1 and HTTP/2,
 // with ERROR status on 4xx/5xx and on transport errors.
 func TestClientSpans(t *testing.T) {
 	_, port, otrace, out := tracedFixture(t)
@@ -111,9 +112,15 @@ func TestClientSpans(t *testing.T) {
 		{name: "refused", query: url.Values{"to": {refused + "?c=refused"}}, marker: "c=refused", n: 1},
 		{name: "background", query: url.Values{"to": {self + "/hello?c=bg"}, "bg": {"1"}}, marker: "c=bg", n: 1, status: 200, proto: "1.1"},
 		{name: "fanout", query: url.Values{"to": {self + "/hello?c=fan"}, "n": {"5"}}, marker: "c=fan", n: 5, status: 200, proto: "1.1"},
+		// goroutines the handler started, calling with context.Background(): they
+		// inherit the request's span (lib/goroutines), however deep the chain
+		{name: "detached", query: url.Values{"to": {self + "/hello?c=detached"}, "bg": {"1"}}, marker: "c=detached", n: 3, status: 200, proto: "1.1"},
+		{name: "nested", query: url.Values{"to": {self + "/hello?c=nested"}, "bg": {"1"}, "nest": {"1"}}, marker: "c=nested", n: 2, status: 200, proto: "1.1"},
 		{name: "secret", query: url.Values{"to": {"http://user:pw@127.0.0.1:" + fmt.Sprint(port) + "/hello?sig=s3cr3t&c=secret&X-Goog-Signature=abc"}},
 			marker: "c=secret", n: 1, status: 200, proto: "1.1",
-			full: self + "/hello?sig=REDACTED&c=secret&X-Goog-Signature=REDACTED"},
+			full: fmt.Sprintf("http://REDACTED:REDACTED@127.0.0.1:%d/hello?sig=REDACTED&c=secret&X-Goog-Signature=REDACTED", port)},
+		{name: "fragment", query: url.Values{"to": {self + "/hello?c=frag#part-2"}}, marker: "c=frag", n: 1, status: 200, proto: "1.1",
+			full: self + "/hello?c=frag#part-2"},
 		{name: "h2", query: url.Values{"to": {h2.URL + "/?c=h2"}, "tls": {"1"}}, marker: "c=h2", n: 1, status: 200, proto: "2"},
 	}
 	client := newClient()

@@ -216,6 +216,7 @@ func TestH2ServerSpans(t *testing.T) {
 			"url.path":                  fmt.Sprintf("/items/m%d", i),
 			"http.response.status_code": int64(200),
 			"client.port":               int64(clientPort),
+			"network.peer.port":         int64(clientPort),
 		}
 		if fx.hasRoute {
 			want["http.route"] = "/items/{id}"

@@ -335,6 +335,7 @@ func checkServerSpan(t *testing.T, s otlp.Span, r *request, env serverEnv) {
 		"server.address":            "127.0.0.1",
 		"server.port":               int64(env.port),
 		"client.address":            "127.0.0.1",
+		"network.peer.address":      "127.0.0.1",
 		"network.protocol.version":  proto,
 	}
 	if route != "" {
@@ -348,6 +349,10 @@ func checkServerSpan(t *testing.T, s otlp.Span, r *request, env serverEnv) {
 		case got != v: // also catches a wrong type, e.g. "200" for 200
 			errorf("attribute %s = %#v (%T), want %#v (%T)", k, got, got, v, v)
 		}
+	}
+	// net/http reads no forwarding headers: the client is the connection's peer
+	if p, ok := s.Attributes["client.port"].(int64); !ok || p <= 0 || s.Attributes["network.peer.port"] != p {
+		errorf("client.port %#v, network.peer.port %#v: want the same port", s.Attributes["client.port"], s.Attributes["network.peer.port"])
 	}
 	if got, ok := s.Attributes["http.route"]; ok && route == "" {
 		errorf("http.route %#v present, but no pattern matched (or the fixture predates Go 1.22)", got)

@@ -91,6 +91,7 @@ type Span struct {
 	TraceID       string         `json:"traceId"`
 	SpanID        string         `json:"spanId"`
 	ParentSpanID  string         `json:"parentSpanId"`
+	Flags         uint32         `json:"flags"`
 	Name          string         `json:"name"`
 	Kind          int            `json:"kind"`
 	StartUnixNano uint64         `json:"startUnixNano"`
@@ -121,6 +122,7 @@ func Flatten(td ptrace.Traces) []Span {
 					TraceID:       idString(s.TraceID()),
 					SpanID:        idString(s.SpanID()),
 					ParentSpanID:  idString(s.ParentSpanID()),
+					Flags:         s.Flags(),
 					Name:          s.Name(),
 					Kind:          int(s.Kind()),
 					StartUnixNano: uint64(s.StartTimestamp()),

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Goroutine ancestry: a goroutine started while its parent serves a request
+ * inherits that request's span, so a call it makes with context.Background()
+ * is still the request's child (find_goroutine_parent), however deep the
+ * chain of `go` statements.
+ *
+ * One probe per `go` statement, on an emulated instruction: the call of
+ * runqput(pp, newg, next) in runtime.newproc's closure, which runs on the
+ * system stack right after newproc1 made the goroutine. There newg is the
+ * call's second argument (RBX), R14 is the M's g0, and the goroutine that
+ * ran the `go` statement is g0.m.curg.
+ */
+#ifndef OTRACE_GOROUTINES_BPF_H
+#define OTRACE_GOROUTINES_BPF_H
+
+#include "common.bpf.h"
+#include "goroutines/config.h"
+
+const volatile struct ot_goroutines_cfg goroutines_cfg = {};
+
+SEC("uprobe")
+int goroutine_spawn(struct pt_regs *ctx)
+{
+	const volatile struct ot_goroutines_cfg *cfg = &goroutines_cfg;
+	struct goroutine_key parent = { .pid = pid_of_current() };
+	struct goroutine_key child = { .pid = parent.pid, .g = GO_ARG2(ctx) };
+	struct goroutine_span inherited = { .live = 1, .owner = GOROUTINE_INHERITED };
+	const struct goroutine_span *gs;
+	__u64 m = read_ptr(GO_G(ctx) + cfg->g_m);
+
+	parent.g = m ? read_ptr(m + cfg->m_curg) : 0;
+	gs = parent.g ? bpf_map_lookup_elem(&goroutine_spans, &parent) : NULL;
+	if (!gs || !gs->live) {
+		/* a reused g: what its earlier life left there is not its parent's */
+		bpf_map_delete_elem(&goroutine_spans, &child);
+		return 0;
+	}
+	inherited.ids = gs->ids;
+	if (bpf_map_update_elem(&goroutine_spans, &child, &inherited, BPF_ANY))
+		count_drop(OT_DROP_INFLIGHT_FULL);
+	return 0;
+}
+
+#endif
