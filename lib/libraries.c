@@ -7,13 +7,15 @@
 #include "library.h"
 
 extern const struct library lib_net_http_server, lib_net_http_client, lib_database_sql,
-	lib_grpc, lib_goroutines;
+	lib_grpc, lib_go_redis, lib_kafka_go, lib_goroutines;
 
 const struct library *const libraries[] = {
 	&lib_net_http_server,
 	&lib_net_http_client,
 	&lib_database_sql,
 	&lib_grpc,
+	&lib_go_redis,
+	&lib_kafka_go,
 	/* auxiliary: planned after the libraries whose spans it serves */
 	&lib_goroutines,
 };
