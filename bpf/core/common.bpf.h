@@ -172,6 +172,12 @@ static __always_inline __u32 read_go_string_at(char *dst, __u32 cap, struct go_s
 	n = s.len;
 	if (n > cap)
 		n = cap;
+	/*
+	 * Every cap is below 64 KiB. The mask keeps n's bounds known to older
+	 * verifiers (Linux 6.1): on a path they cannot rule out, the checks
+	 * above leave n "at most cap and negative", and the read is refused.
+	 */
+	asm volatile("%[n] &= 0xffff" : [n] "+r"(n)); /* not dropped as a no-op */
 	if (bpf_probe_read_user(dst, n, (void *)s.ptr))
 		return 0;
 	return s.len > 0xffffffffLL ? 0xffffffffU : (__u32)s.len;
