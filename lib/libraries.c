@@ -7,14 +7,20 @@
 #include "library.h"
 
 extern const struct library lib_net_http_server, lib_net_http_client, lib_database_sql,
-	lib_grpc, lib_goroutines;
+	lib_grpc, lib_gin, lib_chi, lib_gorilla_mux, lib_echo, lib_goroutines;
 
 const struct library *const libraries[] = {
 	&lib_net_http_server,
 	&lib_net_http_client,
 	&lib_database_sql,
 	&lib_grpc,
-	/* auxiliary: planned after the libraries whose spans it serves */
+	/* auxiliary: planned after the libraries whose spans they serve */
+	/* routers: the route of the server span in progress */
+	&lib_gin,
+	&lib_chi,
+	&lib_gorilla_mux,
+	&lib_echo,
+	/* goroutine ancestry */
 	&lib_goroutines,
 };
 
