@@ -2,12 +2,18 @@
 /*
  * gin's routes (github.com/gin-gonic/gin): the matched route of the request
  * in progress on the goroutine, for its server span (route_slot). gin keeps
- * every route, groups included, as one full path in its trees, and
- * (*Engine).handleHTTPRequest knows the match where it calls c.Next(): it has
- * just set c.fullPath to the route's path, a string of the tree that stays
- * valid. Its calls of serveError (404, 405) and of the redirects for a path
- * that differs by a slash or by case are the requests it found no route for.
- * All on call instructions, which the kernel emulates.
+ * every route, groups included, as one full path in its trees, and sets
+ * c.fullPath to the matched route's (a string of the tree, which stays
+ * valid) or leaves it empty when none matched (404, 405, a redirect).
+ *
+ * One probe, on (*Engine).ServeHTTP's call of engine.pool.Put(c) once
+ * handleHTTPRequest returned: the last route c was dispatched to (a
+ * handler's engine.HandleContext dispatches it again), read before c goes
+ * back to the pool. Put takes c as an interface (RBX, RCX) that the
+ * compiler boxes right there from ServeHTTP's *Context: its type is known.
+ * A handler panic that no gin middleware recovers skips the call: that
+ * span has no route. A call instruction, which the kernel emulates; c.Next(),
+ * where the route is also known, is inlined in gin before 1.7.
  */
 #ifndef OTRACE_GIN_BPF_H
 #define OTRACE_GIN_BPF_H
@@ -17,7 +23,7 @@
 
 const volatile struct ot_gin_cfg gin_cfg = {};
 
-/* handleHTTPRequest calls c.Next() (c in RAX) with the route matched */
+/* ServeHTTP calls engine.pool.Put(c): c.fullPath is the route, empty for none */
 SEC("uprobe")
 int gin_route(struct pt_regs *ctx)
 {
@@ -28,23 +34,11 @@ int gin_route(struct pt_regs *ctx)
 	if (!slot)
 		return 0;
 	if (bpf_probe_read_user(&path, sizeof(path),
-				(void *)(GO_ARG1(ctx) + gin_cfg.context_full_path))) {
+				(void *)(GO_ARG3(ctx) + gin_cfg.context_full_path))) {
 		slot->route.state = OT_ROUTE_UNREADABLE;
 		return 0;
 	}
 	route_matched(slot, path);
-	return 0;
-}
-
-/* handleHTTPRequest answers a request it found no route for */
-SEC("uprobe")
-int gin_no_route(struct pt_regs *ctx)
-{
-	struct goroutine_key key = goroutine_of(ctx);
-	struct goroutine_route *slot = route_slot(&key);
-
-	if (slot)
-		route_unmatched(slot);
 	return 0;
 }
 
