@@ -10,7 +10,9 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 
 cmake -S "$root" -B "$build" -DOTRACE_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
-for t in "$build"/test/test_*; do
+# the stages' unit tests (test_*) and each library's (<library>_test_*)
+for t in "$build"/test/test_* "$build"/test/*_test_*; do
+	[[ -x $t && -f $t ]] || continue
 	if ! out=$("$t" 2>&1); then
 		echo "$out"
 		echo "sanitize: $(basename "$t") failed" >&2

@@ -20,6 +20,8 @@ packages=(
 	lld-14 time git python3 xz-utils zstd gzip iproute2
 	# a real PostgreSQL server for the database/sql tests (test/db/postgres.sh)
 	postgresql
+	# a real Redis server for the go-redis tests (test/go/integration/redis_test.go)
+	redis-server
 	# benchmark plots; protobuf-c for the encoder comparison (bench/wrk2-hdr/pipeline/proto_compare.c)
 	gnuplot-nox protobuf-c-compiler libprotobuf-c-dev
 	# test/vm: a guest booting Debian's kernel for what lockdown refuses (--propagate);
@@ -51,7 +53,9 @@ echo "setup: $(go version)"
 
 # Fetch Go modules now, so test failures are never download failures.
 root="$(cd "$(dirname "$0")/.." && pwd)"
-for mod in "$root"/test/go "$root"/test/otlprecv "$root"/test/fixtures/services "$root"/bench/wrk2-hdr/*/; do
+for mod in "$root"/test/go "$root"/test/otlprecv "$root"/test/fixtures/services \
+	"$root"/test/fixtures/redisapp "$root"/test/fixtures/kafkaapp "$root"/test/fixtures/kfake \
+	"$root"/bench/wrk2-hdr/*/; do
 	if [[ -f "$mod/go.mod" ]]; then
 		(cd "$mod" && go mod download)
 	fi

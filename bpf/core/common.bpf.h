@@ -216,6 +216,71 @@ static __always_inline __u64 read_ptr(__u64 addr)
 	return v;
 }
 
+/*
+ * Go runtime type descriptors (internal/abi.Type, reflect's rtype before it):
+ * a 48-byte common part with the kind in byte 23, then what the kind adds (a
+ * pointer type's element type; a struct type's package path, then its
+ * fields). The same layout on amd64 since Go 1.x. An itab points to the
+ * dynamic type of its interface values at 8.
+ */
+#define GO_RTYPE_KIND_OFF 23
+#define GO_RTYPE_KIND_MASK 0x1f
+#define GO_RTYPE_COMMON 48
+#define GO_ITAB_TYPE_OFF 8
+#define GO_RKIND_INT 2
+#define GO_RKIND_PTR 22
+#define GO_RKIND_STRING 24
+#define GO_RKIND_STRUCT 25
+
+/* The kind of the runtime type descriptor at type; 0 (invalid) when unreadable. */
+static __always_inline __u8 go_rtype_kind(__u64 type)
+{
+	__u8 kind = 0;
+
+	if (!type || bpf_probe_read_user(&kind, sizeof(kind), (void *)(type + GO_RTYPE_KIND_OFF)))
+		return 0;
+	return kind & GO_RTYPE_KIND_MASK;
+}
+
+/*
+ * The message of an error value, when its dynamic type keeps it first: a
+ * string type (err's data points to the string), or a pointer to a struct
+ * whose first field is a string at offset 0 (errors.errorString and the
+ * like). Returns 1 for the first shape, 2 for the second, 0 (s untouched)
+ * otherwise. Reads only through the type descriptors: no type addresses.
+ */
+static __always_inline int go_error_message(struct go_iface err, struct go_string *s)
+{
+	__u64 type = 0, elem, field[3] = {};
+	struct go_slice fields = {};
+	int shape = 1;
+
+	if (!err.tab || !err.data ||
+	    bpf_probe_read_user(&type, sizeof(type), (void *)(err.tab + GO_ITAB_TYPE_OFF)))
+		return 0;
+	switch (go_rtype_kind(type)) {
+	case GO_RKIND_STRING:
+		break;
+	case GO_RKIND_PTR:
+		/* ptrType.Elem; structType.PkgPath (a name, one word), then Fields */
+		elem = read_ptr(type + GO_RTYPE_COMMON);
+		if (go_rtype_kind(elem) != GO_RKIND_STRUCT ||
+		    bpf_probe_read_user(&fields, sizeof(fields),
+					(void *)(elem + GO_RTYPE_COMMON + 8)) ||
+		    fields.len < 1 || !fields.ptr)
+			return 0;
+		/* structField: Name, Typ, Offset */
+		if (bpf_probe_read_user(field, sizeof(field), (void *)fields.ptr) || field[2] != 0 ||
+		    go_rtype_kind(field[1]) != GO_RKIND_STRING)
+			return 0;
+		shape = 2;
+		break;
+	default:
+		return 0;
+	}
+	return bpf_probe_read_user(s, sizeof(*s), (void *)err.data) ? 0 : shape;
+}
+
 static __always_inline void random_bytes(__u8 *dst, int n)
 {
 	for (int i = 0; i < 16; i += 4) {

@@ -48,6 +48,9 @@ struct map_scan {
 	__u32 found;  /* how many keys were found */
 	__u64 base;   /* bucket array or group array being walked */
 	__u64 stride;
+	__u64 dir;	  /* Swiss map: its directory of tables */
+	__u64 group;	  /* the group or bucket being scanned */
+	__u64 prev_table; /* the last table scanned (directory entries repeat) */
 };
 
 /*
@@ -68,13 +71,10 @@ static __always_inline int key_equals(const char *a, const char *b)
  * Checks one slot against the wanted keys; records the element address of a
  * match. Returns 1 once every key has been found, which ends the scan.
  */
-static __always_inline int map_slot_check(struct map_scan *s, __u64 key_addr, __u64 elem_addr)
+static __always_inline int map_slot_check(struct map_scan *s, struct go_string k, __u64 elem_addr)
 {
-	struct go_string k;
 	char buf[HDR_KEY_MAX] __attribute__((aligned(8))) = {};
 
-	if (bpf_probe_read_user(&k, sizeof(k), (void *)key_addr))
-		return 0;
 	if (k.len <= 0 || k.len > HDR_KEY_MAX)
 		return 0;
 	for (int i = 0; i < MAP_SCAN_KEYS; i++) {
@@ -101,49 +101,86 @@ static __always_inline int map_slot_check(struct map_scan *s, __u64 key_addr, __
 	return s->found >= s->nkeys;
 }
 
-static __always_inline int hmap_bucket_scan(struct map_scan *s, __u64 bucket)
-{
-	for (int chain = 0; chain < HMAP_MAX_CHAIN && bucket; chain++) {
-		__u8 tophash[GO_MAP_SLOTS];
+/*
+ * A bucket or a group read whole, in one read: its slots' keys are then
+ * checked in the copy, where reading each key's string header from the
+ * target took one read per slot.
+ */
+#define MAP_CHUNK_MAX (HMAP_OVERFLOW_OFF + 8)
 
-		if (bpf_probe_read_user(tophash, sizeof(tophash), (void *)bucket))
-			return 0;
-		for (int i = 0; i < GO_MAP_SLOTS; i++) {
-			if (tophash[i] < HMAP_MIN_TOPHASH)
-				continue;
-			if (map_slot_check(s, bucket + HMAP_KEYS_OFF + i * GO_STRING_SIZE,
-					   bucket + HMAP_ELEMS_OFF + i * GO_SLICE_SIZE))
-				return 1;
-		}
-		if (bpf_probe_read_user(&bucket, sizeof(bucket), (void *)(bucket + HMAP_OVERFLOW_OFF)))
-			return 0;
-	}
-	return 0;
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[MAP_CHUNK_MAX]);
+} go_map_chunk SEC(".maps");
+
+static __always_inline __u8 *map_chunk(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&go_map_chunk, &zero);
 }
 
+/* One slot of the bucket at s->group, copied into the chunk. */
+static long hmap_slot_cb(__u64 index, void *data)
+{
+	struct map_scan *s = data;
+	__u8 *chunk = map_chunk();
+	struct go_string k;
+
+	if (!chunk || index >= GO_MAP_SLOTS || chunk[index] < HMAP_MIN_TOPHASH)
+		return 0;
+	__builtin_memcpy(&k, chunk + HMAP_KEYS_OFF + (index & 7) * GO_STRING_SIZE, sizeof(k));
+	return map_slot_check(s, k, s->group + HMAP_ELEMS_OFF + index * GO_SLICE_SIZE);
+}
+
+/* A bucket and its overflow chain; 1 once every key has been found. */
 static long hmap_bucket_cb(__u64 index, void *data)
 {
 	struct map_scan *s = data;
 	__u64 bucket = s->base + index * s->stride;
 
-	return hmap_bucket_scan(s, bucket); /* 1 stops the loop */
+	for (int chain = 0; chain < HMAP_MAX_CHAIN && bucket; chain++) {
+		__u8 *chunk = map_chunk();
+
+		if (!chunk || bpf_probe_read_user(chunk, MAP_CHUNK_MAX, (void *)bucket))
+			return 0;
+		s->group = bucket;
+		bpf_loop(GO_MAP_SLOTS, hmap_slot_cb, s, 0);
+		if (s->found >= s->nkeys)
+			return 1;
+		chunk = map_chunk();
+		if (!chunk)
+			return 0;
+		__builtin_memcpy(&bucket, chunk + HMAP_OVERFLOW_OFF, sizeof(bucket));
+	}
+	return 0;
+}
+
+/* One slot of the group at s->group, copied into the chunk; a full slot's control byte has the high bit clear. */
+static long swiss_slot_cb(__u64 index, void *data)
+{
+	struct map_scan *s = data;
+	__u8 *chunk = map_chunk();
+	struct go_string k;
+	__u64 off = 8 + (index & 7) * SWISS_SLOT_SIZE;
+
+	if (!chunk || index >= GO_MAP_SLOTS || (chunk[index & 7] & 0x80))
+		return 0;
+	__builtin_memcpy(&k, chunk + off, sizeof(k));
+	return map_slot_check(s, k, s->group + off + GO_STRING_SIZE); /* 1 stops the loop */
 }
 
 static __always_inline int swiss_group_scan(struct map_scan *s, __u64 group)
 {
-	__u64 ctrl;
+	__u8 *chunk = map_chunk();
 
-	if (bpf_probe_read_user(&ctrl, sizeof(ctrl), (void *)group))
+	if (!chunk || bpf_probe_read_user(chunk, SWISS_GROUP_SIZE, (void *)group))
 		return 0;
-	for (int i = 0; i < GO_MAP_SLOTS; i++) {
-		/* a full slot's control byte has the high bit clear */
-		if ((ctrl >> (8 * i)) & 0x80)
-			continue;
-		__u64 slot = group + 8 + i * SWISS_SLOT_SIZE;
-		if (map_slot_check(s, slot, slot + GO_STRING_SIZE))
-			return 1;
-	}
-	return 0;
+	s->group = group;
+	bpf_loop(GO_MAP_SLOTS, swiss_slot_cb, s, 0);
+	return s->found >= s->nkeys;
 }
 
 static long swiss_group_cb(__u64 index, void *data)
@@ -176,39 +213,53 @@ static __always_inline void hmap_lookup(__u64 m, struct map_scan *s)
 	}
 }
 
+/* One table of a Swiss map's directory: its groups, each scanned by swiss_group_cb. */
+static long swiss_table_cb(__u64 index, void *data)
+{
+	const volatile struct ot_map_cfg *cfg = &map_cfg;
+	struct map_scan *s = data;
+	__u64 table = 0, groups = 0, mask = 0;
+
+	if (s->found >= s->nkeys)
+		return 1;
+	if (bpf_probe_read_user(&table, sizeof(table), (void *)(s->dir + index * 8)))
+		return 1;
+	if (!table || table == s->prev_table) /* directory entries repeat shared tables */
+		return 0;
+	s->prev_table = table;
+	bpf_probe_read_user(&groups, sizeof(groups), (void *)(table + cfg->swiss_table_groups));
+	bpf_probe_read_user(&mask, sizeof(mask), (void *)(table + cfg->swiss_table_mask));
+	if (!groups)
+		return 0;
+	if (mask >= SWISS_MAX_GROUPS)
+		mask = SWISS_MAX_GROUPS - 1;
+	s->base = groups;
+	bpf_loop(mask + 1, swiss_group_cb, s, 0);
+	return 0;
+}
+
+/*
+ * Every loop runs through bpf_loop, so that each scan is verified once, in
+ * its callback: unrolled in the program, the tables' loop made the verifier
+ * walk a quarter of a million instructions (0.6-2 s to load).
+ */
 static __always_inline void swiss_lookup(__u64 m, struct map_scan *s)
 {
 	const volatile struct ot_map_cfg *cfg = &map_cfg;
-	__u64 dir = 0, prev = 0;
 	__s64 dir_len = 0;
 
-	bpf_probe_read_user(&dir, sizeof(dir), (void *)(m + cfg->swiss_dir_ptr));
+	bpf_probe_read_user(&s->dir, sizeof(s->dir), (void *)(m + cfg->swiss_dir_ptr));
 	bpf_probe_read_user(&dir_len, sizeof(dir_len), (void *)(m + cfg->swiss_dir_len));
-	if (!dir)
+	if (!s->dir)
 		return;
 	if (dir_len == 0) { /* small map: dirPtr is the only group */
-		swiss_group_scan(s, dir);
+		s->base = s->dir;
+		bpf_loop(1, swiss_group_cb, s, 0);
 		return;
 	}
-	for (int t = 0; t < SWISS_MAX_TABLES; t++) {
-		__u64 table = 0, groups = 0, mask = 0;
-
-		if (t >= dir_len || s->found >= s->nkeys)
-			break;
-		if (bpf_probe_read_user(&table, sizeof(table), (void *)(dir + t * 8)))
-			break;
-		if (!table || table == prev) /* directory entries repeat shared tables */
-			continue;
-		prev = table;
-		bpf_probe_read_user(&groups, sizeof(groups), (void *)(table + cfg->swiss_table_groups));
-		bpf_probe_read_user(&mask, sizeof(mask), (void *)(table + cfg->swiss_table_mask));
-		if (!groups)
-			continue;
-		if (mask >= SWISS_MAX_GROUPS)
-			mask = SWISS_MAX_GROUPS - 1;
-		s->base = groups;
-		bpf_loop(mask + 1, swiss_group_cb, s, 0);
-	}
+	if (dir_len > SWISS_MAX_TABLES)
+		dir_len = SWISS_MAX_TABLES;
+	bpf_loop((__u32)dir_len, swiss_table_cb, s, 0);
 }
 
 /* Finds the keys in the map at address m; s->elem_addr[i] is each value found. */

@@ -96,11 +96,76 @@ static __always_inline struct goroutine_span *live_request(struct goroutine_key 
 }
 
 /*
+ * A Request's fields, read in one piece into a per-CPU copy when the plan
+ * found them all within OT_HTTP_REQ_PREFIX_MAX bytes (req_prefix), else one
+ * by one from the target: one read where there were up to ten.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[OT_HTTP_REQ_PREFIX_MAX]);
+} http_request_copy SEC(".maps");
+
+struct req_copy {
+	__u64 req;	    /* the *Request */
+	const __u8 *bytes; /* its first req_prefix bytes; NULL: read each field from req */
+};
+
+static __always_inline struct req_copy request_copy(__u64 req)
+{
+	__u32 n = http_server_cfg.req_prefix, zero = 0;
+	struct req_copy rc = { .req = req };
+	__u8 *buf;
+
+	if (!n || n > OT_HTTP_REQ_PREFIX_MAX)
+		return rc;
+	buf = bpf_map_lookup_elem(&http_request_copy, &zero);
+	if (buf && !bpf_probe_read_user(buf, n, (void *)req))
+		rc.bytes = buf;
+	return rc;
+}
+
+/* The 8-byte field of the Request at off (off >= 0 and within req_prefix). */
+static __always_inline __u64 req_u64(const struct req_copy *rc, __s64 off)
+{
+	__u64 v = 0;
+
+	if (off < 0)
+		return 0;
+	if (rc->bytes && off <= OT_HTTP_REQ_PREFIX_MAX - 8)
+		__builtin_memcpy(&v, rc->bytes + off, sizeof(v));
+	else
+		bpf_probe_read_user(&v, sizeof(v), (void *)(rc->req + off));
+	return v;
+}
+
+/* The 16-byte field of the Request at off: a string header or an interface. */
+static __always_inline void req_pair(const struct req_copy *rc, __s64 off, void *dst)
+{
+	if (off < 0)
+		return;
+	if (rc->bytes && off <= OT_HTTP_REQ_PREFIX_MAX - 16)
+		__builtin_memcpy(dst, rc->bytes + off, 16);
+	else if (bpf_probe_read_user(dst, 16, (void *)(rc->req + off)))
+		__builtin_memset(dst, 0, 16);
+}
+
+/* The string field of the Request at off, copied into dst; its full length. */
+static __always_inline __u32 req_string(const struct req_copy *rc, __s64 off, char *dst, __u32 cap)
+{
+	struct go_string str = {};
+
+	req_pair(rc, off, &str);
+	return read_go_string_at(dst, cap, str);
+}
+
+/*
  * Reads the request headers otrace uses, in one pass over the header map:
  * User-Agent (kept as a string header, read at the end) and traceparent,
  * which decides the span's trace before any child can start.
  */
-static __always_inline void read_start_headers(struct goroutine_span *gs, __u64 req)
+static __always_inline void read_start_headers(struct goroutine_span *gs, const struct req_copy *rc)
 {
 	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
 	struct http_start *start = http_state(gs);
@@ -113,7 +178,7 @@ static __always_inline void read_start_headers(struct goroutine_span *gs, __u64 
 	struct go_string tp = {};
 
 	new_root(&gs->ids);
-	if (!go_header_lookup(read_ptr(req + cfg->req_header), &scan))
+	if (!go_header_lookup(req_u64(rc, cfg->req_header), &scan))
 		return;
 	if (scan.elem_addr[0] &&
 	    !bpf_probe_read_user(&values, sizeof(values), (void *)scan.elem_addr[0]) &&
@@ -173,11 +238,11 @@ static __always_inline __u32 writer_of(struct pt_regs *ctx, __u64 tab)
 }
 
 /* URL.Path as the request arrived, before any handler could rewrite it. */
-static __always_inline struct go_string url_path(__u64 req)
+static __always_inline struct go_string url_path(const struct req_copy *rc)
 {
 	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
 	struct go_string path = {};
-	__u64 url = read_ptr(req + cfg->req_url);
+	__u64 url = req_u64(rc, cfg->req_url);
 
 	if (url)
 		bpf_probe_read_user(&path, sizeof(path), (void *)(url + cfg->url_path));
@@ -194,6 +259,7 @@ static __always_inline int start_request(struct pt_regs *ctx, __u64 req, __u64 r
 	struct http_start *start;
 	struct ctx_key ck = { .pid = key.pid };
 	struct go_iface rctx = {};
+	struct req_copy rc;
 
 	gs = goroutine_span_claim(&key, OT_REC_HTTP_SERVER, true);
 	if (!gs) {
@@ -224,10 +290,11 @@ static __always_inline int start_request(struct pt_regs *ctx, __u64 req, __u64 r
 	start->ctx = 0;
 	start->flags = 0;
 	start->ua = (struct go_string){};
-	start->path = url_path(req);
-	read_start_headers(gs, req);
-	if (cfg->req_ctx >= 0 &&
-	    !bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(req + cfg->req_ctx)) && rctx.data) {
+	rc = request_copy(req);
+	start->path = url_path(&rc);
+	read_start_headers(gs, &rc);
+	req_pair(&rc, cfg->req_ctx, &rctx);
+	if (rctx.data) {
 		start->ctx = rctx.data;
 		ck.data = rctx.data;
 		bpf_map_update_elem(&ctx_spans, &ck, &gs->ids, BPF_ANY);
@@ -257,14 +324,14 @@ int xnet_handler_start(struct pt_regs *ctx)
  * otherwise RequestURI itself (OT_HTTP_PATH_RAW), as received.
  */
 static __always_inline void read_path(struct ot_http_server_rec *rec, struct http_start *start,
-				      __u64 req)
+				      const struct req_copy *rc)
 {
 	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
-	struct go_string now = url_path(req), uri = {};
+	struct go_string now = url_path(rc), uri = {};
 
-	if ((now.ptr == start->path.ptr && now.len == start->path.len) ||
-	    cfg->req_request_uri < 0 ||
-	    bpf_probe_read_user(&uri, sizeof(uri), (void *)(req + cfg->req_request_uri)) ||
+	if (cfg->req_request_uri >= 0)
+		req_pair(rc, cfg->req_request_uri, &uri);
+	if ((now.ptr == start->path.ptr && now.len == start->path.len) || !uri.ptr ||
 	    (start->path.ptr >= uri.ptr && start->path.len >= 0 && uri.len >= 0 &&
 	     start->path.ptr + start->path.len <= uri.ptr + uri.len)) {
 		rec->path_len = read_go_string_at(rec->path, OT_PATH_CAP, start->path);
@@ -277,22 +344,21 @@ static __always_inline void read_path(struct ot_http_server_rec *rec, struct htt
 static __always_inline void read_request(struct ot_http_server_rec *rec, struct http_start *start)
 {
 	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
-	__u64 req = start->req;
+	struct req_copy rc = request_copy(start->req);
 
-	rec->method_len = read_go_string(rec->method, OT_METHOD_CAP, req + cfg->req_method);
-	read_path(rec, start, req);
-	rec->proto_major = read_s64(req + cfg->req_proto_major);
-	rec->proto_minor = read_s64(req + cfg->req_proto_minor);
-	rec->host_len = read_go_string(rec->host, OT_HOST_CAP, req + cfg->req_host);
-	rec->remote_len = read_go_string(rec->remote, OT_ADDR_CAP, req + cfg->req_remote_addr);
-	if (read_ptr(req + cfg->req_tls))
+	rec->method_len = req_string(&rc, cfg->req_method, rec->method, OT_METHOD_CAP);
+	read_path(rec, start, &rc);
+	rec->proto_major = (__s64)req_u64(&rc, cfg->req_proto_major);
+	rec->proto_minor = (__s64)req_u64(&rc, cfg->req_proto_minor);
+	rec->host_len = req_string(&rc, cfg->req_host, rec->host, OT_HOST_CAP);
+	rec->remote_len = req_string(&rc, cfg->req_remote_addr, rec->remote, OT_ADDR_CAP);
+	if (req_u64(&rc, cfg->req_tls))
 		rec->flags |= OT_HTTP_TLS;
 	if (cfg->req_pattern >= 0) {
 		rec->flags |= OT_HTTP_HAS_PATTERN;
-		rec->pattern_len =
-			read_go_string(rec->pattern, OT_PATTERN_CAP, req + cfg->req_pattern);
+		rec->pattern_len = req_string(&rc, cfg->req_pattern, rec->pattern, OT_PATTERN_CAP);
 	} else if (cfg->req_pat >= 0) {
-		__u64 pat = read_ptr(req + cfg->req_pat);
+		__u64 pat = req_u64(&rc, cfg->req_pat);
 
 		rec->flags |= OT_HTTP_HAS_PATTERN;
 		if (pat)

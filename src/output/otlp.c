@@ -248,7 +248,17 @@ static void put_span(struct otlp_buf *b, const struct span *s)
 			PUT_LIT(b, ",");
 		put_attr(b, &s->attrs[i]);
 	}
-	PUT_LIT(b, "],\"status\":{");
+	PUT_LIT(b, "]");
+	if (s->has_link) {
+		PUT_LIT(b, ",\"links\":[{\"traceId\":");
+		put_hex_string(b, s->link.trace_id, sizeof(s->link.trace_id));
+		PUT_LIT(b, ",\"spanId\":");
+		put_hex_string(b, s->link.span_id, sizeof(s->link.span_id));
+		PUT_LIT(b, ",\"flags\":");
+		put_u64(b, s->link.flags);
+		PUT_LIT(b, "}]");
+	}
+	PUT_LIT(b, ",\"status\":{");
 	if (s->status != STATUS_UNSET) {
 		PUT_LIT(b, "\"code\":");
 		put_u64(b, (uint64_t)s->status);

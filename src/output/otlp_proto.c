@@ -33,8 +33,12 @@ enum {
 	SPAN_START = 7,
 	SPAN_END = 8,
 	SPAN_ATTRIBUTES = 9,
+	SPAN_LINKS = 13,
 	SPAN_STATUS = 15,
 	SPAN_FLAGS = 16,
+	LINK_TRACE_ID = 1,
+	LINK_SPAN_ID = 2,
+	LINK_FLAGS = 6,
 	STATUS_CODE = 3,
 	KV_KEY = 1,
 	KV_VALUE = 2,
@@ -238,6 +242,16 @@ static void put_span(struct otlp_buf *b, const struct span *s)
 	put_fixed(b, TAG(SPAN_END, WT_I64), s->end_unix_ns, 8);
 	for (size_t i = 0; i < s->nattrs; i++)
 		put_attr(b, TAG(SPAN_ATTRIBUTES, WT_LEN), &s->attrs[i]);
+	if (s->has_link) {
+		/* Link{trace_id, span_id, flags}: 33 bytes */
+		size_t link = open_message(b, TAG(SPAN_LINKS, WT_LEN), 1);
+
+		put_len_field(b, TAG(LINK_TRACE_ID, WT_LEN), s->link.trace_id,
+			      sizeof(s->link.trace_id));
+		put_len_field(b, TAG(LINK_SPAN_ID, WT_LEN), s->link.span_id, sizeof(s->link.span_id));
+		put_fixed(b, TAG(LINK_FLAGS, WT_I32), s->link.flags, 4);
+		close_message(b, link, 1);
+	}
 	if (s->status != STATUS_UNSET) {
 		/* Status{code}: two bytes of content */
 		uint8_t status[] = { TAG(STATUS_CODE, WT_VARINT), (uint8_t)s->status };

@@ -207,6 +207,16 @@ int span__parse_traceparent(const char *s, size_t len, uint8_t trace_id[16],
 	return ot_parse_traceparent(s, len, trace_id, parent_id, trace_flags) ? -EINVAL : 0;
 }
 
+bool span__link_traceparent(struct span *s, const char *tp, size_t len)
+{
+	uint8_t flags;
+
+	if (span__parse_traceparent(tp, len, s->link.trace_id, s->link.span_id, &flags))
+		return s->has_link = false;
+	s->link.flags = flags | SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE;
+	return s->has_link = true;
+}
+
 /* The ids were made in BPF when the span started (children needed them). */
 static void apply_ids(struct span *s, const struct ot_span_ids *ids, bool has_parent)
 {

@@ -39,8 +39,19 @@ struct attr {
 #define W3C_SAMPLED 0x01u
 
 /* OTLP enum values */
-enum span_kind { SPAN_KIND_SERVER = 2, SPAN_KIND_CLIENT = 3 };
+enum span_kind {
+	SPAN_KIND_SERVER = 2,
+	SPAN_KIND_CLIENT = 3,
+	SPAN_KIND_PRODUCER = 4,
+};
 enum span_status { STATUS_UNSET = 0, STATUS_OK = 1, STATUS_ERROR = 2 };
+
+/* A link to a span of another trace (messaging: a message's creation context). */
+struct span_link {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint32_t flags; /* OTLP Link.flags: W3C trace flags and the remote bits */
+};
 
 struct span {
 	uint8_t trace_id[16];
@@ -50,6 +61,8 @@ struct span {
 	uint32_t flags; /* OTLP Span.flags */
 	enum span_kind kind;
 	enum span_status status;
+	bool has_link;
+	struct span_link link;
 	uint32_t pid;
 	uint64_t start_unix_ns;
 	uint64_t end_unix_ns;
@@ -137,6 +150,11 @@ void span__set_identity(const struct span_decoding *d, struct span *s, enum span
 /* The span's name: "first" or "first second" (second only if it is a line of text). */
 void span__set_name(struct span *s, const char *first, size_t first_len, const char *second,
 		    size_t second_len);
+/*
+ * Links the span to a W3C traceparent value (remote: it came from outside the
+ * process); false, no link, when it is not a valid one.
+ */
+bool span__link_traceparent(struct span *s, const char *tp, size_t len);
 /*
  * Adds a string attribute if it is a line of text (validate__line); returns
  * whether it was added, else counts it in s->invalid.

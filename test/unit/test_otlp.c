@@ -112,6 +112,36 @@ static void test_shape(struct span_assembler *sa)
 	CHECK(json_integer_value(json_object_get(json_object_get(sp, "status"), "code")) == 2);
 	CHECK_STR(attr_int(json_object_get(sp, "attributes"), "http.response.status_code"), "500");
 	CHECK_STR(json_string_value(json_object_get(sp, "name")), "POST /items/{id}");
+	CHECK(json_object_get(sp, "links") == NULL);
+	json_decref(doc);
+}
+
+/* A span linked to a message's creation context: one link, remote. */
+static void test_link(struct span_assembler *sa)
+{
+	static const char tp[] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+	struct ot_http_server_rec r;
+	struct span s;
+	const struct span *ptr = &s;
+	json_t *doc, *sp, *link;
+
+	http_record(&r);
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(!span__link_traceparent(&s, "00-zz", 5) && !s.has_link);
+	CHECK(span__link_traceparent(&s, tp, sizeof(tp) - 1));
+	doc = encode_and_parse(&ptr, 1);
+	if (!doc)
+		return;
+	sp = json_array_get(json_object_get(doc, "resourceSpans"), 0);
+	sp = json_array_get(json_object_get(sp, "scopeSpans"), 0);
+	sp = json_array_get(json_object_get(sp, "spans"), 0);
+	CHECK(json_array_size(json_object_get(sp, "links")) == 1);
+	link = json_array_get(json_object_get(sp, "links"), 0);
+	CHECK_STR(json_string_value(json_object_get(link, "traceId")),
+		  "0af7651916cd43dd8448eb211c80319c");
+	CHECK_STR(json_string_value(json_object_get(link, "spanId")), "b7ad6b7169203331");
+	CHECK(json_integer_value(json_object_get(link, "flags")) ==
+	      (W3C_SAMPLED | SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE));
 	json_decref(doc);
 }
 
@@ -205,6 +235,7 @@ int main(void)
 
 	CHECK(span_assembler__new(&sa) == 0);
 	test_shape(sa);
+	test_link(sa);
 	test_escaping(sa);
 	test_batch(sa);
 	test_every_byte();

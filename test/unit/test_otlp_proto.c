@@ -133,6 +133,9 @@ static struct span sample_span(void)
 	return s;
 }
 
+/* A message's creation context, as messaging spans link to it. */
+static const char link_tp[] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
 static void test_span(void)
 {
 	static const struct attr rattrs[] = {
@@ -186,6 +189,26 @@ static void test_span(void)
 	CHECK(a && bytes_eq(a, "/items/7", 8));
 	n = fields(get(span, nsp, 15)->p, get(span, nsp, 15)->len, st, 2);
 	CHECK(n == 1 && st[0].num == 3 && st[0].v == STATUS_ERROR);
+	CHECK(!get(span, nsp, 13));
+	otlp_buf__free(&b);
+
+	/* a link: Link{trace_id, span_id, flags} */
+	CHECK(span__link_traceparent(&s, link_tp, sizeof(link_tp) - 1));
+	b = (struct otlp_buf){ 0 };
+	CHECK(otlp_proto__encode(&b, &g, 1) == 0);
+	fields((uint8_t *)b.data, b.len, req, 4);
+	fields(req[0].p, req[0].len, rs, 8);
+	nss = fields(get(rs, 3, 2)->p, get(rs, 3, 2)->len, ss, 8);
+	nsp = fields(get(ss, nss, 2)->p, get(ss, nss, 2)->len, span, 24);
+	CHECK(get(span, nsp, 13) != NULL);
+	if (get(span, nsp, 13)) {
+		struct field link[4];
+
+		n = fields(get(span, nsp, 13)->p, get(span, nsp, 13)->len, link, 4);
+		CHECK(n == 3 && bytes_eq(get(link, n, 1), s.link.trace_id, 16));
+		CHECK(bytes_eq(get(link, n, 2), s.link.span_id, 8));
+		CHECK(get(link, n, 6) && get(link, n, 6)->wt == 5 && get(link, n, 6)->v == 0x301);
+	}
 	otlp_buf__free(&b);
 }
 
@@ -295,8 +318,8 @@ static void write_pair(const char *dir, const char *name, const struct otlp_grou
  * Samples for the Collector's decoders (test/go/internal/otlp,
  * TestProtoSamples): a decoded HTTP server record, and spans with values
  * that stress the encoders: bytes that are not UTF-8, NUL bytes, strings cut
- * mid-character, long values, negative and large integers, client and server
- * kinds, several processes, users' resource keys.
+ * mid-character, long values, negative and large integers, client, server and
+ * producer kinds, a link, several processes, users' resource keys.
  */
 static void write_samples(const char *dir)
 {
@@ -326,6 +349,8 @@ static void write_samples(const char *dir)
 		.key = "db.query.text", .str = query, .len = sizeof(query) - 1, .truncated = true
 	};
 	spans[2] = sample_span();
+	spans[2].kind = SPAN_KIND_PRODUCER;
+	CHECK(span__link_traceparent(&spans[2], link_tp, sizeof(link_tp) - 1));
 	spans[3] = sample_span();
 	memset(long_text, 'a', 70000);
 	long_text[69999] = '\xe2'; /* a character cut at the end */
