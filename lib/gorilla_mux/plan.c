@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * gorilla/mux's plan (see probe.bpf.h): in (*Router).ServeHTTP, the call of
- * (*Router).Match and the call of requestWithRoute (gorilla/mux 1.8; 1.7
- * passes the route as an interface{} to setCurrentRoute, whose dynamic type
- * otrace cannot check without symbols: not probed). Planned only when
- * another library traces the binary: a route annotates the server span,
- * gorilla/mux makes none.
+ * (*Router).Match and the call of requestWithRoute (gorilla/mux 1.7.4 on;
+ * before, it passed the route as an interface{} to setCurrentRoute, whose
+ * dynamic type otrace cannot check without symbols: not probed). Planned
+ * only when another library traces the binary: a route annotates the server
+ * span, gorilla/mux makes none.
  */
 #include "gorilla_mux/config.h"
 #include "library.h"
@@ -37,7 +37,7 @@ static void plan_gorilla_mux(const struct gobin *gb, struct plan *plan, struct l
 	if (!plan__router_linked(gb, plan, fns, FN_MAX))
 		return;
 	if (!fns[FN_WITH_ROUTE].vaddr) {
-		pr_warn("gorilla/mux: %s not found (gorilla/mux before 1.8): its routes are not "
+		pr_warn("gorilla/mux: %s not found (gorilla/mux before 1.7.4): its routes are not "
 			"recorded",
 			fns[FN_WITH_ROUTE].name);
 		return;

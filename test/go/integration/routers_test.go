@@ -34,7 +34,7 @@ var routerReleases = []routerRelease{
 		param: colonParam, wildcard: "/files/*filepath"},
 	{dir: "chi", library: "chi", module: "github.com/go-chi/chi/v5", oldest: "v5.0.0", newest: "v5.5.0",
 		param: braceParam, wildcard: "/files/*"},
-	{dir: "gorilla_mux", library: "gorilla/mux", module: "github.com/gorilla/mux", oldest: "v1.8.0", newest: "v1.8.1",
+	{dir: "gorilla_mux", library: "gorilla/mux", module: "github.com/gorilla/mux", oldest: "v1.7.4", newest: "v1.8.1",
 		param: braceParam, wildcard: "/files/"},
 	{dir: "echo", library: "echo", module: "github.com/labstack/echo/v4", oldest: "v4.0.0", newest: "v4.16.5",
 		param: colonParam, wildcard: "/files/*", pre: true},
@@ -236,14 +236,14 @@ func checkRouterPlan(t *testing.T, bin string, r routerRelease, fixturePath stri
 
 // TestRoutersUnsupported: a router release otrace does not read leaves its
 // routes out with a warning naming what is missing (gin before 1.5 has no
-// Context.fullPath; gorilla/mux before 1.8 no requestWithRoute), and its
+// Context.fullPath; gorilla/mux before 1.7.4 no requestWithRoute), and its
 // probes listed unplanned or absent; the binary is still traced.
 func TestRoutersUnsupported(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
 	for _, c := range []struct{ dir, library, release, warning string }{
 		{"gin", "gin", "v1.4.0", "gin: field github.com/gin-gonic/gin.Context.fullPath unknown"},
-		{"gorilla_mux", "gorilla/mux", "v1.7.4", "gorilla/mux: github.com/gorilla/mux.requestWithRoute not found"},
+		{"gorilla_mux", "gorilla/mux", "v1.7.3", "gorilla/mux: github.com/gorilla/mux.requestWithRoute not found"},
 	} {
 		t.Run(c.dir+"-"+c.release, func(t *testing.T) {
 			plan, stderr := listProbes(t, bin, routerFixture(t, c.dir, c.release))
