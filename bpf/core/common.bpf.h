@@ -353,13 +353,14 @@ static __always_inline __u64 span_id_of(const struct ot_span_ids *ids)
 }
 
 /*
- * For a router: the route slot of the server span live on goroutine key
- * (cleared when an earlier span left it), NULL when no server span is live
- * there. Routers annotate the span; they make none.
+ * For a router's probe: the route slot of the server span live on the
+ * current goroutine (cleared when an earlier span left it), NULL when no
+ * server span is live there. Routers annotate the span; they make none.
  */
-static __always_inline struct goroutine_route *route_slot(struct goroutine_key *key)
+static __always_inline struct goroutine_route *route_slot(struct pt_regs *ctx)
 {
-	struct goroutine_span *gs = bpf_map_lookup_elem(&goroutine_spans, key);
+	struct goroutine_key key = goroutine_of(ctx);
+	struct goroutine_span *gs = bpf_map_lookup_elem(&goroutine_spans, &key);
 	__u64 span_id;
 
 	if (!gs || !gs->live || gs->owner == GOROUTINE_INHERITED)
@@ -390,6 +391,17 @@ static __always_inline void route_matched(struct goroutine_route *slot, struct g
 	}
 	slot->route.len = read_go_string_at(slot->route.text, OT_ROUTE_CAP, tmpl);
 	slot->route.state = slot->route.len ? OT_ROUTE_MATCHED : OT_ROUTE_UNREADABLE;
+}
+
+/* The router matched the route whose template is the Go string at addr. */
+static __always_inline void route_matched_at(struct goroutine_route *slot, __u64 addr)
+{
+	struct go_string tmpl = {};
+
+	if (bpf_probe_read_user(&tmpl, sizeof(tmpl), (void *)addr))
+		slot->route.state = OT_ROUTE_UNREADABLE;
+	else
+		route_matched(slot, tmpl);
 }
 
 /*

@@ -38,8 +38,7 @@ struct {
 SEC("uprobe")
 int chi_find_route(struct pt_regs *ctx)
 {
-	struct goroutine_key key = goroutine_of(ctx);
-	struct goroutine_route *slot = route_slot(&key);
+	struct goroutine_route *slot = route_slot(ctx);
 
 	if (!slot)
 		return 0;
@@ -89,8 +88,7 @@ static __always_inline __u32 chi_join(char *buf, struct go_slice patterns)
 SEC("uprobe")
 int chi_route_found(struct pt_regs *ctx)
 {
-	struct goroutine_key key = goroutine_of(ctx);
-	struct goroutine_route *slot = route_slot(&key);
+	struct goroutine_route *slot = route_slot(ctx);
 	struct go_slice patterns = {};
 	__u32 zero = 0, len;
 	__u64 rctx;

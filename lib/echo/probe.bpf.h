@@ -26,8 +26,7 @@ const volatile struct ot_echo_cfg echo_cfg = {};
 SEC("uprobe")
 int echo_find(struct pt_regs *ctx)
 {
-	struct goroutine_key key = goroutine_of(ctx);
-	struct goroutine_route *slot = route_slot(&key);
+	struct goroutine_route *slot = route_slot(ctx);
 
 	if (!slot)
 		return 0;
@@ -41,8 +40,7 @@ int echo_find(struct pt_regs *ctx)
 SEC("uprobe")
 int echo_found(struct pt_regs *ctx)
 {
-	struct goroutine_key key = goroutine_of(ctx);
-	struct goroutine_route *slot = route_slot(&key);
+	struct goroutine_route *slot = route_slot(ctx);
 	struct go_string path = {};
 	__u64 c;
 

@@ -27,18 +27,10 @@ const volatile struct ot_gin_cfg gin_cfg = {};
 SEC("uprobe")
 int gin_route(struct pt_regs *ctx)
 {
-	struct goroutine_key key = goroutine_of(ctx);
-	struct goroutine_route *slot = route_slot(&key);
-	struct go_string path = {};
+	struct goroutine_route *slot = route_slot(ctx);
 
-	if (!slot)
-		return 0;
-	if (bpf_probe_read_user(&path, sizeof(path),
-				(void *)(GO_ARG3(ctx) + gin_cfg.context_full_path))) {
-		slot->route.state = OT_ROUTE_UNREADABLE;
-		return 0;
-	}
-	route_matched(slot, path);
+	if (slot)
+		route_matched_at(slot, GO_ARG3(ctx) + gin_cfg.context_full_path);
 	return 0;
 }
 

@@ -23,8 +23,7 @@ const volatile struct ot_gorilla_mux_cfg gorilla_mux_cfg = {};
 SEC("uprobe")
 int gorilla_mux_match(struct pt_regs *ctx)
 {
-	struct goroutine_key key = goroutine_of(ctx);
-	struct goroutine_route *slot = route_slot(&key);
+	struct goroutine_route *slot = route_slot(ctx);
 
 	if (slot)
 		route_unmatched(slot);
@@ -36,23 +35,17 @@ SEC("uprobe")
 int gorilla_mux_route(struct pt_regs *ctx)
 {
 	const volatile struct ot_gorilla_mux_cfg *cfg = &gorilla_mux_cfg;
-	struct goroutine_key key = goroutine_of(ctx);
-	struct goroutine_route *slot = route_slot(&key);
-	struct go_string tmpl = {};
+	struct goroutine_route *slot = route_slot(ctx);
 	__u64 route = GO_ARG2(ctx), rr = 0;
 
 	if (!slot)
 		return 0;
-	if (route && bpf_probe_read_user(&rr, sizeof(rr), (void *)(route + cfg->route_path))) {
+	if (route && bpf_probe_read_user(&rr, sizeof(rr), (void *)(route + cfg->route_path)))
 		slot->route.state = OT_ROUTE_UNREADABLE;
-		return 0;
-	}
-	/* a route matched by host, method or headers only has no path template */
-	if (rr && bpf_probe_read_user(&tmpl, sizeof(tmpl), (void *)(rr + cfg->regexp_template))) {
-		slot->route.state = OT_ROUTE_UNREADABLE;
-		return 0;
-	}
-	route_matched(slot, tmpl);
+	else if (rr)
+		route_matched_at(slot, rr + cfg->regexp_template);
+	else
+		route_unmatched(slot); /* matched by host, method or headers only: no path template */
 	return 0;
 }
 
