@@ -7,7 +7,8 @@
 #include "library.h"
 
 extern const struct library lib_net_http_server, lib_net_http_client, lib_database_sql,
-	lib_grpc, lib_go_redis, lib_kafka_go, lib_goroutines;
+	lib_grpc, lib_go_redis, lib_kafka_go, lib_gin, lib_chi, lib_gorilla_mux, lib_echo,
+	lib_goroutines;
 
 const struct library *const libraries[] = {
 	&lib_net_http_server,
@@ -16,7 +17,13 @@ const struct library *const libraries[] = {
 	&lib_grpc,
 	&lib_go_redis,
 	&lib_kafka_go,
-	/* auxiliary: planned after the libraries whose spans it serves */
+	/* auxiliary: planned after the libraries whose spans they serve */
+	/* routers: the route of the server span in progress */
+	&lib_gin,
+	&lib_chi,
+	&lib_gorilla_mux,
+	&lib_echo,
+	/* goroutine ancestry */
 	&lib_goroutines,
 };
 

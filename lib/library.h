@@ -36,8 +36,9 @@ struct library {
 				struct lib_state *state);
 	/*
 	 * it makes no spans of its own but serves those of others (goroutine
-	 * ancestry): it does not make a binary traceable on its own, and it is
-	 * not listed among the libraries otrace instruments
+	 * ancestry; a router's route for the server span in progress): it does
+	 * not make a binary traceable on its own, and it is not listed among the
+	 * libraries otrace instruments
 	 */
 	bool auxiliary;
 	/* its BPF programs (SEC("uprobe") names), NULL-terminated */

@@ -55,10 +55,15 @@ echo "setup: $(go version)"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 for mod in "$root"/test/go "$root"/test/otlprecv "$root"/test/fixtures/services \
 	"$root"/test/fixtures/redisapp "$root"/test/fixtures/kafkaapp "$root"/test/fixtures/kfake \
-	"$root"/bench/wrk2-hdr/*/; do
+	"$root"/test/fixtures/routers/*/ "$root"/bench/wrk2-hdr/*/; do
 	if [[ -f "$mod/go.mod" ]]; then
 		(cd "$mod" && go mod download)
 	fi
+done
+# The router releases TestRouters builds besides the ones the fixtures pin,
+# built once (to nowhere) so that their dependencies are fetched too.
+for rel in gin:v1.5.0 gin:v1.4.0 chi:v5.0.0 gorilla_mux:v1.7.4 gorilla_mux:v1.7.3 echo:v4.0.0; do
+	"$root/test/fixtures/routers/build.sh" "${rel%%:*}" go /dev/null "${rel#*:}" >/dev/null
 done
 # The guest's kernel (test/vm), unpacked into a cache, never installed.
 "$root/test/vm/run-in-vm.sh" --prepare

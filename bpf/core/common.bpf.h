@@ -73,12 +73,25 @@ struct {
 /* owner of an entry a goroutine inherited from the one that started it */
 #define GOROUTINE_INHERITED 0xffffffffu
 
+/*
+ * What the routers on a goroutine (lib/gin, lib/chi, ...) leave for the
+ * server span in progress there (route_slot): the route they matched,
+ * copied while they held it, and a router's own values between two of its
+ * probes. Tagged with the span: what an earlier span left is not this one's.
+ */
+struct goroutine_route {
+	__u64 span_id;	  /* the span it is for (its ids.span_id) */
+	__u64 scratch[2]; /* a router's own values between two of its probes */
+	struct ot_route route;
+};
+
 struct goroutine_span {
 	struct ot_span_ids ids;
 	__u32 live;  /* a span is in progress: children find it */
 	__u32 owner; /* the OT_REC_* of the library whose span and state these are, or
 		      * GOROUTINE_INHERITED (lib/goroutines) */
 	__u8 state[GOROUTINE_STATE_MAX] __attribute__((aligned(8)));
+	struct goroutine_route route;
 };
 
 struct {
@@ -335,6 +348,79 @@ static __always_inline const struct ot_span_ids *find_ctx_parent(__u32 pid, __u6
 		ctx_data = parent.data;
 	}
 	return NULL;
+}
+
+static __always_inline __u64 span_id_of(const struct ot_span_ids *ids)
+{
+	__u64 id;
+
+	__builtin_memcpy(&id, ids->span_id, sizeof(id));
+	return id;
+}
+
+/*
+ * For a router's probe: the route slot of the server span live on the
+ * current goroutine (cleared when an earlier span left it), NULL when no
+ * server span is live there. Routers annotate the span; they make none.
+ */
+static __always_inline struct goroutine_route *route_slot(struct pt_regs *ctx)
+{
+	struct goroutine_key key = goroutine_of(ctx);
+	struct goroutine_span *gs = bpf_map_lookup_elem(&goroutine_spans, &key);
+	__u64 span_id;
+
+	if (!gs || !gs->live || gs->owner == GOROUTINE_INHERITED)
+		return NULL;
+	span_id = span_id_of(&gs->ids);
+	if (gs->route.span_id != span_id) {
+		gs->route.span_id = span_id;
+		gs->route.scratch[0] = gs->route.scratch[1] = 0;
+		gs->route.route.state = OT_ROUTE_NONE;
+		gs->route.route.len = 0;
+	}
+	return &gs->route;
+}
+
+/* The router looks at the request, or found no route for it: the span gets none. */
+static __always_inline void route_unmatched(struct goroutine_route *slot)
+{
+	slot->route.state = OT_ROUTE_UNMATCHED;
+	slot->route.len = 0;
+}
+
+/* The router matched the route whose template is the Go string tmpl (empty: none). */
+static __always_inline void route_matched(struct goroutine_route *slot, struct go_string tmpl)
+{
+	if (tmpl.len <= 0 || !tmpl.ptr) {
+		route_unmatched(slot);
+		return;
+	}
+	slot->route.len = read_go_string_at(slot->route.text, OT_ROUTE_CAP, tmpl);
+	slot->route.state = slot->route.len ? OT_ROUTE_MATCHED : OT_ROUTE_UNREADABLE;
+}
+
+/* The router matched the route whose template is the Go string at addr. */
+static __always_inline void route_matched_at(struct goroutine_route *slot, __u64 addr)
+{
+	struct go_string tmpl = {};
+
+	if (bpf_probe_read_user(&tmpl, sizeof(tmpl), (void *)addr))
+		slot->route.state = OT_ROUTE_UNREADABLE;
+	else
+		route_matched(slot, tmpl);
+}
+
+/*
+ * For a server library emitting gs's span: the route its goroutine's
+ * routers left for it, into out (zeroed by the caller: OT_ROUTE_NONE).
+ */
+static __always_inline void route_take(const struct goroutine_span *gs, struct ot_route *out)
+{
+	if (gs->route.span_id != span_id_of(&gs->ids) || gs->route.route.state == OT_ROUTE_NONE)
+		return;
+	out->state = gs->route.route.state;
+	out->len = gs->route.route.len;
+	__builtin_memcpy(out->text, gs->route.route.text, OT_ROUTE_CAP);
 }
 
 /* The server span in progress on goroutine g, if any. */

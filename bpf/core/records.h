@@ -45,6 +45,29 @@ struct ot_span_ids {
 };
 
 /*
+ * The route a router matched for a server span (lib/<router>/): its template,
+ * as the router spells it ("/users/:id", "/users/{id}"), copied while the
+ * router held it. A server library carries it in its record; a router's
+ * route wins over what the server itself knows (net/http's ServeMux
+ * pattern), and a router that saw the request but matched no route leaves
+ * the span without one.
+ */
+#define OT_ROUTE_CAP 128
+
+enum ot_route_state {
+	OT_ROUTE_NONE = 0,	/* no router saw the request */
+	OT_ROUTE_UNMATCHED = 1, /* a router saw it and matched no route (404, 405, redirect) */
+	OT_ROUTE_MATCHED = 2,	/* text holds the route (len > OT_ROUTE_CAP: it did not fit) */
+	OT_ROUTE_UNREADABLE = 3, /* a router matched a route whose text could not be read */
+};
+
+struct ot_route {
+	__u32 state; /* enum ot_route_state */
+	__u32 len;   /* the route's full length */
+	char text[OT_ROUTE_CAP];
+};
+
+/*
  * BPF cookie of a probe on a Go prologue's stack-check branch: the flags of
  * its cmp tell whether the branch to morestack is taken, after which the
  * function starts over (and the probe hits again).

@@ -79,6 +79,7 @@ int net_http_server__decode(const struct span_decoding *d, const void *rec, size
 	const struct ot_http_server_rec *r;
 	bool tls, known;
 	const char *route = NULL;
+	enum semconv_route routed;
 	size_t mlen, rlen = 0;
 	int64_t status;
 
@@ -102,8 +103,11 @@ int net_http_server__decode(const struct span_decoding *d, const void *rec, size
 	span__add_string(s, "url.scheme", tls ? "https" : "http", tls ? 5 : 4);
 	if (status && !semconv__add_http_status(s, status))
 		status = 0; /* not a status: memory that was something else */
-	if ((r->flags & OT_HTTP_HAS_PATTERN) && route_of(r, &route, &rlen) &&
-	    !span__add_string(s, "http.route", route, rlen)) {
+	/* a router's route wins; without a router, ServeMux's pattern is the route */
+	routed = semconv__router_route(s, &r->route, &route, &rlen);
+	if (routed == SEMCONV_ROUTE_NOT_ROUTED && (r->flags & OT_HTTP_HAS_PATTERN))
+		route_of(r, &route, &rlen);
+	if (route && !span__add_string(s, "http.route", route, rlen)) {
 		route = NULL;
 		rlen = 0;
 	}

@@ -384,7 +384,8 @@ static __always_inline void emit_server(struct goroutine_key *key, struct gorout
 		count_drop(OT_DROP_RINGBUF_FULL);
 		return;
 	}
-	__builtin_memset(rec, 0, sizeof(*rec));
+	/* the route's text is read only when its state says so (too big for one memset) */
+	__builtin_memset(rec, 0, offsetof(struct ot_http_server_rec, route.text));
 	rec->hdr.type = OT_REC_HTTP_SERVER;
 	rec->hdr.size = sizeof(*rec);
 	rec->pid = key->pid;
@@ -399,6 +400,7 @@ static __always_inline void emit_server(struct goroutine_key *key, struct gorout
 	if (start->flags & OT_HTTP_UA_FOUND)
 		rec->ua_len = read_go_string_at(rec->ua, OT_UA_CAP, start->ua);
 	read_request(rec, start);
+	route_take(gs, &rec->route);
 	if (!(rec->flags & OT_HTTP_SERVED_H2) && rec->proto_major == 2) {
 		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
 		return;

@@ -45,6 +45,7 @@ struct ot_http_server_rec {
 	char remote[OT_ADDR_CAP];
 	char pattern[OT_PATTERN_CAP];
 	char ua[OT_UA_CAP];
+	struct ot_route route; /* what a router matched (records.h); wins over pattern */
 };
 
 #endif

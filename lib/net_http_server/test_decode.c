@@ -255,6 +255,73 @@ static void test_continued_trace(struct span_assembler *sa)
 	      s.flags == (W3C_SAMPLED | SPAN_FLAGS_HAS_IS_REMOTE));
 }
 
+/* A router's route in the record (records.h: struct ot_route). */
+static void set_route(struct ot_http_server_rec *r, uint32_t state, const char *text)
+{
+	size_t n = strlen(text);
+
+	memset(&r->route, 0, sizeof(r->route));
+	r->route.state = state;
+	r->route.len = (uint32_t)n;
+	memcpy(r->route.text, text, n < OT_ROUTE_CAP ? n : OT_ROUTE_CAP);
+}
+
+static bool named(const struct span *s, const char *name)
+{
+	return s->name_len == strlen(name) && !memcmp(s->name, name, s->name_len);
+}
+
+/* A router's route wins over ServeMux's pattern; a router's miss leaves none. */
+static void test_http_router_route(struct span_assembler *sa)
+{
+	char longer[OT_ROUTE_CAP + 2];
+	struct ot_http_server_rec r;
+	struct span s;
+
+	http_record(&r); /* pattern "POST /items/{id}" */
+	set_route(&r, OT_ROUTE_MATCHED, "/api/items/:id");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "http.route", "/api/items/:id"));
+	CHECK(named(&s, "POST /api/items/:id"));
+	CHECK(s.invalid == 0);
+
+	/* the router matched nothing: no route, though ServeMux matched */
+	http_record(&r);
+	set_route(&r, OT_ROUTE_UNMATCHED, "");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(!find(&s, "http.route"));
+	CHECK(named(&s, "POST"));
+	CHECK(s.invalid == 0);
+
+	/* no router: ServeMux's pattern */
+	http_record(&r);
+	set_route(&r, OT_ROUTE_NONE, "/ignored");
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(str_is(&s, "http.route", "/items/{id}"));
+
+	/* not a route, cut at the capture, unreadable, an unknown state: none, counted */
+	memset(longer, 'a', sizeof(longer) - 1);
+	longer[0] = '/';
+	longer[sizeof(longer) - 1] = 0;
+	const struct {
+		uint32_t state;
+		const char *text;
+	} bad[] = {
+		{ OT_ROUTE_MATCHED, "users/:id" },   { OT_ROUTE_MATCHED, "/users/\n:id" },
+		{ OT_ROUTE_MATCHED, "/a\x01b" },     { OT_ROUTE_MATCHED, longer },
+		{ OT_ROUTE_MATCHED, "" },	     { OT_ROUTE_UNREADABLE, "" },
+		{ 77, "/users/:id" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		http_record(&r);
+		set_route(&r, bad[i].state, bad[i].text);
+		CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+		CHECK(!find(&s, "http.route"));
+		CHECK(named(&s, "POST"));
+		CHECK(s.invalid == 1);
+	}
+}
+
 int main(void)
 {
 	struct span_assembler *sa;
@@ -266,6 +333,7 @@ int main(void)
 	test_http_false_data(sa);
 	test_http_cut_host(sa);
 	test_http_h2_and_paths(sa);
+	test_http_router_route(sa);
 	span_assembler__free(sa);
 	return ut_summary();
 }

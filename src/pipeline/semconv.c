@@ -100,6 +100,29 @@ bool semconv__add_http_method(struct span *s, const char *method, uint32_t full_
 	return false;
 }
 
+enum semconv_route semconv__router_route(struct span *s, const struct ot_route *r,
+					 const char **route, size_t *len)
+{
+	switch (r->state) {
+	case OT_ROUTE_NONE:
+		return SEMCONV_ROUTE_NOT_ROUTED;
+	case OT_ROUTE_MATCHED:
+		/* a template cut at the capture is not the route */
+		if (r->len && r->len <= OT_ROUTE_CAP && r->text[0] == '/' &&
+		    validate__line(r->text, r->len)) {
+			*route = r->text;
+			*len = r->len;
+			return SEMCONV_ROUTE_MATCHED;
+		}
+		s->invalid++;
+		return SEMCONV_ROUTE_NONE;
+	case OT_ROUTE_UNMATCHED:
+		return SEMCONV_ROUTE_NONE;
+	}
+	s->invalid++; /* unreadable, or no state a router writes */
+	return SEMCONV_ROUTE_NONE;
+}
+
 bool semconv__add_http_status(struct span *s, int64_t code)
 {
 	if (!validate__http_status(code)) {

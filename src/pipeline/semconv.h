@@ -41,6 +41,16 @@ void semconv__set_status_error(struct span *s, int64_t status);
  */
 void semconv__add_error_type(const struct span_decoding *d, struct span *s, uint32_t pid,
 			     uint64_t itab);
+/* What the routers serving a request said about its route (struct ot_route, records.h). */
+enum semconv_route {
+	SEMCONV_ROUTE_NOT_ROUTED, /* no router saw the request: the server's own route stands */
+	SEMCONV_ROUTE_NONE,	  /* a router matched none, or one that is no route (counted) */
+	SEMCONV_ROUTE_MATCHED,	  /* the router's route: a path template, a line of text */
+};
+
+/* The route r the routers left for span s: *route and *len when SEMCONV_ROUTE_MATCHED. */
+enum semconv_route semconv__router_route(struct span *s, const struct ot_route *r,
+					 const char **route, size_t *len);
 /* The parts of a client request's URL, as the request holds them. */
 struct url_parts {
 	const char *scheme, *host, *path, *query, *fragment;

@@ -258,6 +258,29 @@ const struct field_req *plan__resolve_fields(const struct gobin *gb, struct plan
 	return NULL;
 }
 
+bool plan__router_linked(const struct gobin *gb, const struct plan *plan, struct go_func *fns,
+			 size_t n)
+{
+	if (!plan__active(plan))
+		return false; /* no server span to annotate */
+	gobin__find_funcs(gb, fns, n);
+	return fns[0].vaddr != 0;
+}
+
+bool plan__router_fields(const struct gobin *gb, struct plan *plan, const char *lib,
+			 size_t first, struct field_req *fields, size_t n)
+{
+	const struct field_req *missing = plan__resolve_fields(gb, plan, fields, n, n);
+
+	if (!missing)
+		return true;
+	pr_warn("%s: field %s.%s unknown (not in DWARF nor the type data): its routes are not "
+		"recorded as http.route",
+		lib, missing->type, missing->field);
+	plan__skip_from(plan, first, "field %s.%s unknown", missing->type, missing->field);
+	return false;
+}
+
 int plan__frame_extension(const struct gobin *gb, struct plan *plan, const char *lib,
 			  const char *what, const struct go_func *arm, const char *arm_prog,
 			  const struct go_func *writer, const char *writer_prog,

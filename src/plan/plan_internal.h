@@ -53,6 +53,22 @@ int64_t plan__offset_or_none(const struct field_req *f);
 bool plan__go_at_least(const char *version, int minor);
 
 /*
+ * For a router, which annotates the server span in progress with its route
+ * (route_slot, bpf/core/common.bpf.h) and makes no span: finds its functions
+ * (fns[0]: the one whose absence means the program does not link it) when
+ * another library traces the binary. Returns whether to plan its probes.
+ */
+bool plan__router_linked(const struct gobin *gb, const struct plan *plan, struct go_func *fns,
+			 size_t n);
+/*
+ * Resolves a router's fields once its probes are added (from index first):
+ * a missing one skips them with a warning naming it. Returns whether all
+ * are known.
+ */
+bool plan__router_fields(const struct gobin *gb, struct plan *plan, const char *lib,
+			 size_t first, struct field_req *fields, size_t n);
+
+/*
  * --propagate on HTTP/2 (net/http's bundle and grpc-go): the three probes that
  * extend a HEADERS frame (extend_headers_frame, bpf/core/propagation.bpf.h):
  * on arm's entry, which marks the goroutine, on writer's entry, and right
