@@ -61,7 +61,6 @@ enum client_func {
 static void plan_client(const struct gobin *gb, struct plan *plan, struct lib_state *state)
 {
 	static const char lib[] = "net/http client";
-	const char *version = gobin__go_version(gb);
 	struct go_func fns[FN_CLIENT_MAX] = {
 		[FN_ROUND_TRIP] = { .name = "net/http.(*Transport).roundTrip" },
 		[FN_GET_CONN] = { .name = "net/http.(*Transport).getConn" },
@@ -105,10 +104,7 @@ static void plan_client(const struct gobin *gb, struct plan *plan, struct lib_st
 	memcpy(f, client_fields, sizeof(f));
 	missing = plan__resolve_fields(gb, plan, f, C_MAX, C_REQUIRED);
 	if (missing) {
-		pr_warn("field %s.%s unknown for %s (no DWARF, not in the offsets table): "
-			"net/http client probes skipped",
-			missing->type, missing->field, version ? version : "this Go version");
-		plan__skip_from(plan, first, "field %s.%s unknown", missing->type, missing->field);
+		plan__field_blocks(gb, plan, state, first, lib, missing);
 		return;
 	}
 	*c = (struct ot_http_client_cfg){
@@ -148,12 +144,14 @@ enum propagate_func {
 	FN_PROPAGATE_MAX
 };
 
-static bool known(const struct field_req *f, const char *what, const char *version)
+static bool known(const struct gobin *gb, const struct field_req *f, const char *what)
 {
+	char consequence[64];
+
 	if (f->source)
 		return true;
-	pr_warn("field %s.%s unknown for %s: --propagate skips %s", f->type, f->field,
-		version ? version : "this Go version", what);
+	snprintf(consequence, sizeof(consequence), "--propagate skips %s", what);
+	plan__warn_field(gb, "net/http client", f, consequence);
 	return false;
 }
 
@@ -162,7 +160,6 @@ static int plan_propagation(const struct gobin *gb, struct plan *plan, struct li
 {
 	static const char lib[] = "net/http client (--propagate)";
 	struct ot_http_client_cfg *c = LIB_STATE_AS(struct ot_http_client_cfg, state->config);
-	const char *version = gobin__go_version(gb);
 	struct go_func fns[FN_PROPAGATE_MAX] = {
 		[FN_WRITE_SUBSET] = { .name = "net/http.Header.writeSubset" },
 		[FN_BUFIO_WRITE] = { .name = "bufio.(*Writer).Write" },
@@ -176,7 +173,7 @@ static int plan_propagation(const struct gobin *gb, struct plan *plan, struct li
 
 	memcpy(f, propagate_fields, sizeof(f));
 	plan__resolve_fields(gb, plan, f, P_FIELDS, 0);
-	if (!known(&f[P_REQ_HEADER], "net/http", version))
+	if (!known(gb, &f[P_REQ_HEADER], "net/http"))
 		return 0;
 	gobin__find_funcs(gb, fns, FN_PROPAGATE_MAX);
 	c->req_header = f[P_REQ_HEADER].offset;
@@ -185,8 +182,8 @@ static int plan_propagation(const struct gobin *gb, struct plan *plan, struct li
 	c->h2cc_bw = f[P_H2CC_BW].offset;
 	c->bufio_write_vaddr = fns[FN_BUFIO_WRITE].vaddr;
 	/* HTTP/1.1 */
-	if (known(&f[P_BUFIO_BUF], "HTTP/1.1", version) &&
-	    known(&f[P_BUFIO_N], "HTTP/1.1", version) && fns[FN_BUFIO_WRITE].vaddr &&
+	if (known(gb, &f[P_BUFIO_BUF], "HTTP/1.1") && known(gb, &f[P_BUFIO_N], "HTTP/1.1") &&
+	    fns[FN_BUFIO_WRITE].vaddr &&
 	    (p = plan__add_probe(plan, lib, fns[FN_WRITE_SUBSET].name, "http1_write_headers"))) {
 		plan__place_entry(gb, plan, &fns[FN_WRITE_SUBSET], p);
 		if (p->planned) {
@@ -195,8 +192,8 @@ static int plan_propagation(const struct gobin *gb, struct plan *plan, struct li
 		}
 	}
 	/* HTTP/2 (the net/http bundle): the frame goes into cc.bw, a *bufio.Writer */
-	if (fns[FN_H2_DO_REQUEST].vaddr && known(&f[P_H2CC_BW], "HTTP/2", version) &&
-	    known(&f[P_BUFIO_BUF], "HTTP/2", version) && known(&f[P_BUFIO_N], "HTTP/2", version))
+	if (fns[FN_H2_DO_REQUEST].vaddr && known(gb, &f[P_H2CC_BW], "HTTP/2") &&
+	    known(gb, &f[P_BUFIO_BUF], "HTTP/2") && known(gb, &f[P_BUFIO_N], "HTTP/2"))
 		planned += plan__frame_extension(gb, plan, lib, "HTTP/2", &fns[FN_H2_DO_REQUEST],
 						 "h2_do_request", &fns[FN_H2_WRITE_HEADERS],
 						 "h2_write_headers", &fns[FN_H2_FRAMER_WRITE_HEADERS],

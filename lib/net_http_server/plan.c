@@ -149,9 +149,8 @@ static void plan_h2_requests(const struct gobin *gb, struct plan *plan,
 			f[F_H2_RW_RWS].source ? &f[F_H2_RWS_STATUS] : &f[F_H2_RW_RWS];
 
 		plan__skip(done, "field %s.%s unknown", missing->type, missing->field);
-		pr_warn("field %s.%s unknown: HTTP/2 requests are counted as unfinished, "
-			"not traced",
-			missing->type, missing->field);
+		plan__warn_field(gb, lib, missing,
+				 "HTTP/2 requests are counted as unfinished, not traced");
 		return;
 	}
 	plan__place_entry(gb, plan, &fns[0], done);
@@ -233,10 +232,7 @@ static void plan_server(const struct gobin *gb, struct plan *plan, struct lib_st
 	memcpy(f, http_fields, sizeof(http_fields));
 	missing = plan__resolve_fields(gb, plan, f, F_HTTP_MAX, F_HTTP_REQUIRED);
 	if (missing) {
-		pr_warn("field %s.%s unknown for %s (no DWARF, not in the offsets table): "
-			"net/http server probes skipped",
-			missing->type, missing->field, version ? version : "this Go version");
-		plan__skip_from(plan, first, "field %s.%s unknown", missing->type, missing->field);
+		plan__field_blocks(gb, plan, state, first, lib, missing);
 		return;
 	}
 	if (!serve->planned || !finish->planned) {
@@ -253,9 +249,9 @@ static void plan_server(const struct gobin *gb, struct plan *plan, struct lib_st
 			"http.route is not recorded",
 			version);
 	if (!f[F_REQ_CTX].source)
-		pr_warn("field net/http.Request.ctx unknown for %s: spans of calls made while "
-			"serving a request are linked by goroutine only",
-			version ? version : "this Go version");
+		plan__warn_field(gb, lib, &f[F_REQ_CTX],
+				 "spans of calls made while serving a request are linked by "
+				 "goroutine only");
 	fill_http_cfg(cfg, f);
 	if (!plan__map_layout(gb, plan))
 		pr_warn("user_agent.original and traceparent are not read from HTTP requests");
