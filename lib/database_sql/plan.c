@@ -120,7 +120,7 @@ static void plan_sql(const struct gobin *gb, struct plan *plan, struct lib_state
 		.stmt_exec_vaddr = vaddr_of(p[S_STMT_EXEC_START]),
 		.stmt_query_vaddr = vaddr_of(p[S_STMT_QUERY_START]),
 	};
-	LIB_STATE_AS(struct sql_binary, state->data)->db_system = sql__system_of_modules(gb);
+	LIB_STATE_AS(struct sql_binary, state->data)->db_system = sql__system_of_binary(gb);
 	state->active = true;
 }
 
