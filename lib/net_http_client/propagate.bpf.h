@@ -104,7 +104,11 @@ int http1_write_headers(struct pt_regs *ctx)
 	return 0;
 }
 
-/* net/http.(*http2clientStream).doRequest(cs, req, ...): arm this goroutine */
+/*
+ * (*clientStream).doRequest(cs, req, ...) of net/http's HTTP/2 client: arm this
+ * goroutine (req is the *http.Request, from Go 1.27 a ClientRequest sharing its
+ * header map)
+ */
 SEC("uprobe")
 int h2_do_request(struct pt_regs *ctx)
 {
@@ -113,7 +117,7 @@ int h2_do_request(struct pt_regs *ctx)
 	struct frame_to_extend f = { .block_len = -1 };
 	const struct ot_span_ids *ids;
 
-	key.data = read_ptr(GO_ARG2(ctx) + http_client_cfg.req_header);
+	key.data = read_ptr(GO_ARG2(ctx) + http_client_cfg.h2_req_header);
 	ids = key.data ? bpf_map_lookup_elem(&propagate_hdrs, &key) : NULL;
 	if (ids) {
 		f.ids = *ids;

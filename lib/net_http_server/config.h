@@ -11,6 +11,8 @@
 #include <linux/types.h>
 #endif
 
+#include "core_config.h"
+
 struct ot_http_server_cfg {
 	__s64 req_method;
 	__s64 req_url;
@@ -27,8 +29,8 @@ struct ot_http_server_cfg {
 	__s64 resp_req;
 	__s64 resp_status;
 	__s64 req_ctx;	     /* Request.ctx, where the request's context chain starts */
-	__s64 h2_rw_rws;     /* http2responseWriter.rws; -1: HTTP/2 requests not traced */
-	__s64 h2_rws_status; /* http2responseWriterState.status */
+	/* an HTTP/2 responseWriter's status: through its rws (a pointer) */
+	struct ot_field_path h2_status;
 };
 
 #endif

@@ -31,8 +31,6 @@ enum http_field {
 	F_REQ_PAT,
 	F_PATTERN_STR,
 	F_REQ_CTX,
-	F_H2_RW_RWS,
-	F_H2_RWS_STATUS,
 	F_HTTP_MAX,
 };
 
@@ -54,9 +52,33 @@ static const struct field_req http_fields[F_HTTP_MAX] = {
 	[F_PATTERN_STR] = { "net/http.pattern", "str" },
 	/* where child spans find their parent */
 	[F_REQ_CTX] = { "net/http.Request", "ctx" },
-	/* the status of an HTTP/2 response */
-	[F_H2_RW_RWS] = { "net/http.http2responseWriter", "rws" },
-	[F_H2_RWS_STATUS] = { "net/http.http2responseWriterState", "status" },
+};
+
+/*
+ * net/http's HTTP/2 server: the x/net/http2 copy bundled into package
+ * net/http (names prefixed http2) through Go 1.26, its own package
+ * net/http/internal/http2 from 1.27. The same code: a responseWriter ends
+ * the request, the status lies in its responseWriterState.
+ */
+static const struct h2_server {
+	const char *handler_done; /* (*responseWriter).handlerDone */
+	const char *closures[2];  /* runHandler's deferred closure (its number varies) */
+	struct field_path status; /* responseWriter -> responseWriterState.status */
+} h2_servers[] = {
+	{
+		"net/http.(*http2responseWriter).handlerDone",
+		{ "net/http.(*http2serverConn).runHandler.func1",
+		  "net/http.(*http2serverConn).runHandler.func2" },
+		{ { { "net/http.http2responseWriter", "rws" },
+		    { "net/http.http2responseWriterState", "status" } } },
+	},
+	{
+		"net/http/internal/http2.(*responseWriter).handlerDone",
+		{ "net/http/internal/http2.(*serverConn).runHandler.func1",
+		  "net/http/internal/http2.(*serverConn).runHandler.func2" },
+		{ { { "net/http/internal/http2.responseWriter", "rws" },
+		    { "net/http/internal/http2.responseWriterState", "status" } } },
+	},
 };
 
 static void fill_http_cfg(struct ot_http_server_cfg *c, const struct field_req *f)
@@ -74,8 +96,6 @@ static void fill_http_cfg(struct ot_http_server_cfg *c, const struct field_req *
 	c->resp_status = f[F_RESP_STATUS].offset;
 	c->req_ctx = plan__offset_or_none(&f[F_REQ_CTX]);
 	c->req_pattern = plan__offset_or_none(&f[F_REQ_PATTERN]);
-	c->h2_rw_rws = plan__offset_or_none(&f[F_H2_RW_RWS]);
-	c->h2_rws_status = plan__offset_or_none(&f[F_H2_RWS_STATUS]);
 	c->req_pat = -1;
 	c->pattern_str = -1;
 	if (!f[F_REQ_PATTERN].source && f[F_REQ_PAT].source && f[F_PATTERN_STR].source) {
@@ -119,40 +139,45 @@ static void plan_abandoned_requests(const struct gobin *gb, struct plan *plan,
 }
 
 /*
- * HTTP/2 requests (the server bundled in net/http) run on a goroutine each
- * and end in (*http2responseWriter).handlerDone, which runHandler's deferred
+ * HTTP/2 requests (net/http's own server, h2_servers) run on a goroutine each
+ * and end in (*responseWriter).handlerDone, which runHandler's deferred
  * closure calls after the handler returned. When the handler panics the
  * closure skips it and calls recover instead: the probe on that call ends
  * those requests. Optional: without these probes HTTP/2 requests are counted
  * as unfinished.
  */
 static void plan_h2_requests(const struct gobin *gb, struct plan *plan,
-			     const struct ot_http_server_cfg *cfg, const struct field_req *f,
-			     const struct go_func *gorecover)
+			     struct ot_http_server_cfg *cfg, const struct go_func *gorecover)
 {
 	static const char lib[] = "net/http server";
-	/* the closure's number depends on the Go release (1.21 also wraps a defer) */
-	struct go_func fns[] = { { .name = "net/http.(*http2responseWriter).handlerDone" },
-				 { .name = "net/http.(*http2serverConn).runHandler.func1" },
-				 { .name = "net/http.(*http2serverConn).runHandler.func2" } };
+	const struct h2_server *h2 = NULL;
+	struct go_func fns[3];
+	struct field_path status;
 	struct probe *done;
 	int panics = 0;
 
-	gobin__find_funcs(gb, fns, ARRAY_SIZE(fns));
-	if (!fns[0].vaddr)
+	for (size_t i = 0; i < ARRAY_SIZE(h2_servers) && !h2; i++) {
+		fns[0] = (struct go_func){ .name = h2_servers[i].handler_done };
+		fns[1] = (struct go_func){ .name = h2_servers[i].closures[0] };
+		fns[2] = (struct go_func){ .name = h2_servers[i].closures[1] };
+		gobin__find_funcs(gb, fns, ARRAY_SIZE(fns));
+		if (fns[0].vaddr)
+			h2 = &h2_servers[i];
+	}
+	if (!h2)
 		return; /* no HTTP/2 server linked in (-tags nethttpomithttp2) */
 	done = plan__add_probe(plan, lib, fns[0].name, "h2_handler_done");
 	if (!done)
 		return;
-	if (cfg->h2_rw_rws < 0 || cfg->h2_rws_status < 0) {
-		const struct field_req *missing =
-			f[F_H2_RW_RWS].source ? &f[F_H2_RWS_STATUS] : &f[F_H2_RW_RWS];
-
-		plan__skip(done, "field %s.%s unknown", missing->type, missing->field);
-		plan__warn_field(gb, lib, missing,
+	status = h2->status;
+	if (plan__resolve_paths(gb, plan, &status, 1, 1)) {
+		plan__skip(done, "field %s.%s unknown", field_path__missing(&status)->type,
+			   field_path__missing(&status)->field);
+		plan__warn_field(gb, lib, field_path__missing(&status),
 				 "HTTP/2 requests are counted as unfinished, not traced");
 		return;
 	}
+	field_path__config(&status, &cfg->h2_status);
 	plan__place_entry(gb, plan, &fns[0], done);
 	if (!done->planned) {
 		pr_warn("net/http server: %s; HTTP/2 requests are counted as unfinished, "
@@ -257,7 +282,7 @@ static void plan_server(const struct gobin *gb, struct plan *plan, struct lib_st
 		pr_warn("user_agent.original and traceparent are not read from HTTP requests");
 	state->active = true;
 	plan_abandoned_requests(gb, plan, &fns[2], &fns[3], &fns[4]);
-	plan_h2_requests(gb, plan, cfg, f, &fns[4]);
+	plan_h2_requests(gb, plan, cfg, &fns[4]);
 	if (plan->placement == PLACEMENT_ENTRY_RET)
 		plan_return_probes(gb, plan, &fns[0]);
 }

@@ -287,15 +287,15 @@ int conn_serve_done(struct pt_regs *ctx)
 	return 0;
 }
 
-/* The status of an *http2responseWriter: 0 until the handler wrote the header. */
+/* The status of an HTTP/2 *responseWriter: 0 until the handler wrote the header. */
 static __always_inline __s64 h2_status(__u64 rw)
 {
-	__u64 rws = rw ? read_ptr(rw + http_server_cfg.h2_rw_rws) : 0;
+	__u64 status = field_path_addr(&http_server_cfg.h2_status, rw);
 
-	return rws ? read_s64(rws + http_server_cfg.h2_rws_status) : 0;
+	return status ? read_s64(status) : 0;
 }
 
-/* (*http2responseWriter).handlerDone(w): the HTTP/2 handler returned. */
+/* (*responseWriter).handlerDone(w) of the HTTP/2 server: the handler returned. */
 SEC("uprobe")
 int h2_handler_done(struct pt_regs *ctx)
 {
