@@ -20,6 +20,9 @@ packages=(
 	lld-14 time git python3 xz-utils zstd gzip iproute2
 	# a real PostgreSQL server for the database/sql tests (test/db/postgres.sh)
 	postgresql
+	# Go programs as Debian builds them (Go 1.19, GOPATH mode, stripped), traced by
+	# TestDebianPrograms: an HTTP server, a static-site server, etcd's gRPC
+	prometheus-node-exporter hugo etcd-server etcd-client
 	# benchmark plots; protobuf-c for the encoder comparison (bench/wrk2-hdr/pipeline/proto_compare.c)
 	gnuplot-nox protobuf-c-compiler libprotobuf-c-dev
 	# test/vm: a guest booting Debian's kernel for what lockdown refuses (--propagate);
