@@ -67,6 +67,7 @@ enum grpc_field {
 	G_CC_AUTHORITY,
 	G_STATUS_PROTO_OLD, /* Status lived in package status before internal/status */
 	G_ERROR_PROTO,	    /* internal/status.Error held the proto itself at first */
+	G_ERROR_CODE,	    /* v1.29: internal/status.Error is an spb.Status, its Code its own */
 	G_MAX,
 };
 
@@ -81,6 +82,7 @@ static const struct field_req grpc_fields[G_MAX] = {
 	[G_CC_AUTHORITY] = { GRPC ".ClientConn", "authority" },
 	[G_STATUS_PROTO_OLD] = { GRPC "/status.Status", "s" },
 	[G_ERROR_PROTO] = { GRPC "/internal/status.Error", "e" },
+	[G_ERROR_CODE] = { GRPC "/internal/status.Error", "Code" },
 };
 
 /*
@@ -111,7 +113,9 @@ static const enum grpc_field client_required[] = { G_STATUS_PROTO, G_PROTO_CODE,
 /*
  * Folds the older releases' forms into the fields the probes read: the
  * status proto's holder, and how the status error leads to the proto.
- * error_is_proto: the binary has status.statusError's methods.
+ * error_is_proto: the binary has status.statusError's methods; in v1.29 the
+ * status error moved to internal/status.Error, still a defined type of
+ * spb.Status: its layout says so (spb.Status's Code where the proto has it).
  */
 static enum ot_grpc_error_kind fold_old_fields(struct field_req *f, bool error_is_proto)
 {
@@ -123,6 +127,9 @@ static enum ot_grpc_error_kind fold_old_fields(struct field_req *f, bool error_i
 		f[G_ERROR_STATUS] = f[G_ERROR_PROTO];
 		return OT_GRPC_ERROR_PROTO_PTR;
 	}
+	if (f[G_ERROR_CODE].source && f[G_PROTO_CODE].source &&
+	    f[G_ERROR_CODE].offset == f[G_PROTO_CODE].offset)
+		error_is_proto = true;
 	if (error_is_proto) {
 		f[G_ERROR_STATUS].offset = 0; /* the error is the proto */
 		f[G_ERROR_STATUS].source = "symbol";
