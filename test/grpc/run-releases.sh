@@ -9,7 +9,8 @@
 # parents, incoming traceparent) and checked by TestGRPCListProbes (every
 # probe emulated; the stripped plan's fields from the type data at the
 # DWARF offsets; the server stream's path as grpc-go's source has it).
-# RELEASE... limits the run (e.g. v1.70.0 v1.76.0). ctest's integration run
+# RELEASE... limits the run (e.g. v1.70.0 v1.76.0): the table keeps the other
+# releases' last results (BUILD_DIR/grpc-releases/result-RELEASE). ctest's integration run
 # covers a sample (grpc_test.go, grpcSample); this is the full sweep, on
 # demand: about 90 minutes cold on 2 cores, builds cached in
 # BUILD_DIR/grpc-releases.
@@ -32,14 +33,13 @@ fixtures=$work/fixtures-$(cat "$root"/test/fixtures/services/*.go "$root"/test/f
 mkdir -p "$work/logs" "$fixtures"
 oldest_minor=14 newest_minor=85
 
+mapfile -t all < <(cd "$work" && go list -m -versions google.golang.org/grpc |
+	tr ' ' '\n' | grep -E '^v1\.[0-9]+\.[0-9]+$' |
+	awk -F. -v lo="$oldest_minor" -v hi="$newest_minor" \
+		'$2 >= lo && $2 <= hi { last[$2] = $0 } END { for (m in last) print last[m] }' |
+	sort -V)
 releases=("$@")
-if ((${#releases[@]} == 0)); then
-	mapfile -t releases < <(cd "$work" && go list -m -versions google.golang.org/grpc |
-		tr ' ' '\n' | grep -E '^v1\.[0-9]+\.[0-9]+$' |
-		awk -F. -v lo="$oldest_minor" -v hi="$newest_minor" \
-			'$2 >= lo && $2 <= hi { last[$2] = $0 } END { for (m in last) print last[m] }' |
-		sort -V)
-fi
+((${#releases[@]})) || releases=("${all[@]}")
 genproto=$(cd "$work" && go list -m -f '{{.Version}}' google.golang.org/genproto/googleapis/rpc@latest)
 echo "grpc-releases: ${#releases[@]} releases, genproto $genproto, $(go env GOVERSION)" >&2
 
@@ -52,12 +52,12 @@ build() {
 		>"$work/logs/build-$name.log" 2>&1 && mv "$out.tmp" "$out"
 }
 
-declare -A result
 failures=0
 for release in "${releases[@]}"; do
 	if ! build "$release" "services-grpc$release" || ! build "$release" "services-grpc$release-ldflagssw" -ldflags="-s -w"; then
-		result[$release]="does not build: $(grep -m1 -iE 'error|requires|refused|lacks' "$work/logs/build-services-grpc$release"*.log | cut -c1-120)"
-		echo "grpc-releases: $release: ${result[$release]}" >&2
+		echo "does not build: $(grep -h -m1 -iE 'error|requires|refused|lacks' \
+			"$work/logs/build-services-grpc$release"*.log | head -n 1 | cut -c1-120)" >"$work/result-$release"
+		echo "grpc-releases: $release: $(cat "$work/result-$release")" >&2
 		continue
 	fi
 	log=$work/logs/test-$release.log
@@ -74,17 +74,18 @@ for release in "${releases[@]}"; do
 			failures=$((failures + 1))
 		fi
 	done
-	result[$release]=$row
+	echo "$row" >"$work/result-$release"
 	echo "grpc-releases: $release$row" >&2
 done
 
 {
 	echo "| grpc-go | spans, DWARF | spans, stripped | plan, DWARF | plan, stripped (type data = DWARF) |"
 	echo "|---|---|---|---|---|"
-	for release in "${releases[@]}"; do
-		case ${result[$release]} in
-		" |"*) echo "| $release${result[$release]} |" ;;
-		*) echo "| $release | ${result[$release]} | | | |" ;;
+	for release in "${all[@]}"; do
+		row=$(cat "$work/result-$release" 2>/dev/null || echo "not run")
+		case $row in
+		" |"*) echo "| $release$row |" ;;
+		*) echo "| $release | $row | | | |" ;;
 		esac
 	done
 	echo
