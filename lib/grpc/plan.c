@@ -4,10 +4,10 @@
  * .. the transport's status writer) and client calls (newClientStream ..
  * (*clientStream).finish), unary and streaming alike; see bpf/grpc_*.bpf.h.
  *
- * Supported: grpc-go v1.14.0 to v1.85.0, tested end to end with v1.14.0,
- * v1.20.0, v1.30.0, v1.50.0, v1.67.3, v1.83.2 and v1.85.0: the probed
- * functions exist out of line in all of them, with the same arguments in the
- * registers read. Before v1.14 there is no internal/transport and no
+ * Supported: grpc-go v1.14 and later, any patch; the latest patch of every
+ * minor v1.14-v1.85 is tested end to end, with DWARF and stripped
+ * (test/grpc/run-releases.sh): the probed functions exist out of line in all
+ * of them, with the same arguments in the registers read. Before v1.14 there is no internal/transport and no
  * newAttemptLocked (no retries), and the probes are skipped naming what is
  * missing. Where releases differ, the plan goes by which symbol or field
  * exists: the status writer is the transport's writeStatus since the
