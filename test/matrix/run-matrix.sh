@@ -28,6 +28,8 @@
 #   builds are cached). Default: the CI sample below. FLAVOURs after a colon
 #   replace OTRACE_MATRIX_FLAVOURS (default "plain stripped pie") for that
 #   release.
+# OTRACE_MATRIX_PRUNE=1 removes each toolchain the run downloaded once its
+# cells are done (the full sweep fetches ~80 of ~330 MB each).
 # Writes BUILD_DIR/matrix/results.tsv (release, flavour, result),
 # BUILD_DIR/matrix/support.md (the README's table, one row per release line,
 # scripts/update-readme.sh) and exits non-zero when any cell fails.
@@ -256,6 +258,9 @@ for r in "${releases[@]}"; do
 	minor=${r#go1.}
 	minor=${minor%%.*}
 	read -r -a flavours <<<"${flavours_of[$r]}"
+	toolchain_dir=$(go env GOMODCACHE)/golang.org/toolchain@v0.0.1-$r.linux-amd64
+	prune=false
+	[[ ${OTRACE_MATRIX_PRUNE:-} == 1 && $r != go1.19 && ! -d $toolchain_dir ]] && prune=true
 	if ! pick_toolchain "$r"; then
 		echo "matrix: $r: not served" >&2
 		for f in "${flavours[@]}"; do printf '%s\t%s\t%s\n' "$r" "$f" "not served" >>"$results"; done
@@ -283,6 +288,10 @@ for r in "${releases[@]}"; do
 			failures=$((failures + 1))
 		fi
 	done
+	if $prune; then
+		chmod -R u+w "$toolchain_dir" && rm -rf "$toolchain_dir" \
+			"$(go env GOMODCACHE)/cache/download/golang.org/toolchain/@v/v0.0.1-$r.linux-amd64".*
+	fi
 done
 
 "$root/test/matrix/support-table.sh" "$results" >"$cache/support.md"
