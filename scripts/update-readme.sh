@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Replaces generated sections of README.md with their latest results:
-#   support-table   <- BUILD_DIR/matrix/support.md (test/matrix/run-matrix.sh)
+#   support-table   <- BUILD_DIR/matrix/support.md (test/matrix/run-matrix.sh ... all)
+#   grpc-table      <- BUILD_DIR/grpc-releases/results.md (test/grpc/run-releases.sh)
 #   bench-summary   <- bench/wrk2-hdr/results/latest/summary.md (when present)
 # Usage: scripts/update-readme.sh [BUILD_DIR]
 set -euo pipefail
@@ -21,6 +22,7 @@ replace_section() {
 }
 
 replace_section support-table "$build/matrix/support.md"
+replace_section grpc-table "$build/grpc-releases/results.md"
 
 # extract_section NAME SUMMARY FROM TO: the summary's lines from heading FROM up
 # to heading TO become README section NAME, headings demoted

@@ -51,9 +51,15 @@ static int check_plans(const struct traced_set *set)
 	for (size_t i = 0; i < set->nbins; i++) {
 		const struct traced_binary *b = &set->bins[i];
 
+		char why[512];
+
 		if (b->nplanned == 0) {
-			pr_err("%s uses no library otrace instruments (%s): nothing to trace",
-			       b->display, plan__libraries());
+			if (plan__not_traced(&b->plan, why, sizeof(why)))
+				pr_err("%s: nothing to trace: %s", b->display, why);
+			else
+				pr_err("%s uses no library otrace instruments (%s): nothing to "
+				       "trace",
+				       b->display, plan__libraries());
 			return EXIT_NOTHING;
 		}
 		if (b->plan.single_stepped)

@@ -15,6 +15,7 @@
 #ifndef OTRACE_COMMON_BPF_H
 #define OTRACE_COMMON_BPF_H
 
+#include "core_config.h"
 #include "records.h"
 #include "go_abi.h"
 #include "traceparent.h"
@@ -285,6 +286,28 @@ static __always_inline int go_error_message(struct go_iface err, struct go_strin
 		return 0;
 	}
 	return bpf_probe_read_user(s, sizeof(*s), (void *)err.data) ? 0 : shape;
+}
+
+/*
+ * The address of the field path leads to from base (see struct ot_field_path),
+ * or 0 when the field is absent, base is nil, or a pointer on the way is nil.
+ */
+static __always_inline __u64 field_path_addr(const volatile struct ot_field_path *path, __u64 base)
+{
+	__s32 derefs = path->derefs;
+	__u64 addr = base + path->off[0];
+
+	if (!base || derefs < 0)
+		return 0;
+	for (int i = 1; i <= OT_FIELD_PATH_DEREFS; i++) {
+		if (i > derefs)
+			break;
+		addr = read_ptr(addr);
+		if (!addr)
+			return 0;
+		addr += path->off[i];
+	}
+	return addr;
 }
 
 static __always_inline void random_bytes(__u8 *dst, int n)

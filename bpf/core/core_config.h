@@ -11,6 +11,21 @@
 #include <linux/types.h>
 #endif
 
+/* Pointers a field path may go through (src/plan/field_path.h). */
+#define OT_FIELD_PATH_DEREFS 3
+
+/*
+ * Where a field lies from a base address, as the resolver found it: off[0]
+ * bytes from the base; a path through pointers reads the pointer there, adds
+ * off[1], and so on, derefs times (field_path_addr in common.bpf.h). Inline
+ * hops (a struct embedded by value) are folded into the offsets.
+ */
+struct ot_field_path {
+	__s64 off[OT_FIELD_PATH_DEREFS + 1];
+	__s32 derefs; /* pointers read on the way; negative: the field is absent */
+	__u32 _pad;
+};
+
 /* Layout of the Go runtime map behind http.Header and gRPC metadata. */
 enum ot_map_kind {
 	OT_MAP_NONE = 0,

@@ -72,7 +72,6 @@ static uint64_t vaddr_of(const struct probe *p)
 static void plan_sql(const struct gobin *gb, struct plan *plan, struct lib_state *state)
 {
 	static const char lib[] = "database/sql";
-	const char *version = gobin__go_version(gb);
 	struct go_func fns[S_MAX];
 	struct probe *p[S_MAX] = { NULL };
 	struct field_req f[F_SQL_MAX];
@@ -103,17 +102,16 @@ static void plan_sql(const struct gobin *gb, struct plan *plan, struct lib_state
 	memcpy(f, sql_fields, sizeof(f));
 	plan__resolve_fields(gb, plan, f, F_SQL_MAX, 0);
 	if (!f[F_STMT_QUERY].source) {
-		pr_warn("field database/sql.Stmt.query unknown for %s (no DWARF, not in the offsets "
-			"table): prepared statements (Stmt.Exec, Stmt.Query) are not traced",
-			version ? version : "this Go version");
+		plan__warn_field(gb, lib, &f[F_STMT_QUERY],
+				 "prepared statements (Stmt.Exec, Stmt.Query) are not traced");
 		for (int i = S_STMT_EXEC_START; i <= S_STMT_QUERY; i++)
 			if (p[i])
 				plan__skip(p[i], "field database/sql.Stmt.query unknown");
 	}
 	if (!f[F_DC_CI].source)
-		pr_warn("field database/sql.driverConn.ci unknown for %s: db.system.name of "
-			"DB, Conn and Tx operations comes from the linked driver modules only",
-			version ? version : "this Go version");
+		plan__warn_field(gb, lib, &f[F_DC_CI],
+				 "db.system.name of DB, Conn and Tx operations comes from the "
+				 "linked driver packages only");
 	*LIB_STATE_AS(struct ot_sql_cfg, state->config) = (struct ot_sql_cfg){
 		.dc_ci = f[F_DC_CI].source ? f[F_DC_CI].offset : -1,
 		.stmt_query = f[F_STMT_QUERY].offset,
@@ -122,7 +120,7 @@ static void plan_sql(const struct gobin *gb, struct plan *plan, struct lib_state
 		.stmt_exec_vaddr = vaddr_of(p[S_STMT_EXEC_START]),
 		.stmt_query_vaddr = vaddr_of(p[S_STMT_QUERY_START]),
 	};
-	LIB_STATE_AS(struct sql_binary, state->data)->db_system = sql__system_of_modules(gb);
+	LIB_STATE_AS(struct sql_binary, state->data)->db_system = sql__system_of_binary(gb);
 	state->active = true;
 }
 

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "pclntab.h"
 #include "summary.h"
 
 /* A cursor over the statement text. */
@@ -462,19 +463,45 @@ const char *sql__system_of_type(const char *type, size_t len)
 	return dot ? sql__system_of_package(type, (size_t)(dot - type)) : NULL;
 }
 
-const char *sql__system_of_modules(const struct gobin *gb)
+/* The one database kind seen so far; conflict: two different ones. */
+struct systems_seen {
+	const char *found;
+	bool conflict;
+};
+
+static int see_system(struct systems_seen *seen, const char *system)
 {
-	const char *found = NULL;
+	if (system && seen->found && strcmp(system, seen->found))
+		seen->conflict = true;
+	else if (system)
+		seen->found = system;
+	return seen->conflict;
+}
+
+/* A function's package: "github.com/lib/pq" of "github.com/lib/pq.(*conn).Query". */
+static int see_function(void *ctx, const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	const char *dot = strchr(slash ? slash : name, '.');
+
+	if (!slash || !dot)
+		return 0; /* standard library packages have no driver */
+	return see_system(ctx, sql__system_of_package(name, (size_t)(dot - name)));
+}
+
+const char *sql__system_of_binary(const struct gobin *gb)
+{
+	struct systems_seen seen = { NULL };
+	const struct pclntab *p;
 
 	/* a replaced module keeps its path: its packages are imported by it */
-	for (size_t i = 0; i < gobin__module_count(gb); i++) {
+	for (size_t i = 0; i < gobin__module_count(gb) && !seen.conflict; i++) {
 		const char *path = gobin__module(gb, i)->path;
-		const char *system = sql__system_of_package(path, strlen(path));
 
-		if (system && found && strcmp(system, found))
-			return NULL;
-		if (system)
-			found = system;
+		see_system(&seen, sql__system_of_package(path, strlen(path)));
 	}
-	return found;
+	/* built without module information (Debian, GOPATH mode): the driver's functions */
+	if (!gobin__module_count(gb) && (p = gobin__pclntab(gb)))
+		pclntab__for_each_func(p, see_function, &seen);
+	return seen.conflict ? NULL : seen.found;
 }

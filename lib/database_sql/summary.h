@@ -41,9 +41,10 @@ const char *sql__system_of_package(const char *path, size_t len);
 const char *sql__system_of_type(const char *type, size_t len);
 
 /*
- * The db.system.name of the driver modules gb links, when they all speak to
- * the same kind of database; NULL when none or several kinds are linked.
+ * The db.system.name of the driver modules gb links (its build info's module
+ * list, else the packages of its functions), when they all speak to the same
+ * kind of database; NULL when none or several kinds are linked.
  */
-const char *sql__system_of_modules(const struct gobin *gb);
+const char *sql__system_of_binary(const struct gobin *gb);
 
 #endif

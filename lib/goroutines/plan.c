@@ -33,10 +33,10 @@ static void plan_goroutines(const struct gobin *gb, struct plan *plan, struct li
 	memcpy(f, fields, sizeof(f));
 	missing = plan__resolve_fields(gb, plan, f, F_MAX, F_MAX);
 	if (missing) {
-		pr_warn("field %s.%s unknown: goroutines started while serving a request do not "
-			"inherit its span (calls they make with context.Background() start their "
-			"own trace)",
-			missing->type, missing->field);
+		plan__warn_field(gb, lib, missing,
+				 "goroutines started while serving a request do not inherit its "
+				 "span (calls they make with context.Background() start their "
+				 "own trace)");
 		return;
 	}
 	if (plan__add_at_calls(gb, plan, lib, &fns[0], &fns[1], 1, "goroutine_spawn") != 1) {

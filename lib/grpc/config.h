@@ -11,6 +11,8 @@
 #include <linux/types.h>
 #endif
 
+#include "core_config.h"
+
 /* How grpc-go's status error leads to the status proto (spb.Status). */
 enum ot_grpc_error_kind {
 	OT_GRPC_ERROR_STATUS = 0, /* >= v1.3x: internal/status.Error{s *Status} */
@@ -22,8 +24,8 @@ enum ot_grpc_error_kind {
  * Offsets the gRPC probes need. Negative: field not present.
  */
 struct ot_grpc_cfg {
-	__s64 stream_ctx;    /* server stream -> transport.Stream.ctx */
-	__s64 stream_method; /* server stream -> transport.Stream.method */
+	struct ot_field_path stream_ctx;    /* server stream -> transport.Stream.ctx */
+	struct ot_field_path stream_method; /* server stream -> transport.Stream.method */
 	__s64 status_proto;  /* [internal/]status.Status.s (*spb.Status) */
 	__s64 proto_code;    /* genproto rpc/status.Status.Code (int32) */
 	__s64 proto_message; /* genproto rpc/status.Status.Message */

@@ -4,10 +4,10 @@
  * .. the transport's status writer) and client calls (newClientStream ..
  * (*clientStream).finish), unary and streaming alike; see bpf/grpc_*.bpf.h.
  *
- * Supported: grpc-go v1.14.0 to v1.85.0, tested end to end with v1.14.0,
- * v1.20.0, v1.30.0, v1.50.0, v1.67.3, v1.83.2 and v1.85.0: the probed
- * functions exist out of line in all of them, with the same arguments in the
- * registers read. Before v1.14 there is no internal/transport and no
+ * Supported: grpc-go v1.14 and later, any patch; the latest patch of every
+ * minor v1.14-v1.85 is tested end to end, with DWARF and stripped
+ * (test/grpc/run-releases.sh): the probed functions exist out of line in all
+ * of them, with the same arguments in the registers read. Before v1.14 there is no internal/transport and no
  * newAttemptLocked (no retries), and the probes are skipped naming what is
  * missing. Where releases differ, the plan goes by which symbol or field
  * exists: the status writer is the transport's writeStatus since the
@@ -15,11 +15,14 @@
  * its callers), WriteStatus before; the status error's shape is in
  * fold_old_fields.
  *
- * Struct offsets come from DWARF, else from the generated table of the
- * module version the binary's build info names (grpc-go's, and genproto's for
- * the status proto), which scripts/gen-offsets-modules.sh fills for the latest
- * patch of every minor release supported. A binary without DWARF whose
- * versions are not in it gets no gRPC probes, the missing field named.
+ * Struct layouts come from DWARF, else from the binary's runtime type data
+ * (grpc-go's transport and status types, genproto's status proto all have
+ * descriptors), whatever the module versions and whether or not the build
+ * info lists modules at all (Debian builds it without). The server stream's
+ * fields are field paths: since v1.69 the stream is a ServerStream embedding
+ * the Stream, through a pointer until v1.76 and by value since v1.77, which
+ * the resolver tells. A field found nowhere skips the side that needs it,
+ * naming it and where otrace looked.
  */
 #include <string.h>
 
@@ -58,46 +61,63 @@ enum grpc_func {
  * (FN_STATUS_ERROR) tells it apart, and its layout is genproto's, not grpc's.
  */
 enum grpc_field {
-	G_STREAM_CTX,
-	G_STREAM_METHOD,
 	G_STATUS_PROTO,
 	G_PROTO_CODE,
 	G_PROTO_MESSAGE,
 	G_ERROR_STATUS,
 	G_ERROR_STRING,
 	G_CC_AUTHORITY,
-	G_SERVER_STREAM,     /* absent before v1.69, where handleStream gets a *Stream */
-	G_STATUS_PROTO_OLD,  /* Status lived in package status before internal/status */
-	G_ERROR_PROTO,	     /* internal/status.Error held the proto itself at first */
+	G_STATUS_PROTO_OLD, /* Status lived in package status before internal/status */
+	G_ERROR_PROTO,	    /* internal/status.Error held the proto itself at first */
+	G_ERROR_CODE,	    /* v1.29: internal/status.Error is an spb.Status, its Code its own */
 	G_MAX,
 };
 
 #define SPB_STATUS "google.golang.org/genproto/googleapis/rpc/status.Status"
 
 static const struct field_req grpc_fields[G_MAX] = {
-	[G_STREAM_CTX] = { GRPC_TRANSPORT ".Stream", "ctx" },
-	[G_STREAM_METHOD] = { GRPC_TRANSPORT ".Stream", "method" },
 	[G_STATUS_PROTO] = { GRPC "/internal/status.Status", "s" },
 	[G_PROTO_CODE] = { SPB_STATUS, "Code" },
 	[G_PROTO_MESSAGE] = { SPB_STATUS, "Message" },
 	[G_ERROR_STATUS] = { GRPC "/internal/status.Error", "s" },
 	[G_ERROR_STRING] = { "errors.errorString", "s" },
 	[G_CC_AUTHORITY] = { GRPC ".ClientConn", "authority" },
-	[G_SERVER_STREAM] = { GRPC_TRANSPORT ".ServerStream", "Stream" },
 	[G_STATUS_PROTO_OLD] = { GRPC "/status.Status", "s" },
 	[G_ERROR_PROTO] = { GRPC "/internal/status.Error", "e" },
+	[G_ERROR_CODE] = { GRPC "/internal/status.Error", "Code" },
+};
+
+/*
+ * The server stream's context and method, from the stream the server's
+ * functions get: a ServerStream since v1.69 (the split that brought the
+ * transport's writeStatus), which embeds the Stream; the Stream before.
+ */
+enum stream_path { S_CTX, S_METHOD, S_MAX };
+
+static const struct field_path stream_paths[][S_MAX] = {
+	{
+		[S_CTX] = { { { GRPC_TRANSPORT ".ServerStream", "Stream" },
+			      { GRPC_TRANSPORT ".Stream", "ctx" } } },
+		[S_METHOD] = { { { GRPC_TRANSPORT ".ServerStream", "Stream" },
+				 { GRPC_TRANSPORT ".Stream", "method" } } },
+	},
+	{
+		[S_CTX] = { { { GRPC_TRANSPORT ".Stream", "ctx" } } },
+		[S_METHOD] = { { { GRPC_TRANSPORT ".Stream", "method" } } },
+	},
 };
 
 /* G_ERROR_STATUS stands for whichever form of the status error the release has. */
-static const enum grpc_field server_required[] = { G_STREAM_CTX, G_STREAM_METHOD, G_STATUS_PROTO,
-						   G_PROTO_CODE, G_PROTO_MESSAGE };
+static const enum grpc_field server_required[] = { G_STATUS_PROTO, G_PROTO_CODE, G_PROTO_MESSAGE };
 static const enum grpc_field client_required[] = { G_STATUS_PROTO, G_PROTO_CODE, G_PROTO_MESSAGE,
 						   G_ERROR_STATUS, G_ERROR_STRING };
 
 /*
  * Folds the older releases' forms into the fields the probes read: the
  * status proto's holder, and how the status error leads to the proto.
- * error_is_proto: the binary has status.statusError's methods.
+ * error_is_proto: the binary has status.statusError's methods; in v1.29 the
+ * status error moved to internal/status.Error, still a defined type of
+ * spb.Status: its layout says so (spb.Status's Code where the proto has it).
  */
 static enum ot_grpc_error_kind fold_old_fields(struct field_req *f, bool error_is_proto)
 {
@@ -109,6 +129,9 @@ static enum ot_grpc_error_kind fold_old_fields(struct field_req *f, bool error_i
 		f[G_ERROR_STATUS] = f[G_ERROR_PROTO];
 		return OT_GRPC_ERROR_PROTO_PTR;
 	}
+	if (f[G_ERROR_CODE].source && f[G_PROTO_CODE].source &&
+	    f[G_ERROR_CODE].offset == f[G_PROTO_CODE].offset)
+		error_is_proto = true;
 	if (error_is_proto) {
 		f[G_ERROR_STATUS].offset = 0; /* the error is the proto */
 		f[G_ERROR_STATUS].source = "symbol";
@@ -127,31 +150,10 @@ static const struct field_req *first_missing(const struct field_req *f,
 	return NULL;
 }
 
-/* Skips a side's probes for a missing field; false when one is missing. */
-static bool have_fields(struct plan *plan, size_t first, const char *lib,
-			const struct field_req *f, const enum grpc_field *need, size_t n)
-{
-	const struct field_req *missing = first_missing(f, need, n);
-
-	if (!missing)
-		return true;
-	pr_warn("field %s.%s unknown (no DWARF, and the offsets table has no row for the "
-		"module version and Go release of this binary): %s probes skipped",
-		missing->type, missing->field, lib);
-	plan__skip_from(plan, first, "field %s.%s unknown (no DWARF, not in the offsets table)",
-			missing->type, missing->field);
-	return false;
-}
-
 static void fill_grpc_cfg(struct ot_grpc_cfg *c, const struct field_req *f,
-			  enum ot_grpc_error_kind error_kind)
+			  const struct field_path *stream, enum ot_grpc_error_kind error_kind)
 {
-	/* since v1.69 the server stream is a ServerStream embedding the Stream */
-	int64_t embed = f[G_SERVER_STREAM].source ? f[G_SERVER_STREAM].offset : 0;
-
 	*c = (struct ot_grpc_cfg){
-		.stream_ctx = f[G_STREAM_CTX].source ? embed + f[G_STREAM_CTX].offset : -1,
-		.stream_method = f[G_STREAM_METHOD].source ? embed + f[G_STREAM_METHOD].offset : -1,
 		.status_proto = plan__offset_or_none(&f[G_STATUS_PROTO]),
 		.proto_code = plan__offset_or_none(&f[G_PROTO_CODE]),
 		.proto_message = plan__offset_or_none(&f[G_PROTO_MESSAGE]),
@@ -160,6 +162,8 @@ static void fill_grpc_cfg(struct ot_grpc_cfg *c, const struct field_req *f,
 		.cc_authority = plan__offset_or_none(&f[G_CC_AUTHORITY]),
 		.error_kind = error_kind,
 	};
+	field_path__config(&stream[S_CTX], &c->stream_ctx);
+	field_path__config(&stream[S_METHOD], &c->stream_method);
 }
 
 /* Adds an entry probe of program on fn; false when it could not be placed. */
@@ -280,6 +284,8 @@ static void plan_grpc(const struct gobin *gb, struct plan *plan, struct lib_stat
 		[FN_ERROR_STRING] = { .name = "errors.(*errorString).Error" },
 	};
 	struct field_req f[G_MAX];
+	struct field_path stream[S_MAX];
+	const struct field_req *missing;
 	enum ot_grpc_error_kind error_kind;
 	bool server = false, client = false;
 	size_t first;
@@ -290,22 +296,33 @@ static void plan_grpc(const struct gobin *gb, struct plan *plan, struct lib_stat
 	memcpy(f, grpc_fields, sizeof(f));
 	plan__resolve_fields(gb, plan, f, G_MAX, 0);
 	error_kind = fold_old_fields(f, fns[FN_STATUS_ERROR].vaddr != 0);
+	memcpy(stream, stream_paths[fns[FN_H2_WRITE].vaddr ? 0 : 1], sizeof(stream));
+	if (fns[FN_HANDLE_STREAM].vaddr)
+		plan__resolve_paths(gb, plan, stream, S_MAX, 0);
 
 	/* each side checks its fields once its own probes are the last in the plan */
 	first = plan->nprobes;
-	if (fns[FN_HANDLE_STREAM].vaddr && plan_server(gb, plan, fns))
-		server = have_fields(plan, first, "gRPC server", f, server_required,
-				     ARRAY_SIZE(server_required));
+	if (fns[FN_HANDLE_STREAM].vaddr && plan_server(gb, plan, fns)) {
+		missing = first_missing(f, server_required, ARRAY_SIZE(server_required));
+		for (int i = 0; i < S_MAX && !missing; i++)
+			missing = field_path__missing(&stream[i]);
+		if (missing)
+			plan__field_blocks(gb, plan, state, first, "gRPC server", missing);
+		server = !missing;
+	}
 	first = plan->nprobes;
-	if (fns[FN_NEW_STREAM].vaddr && plan_client(gb, plan, fns))
-		client = have_fields(plan, first, "gRPC client", f, client_required,
-				     ARRAY_SIZE(client_required));
+	if (fns[FN_NEW_STREAM].vaddr && plan_client(gb, plan, fns)) {
+		missing = first_missing(f, client_required, ARRAY_SIZE(client_required));
+		if (missing)
+			plan__field_blocks(gb, plan, state, first, "gRPC client", missing);
+		client = !missing;
+	}
 	if (server && !plan__map_layout(gb, plan))
 		pr_warn("gRPC server: incoming traceparent and :authority are not read");
 	if (client && !f[G_CC_AUTHORITY].source)
-		pr_warn("field %s.%s unknown: gRPC client spans have no server.address",
-			f[G_CC_AUTHORITY].type, f[G_CC_AUTHORITY].field);
-	fill_grpc_cfg(cfg, f, error_kind);
+		plan__warn_field(gb, "gRPC client", &f[G_CC_AUTHORITY],
+				 "its spans have no server.address");
+	fill_grpc_cfg(cfg, f, stream, error_kind);
 	cfg->status_error_method = fns[error_kind == OT_GRPC_ERROR_IS_PROTO ? FN_STATUS_ERROR :
 									    FN_INTERNAL_ERROR]
 					   .vaddr;
@@ -375,9 +392,7 @@ static int plan_propagation(const struct gobin *gb, struct plan *plan, struct li
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(need); i++)
 		if (!f[need[i]].source) {
-			pr_warn("field %s.%s unknown (no DWARF, not in the offsets table): "
-				"--propagate skips gRPC",
-				f[need[i]].type, f[need[i]].field);
+			plan__warn_field(gb, "gRPC client", &f[need[i]], "--propagate skips gRPC");
 			return 0;
 		}
 	gobin__find_funcs(gb, fns, ARRAY_SIZE(fns));

@@ -178,7 +178,8 @@ int grpc_server_start(struct pt_regs *ctx)
 
 	if (!key.stream || entry_repeats(ctx))
 		return 0;
-	if (bpf_probe_read_user(&sctx, sizeof(sctx), (void *)(key.stream + cfg->stream_ctx)))
+	if (bpf_probe_read_user(&sctx, sizeof(sctx),
+				(void *)field_path_addr(&cfg->stream_ctx, key.stream)))
 		sctx.data = 0;
 	read_incoming_md(&call, sctx.data);
 	if (sctx.data) {
@@ -268,7 +269,7 @@ int grpc_server_end(struct pt_regs *ctx)
 	rec->flags = call->flags;
 	read_status(rec, GO_ARG3(ctx));
 	rec->method_len = read_go_string(rec->method, OT_GRPC_METHOD_CAP,
-					 key.stream + cfg->stream_method);
+					 field_path_addr(&cfg->stream_method, key.stream));
 	if (call->flags & OT_GRPC_AUTHORITY_FOUND)
 		rec->authority_len = read_go_string_at(rec->authority, OT_HOST_CAP, call->authority);
 	submit(rec);

@@ -24,15 +24,17 @@ struct ot_http_client_cfg {
 	__s64 resp_status;
 	__s64 resp_proto_major;
 	__s64 resp_proto_minor;
+	__s64 h2_resp_status; /* Go 1.27: net/http/internal/http2.ClientResponse.StatusCode */
 	__u64 enter_probe_vaddr; /* link-time address of http_client_enter: PIE load bias */
 	__u64 xnet_enter_probe_vaddr; /* and of xnet_client_enter */
 	/* --propagate (see propagate.bpf.h) */
 	__u32 propagate; /* traceparent is written into outgoing requests */
-	__u32 _pad;
+	__u32 h2_req_is_request; /* HTTP/2 doRequest gets the *http.Request (through Go 1.26) */
 	__s64 req_header;		/* net/http.Request.Header */
 	__s64 bufio_buf;		/* bufio.Writer.buf */
 	__s64 bufio_n;			/* bufio.Writer.n */
-	__s64 h2cc_bw;			/* net/http.http2ClientConn.bw */
+	__s64 h2cc_bw;			/* the HTTP/2 ClientConn's bw */
+	__s64 h2_req_header;		/* Header of the HTTP/2 doRequest's request */
 	__u64 bufio_write_vaddr;	/* bufio.(*Writer).Write, link-time address */
 	__u64 write_subset_probe_vaddr; /* where http1_write_headers sits, link-time */
 	__u64 req_write_vaddr;		/* net/http.(*Request).write, link-time: its code */

@@ -15,6 +15,9 @@
 #include "net_http_client/record.h"
 #include "plan_internal.h"
 
+/* From Go 1.27, net/http's HTTP/2 client is a package of its own. */
+#define H2_INTERNAL "net/http/internal/http2"
+
 /* Fields of the net/http client probes. */
 enum client_field {
 	C_REQ_METHOD,
@@ -29,7 +32,8 @@ enum client_field {
 	C_REQUIRED,
 	C_REQ_CTX = C_REQUIRED,
 	C_URL_USER,	/* optional: url.full says REDACTED:REDACTED@ when set */
-	C_URL_FRAGMENT, /* optional: url.full keeps the fragment */
+	C_URL_FRAGMENT,	  /* optional: url.full keeps the fragment */
+	C_H2_RESP_STATUS, /* Go 1.27: the HTTP/2 client's own response's status */
 	C_MAX,
 };
 
@@ -46,6 +50,7 @@ static const struct field_req client_fields[C_MAX] = {
 	[C_REQ_CTX] = { "net/http.Request", "ctx" },
 	[C_URL_USER] = { "net/url.URL", "User" },
 	[C_URL_FRAGMENT] = { "net/url.URL", "Fragment" },
+	[C_H2_RESP_STATUS] = { H2_INTERNAL ".ClientResponse", "StatusCode" },
 };
 
 enum client_func {
@@ -55,6 +60,10 @@ enum client_func {
 	FN_H2_RT_OPT,	   /* (*http2Transport).RoundTripOpt: caller of the HTTP/2 round trip */
 	FN_H2_CC_RT,	   /* (*http2ClientConn).RoundTrip */
 	FN_H2_CC_RT_INNER, /* (*http2ClientConn).roundTrip (RoundTrip inlined into its callers) */
+	/* Go 1.27: the HTTP/2 client is package net/http/internal/http2, its own responses */
+	FN_H2_RT_OPT_INTERNAL,	    /* (*Transport).RoundTripOpt */
+	FN_H2_CC_RT_INTERNAL,	    /* (*ClientConn).RoundTrip */
+	FN_H2_CC_RT_INNER_INTERNAL, /* (*ClientConn).roundTrip */
 	FN_CLIENT_MAX,
 };
 
@@ -114,7 +123,6 @@ static void plan_xnet_client(const struct gobin *gb, struct plan *plan,
 static void plan_client(const struct gobin *gb, struct plan *plan, struct lib_state *state)
 {
 	static const char lib[] = "net/http client";
-	const char *version = gobin__go_version(gb);
 	struct go_func fns[FN_CLIENT_MAX] = {
 		[FN_ROUND_TRIP] = { .name = "net/http.(*Transport).roundTrip" },
 		[FN_GET_CONN] = { .name = "net/http.(*Transport).getConn" },
@@ -122,11 +130,16 @@ static void plan_client(const struct gobin *gb, struct plan *plan, struct lib_st
 		[FN_H2_RT_OPT] = { .name = "net/http.(*http2Transport).RoundTripOpt" },
 		[FN_H2_CC_RT] = { .name = "net/http.(*http2ClientConn).RoundTrip" },
 		[FN_H2_CC_RT_INNER] = { .name = "net/http.(*http2ClientConn).roundTrip" },
+		[FN_H2_RT_OPT_INTERNAL] = { .name = H2_INTERNAL ".(*Transport).RoundTripOpt" },
+		[FN_H2_CC_RT_INTERNAL] = { .name = H2_INTERNAL ".(*ClientConn).RoundTrip" },
+		[FN_H2_CC_RT_INNER_INTERNAL] = { .name = H2_INTERNAL ".(*ClientConn).roundTrip" },
 	};
 	struct field_req f[C_MAX];
 	const struct field_req *missing;
 	struct ot_http_client_cfg *c = LIB_STATE_AS(struct ot_http_client_cfg, state->config);
 	size_t first = plan->nprobes;
+	const struct go_func *h2_caller;
+	size_t h2_first, nfields;
 	struct probe *start;
 	int h1, h2;
 
@@ -143,6 +156,14 @@ static void plan_client(const struct gobin *gb, struct plan *plan, struct lib_st
 				   INSN_RAX | INSN_RBX, "http_client_done");
 	h2 = plan__add_after_calls(gb, plan, lib, &fns[FN_H2_RT_OPT], &fns[FN_H2_CC_RT], 2,
 				   INSN_RAX | INSN_RBX, "http_client_done");
+	/* Go 1.27: the same round trip in net/http/internal/http2, its response its own type */
+	h2_caller = &fns[FN_H2_RT_OPT];
+	h2_first = plan->nprobes;
+	if (!h2_caller->vaddr) {
+		h2_caller = &fns[FN_H2_RT_OPT_INTERNAL];
+		h2 = plan__add_after_calls(gb, plan, lib, h2_caller, &fns[FN_H2_CC_RT_INTERNAL], 2,
+					   INSN_RAX | INSN_RBX, "http_client_h2_done");
+	}
 	if (!start->planned || !h1) {
 		plan__skip_from(plan, first, "%s", !start->planned ? start->reason :
 					     "no call of (*persistConn).roundTrip found in "
@@ -150,19 +171,24 @@ static void plan_client(const struct gobin *gb, struct plan *plan, struct lib_st
 		pr_warn("net/http client probes skipped: %s", plan->probes[first].reason);
 		return;
 	}
-	if (!h2 && fns[FN_H2_RT_OPT].vaddr)
+	if (!h2 && h2_caller->vaddr)
 		pr_warn("net/http client: no HTTP/2 round trip call found in %s; HTTP/2 client "
 			"calls end only on connection errors",
-			fns[FN_H2_RT_OPT].name);
+			h2_caller->name);
 
 	memcpy(f, client_fields, sizeof(f));
-	missing = plan__resolve_fields(gb, plan, f, C_MAX, C_REQUIRED);
+	/* the HTTP/2 client's response type is asked for only where it exists */
+	nfields = fns[FN_H2_RT_OPT_INTERNAL].vaddr ? C_MAX : C_H2_RESP_STATUS;
+	missing = plan__resolve_fields(gb, plan, f, nfields, C_REQUIRED);
 	if (missing) {
-		pr_warn("field %s.%s unknown for %s (no DWARF, not in the offsets table): "
-			"net/http client probes skipped",
-			missing->type, missing->field, version ? version : "this Go version");
-		plan__skip_from(plan, first, "field %s.%s unknown", missing->type, missing->field);
+		plan__field_blocks(gb, plan, state, first, lib, missing);
 		return;
+	}
+	if (h2 && h2_caller == &fns[FN_H2_RT_OPT_INTERNAL] && !f[C_H2_RESP_STATUS].source) {
+		plan__warn_field(gb, lib, &f[C_H2_RESP_STATUS],
+				 "HTTP/2 client calls end only on connection errors");
+		plan__skip_from(plan, h2_first, "field %s.%s unknown", f[C_H2_RESP_STATUS].type,
+				f[C_H2_RESP_STATUS].field);
 	}
 	plan_xnet_client(gb, plan, c);
 	*c = (struct ot_http_client_cfg){
@@ -178,6 +204,7 @@ static void plan_client(const struct gobin *gb, struct plan *plan, struct lib_st
 		.resp_status = f[C_RESP_STATUS].offset,
 		.resp_proto_major = f[C_RESP_PROTO_MAJOR].offset,
 		.resp_proto_minor = f[C_RESP_PROTO_MINOR].offset,
+		.h2_resp_status = plan__offset_or_none(&f[C_H2_RESP_STATUS]),
 		.enter_probe_vaddr = start->point.vaddr,
 		.xnet_enter_probe_vaddr = c->xnet_enter_probe_vaddr,
 	};
@@ -185,13 +212,41 @@ static void plan_client(const struct gobin *gb, struct plan *plan, struct lib_st
 }
 
 /* Fields --propagate writes with, in the order of enum propagate_field. */
-enum propagate_field { P_REQ_HEADER, P_BUFIO_BUF, P_BUFIO_N, P_H2CC_BW, P_FIELDS };
+enum propagate_field {
+	P_REQ_HEADER,
+	P_BUFIO_BUF,
+	P_BUFIO_N,
+	P_H2CC_BW,
+	P_H2_REQ_HEADER,
+	P_FIELDS,
+};
 
 static const struct field_req propagate_fields[P_FIELDS] = {
 	[P_REQ_HEADER] = { "net/http.Request", "Header" },
 	[P_BUFIO_BUF] = { "bufio.Writer", "buf" },
 	[P_BUFIO_N] = { "bufio.Writer", "n" },
-	[P_H2CC_BW] = { "net/http.http2ClientConn", "bw" },
+	/* P_H2CC_BW and P_H2_REQ_HEADER: the HTTP/2 client's (h2_clients) */
+};
+
+/*
+ * net/http's HTTP/2 client: the x/net/http2 copy bundled into package
+ * net/http through Go 1.26, its own package net/http/internal/http2 from
+ * 1.27, where doRequest gets a ClientRequest rather than the *http.Request
+ * (the same header map).
+ */
+static const struct h2_client {
+	const char *do_request, *write_headers, *framer_write_headers;
+	struct field_req conn_bw;	 /* the connection's *bufio.Writer */
+	struct field_req request_header; /* the header map of doRequest's request */
+} h2_clients[] = {
+	{ "net/http.(*http2clientStream).doRequest", "net/http.(*http2ClientConn).writeHeaders",
+	  "net/http.(*http2Framer).WriteHeaders", { "net/http.http2ClientConn", "bw" },
+	  { "net/http.Request", "Header" } },
+	{ "net/http/internal/http2.(*clientStream).doRequest",
+	  "net/http/internal/http2.(*ClientConn).writeHeaders",
+	  "net/http/internal/http2.(*Framer).WriteHeaders",
+	  { "net/http/internal/http2.ClientConn", "bw" },
+	  { "net/http/internal/http2.ClientRequest", "Header" } },
 };
 
 enum propagate_func {
@@ -204,12 +259,14 @@ enum propagate_func {
 	FN_PROPAGATE_MAX
 };
 
-static bool known(const struct field_req *f, const char *what, const char *version)
+static bool known(const struct gobin *gb, const struct field_req *f, const char *what)
 {
+	char consequence[64];
+
 	if (f->source)
 		return true;
-	pr_warn("field %s.%s unknown for %s: --propagate skips %s", f->type, f->field,
-		version ? version : "this Go version", what);
+	snprintf(consequence, sizeof(consequence), "--propagate skips %s", what);
+	plan__warn_field(gb, "net/http client", f, consequence);
 	return false;
 }
 
@@ -241,26 +298,46 @@ static int plan_http1_propagation(const struct gobin *gb, struct plan *plan,
 	return 0;
 }
 
-/* HTTP/1.1 and the bundled HTTP/2; returns the probes planned. */
+/*
+ * The HTTP/2 client the binary links: its functions into fns, its fields into
+ * f; the bundle's names when there is none (nethttpomithttp2).
+ */
+static const struct h2_client *find_h2_client(const struct gobin *gb, struct go_func *fns,
+					      struct field_req *f)
+{
+	for (size_t i = ARRAY_SIZE(h2_clients); i-- > 0;) {
+		const struct h2_client *h2 = &h2_clients[i];
+
+		fns[FN_H2_DO_REQUEST] = (struct go_func){ .name = h2->do_request };
+		fns[FN_H2_WRITE_HEADERS] = (struct go_func){ .name = h2->write_headers };
+		fns[FN_H2_FRAMER_WRITE_HEADERS] =
+			(struct go_func){ .name = h2->framer_write_headers };
+		f[P_H2CC_BW] = h2->conn_bw;
+		f[P_H2_REQ_HEADER] = h2->request_header;
+		if (gobin__find_funcs(gb, fns + FN_H2_DO_REQUEST, 1) == 1)
+			return h2;
+	}
+	return &h2_clients[0];
+}
+
+/* HTTP/1.1 and net/http's HTTP/2; returns the probes planned. */
 static int plan_propagation(const struct gobin *gb, struct plan *plan, struct lib_state *state)
 {
 	static const char lib[] = "net/http client (--propagate)";
 	struct ot_http_client_cfg *c = LIB_STATE_AS(struct ot_http_client_cfg, state->config);
-	const char *version = gobin__go_version(gb);
 	struct go_func fns[FN_PROPAGATE_MAX] = {
 		[FN_WRITE_SUBSET] = { .name = "net/http.Header.writeSubset" },
 		[FN_BUFIO_WRITE] = { .name = "bufio.(*Writer).Write" },
-		[FN_H2_DO_REQUEST] = { .name = "net/http.(*http2clientStream).doRequest" },
-		[FN_H2_WRITE_HEADERS] = { .name = "net/http.(*http2ClientConn).writeHeaders" },
-		[FN_H2_FRAMER_WRITE_HEADERS] = { .name = "net/http.(*http2Framer).WriteHeaders" },
 		[FN_REQUEST_WRITE] = { .name = "net/http.(*Request).write" },
 	};
+	const struct h2_client *h2;
 	struct field_req f[P_FIELDS];
 	int planned = 0;
 
 	memcpy(f, propagate_fields, sizeof(f));
+	h2 = find_h2_client(gb, fns, f);
 	plan__resolve_fields(gb, plan, f, P_FIELDS, 0);
-	if (!known(&f[P_REQ_HEADER], "net/http", version))
+	if (!known(gb, &f[P_REQ_HEADER], "net/http"))
 		return 0;
 	/* a request that carries a traceparent already must be told */
 	if (!plan__map_layout(gb, plan)) {
@@ -272,18 +349,20 @@ static int plan_propagation(const struct gobin *gb, struct plan *plan, struct li
 	c->bufio_buf = f[P_BUFIO_BUF].offset;
 	c->bufio_n = f[P_BUFIO_N].offset;
 	c->h2cc_bw = f[P_H2CC_BW].offset;
+	c->h2_req_header = f[P_H2_REQ_HEADER].offset;
+	c->h2_req_is_request = h2 == &h2_clients[0];
 	c->bufio_write_vaddr = fns[FN_BUFIO_WRITE].vaddr;
 	c->req_write_vaddr = fns[FN_REQUEST_WRITE].vaddr;
 	c->req_write_end = fns[FN_REQUEST_WRITE].vaddr + fns[FN_REQUEST_WRITE].size;
 	/* HTTP/1.1: only the headers (*Request).write serialises, of the claimed request */
-	if (known(&f[P_BUFIO_BUF], "HTTP/1.1", version) &&
-	    known(&f[P_BUFIO_N], "HTTP/1.1", version) && fns[FN_BUFIO_WRITE].vaddr &&
-	    fns[FN_REQUEST_WRITE].size)
+	if (known(gb, &f[P_BUFIO_BUF], "HTTP/1.1") && known(gb, &f[P_BUFIO_N], "HTTP/1.1") &&
+	    fns[FN_BUFIO_WRITE].vaddr && fns[FN_REQUEST_WRITE].size)
 		planned += plan_http1_propagation(gb, plan, c, &fns[FN_REQUEST_WRITE],
 						  &fns[FN_WRITE_SUBSET]);
-	/* HTTP/2 (the net/http bundle): the frame goes into cc.bw, a *bufio.Writer */
-	if (fns[FN_H2_DO_REQUEST].vaddr && known(&f[P_H2CC_BW], "HTTP/2", version) &&
-	    known(&f[P_BUFIO_BUF], "HTTP/2", version) && known(&f[P_BUFIO_N], "HTTP/2", version))
+	/* HTTP/2: the frame goes into cc.bw, a *bufio.Writer */
+	if (fns[FN_H2_DO_REQUEST].vaddr && known(gb, &f[P_H2CC_BW], "HTTP/2") &&
+	    known(gb, &f[P_H2_REQ_HEADER], "HTTP/2") && known(gb, &f[P_BUFIO_BUF], "HTTP/2") &&
+	    known(gb, &f[P_BUFIO_N], "HTTP/2"))
 		planned += plan__frame_extension(gb, plan, lib, "HTTP/2", &fns[FN_H2_DO_REQUEST],
 						 "h2_do_request", &fns[FN_H2_WRITE_HEADERS],
 						 "h2_write_headers", &fns[FN_H2_FRAMER_WRITE_HEADERS],
@@ -294,7 +373,7 @@ static int plan_propagation(const struct gobin *gb, struct plan *plan, struct li
 
 static const char *const programs[] = {
 	"http_client_enter", "xnet_client_enter", "http_client_conn_done", "http_client_done",
-	"http1_request_write", "http1_write_headers",
+	"http_client_h2_done", "http1_request_write", "http1_write_headers",
 	"h2_do_request", "h2_write_headers", "h2_headers_written", NULL,
 };
 

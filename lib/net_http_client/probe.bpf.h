@@ -13,11 +13,13 @@
  * End: no return probes. The round trip's outcome is known in the caller right
  * after three calls return: (*Transport).getConn (an error there ends the
  * span), (*persistConn).roundTrip (HTTP/1.1) and (*http2ClientConn).roundTrip
- * in (*http2Transport).RoundTripOpt (HTTP/2), or x/net's (*ClientConn)
- * RoundTrip in its loop. User space places these probes on the first
- * instruction after each call that the kernel emulates (Go puts a nop or the
- * error test's jcc there) while the results are still in the result
- * registers: RAX = first result, RBX:RCX = the error interface.
+ * in (*http2Transport).RoundTripOpt (HTTP/2; from Go 1.27 the same functions of
+ * package net/http/internal/http2, whose response is a ClientResponse of its
+ * own: http_client_h2_done), or x/net's (*ClientConn) RoundTrip in its loop.
+ * User space places these probes on the first instruction after each call
+ * that the kernel emulates (Go puts a nop or the error test's jcc there)
+ * while the results are still in the result registers: RAX = first result,
+ * RBX:RCX = the error interface.
  *
  * Retries: when an attempt fails, net/http (or x/net) may send the request
  * again on another connection, from the same loop. The failed attempt's span
@@ -149,10 +151,11 @@ static __always_inline void read_client_request(struct ot_http_client_rec *rec, 
 
 /*
  * Ends the attempt in progress on this goroutine with its outcome: the
- * response resp, or an error whose itab is err_tab. After an error, the next
- * attempt's span starts now.
+ * response resp (h2_resp: net/http/internal/http2's *ClientResponse, Go 1.27,
+ * not an *http.Response), or an error whose itab is err_tab. After an error,
+ * the next attempt's span starts now.
  */
-static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err_tab)
+static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err_tab, bool h2_resp)
 {
 	const volatile struct ot_http_client_cfg *cfg = &http_client_cfg;
 	struct goroutine_key key = goroutine_of(ctx);
@@ -183,6 +186,9 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 		if (err_tab) {
 			rec->flags |= OT_HTTP_CLIENT_TRANSPORT_ERROR;
 			rec->error_itab = err_tab - start->bias;
+		} else if (resp && h2_resp) {
+			rec->status = read_s64(resp + cfg->h2_resp_status);
+			rec->proto_major = 2;
 		} else if (resp) {
 			rec->status = read_s64(resp + cfg->resp_status);
 			rec->proto_major = read_s64(resp + cfg->resp_proto_major);
@@ -215,7 +221,7 @@ int http_client_conn_done(struct pt_regs *ctx)
 	struct http_client_start *start;
 
 	if (GO_ARG2(ctx))
-		return end_client(ctx, 0, GO_ARG2(ctx));
+		return end_client(ctx, 0, GO_ARG2(ctx), false);
 	if (!http_client_cfg.propagate)
 		return 0; /* no claim to renew: no lookup on every connection got */
 	key = goroutine_of(ctx);
@@ -229,7 +235,14 @@ int http_client_conn_done(struct pt_regs *ctx)
 SEC("uprobe")
 int http_client_done(struct pt_regs *ctx)
 {
-	return end_client(ctx, GO_ARG1(ctx), GO_ARG2(ctx));
+	return end_client(ctx, GO_ARG1(ctx), GO_ARG2(ctx), false);
+}
+
+/* After Go 1.27's HTTP/2 round trip returns (*ClientResponse, err): HTTP/2 by definition. */
+SEC("uprobe")
+int http_client_h2_done(struct pt_regs *ctx)
+{
+	return end_client(ctx, GO_ARG1(ctx), GO_ARG2(ctx), true);
 }
 
 #endif

@@ -246,7 +246,11 @@ int http1_write_headers(struct pt_regs *ctx)
 	return 0;
 }
 
-/* net/http.(*http2clientStream).doRequest(cs, req, ...): arm this goroutine */
+/*
+ * (*clientStream).doRequest(cs, req, ...) of net/http's HTTP/2 client: arm this
+ * goroutine (req is the *http.Request, from Go 1.27 a ClientRequest sharing its
+ * header map)
+ */
 SEC("uprobe")
 int h2_do_request(struct pt_regs *ctx)
 {
@@ -256,7 +260,13 @@ int h2_do_request(struct pt_regs *ctx)
 	const struct propagate_claim *claim;
 
 	bpf_map_delete_elem(&propagate_frames, &gk); /* a reused goroutine's old arming */
-	claim = claim_of(GO_ARG2(ctx), &key);
+	if (http_client_cfg.h2_req_is_request) {
+		claim = claim_of(GO_ARG2(ctx), &key);
+	} else {
+		/* Go 1.27: a ClientRequest of its own, holding the request's header map */
+		key.data = read_ptr(GO_ARG2(ctx) + http_client_cfg.h2_req_header);
+		claim = key.data ? live_claim(&key) : NULL;
+	}
 	if (!claim)
 		return 0;
 	f.ids = claim->ids;

@@ -11,6 +11,8 @@
 #include <linux/types.h>
 #endif
 
+#include "core_config.h"
+
 struct ot_http_server_cfg {
 	__s64 req_method;
 	__s64 req_url;
@@ -27,12 +29,13 @@ struct ot_http_server_cfg {
 	__s64 resp_req;
 	__s64 resp_status;
 	__s64 req_ctx;	     /* Request.ctx, where the request's context chain starts */
-	__s64 h2_rw_rws;     /* http2responseWriter.rws; -1: HTTP/2 requests not traced */
-	__s64 h2_rws_status; /* http2responseWriterState.status */
 	__s64 req_request_uri; /* Request.RequestURI: is the path read at the start still live */
-	/* golang.org/x/net/http2's own server: its responseWriter's status (-1: not read) */
-	__s64 xnet_rw_rws;
-	__s64 xnet_rws_status;
+	/*
+	 * An HTTP/2 responseWriter's status, through its rws (a pointer): net/http's
+	 * own server's, and golang.org/x/net/http2's (absent: not read).
+	 */
+	struct ot_field_path h2_status;
+	struct ot_field_path xnet_status;
 	__u64 serve_probe_vaddr; /* link-time address of serve_http_enter: PIE load bias */
 	/*
 	 * Link-time addresses of the itabs of the ResponseWriters ServeHTTP is

@@ -32,8 +32,6 @@ enum http_field {
 	F_REQ_PAT,
 	F_PATTERN_STR,
 	F_REQ_CTX,
-	F_H2_RW_RWS,
-	F_H2_RWS_STATUS,
 	F_REQ_REQUEST_URI,
 	F_HTTP_MAX,
 };
@@ -56,11 +54,41 @@ static const struct field_req http_fields[F_HTTP_MAX] = {
 	[F_PATTERN_STR] = { "net/http.pattern", "str" },
 	/* where child spans find their parent */
 	[F_REQ_CTX] = { "net/http.Request", "ctx" },
-	/* the status of an HTTP/2 response */
-	[F_H2_RW_RWS] = { "net/http.http2responseWriter", "rws" },
-	[F_H2_RWS_STATUS] = { "net/http.http2responseWriterState", "status" },
 	/* whether the path read at the start still lies in the request */
 	[F_REQ_REQUEST_URI] = { "net/http.Request", "RequestURI" },
+};
+
+/*
+ * net/http's HTTP/2 server: the x/net/http2 copy bundled into package
+ * net/http (names prefixed http2) through Go 1.26, its own package
+ * net/http/internal/http2 from 1.27. The same code: a responseWriter ends
+ * the request, the status lies in its responseWriterState.
+ */
+static const struct h2_server {
+	const char *handler_done; /* (*responseWriter).handlerDone */
+	const char *closures[2];  /* runHandler's deferred closure (its number varies) */
+	struct field_path status; /* responseWriter -> responseWriterState.status */
+	const char *writer;	  /* the ResponseWriter's dynamic type */
+	const char *header;	  /* its Header method: its itab's first */
+} h2_servers[] = {
+	{
+		"net/http.(*http2responseWriter).handlerDone",
+		{ "net/http.(*http2serverConn).runHandler.func1",
+		  "net/http.(*http2serverConn).runHandler.func2" },
+		{ { { "net/http.http2responseWriter", "rws" },
+		    { "net/http.http2responseWriterState", "status" } } },
+		"*net/http.http2responseWriter",
+		"net/http.(*http2responseWriter).Header",
+	},
+	{
+		"net/http/internal/http2.(*responseWriter).handlerDone",
+		{ "net/http/internal/http2.(*serverConn).runHandler.func1",
+		  "net/http/internal/http2.(*serverConn).runHandler.func2" },
+		{ { { "net/http/internal/http2.responseWriter", "rws" },
+		    { "net/http/internal/http2.responseWriterState", "status" } } },
+		"*net/http/internal/http2.responseWriter",
+		"net/http/internal/http2.(*responseWriter).Header",
+	},
 };
 
 /*
@@ -101,11 +129,9 @@ static void fill_http_cfg(struct ot_http_server_cfg *c, const struct field_req *
 	c->resp_status = f[F_RESP_STATUS].offset;
 	c->req_ctx = plan__offset_or_none(&f[F_REQ_CTX]);
 	c->req_pattern = plan__offset_or_none(&f[F_REQ_PATTERN]);
-	c->h2_rw_rws = plan__offset_or_none(&f[F_H2_RW_RWS]);
-	c->h2_rws_status = plan__offset_or_none(&f[F_H2_RWS_STATUS]);
 	c->req_request_uri = plan__offset_or_none(&f[F_REQ_REQUEST_URI]);
-	c->xnet_rw_rws = -1;
-	c->xnet_rws_status = -1;
+	c->h2_status = (struct ot_field_path){ .derefs = -1 };
+	c->xnet_status = (struct ot_field_path){ .derefs = -1 };
 	c->req_pat = -1;
 	c->pattern_str = -1;
 	if (!f[F_REQ_PATTERN].source && f[F_REQ_PAT].source && f[F_PATTERN_STR].source) {
@@ -170,58 +196,61 @@ static void plan_panic_ends(const struct gobin *gb, struct plan *plan, const cha
 }
 
 /*
- * HTTP/2 requests (the server bundled in net/http) run on a goroutine each
- * and end in (*http2responseWriter).handlerDone, which runHandler's deferred
+ * HTTP/2 requests (net/http's own server, h2_servers) run on a goroutine each
+ * and end in (*responseWriter).handlerDone, which runHandler's deferred
  * closure calls after the handler returned. When the handler panics the
  * closure skips it and calls recover instead: the probe on that call ends
  * those requests. Optional: without these probes HTTP/2 requests are counted
  * as unfinished.
  */
-static bool plan_h2_requests(const struct gobin *gb, struct plan *plan,
-			     const struct ot_http_server_cfg *cfg, const struct field_req *f,
-			     const struct go_func *gorecover)
+static const struct h2_server *plan_h2_requests(const struct gobin *gb, struct plan *plan,
+						struct ot_http_server_cfg *cfg,
+						const struct go_func *gorecover)
 {
 	static const char lib[] = "net/http server";
-	/* the closure's number depends on the Go release (1.21 also wraps a defer) */
-	struct go_func fns[] = { { .name = "net/http.(*http2responseWriter).handlerDone" },
-				 { .name = "net/http.(*http2serverConn).runHandler.func1" },
-				 { .name = "net/http.(*http2serverConn).runHandler.func2" } };
+	const struct h2_server *h2 = NULL;
+	struct go_func fns[3];
+	struct field_path status;
 	struct probe *done;
 
-	gobin__find_funcs(gb, fns, ARRAY_SIZE(fns));
-	if (!fns[0].vaddr)
-		return false; /* no HTTP/2 server linked in (-tags nethttpomithttp2) */
+	for (size_t i = 0; i < ARRAY_SIZE(h2_servers) && !h2; i++) {
+		fns[0] = (struct go_func){ .name = h2_servers[i].handler_done };
+		fns[1] = (struct go_func){ .name = h2_servers[i].closures[0] };
+		fns[2] = (struct go_func){ .name = h2_servers[i].closures[1] };
+		gobin__find_funcs(gb, fns, ARRAY_SIZE(fns));
+		if (fns[0].vaddr)
+			h2 = &h2_servers[i];
+	}
+	if (!h2)
+		return NULL; /* no HTTP/2 server linked in (-tags nethttpomithttp2) */
 	done = plan__add_probe(plan, lib, fns[0].name, "h2_handler_done");
 	if (!done)
-		return false;
-	if (cfg->h2_rw_rws < 0 || cfg->h2_rws_status < 0) {
-		const struct field_req *missing =
-			f[F_H2_RW_RWS].source ? &f[F_H2_RWS_STATUS] : &f[F_H2_RW_RWS];
-
-		plan__skip(done, "field %s.%s unknown", missing->type, missing->field);
-		pr_warn("field %s.%s unknown: HTTP/2 requests are counted as unfinished, "
-			"not traced",
-			missing->type, missing->field);
-		return false;
+		return NULL;
+	status = h2->status;
+	if (plan__resolve_paths(gb, plan, &status, 1, 1)) {
+		plan__skip(done, "field %s.%s unknown", field_path__missing(&status)->type,
+			   field_path__missing(&status)->field);
+		plan__warn_field(gb, lib, field_path__missing(&status),
+				 "HTTP/2 requests are counted as unfinished, not traced");
+		return NULL;
 	}
+	field_path__config(&status, &cfg->h2_status);
 	plan__place_entry(gb, plan, &fns[0], done);
 	if (!done->planned) {
 		pr_warn("net/http server: %s; HTTP/2 requests are counted as unfinished, "
 			"not traced",
 			done->reason);
-		return false;
+		return NULL;
 	}
 	plan_panic_ends(gb, plan, lib, &fns[1], ARRAY_SIZE(fns) - 1, gorecover);
-	return true;
+	return h2;
 }
 
 /* golang.org/x/net/http2's responseWriter, where its status is. */
-enum xnet_field { X_RW_RWS, X_RWS_STATUS, X_MAX };
-
-static const struct field_req xnet_fields[X_MAX] = {
-	[X_RW_RWS] = { "golang.org/x/net/http2.responseWriter", "rws" },
-	[X_RWS_STATUS] = { "golang.org/x/net/http2.responseWriterState", "status" },
-};
+static const struct field_path xnet_status = { {
+	{ "golang.org/x/net/http2.responseWriter", "rws" },
+	{ "golang.org/x/net/http2.responseWriterState", "status" },
+} };
 
 enum xnet_func {
 	XN_RUN_HANDLER, /* (*serverConn).runHandler: the start */
@@ -253,7 +282,7 @@ static bool plan_xnet_requests(const struct gobin *gb, struct plan *plan,
 		[XN_SERVE_CONN_INNER] = { .name = "golang.org/x/net/http2.(*Server).serveConn" },
 	};
 	size_t first = plan->nprobes;
-	struct field_req f[X_MAX];
+	struct field_path status = xnet_status;
 	struct probe *start, *done;
 	int prelude = 0;
 
@@ -272,15 +301,11 @@ static bool plan_xnet_requests(const struct gobin *gb, struct plan *plan,
 		plan__skip_from(plan, first, "the x/net HTTP/2 span needs both ends");
 		return false;
 	}
-	memcpy(f, xnet_fields, sizeof(f));
-	if (plan__resolve_fields(gb, plan, f, X_MAX, X_MAX)) {
-		pr_warn("field %s.%s unknown: x/net HTTP/2 server spans have no status code",
-			f[X_RW_RWS].source ? f[X_RWS_STATUS].type : f[X_RW_RWS].type,
-			f[X_RW_RWS].source ? f[X_RWS_STATUS].field : f[X_RW_RWS].field);
-	} else {
-		cfg->xnet_rw_rws = f[X_RW_RWS].offset;
-		cfg->xnet_rws_status = f[X_RWS_STATUS].offset;
-	}
+	if (plan__resolve_paths(gb, plan, &status, 1, 1))
+		plan__warn_field(gb, lib, field_path__missing(&status),
+				 "its spans have no status code");
+	else
+		field_path__config(&status, &cfg->xnet_status);
 	plan_panic_ends(gb, plan, lib, &fns[XN_CLOSURE1], 2, gorecover);
 	for (int i = XN_SERVE_CONN; i <= XN_SERVE_CONN_INNER; i++) {
 		struct probe *p;
@@ -305,18 +330,19 @@ static bool plan_xnet_requests(const struct gobin *gb, struct plan *plan,
  * each writer otrace ends requests of, else (no itab symbols) its Header
  * method, its itab's first; 0 for a writer whose requests are not traced.
  */
-static void fill_writer_types(const struct gobin *gb, struct ot_http_server_cfg *cfg, bool h2,
-			      bool xnet)
+static void fill_writer_types(const struct gobin *gb, struct ot_http_server_cfg *cfg,
+			      const struct h2_server *h2, bool xnet)
 {
 	struct go_itab itabs[] = {
 		{ .type = "*net/http.response", .iface = "net/http.ResponseWriter" },
-		{ .type = "*net/http.http2responseWriter", .iface = "net/http.ResponseWriter" },
+		{ .type = h2 ? h2->writer : h2_servers[0].writer,
+		  .iface = "net/http.ResponseWriter" },
 		{ .type = "*golang.org/x/net/http2.responseWriter",
 		  .iface = "net/http.ResponseWriter" },
 	};
 	struct go_func headers[] = {
 		{ .name = "net/http.(*response).Header" },
-		{ .name = "net/http.(*http2responseWriter).Header" },
+		{ .name = h2 ? h2->header : h2_servers[0].header },
 		{ .name = "golang.org/x/net/http2.(*responseWriter).Header" },
 	};
 
@@ -383,7 +409,8 @@ static void plan_server(const struct gobin *gb, struct plan *plan, struct lib_st
 	struct field_req f[F_HTTP_MAX];
 	const struct field_req *missing;
 	struct probe *serve, *finish;
-	bool h2, xnet;
+	const struct h2_server *h2;
+	bool xnet;
 
 	serve = plan__add_probe(plan, lib, fns[0].name, "serve_http_enter");
 	finish = plan__add_probe(plan, lib, fns[1].name, "finish_request_enter");
@@ -399,10 +426,7 @@ static void plan_server(const struct gobin *gb, struct plan *plan, struct lib_st
 	memcpy(f, http_fields, sizeof(http_fields));
 	missing = plan__resolve_fields(gb, plan, f, F_HTTP_MAX, F_HTTP_REQUIRED);
 	if (missing) {
-		pr_warn("field %s.%s unknown for %s (no DWARF, not in the offsets table): "
-			"net/http server probes skipped",
-			missing->type, missing->field, version ? version : "this Go version");
-		plan__skip_from(plan, first, "field %s.%s unknown", missing->type, missing->field);
+		plan__field_blocks(gb, plan, state, first, lib, missing);
 		return;
 	}
 	if (!serve->planned || !finish->planned) {
@@ -419,16 +443,16 @@ static void plan_server(const struct gobin *gb, struct plan *plan, struct lib_st
 			"http.route is not recorded",
 			version);
 	if (!f[F_REQ_CTX].source)
-		pr_warn("field net/http.Request.ctx unknown for %s: spans of calls made while "
-			"serving a request are linked by goroutine only",
-			version ? version : "this Go version");
+		plan__warn_field(gb, lib, &f[F_REQ_CTX],
+				 "spans of calls made while serving a request are linked by "
+				 "goroutine only");
 	fill_http_cfg(cfg, f);
 	if (!plan__map_layout(gb, plan))
 		pr_warn("user_agent.original and traceparent are not read from HTTP requests");
 	cfg->serve_probe_vaddr = serve->point.vaddr;
 	state->active = true;
 	plan_abandoned_requests(gb, plan, &fns[2], &fns[3], &fns[4]);
-	h2 = plan_h2_requests(gb, plan, cfg, f, &fns[4]);
+	h2 = plan_h2_requests(gb, plan, cfg, &fns[4]);
 	xnet = plan_xnet_requests(gb, plan, cfg, &fns[4]);
 	fill_writer_types(gb, cfg, h2, xnet);
 	if (plan->placement == PLACEMENT_ENTRY_RET)

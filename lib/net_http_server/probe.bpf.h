@@ -434,14 +434,14 @@ static __always_inline __s64 http1_status(__u64 resp)
  * state (rws): 0 until the handler wrote the header, -1 when the layout is
  * not known.
  */
-static __always_inline __s64 rws_status(__u64 rw, __s64 rw_rws, __s64 rws_status)
+static __always_inline __s64 rws_status(__u64 rw, const volatile struct ot_field_path *status)
 {
-	__u64 rws;
+	__u64 addr;
 
-	if (rw_rws < 0 || rws_status < 0)
+	if (status->derefs < 0)
 		return -1;
-	rws = rw ? read_ptr(rw + rw_rws) : 0;
-	return rws ? read_s64(rws + rws_status) : 0;
+	addr = field_path_addr(status, rw);
+	return addr ? read_s64(addr) : 0;
 }
 
 /*
@@ -456,9 +456,9 @@ static __always_inline __s64 writer_status(struct http_start *start)
 	case WRITER_HTTP1:
 		return http1_status(start->resp);
 	case WRITER_H2:
-		return rws_status(start->resp, cfg->h2_rw_rws, cfg->h2_rws_status);
+		return rws_status(start->resp, &cfg->h2_status);
 	case WRITER_XNET:
-		return rws_status(start->resp, cfg->xnet_rw_rws, cfg->xnet_rws_status);
+		return rws_status(start->resp, &cfg->xnet_status);
 	}
 	count_drop(OT_DROP_WRONG_TYPE);
 	return -1;
@@ -520,7 +520,8 @@ int conn_serve_done(struct pt_regs *ctx)
 }
 
 /* An HTTP/2 handler of writer rw returned: status through its state (rws). */
-static __always_inline int h2_done(struct pt_regs *ctx, __u64 rw, __s64 rws_off, __s64 status_off)
+static __always_inline int h2_done(struct pt_regs *ctx, __u64 rw,
+				   const volatile struct ot_field_path *status)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct goroutine_span *gs = http_entry(&key);
@@ -539,24 +540,23 @@ static __always_inline int h2_done(struct pt_regs *ctx, __u64 rw, __s64 rws_off,
 		return 0;
 	}
 	/* rw is the concrete writer handlerDone is a method of */
-	emit_server(&key, gs, rws_status(rw, rws_off, status_off), 0);
+	emit_server(&key, gs, rws_status(rw, status), 0);
 	close_request(key.pid, gs, rw);
 	return 0;
 }
 
-/* (*http2responseWriter).handlerDone(w): the HTTP/2 handler returned. */
+/* (*responseWriter).handlerDone(w) of net/http's HTTP/2 server: the handler returned. */
 SEC("uprobe")
 int h2_handler_done(struct pt_regs *ctx)
 {
-	return h2_done(ctx, GO_ARG1(ctx), http_server_cfg.h2_rw_rws, http_server_cfg.h2_rws_status);
+	return h2_done(ctx, GO_ARG1(ctx), &http_server_cfg.h2_status);
 }
 
 /* golang.org/x/net/http2.(*responseWriter).handlerDone(w) */
 SEC("uprobe")
 int xnet_handler_done(struct pt_regs *ctx)
 {
-	return h2_done(ctx, GO_ARG1(ctx), http_server_cfg.xnet_rw_rws,
-		       http_server_cfg.xnet_rws_status);
+	return h2_done(ctx, GO_ARG1(ctx), &http_server_cfg.xnet_status);
 }
 
 /*

@@ -21,6 +21,31 @@
 
 #include "offsets.h"
 
+/*
+ * Whether member holds the struct type named holds: by value (*pointer false)
+ * or through a pointer (*pointer true).
+ */
+static bool member_holds(Dwarf_Die *member, const char *holds, bool *pointer)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Die type;
+	const char *name;
+
+	if (!dwarf_attr(member, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &type))
+		return false;
+	*pointer = dwarf_tag(&type) == DW_TAG_pointer_type;
+	if (*pointer && (!dwarf_attr(&type, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &type)))
+		return false;
+	/* Go names a type with a typedef of the same name in front of its struct */
+	name = dwarf_diename(&type);
+	if (!name || strcmp(name, holds))
+		return false;
+	if (dwarf_tag(&type) == DW_TAG_typedef &&
+	    (!dwarf_attr(&type, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &type)))
+		return false;
+	return dwarf_tag(&type) == DW_TAG_structure_type;
+}
+
 /* Member offsets of type_die into every unresolved request for that type. */
 static void resolve_members(Dwarf_Die *type_die, const char *type, struct field_req *reqs,
 			    size_t n, size_t *pending)
@@ -43,6 +68,9 @@ static void resolve_members(Dwarf_Die *type_die, const char *type, struct field_
 		for (size_t i = 0; i < n; i++) {
 			if (reqs[i].source || strcmp(reqs[i].type, type) ||
 			    strcmp(reqs[i].field, mname))
+				continue;
+			if (reqs[i].holds &&
+			    !member_holds(&member, reqs[i].holds, &reqs[i].pointer))
 				continue;
 			reqs[i].offset = (int64_t)off;
 			reqs[i].source = "dwarf";

@@ -5,11 +5,13 @@
 #include <string.h>
 
 #include "itabs.h"
+#include "typedata.h"
 
 struct itab_name {
 	uint64_t vaddr;
-	const char *type; /* into the ELF string table */
+	const char *type; /* into the ELF string table, or owned */
 	size_t len;
+	char *owned; /* the name read from the type data, freed with the table */
 };
 
 struct itab_names {
@@ -26,14 +28,8 @@ static bool is_itab_symbol(const char *name)
 	       !strncmp(name, "go.itab.", ITAB_PREFIX_LEN);
 }
 
-static int add(struct itab_names *t, uint64_t vaddr, const char *name)
+static int push(struct itab_names *t, struct itab_name e)
 {
-	const char *type = name + ITAB_PREFIX_LEN;
-	/* the interface follows the last comma: type arguments may hold commas */
-	const char *comma = strrchr(type, ',');
-
-	if (!comma || comma == type)
-		return 0;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 256;
 		struct itab_name *v = realloc(t->v, cap * sizeof(*v));
@@ -43,9 +39,87 @@ static int add(struct itab_names *t, uint64_t vaddr, const char *name)
 		t->v = v;
 		t->cap = cap;
 	}
-	t->v[t->n++] = (struct itab_name){ .vaddr = vaddr, .type = type,
-					   .len = (size_t)(comma - type) };
+	t->v[t->n++] = e;
 	return 0;
+}
+
+/*
+ * The comma between type and interface: the last one outside brackets, since
+ * the type arguments of either may hold commas ("T[a,b],I[a,b]").
+ */
+static const char *type_end(const char *type)
+{
+	const char *comma = NULL;
+	int depth = 0;
+
+	for (const char *p = type; *p; p++) {
+		if (*p == '[')
+			depth++;
+		else if (*p == ']')
+			depth--;
+		else if (*p == ',' && !depth)
+			comma = p;
+	}
+	return comma;
+}
+
+static int add(struct itab_names *t, uint64_t vaddr, const char *name)
+{
+	const char *type = name + ITAB_PREFIX_LEN;
+	const char *comma = type_end(type);
+
+	if (!comma || comma == type)
+		return 0;
+	return push(t, (struct itab_name){ .vaddr = vaddr, .type = type,
+					   .len = (size_t)(comma - type) });
+}
+
+/*
+ * The dynamic type of an itab as the linker names the itab's symbol: the full
+ * name of a named type, "*" and the full name of the type a pointer points to.
+ */
+static int itab_type_name(const struct typedata *td, uint64_t type, char *buf, size_t len)
+{
+	uint64_t elem;
+	int n;
+
+	if (typedata__kind(td, type) != TYPEDATA_POINTER || typedata__elem(td, type, &elem))
+		return typedata__name(td, type, buf, len);
+	if (len < 2)
+		return -EINVAL;
+	buf[0] = '*';
+	n = typedata__name(td, elem, buf + 1, len - 1);
+	return n < 0 ? n : n + 1;
+}
+
+/*
+ * A binary without .symtab: the itabs its type data lists (itablinks), named
+ * by their dynamic types. Nothing when the type data cannot be read.
+ */
+static int add_typedata_itabs(const struct gobin *gb, struct itab_names *t)
+{
+	struct typedata_itab it;
+	struct typedata *td;
+	char name[512];
+	int err = 0;
+
+	if (gobin__typedata(gb, &td))
+		return 0;
+	for (size_t i = 0; !err && !typedata__itab(td, i, &it); i++) {
+		int n = itab_type_name(td, it.type, name, sizeof(name));
+		char *owned;
+
+		if (n <= 0 || (size_t)n >= sizeof(name))
+			continue; /* unreadable, or longer than any name worth an attribute */
+		owned = strndup(name, (size_t)n);
+		if (!owned)
+			return -ENOMEM;
+		err = push(t, (struct itab_name){ .vaddr = it.itab, .type = owned,
+						  .len = (size_t)n, .owned = owned });
+		if (err)
+			free(owned);
+	}
+	return err;
 }
 
 static int cmp_vaddr(const void *a, const void *b)
@@ -78,11 +152,15 @@ static int finish(struct itab_names *t, int err, struct itab_names **out)
 int itab_names__load(const struct gobin *gb, struct itab_names **out)
 {
 	struct itab_names *t = calloc(1, sizeof(*t));
+	int err;
 
 	*out = NULL;
 	if (!t)
 		return -ENOMEM;
-	return finish(t, gobin__for_each_symbol(gb, add_itab_symbol, t), out);
+	err = gobin__for_each_symbol(gb, add_itab_symbol, t);
+	if (!err && !t->n)
+		err = add_typedata_itabs(gb, t);
+	return finish(t, err, out);
 }
 
 int itab_names__from_symbols(const uint64_t *vaddrs, const char *const *names, size_t n,
@@ -104,6 +182,8 @@ void itab_names__free(struct itab_names *t)
 {
 	if (!t)
 		return;
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i].owned);
 	free(t->v);
 	free(t);
 }

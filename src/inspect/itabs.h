@@ -3,9 +3,9 @@
  * Names of the interface tables (itabs) a Go binary links, from its .symtab:
  * "go:itab.*github.com/jackc/pgx/v5/pgconn.PgError,error" says that the itab
  * at that address pairs the dynamic type *pgconn.PgError with the interface
- * error. BPF records an interface value's itab; this names its type.
- * Itabs the runtime builds at run time, and every itab of a binary without
- * .symtab, stay unnamed.
+ * error. BPF records an interface value's itab; this names its type. Without
+ * .symtab, the runtime type data's itab list names them the same way. Itabs
+ * the runtime builds at run time stay unnamed.
  */
 #ifndef OTRACE_ITABS_H
 #define OTRACE_ITABS_H
@@ -18,7 +18,10 @@
 
 struct itab_names;
 
-/* Reads the itab symbols of gb (none when it has no .symtab); gb must outlive the table. */
+/*
+ * Reads the itab symbols of gb, or without .symtab its type data's itabs
+ * (none when neither can be read); gb must outlive the table.
+ */
 int itab_names__load(const struct gobin *gb, struct itab_names **out);
 /* Builds a table from symbols (address, name); the names must outlive it. */
 int itab_names__from_symbols(const uint64_t *vaddrs, const char *const *names, size_t n,

@@ -1,144 +1,30 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "log.h"
 #include "offsets.h"
 #include "typedata.h"
 
-struct offsets_row {
-	const char *go_version; /* exact release the row was read from, "go1.26.8" */
-	const char *type;
-	const char *field;
-	int64_t offset;
-};
-
-struct module_offsets_row {
-	const char *module;  /* module path, "google.golang.org/grpc" */
-	const char *version; /* exact module version the row was read from, "v1.85.0" */
-	int go_min, go_max;  /* Go 1.x release lines it was read with: the row holds there only */
-	const char *type;
-	const char *field;
-	int64_t offset;
-};
-
-/* offsets_rows[] and module_offsets_rows[]: generated, see the files' headers */
-#include "offsets_table.inc"
-#include "offsets_modules.inc"
-
 /*
- * Rows match the exact release only: patch releases do change layouts (Go
- * 1.26.11 moved net/http.response.status by 8 bytes from 1.26.8), so a
- * neighbouring release's offset would be a guess.
+ * Whether field f of the type data holds the struct type named holds: by
+ * value (*pointer false) or through a pointer (*pointer true).
  */
-static bool same_release(const char *row, const char *binary)
+static bool typedata_holds(const struct typedata *td, const struct typedata_field *f,
+			   const char *holds, bool *pointer)
 {
-	size_t n = strlen(row);
+	uint64_t type = f->type;
+	char name[512];
+	int len;
 
-	/* "go1.22.3 X:loopvar": experiments follow the release after a space */
-	return !strncmp(row, binary, n) && (binary[n] == '\0' || binary[n] == ' ');
-}
-
-int offsets_table__resolve(const char *go_version, struct field_req *reqs, size_t n)
-{
-	int found = 0;
-
-	if (!go_version)
-		return -ENOENT;
-	for (size_t i = 0; i < n; i++) {
-		if (reqs[i].source)
-			continue;
-		for (size_t r = 0; r < sizeof(offsets_rows) / sizeof(offsets_rows[0]); r++) {
-			const struct offsets_row *row = &offsets_rows[r];
-
-			if (!same_release(row->go_version, go_version) ||
-			    strcmp(row->type, reqs[i].type) || strcmp(row->field, reqs[i].field))
-				continue;
-			reqs[i].offset = row->offset;
-			reqs[i].source = "table";
-			found++;
-			break;
-		}
-	}
-	return found;
-}
-
-/* Length of the package path in a type name: "a.org/b/c" of "a.org/b/c.T[x.org/y.U]". */
-static size_t package_len(const char *type)
-{
-	size_t end = strcspn(type, "["), slash = 0;
-
-	for (size_t i = 0; i < end; i++)
-		if (type[i] == '/')
-			slash = i + 1;
-	return slash + strcspn(type + slash, ".[");
-}
-
-/* The dependency module holding type: the longest path that is its package or a parent. */
-static const struct go_module *module_of(const struct gobin *gb, const char *type)
-{
-	const struct go_module *best = NULL;
-	size_t pkg = package_len(type), best_len = 0;
-
-	for (size_t i = 0; i < gobin__module_count(gb); i++) {
-		const struct go_module *m = gobin__module(gb, i);
-		size_t len = strlen(m->path);
-
-		if (m->main || len > pkg || len <= best_len || strncmp(m->path, type, len) ||
-		    (len < pkg && type[len] != '/'))
-			continue;
-		best = m;
-		best_len = len;
-	}
-	return best;
-}
-
-static const struct module_offsets_row *module_row(const char *module, const char *version,
-						   int go_minor, const struct field_req *req)
-{
-	for (size_t r = 0; r < sizeof(module_offsets_rows) / sizeof(module_offsets_rows[0]); r++) {
-		const struct module_offsets_row *row = &module_offsets_rows[r];
-
-		if (!strcmp(row->module, module) && !strcmp(row->version, version) &&
-		    go_minor >= row->go_min && go_minor <= row->go_max &&
-		    !strcmp(row->type, req->type) && !strcmp(row->field, req->field))
-			return row;
-	}
-	return NULL;
-}
-
-/*
- * A module's rows hold for its exact version only: every release may move
- * fields. A replacement is other code: its own path and version key it, and a
- * directory (no version) has no rows. The Go release line matters where a
- * type embeds a standard one by value (grpc.ClientConn holds a net/url.URL),
- * so rows hold only between the Go lines they were read with; a development
- * toolchain is none of them.
- */
-int offsets_table__resolve_modules(const struct gobin *gb, struct field_req *reqs, size_t n)
-{
-	const char *go_version = gobin__go_version(gb);
-	int major, minor, patch, found = 0;
-
-	if (!go_version || strstr(go_version, "devel") ||
-	    gobin__parse_version(go_version, &major, &minor, &patch) || major != 1)
-		return -ENOENT;
-	for (size_t i = 0; i < n; i++) {
-		const struct go_module *m;
-		const struct module_offsets_row *row;
-		const char *path, *version;
-
-		if (reqs[i].source || !(m = module_of(gb, reqs[i].type)))
-			continue;
-		path = m->replace_path ? m->replace_path : m->path;
-		version = m->replace_path ? m->replace_version : m->version;
-		if (!version || !*version || !(row = module_row(path, version, minor, &reqs[i])))
-			continue;
-		reqs[i].offset = row->offset;
-		reqs[i].source = "table";
-		found++;
-	}
-	return found;
+	*pointer = f->kind == TYPEDATA_POINTER;
+	if (*pointer && typedata__elem(td, type, &type))
+		return false;
+	if (typedata__kind(td, type) != TYPEDATA_STRUCT)
+		return false;
+	len = typedata__name(td, type, name, sizeof(name));
+	return len > 0 && (size_t)len < sizeof(name) && !strcmp(name, holds);
 }
 
 /* Fills what the binary's runtime type data knows; returns the number filled. */
@@ -158,6 +44,8 @@ static int typedata_resolve(const struct gobin *gb, struct field_req *reqs, size
 		if (reqs[i].source || typedata__find(td, reqs[i].type, &type) ||
 		    typedata__field(td, type, reqs[i].field, &f))
 			continue;
+		if (reqs[i].holds && !typedata_holds(td, &f, reqs[i].holds, &reqs[i].pointer))
+			continue;
 		reqs[i].offset = (int64_t)f.offset;
 		reqs[i].source = "typedata";
 		found++;
@@ -170,6 +58,7 @@ void field_reqs__reset(struct field_req *reqs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		reqs[i].offset = -1;
 		reqs[i].source = NULL;
+		reqs[i].pointer = false;
 	}
 }
 
@@ -184,11 +73,65 @@ int offsets__resolve(const struct gobin *gb, struct field_req *reqs, size_t n)
 	 */
 	if (dwarf__resolve_fields(gobin__elf(gb), reqs, n) == -ENODATA)
 		typedata_resolve(gb, reqs, n);
-	offsets_table__resolve(gobin__go_version(gb), reqs, n);
-	offsets_table__resolve_modules(gb, reqs, n);
 	offsets_runtime__resolve(gobin__go_version(gb), reqs, n);
 	for (size_t i = 0; i < n; i++)
 		if (!reqs[i].source)
 			missing++;
 	return missing;
+}
+
+/* What the type data says of req: "the runtime type data has no descriptor of T", ... */
+static int explain_typedata(const struct gobin *gb, const struct field_req *req, char *buf,
+			    size_t len)
+{
+	struct typedata_field f;
+	struct typedata *td;
+	uint64_t type;
+	bool pointer;
+	int err = gobin__typedata(gb, &td);
+
+	if (err)
+		return snprintf(buf, len, "no runtime type data could be read (%s)",
+				strerror(-err));
+	switch (typedata__find(td, req->type, &type)) {
+	case 0:
+		break;
+	case -ENOENT:
+		return snprintf(buf, len, "the runtime type data has no descriptor of %s",
+				req->type);
+	case -ENOTUNIQ:
+		return snprintf(buf, len, "the runtime type data has two types named %s",
+				req->type);
+	default:
+		return snprintf(buf, len, "the runtime type data is larger than otrace reads");
+	}
+	if (typedata__field(td, type, req->field, &f))
+		return snprintf(buf, len, "the runtime type data's %s has no field %s", req->type,
+				req->field);
+	if (req->holds && !typedata_holds(td, &f, req->holds, &pointer))
+		return snprintf(buf, len, "in the runtime type data it holds no %s", req->holds);
+	return snprintf(buf, len, "the runtime type data has it");
+}
+
+void offsets__explain(const struct gobin *gb, const struct field_req *req, char *buf, size_t len)
+{
+	const char *version = gobin__go_version(gb);
+	int used;
+
+	if (!len)
+		return;
+	if (dwarf__present(gobin__elf(gb))) {
+		/* DWARF holds every type the code uses: the build has no such field */
+		if (req->holds)
+			used = snprintf(buf, len, "not in DWARF as a field holding %s", req->holds);
+		else
+			used = snprintf(buf, len, "not in DWARF");
+	} else {
+		used = snprintf(buf, len, "no DWARF; ");
+		if (used > 0 && (size_t)used < len)
+			used += explain_typedata(gb, req, buf + used, len - (size_t)used);
+	}
+	if (used > 0 && (size_t)used < len && offsets_runtime__knows(req->type))
+		snprintf(buf + used, len - (size_t)used, "; the runtime table has no row for %s",
+			 version ? version : "a binary naming no Go release");
 }

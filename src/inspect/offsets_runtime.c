@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * Fields of runtime-internal types that have no type descriptor in the
+ * Fields of runtime-internal types that may have no type descriptor in the
  * binary (no interface, method or reflection reaches them), for binaries
  * without DWARF: keyed by Go minor release, each row read from the DWARF of
  * real builds of every release line it covers (1.19 and 1.21 to 1.27; the
- * go_matrix test compares the stripped builds' offsets with their unstripped
- * twins' DWARF). A release line not listed gets nothing: a newer runtime may
- * have moved the field.
+ * go_matrix and typedata_matrix tests compare the stripped builds' offsets
+ * with their unstripped twins' DWARF). A release line not listed gets
+ * nothing: a newer runtime may have moved the field, and 1.17, 1.18 and 1.20
+ * cannot be built here to check.
  */
 #include <errno.h>
 #include <string.h>
@@ -26,7 +27,22 @@ static const struct runtime_row {
 	{ 19, 19, "runtime.m", "curg", 192 },
 	{ 21, 24, "runtime.m", "curg", 192 },
 	{ 25, 27, "runtime.m", "curg", 184 },
+	/* the bucket map's header (Swiss tables replaced it in 1.24) */
+	{ 19, 19, "runtime.hmap", "B", 9 },
+	{ 21, 23, "runtime.hmap", "B", 9 },
+	{ 19, 19, "runtime.hmap", "buckets", 16 },
+	{ 21, 23, "runtime.hmap", "buckets", 16 },
+	{ 19, 19, "runtime.hmap", "oldbuckets", 24 },
+	{ 21, 23, "runtime.hmap", "oldbuckets", 24 },
 };
+
+bool offsets_runtime__knows(const char *type)
+{
+	for (size_t r = 0; r < sizeof(runtime_rows) / sizeof(runtime_rows[0]); r++)
+		if (!strcmp(runtime_rows[r].type, type))
+			return true;
+	return false;
+}
 
 int offsets_runtime__resolve(const char *go_version, struct field_req *reqs, size_t n)
 {

@@ -379,6 +379,16 @@ int pclntab__find_funcs(const struct pclntab *p, struct go_func *funcs, size_t n
 	return (int)found;
 }
 
+int pclntab__for_each_func(const struct pclntab *p, int (*fn)(void *ctx, const char *name),
+			   void *ctx)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < p->nfunc && !ret; i++)
+		ret = fn(ctx, func_name(p, i));
+	return ret;
+}
+
 /*
  * Locating the pclntab in a binary.
  *

@@ -46,6 +46,13 @@ int pclntab__open(const struct gobin *gb, struct pclntab **out);
  */
 int pclntab__find_funcs(const struct pclntab *p, struct go_func *funcs, size_t n);
 
+/*
+ * Calls fn with the name of every function in the table until it returns
+ * non-zero; returns that value, or 0.
+ */
+int pclntab__for_each_func(const struct pclntab *p, int (*fn)(void *ctx, const char *name),
+			   void *ctx);
+
 void pclntab__free(struct pclntab *p);
 
 /* Layout details, for diagnostics and tests. */

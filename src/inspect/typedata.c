@@ -123,6 +123,8 @@ struct typedata {
 	size_t nnamed, named_cap;
 	uint32_t *index; /* into named, + 1; 0 is empty */
 	size_t index_cap;
+	struct typedata_itab *itabs; /* the walk's itabs, in link order */
+	size_t nitabs, itabs_cap;
 };
 
 /* A little-endian word of 2, 4 or 8 bytes: x86-64 only, so a plain load. */
@@ -432,6 +434,7 @@ void typedata__free(struct typedata *td)
 	free(td->stack);
 	free(td->named);
 	free(td->index);
+	free(td->itabs);
 	free(td);
 }
 
@@ -891,7 +894,10 @@ static int push_typelinks(struct typedata *td)
 	return err;
 }
 
-/* An itab's interface and concrete types; *fun0: its first method, 0 for none. */
+/*
+ * An itab's interface and concrete types, and the itab itself for
+ * typedata__itab; *fun0: its first method, 0 for none.
+ */
 static int push_itab(struct typedata *td, uint64_t itab, uint64_t *fun0)
 {
 	uint64_t inter, type;
@@ -900,6 +906,12 @@ static int push_itab(struct typedata *td, uint64_t itab, uint64_t *fun0)
 	if (!word_at(td, itab, &inter) || !word_at(td, itab + PTR, &type) ||
 	    !word_at(td, itab + 3 * PTR, fun0))
 		return -EINVAL;
+	if (type_header(td, type) && td->nitabs < MAX_TYPES) {
+		if (td->nitabs == td->itabs_cap &&
+		    grow((void **)&td->itabs, &td->itabs_cap, sizeof(*td->itabs), 256))
+			return -ENOMEM;
+		td->itabs[td->nitabs++] = (struct typedata_itab){ .itab = itab, .type = type };
+	}
 	err = push(td, inter);
 	return err ? err : push(td, type);
 }
@@ -1080,6 +1092,18 @@ int typedata__find(struct typedata *td, const char *name, uint64_t *type)
 	if (matches)
 		return 0;
 	return walk_err == -E2BIG ? -E2BIG : -ENOENT;
+}
+
+int typedata__itab(struct typedata *td, size_t i, struct typedata_itab *itab)
+{
+	int err = ensure_walked(td);
+
+	if (err && err != -E2BIG)
+		return err;
+	if (i >= td->nitabs)
+		return -ERANGE;
+	*itab = td->itabs[i];
+	return 0;
 }
 
 int typedata__named(struct typedata *td, size_t i, uint64_t *type)

@@ -131,6 +131,17 @@ int typedata__field(const struct typedata *td, uint64_t type, const char *name,
  */
 int typedata__name(const struct typedata *td, uint64_t type, char *buf, size_t len);
 
+/* An itab the binary links: its link-time address and its dynamic (concrete) type. */
+struct typedata_itab {
+	uint64_t itab;
+	uint64_t type;
+};
+
+/*
+ * The itabs the walk started from (itablinks; Go 1.27's itab section), in
+ * the binary's order (walks on first use); -ERANGE past the end.
+ */
+int typedata__itab(struct typedata *td, size_t i, struct typedata_itab *itab);
 /* Named types found by the walk, in walk order (walks on first use); -ERANGE past the end. */
 int typedata__named(struct typedata *td, size_t i, uint64_t *type);
 /* Descriptors visited so far. */

@@ -31,6 +31,25 @@ bool plan__active(const struct plan *plan)
 	return false;
 }
 
+size_t plan__not_traced(const struct plan *plan, char *buf, size_t len)
+{
+	size_t n = 0, used = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; i < nlibraries; i++) {
+		const struct lib_state *s = &plan->libs[i];
+
+		if (!s->not_traced[0] || s->active)
+			continue;
+		n++;
+		if (used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "; " : "",
+						 s->not_traced);
+	}
+	return n;
+}
+
 bool plan__propagating(const struct plan *plan)
 {
 	for (size_t i = 0; i < nlibraries; i++)
@@ -53,60 +72,114 @@ int64_t plan__offset_or_none(const struct field_req *f)
 	return f->source ? f->offset : -1;
 }
 
-/* Map header fields, in the order plan__map_layout reads them. */
-static const struct field_req hmap_fields[] = {
-	{ "runtime.hmap", "B" },
-	{ "runtime.hmap", "buckets" },
-	{ "runtime.hmap", "oldbuckets" },
+/* The runtime's map headers: the Swiss table's (Go 1.24 on), then the bucket map's. */
+enum map_field {
+	M_DIR_PTR,
+	M_DIR_LEN,
+	M_GROUPS_DATA,
+	M_GROUPS_MASK,
+	M_SWISS,
+	M_HMAP_B = M_SWISS,
+	M_HMAP_BUCKETS,
+	M_HMAP_OLDBUCKETS,
+	M_MAX,
 };
 
-static const struct field_req swiss_fields[] = {
-	{ "internal/runtime/maps.Map", "dirPtr" },
-	{ "internal/runtime/maps.Map", "dirLen" },
-	{ "internal/runtime/maps.table", "groups" },
-	{ "internal/runtime/maps.groupsReference", "data" },
-	{ "internal/runtime/maps.groupsReference", "lengthMask" },
+#define SWISS "internal/runtime/maps."
+
+static const struct field_path map_paths[M_MAX] = {
+	[M_DIR_PTR] = { { { SWISS "Map", "dirPtr" } } },
+	[M_DIR_LEN] = { { { SWISS "Map", "dirLen" } } },
+	/* a table's groups reference is a struct of its own, held by value */
+	[M_GROUPS_DATA] = { { { SWISS "table", "groups" }, { SWISS "groupsReference", "data" } } },
+	[M_GROUPS_MASK] = { { { SWISS "table", "groups" },
+			      { SWISS "groupsReference", "lengthMask" } } },
+	[M_HMAP_B] = { { { "runtime.hmap", "B" } } },
+	[M_HMAP_BUCKETS] = { { { "runtime.hmap", "buckets" } } },
+	[M_HMAP_OLDBUCKETS] = { { { "runtime.hmap", "oldbuckets" } } },
 };
 
-/* Swiss tables since Go 1.24, unless the build opted out (1.24/1.25 only). */
-static bool uses_swiss_maps(const char *version)
+/* Resolves paths in one pass, without listing them. */
+static void resolve_paths(const struct gobin *gb, struct field_path *paths, size_t n)
 {
-	return plan__go_at_least(version, 24) && !strstr(version, "noswissmap");
+	struct field_req hops[PLAN_MAX_FIELDS];
+	size_t nhops = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		field_path__link(&paths[i]);
+		for (size_t h = 0; h < field_path__len(&paths[i]) && nhops < ARRAY_SIZE(hops); h++)
+			hops[nhops++] = paths[i].hop[h];
+	}
+	offsets__resolve(gb, hops, nhops);
+	nhops = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t h = 0; h < field_path__len(&paths[i]) && nhops < ARRAY_SIZE(hops); h++)
+			paths[i].hop[h] = hops[nhops++];
 }
 
+/* Lists every hop of paths in the plan, for --list-probes. */
+static void list_paths(struct plan *plan, const struct field_path *paths, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = field_path__len(&paths[i]);
+
+		for (size_t h = 0; h < len && plan->nfields < PLAN_MAX_FIELDS; h++)
+			plan->fields[plan->nfields++] = paths[i].hop[h];
+	}
+}
+
+/* The first of paths[from..to) that is not resolved to an inline offset, or NULL. */
+static const struct field_req *first_not_inline(const struct field_path *paths, int from, int to)
+{
+	for (int i = from; i < to; i++)
+		if (field_path__offset(&paths[i]) < 0)
+			return field_path__missing(&paths[i]) ?: &paths[i].hop[0];
+	return NULL;
+}
+
+/*
+ * Whichever layout the binary has decides: its Swiss table types, or the
+ * bucket map's header. A Go 1.24 or 1.25 built with the noswissmap
+ * experiment says so in its version and may link both.
+ */
 bool plan__map_layout(const struct gobin *gb, struct plan *plan)
 {
 	const char *version = gobin__go_version(gb);
-	bool swiss = uses_swiss_maps(version);
-	struct field_req f[ARRAY_SIZE(swiss_fields)];
-	size_t n = swiss ? ARRAY_SIZE(swiss_fields) : ARRAY_SIZE(hmap_fields);
+	bool noswiss = version && strstr(version, "noswissmap");
 	struct ot_map_cfg *c = &plan->map_cfg;
-	const struct field_req *missing;
+	struct field_path p[M_MAX];
+	const struct field_req *swiss, *hmap;
 
 	if (plan->map_layout_done)
 		return c->kind != OT_MAP_NONE;
 	plan->map_layout_done = true;
-	memcpy(f, swiss ? swiss_fields : hmap_fields, n * sizeof(f[0]));
-	missing = plan__resolve_fields(gb, plan, f, n, n);
-	if (missing) {
-		pr_warn("field %s.%s unknown for %s: Go maps are not read", missing->type,
-			missing->field, version ? version : "this Go");
-		c->kind = OT_MAP_NONE;
-		return false;
-	}
-	if (swiss) {
+	memcpy(p, map_paths, sizeof(p));
+	resolve_paths(gb, p, M_MAX);
+	swiss = noswiss ? &p[M_DIR_PTR].hop[0] : first_not_inline(p, 0, M_SWISS);
+	hmap = first_not_inline(p, M_SWISS, M_MAX);
+	if (!swiss) {
+		list_paths(plan, p, M_SWISS);
 		c->kind = OT_MAP_SWISS;
-		c->swiss_dir_ptr = f[0].offset;
-		c->swiss_dir_len = f[1].offset;
-		c->swiss_table_groups = f[2].offset + f[3].offset;
-		c->swiss_table_mask = f[2].offset + f[4].offset;
-	} else {
-		c->kind = OT_MAP_HMAP;
-		c->hmap_b = f[0].offset;
-		c->hmap_buckets = f[1].offset;
-		c->hmap_oldbuckets = f[2].offset;
+		c->swiss_dir_ptr = field_path__offset(&p[M_DIR_PTR]);
+		c->swiss_dir_len = field_path__offset(&p[M_DIR_LEN]);
+		c->swiss_table_groups = field_path__offset(&p[M_GROUPS_DATA]);
+		c->swiss_table_mask = field_path__offset(&p[M_GROUPS_MASK]);
+		return true;
 	}
-	return true;
+	if (!hmap) {
+		list_paths(plan, p + M_SWISS, M_MAX - M_SWISS);
+		c->kind = OT_MAP_HMAP;
+		c->hmap_b = field_path__offset(&p[M_HMAP_B]);
+		c->hmap_buckets = field_path__offset(&p[M_HMAP_BUCKETS]);
+		c->hmap_oldbuckets = field_path__offset(&p[M_HMAP_OLDBUCKETS]);
+		return true;
+	}
+	list_paths(plan, p, M_MAX);
+	c->kind = OT_MAP_NONE;
+	/* name the missing field of the layout the release has, when it says */
+	plan__warn_field(gb, "Go maps", plan__go_at_least(version, 24) && !noswiss ? swiss : hmap,
+			 "maps (HTTP headers, gRPC metadata) are not read");
+	return false;
 }
 
 void plan__skip(struct probe *p, const char *fmt, ...)
@@ -243,6 +316,40 @@ int plan__add_at_calls(const struct gobin *gb, struct plan *plan, const char *li
 		       size_t ncallees, const char *program)
 {
 	return add_call_sites(gb, plan, library, caller, callees, ncallees, AT_CALL, 0, program);
+}
+
+const struct field_req *plan__resolve_paths(const struct gobin *gb, struct plan *plan,
+					    struct field_path *paths, size_t n, size_t nrequired)
+{
+	resolve_paths(gb, paths, n);
+	list_paths(plan, paths, n);
+	for (size_t i = 0; i < nrequired && i < n; i++)
+		if (field_path__missing(&paths[i]))
+			return field_path__missing(&paths[i]);
+	return NULL;
+}
+
+void plan__warn_field(const struct gobin *gb, const char *lib, const struct field_req *f,
+		      const char *consequence)
+{
+	char where[200];
+
+	offsets__explain(gb, f, where, sizeof(where));
+	pr_warn("%s: field %s.%s unknown (%s): %s", lib, f->type, f->field, where, consequence);
+}
+
+void plan__field_blocks(const struct gobin *gb, struct plan *plan, struct lib_state *state,
+			size_t first, const char *lib, const struct field_req *f)
+{
+	size_t used = strlen(state->not_traced);
+	char where[200];
+
+	offsets__explain(gb, f, where, sizeof(where));
+	pr_warn("%s probes skipped: field %s.%s unknown (%s)", lib, f->type, f->field, where);
+	/* a library with two sides (gRPC server and client) keeps both reasons */
+	snprintf(state->not_traced + used, sizeof(state->not_traced) - used,
+		 "%s%s: field %s.%s unknown (%s)", used ? "; " : "", lib, f->type, f->field, where);
+	plan__skip_from(plan, first, "field %s.%s unknown", f->type, f->field);
 }
 
 const struct field_req *plan__resolve_fields(const struct gobin *gb, struct plan *plan,
@@ -448,10 +555,15 @@ static json_t *fields_json(const struct plan *plan)
 
 	for (size_t i = 0; i < plan->nfields; i++) {
 		const struct field_req *f = &plan->fields[i];
+		json_t *o = json_pack("{s:s, s:s, s:I, s:s?}", "struct", f->type, "field",
+				      f->field, "offset", (json_int_t)f->offset, "source",
+				      f->source);
 
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:I, s:s?}", "struct", f->type,
-						     "field", f->field, "offset",
-						     (json_int_t)f->offset, "source", f->source));
+		/* a hop of a field path: what it holds, and whether through a pointer */
+		if (o && f->holds && f->source)
+			json_object_set_new(o, f->pointer ? "pointerTo" : "holds",
+					    json_string(f->holds));
+		json_array_append_new(arr, o);
 	}
 	return arr;
 }

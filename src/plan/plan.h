@@ -35,7 +35,7 @@ struct probe {
 
 #define PLAN_MAX_FIELDS 96
 #define PLAN_MAX_LIBRARIES 16
-#define LIB_CONFIG_MAX 256
+#define LIB_CONFIG_MAX 512
 
 /*
  * What planning decided for one library (lib/library.h), indexed like
@@ -48,6 +48,8 @@ struct lib_state {
 	bool propagating; /* --propagate: its traceparent writers are planned */
 	uint64_t config[LIB_CONFIG_MAX / 8];
 	uint64_t data[8];
+	/* the binary links the library but cannot be traced: why (plan__field_blocks) */
+	char not_traced[240];
 };
 
 /* A library's struct in a blob of lib_state, checked to fit. */
@@ -73,6 +75,12 @@ struct plan {
 const char *plan__libraries(void);
 /* Whether any library of plan will trace (plan__build planned it). */
 bool plan__active(const struct plan *plan);
+/*
+ * Writes into buf, "; "-separated, why each library the binary links could
+ * not be traced ("gRPC server: field T.F unknown (where otrace looked)");
+ * returns how many libraries.
+ */
+size_t plan__not_traced(const struct plan *plan, char *buf, size_t len);
 /* Whether any library of plan writes traceparent (plan__add_propagation). */
 bool plan__propagating(const struct plan *plan);
 

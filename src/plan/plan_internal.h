@@ -6,6 +6,7 @@
 #ifndef OTRACE_PLAN_INTERNAL_H
 #define OTRACE_PLAN_INTERNAL_H
 
+#include "field_path.h"
 #include "plan.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -35,12 +36,34 @@ int plan__add_at_calls(const struct gobin *gb, struct plan *plan, const char *li
 void plan__skip_from(struct plan *plan, size_t first, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /*
- * Resolves fields (DWARF, then the table) and lists them in the plan. Returns
- * the first of the first nrequired fields that is unknown, or NULL.
+ * Resolves fields (DWARF, else the type data; the runtime table) and lists
+ * them in the plan. Returns the first of the first nrequired fields that is
+ * unknown, or NULL.
  */
 const struct field_req *plan__resolve_fields(const struct gobin *gb, struct plan *plan,
 					     struct field_req *fields, size_t n,
 					     size_t nrequired);
+/*
+ * Resolves field paths (field_path.h) hop by hop, in one pass, and lists
+ * every hop in the plan. Returns the first unknown hop of the first
+ * nrequired paths, or NULL.
+ */
+const struct field_req *plan__resolve_paths(const struct gobin *gb, struct plan *plan,
+					    struct field_path *paths, size_t n, size_t nrequired);
+/*
+ * Warns that lib cannot use field f, which plan__resolve_* left unknown:
+ * "<lib>: field T.F unknown (<where otrace looked>): <consequence>".
+ */
+void plan__warn_field(const struct gobin *gb, const char *lib, const struct field_req *f,
+		      const char *consequence);
+/*
+ * The library cannot be traced though the binary links it: says so (the
+ * warning names lib, the field and where otrace looked), skips its probes from
+ * first on and keeps the reason in state->not_traced for the messages that
+ * follow planning (nothing to trace, --all).
+ */
+void plan__field_blocks(const struct gobin *gb, struct plan *plan, struct lib_state *state,
+			size_t first, const char *lib, const struct field_req *f);
 /*
  * Resolves the runtime map layout into plan->map_cfg once, for every library
  * that reads a Go map; warns naming the missing field. Returns whether maps

@@ -230,6 +230,7 @@ static struct agent_binary *binary_inspect(struct agent *a, const struct stat *s
 {
 	struct agent_binary *b = calloc(1, sizeof(*b));
 	struct traced_binary *tb = calloc(1, sizeof(*tb));
+	char why[512];
 	int err;
 
 	if (!b || !tb) {
@@ -254,10 +255,16 @@ static struct agent_binary *binary_inspect(struct agent *a, const struct stat *s
 	else
 		b->state = BINARY_TRACEABLE;
 	if (b->state != BINARY_TRACEABLE) {
-		pr_debug("%s: skipped (%s)", exe,
-			 b->state == BINARY_UNREADABLE	  ? "cannot be read" :
-			 b->state == BINARY_UNINSTRUMENTED ? "Go, no library otrace instruments" :
-							     "not Go");
+		/* it links a library otrace could not plan: that is worth a warning */
+		if (b->state == BINARY_UNINSTRUMENTED &&
+		    plan__not_traced(&tb->plan, why, sizeof(why)))
+			pr_warn("%s: not traced: %s", exe, why);
+		else
+			pr_debug("%s: skipped (%s)", exe,
+				 b->state == BINARY_UNREADABLE	    ? "cannot be read" :
+				 b->state == BINARY_UNINSTRUMENTED ? "Go, no library otrace "
+								     "instruments" :
+								     "not Go");
 		gobin__free(tb->gb);
 		free(tb);
 	} else {

@@ -250,8 +250,8 @@ int traced__load_binary_names(struct traced_binary *b)
 		return err;
 	}
 	if (!itab_names__count(b->itabs))
-		pr_warn("%s: no itab symbols (stripped binary?): error.type is _OTHER and "
-			"db.system.name comes from the linked driver modules",
+		pr_warn("%s: no itab names (no .symtab, no readable type data): error.type is "
+			"_OTHER and db.system.name comes from the linked driver packages",
 			b->display);
 	b->span.itabs = b->itabs;
 	return 0;

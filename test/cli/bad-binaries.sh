@@ -108,5 +108,39 @@ head -c 256 /dev/zero | tr '\0' '\377' |
 	dd of="$work/bad-moduledata" bs=1 seek=$((md + 32 * 8)) conv=notrunc status=none
 expect_plan "corrupt moduledata" "$work/bad-moduledata"
 
+# A program whose only library is net/http's server, its type data out of
+# reach: nothing to trace (5), and the message says why, naming the library,
+# the field and where otrace looked, not that the program uses no library
+# otrace instruments.
+mkdir -p "$work/httponly"
+cat >"$work/httponly/main.go" <<'GO'
+package main
+
+import "net/http"
+
+func main() { http.ListenAndServe("127.0.0.1:0", nil) }
+GO
+(cd "$work/httponly" && GOTOOLCHAIN=local GOFLAGS=-mod=mod GO111MODULE=off \
+	go build -ldflags="-s -w" -o "$work/httponly/server" main.go)
+for s in .typelink .itablink; do
+	read -r off size < <(section "$work/httponly/server" $s) &&
+		dd if=/dev/zero of="$work/httponly/server" bs=1 seek="$off" count="$size" conv=notrunc status=none
+done
+code=0
+# (--list-probes lists whatever it planned; tracing refuses: --exec, as root)
+timeout 20 "$otrace" -o "$work/spans" --exec "$work/httponly/server" >"$work/out" 2>"$work/err" ||
+	code=$?
+if ((EUID != 0)); then
+	echo "skip linked library without layouts: tracing needs root"
+elif [[ $code == 5 && ! -s $work/out && ! -s $work/spans ]] &&
+	grep -q '^otrace: .*nothing to trace: net/http server: field net/http\.[A-Za-z]*\.[A-Za-z]* unknown (no DWARF; the runtime type data has no descriptor of' "$work/err" &&
+	! grep -q 'uses no library' "$work/err"; then
+	passed=$((passed + 1))
+	echo "ok   linked library without layouts: exit 5: $(tail -n 1 "$work/err")"
+else
+	failed=$((failed + 1))
+	echo "FAIL linked library without layouts: exit $code: $(cat "$work/err")"
+fi
+
 echo "$passed passed, $failed failed"
 ((failed == 0))

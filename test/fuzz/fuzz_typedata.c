@@ -60,6 +60,7 @@ static void exercise(struct typedata *td)
 		"",
 	};
 	struct typedata_field f;
+	struct typedata_itab it;
 	uint64_t t, elem, size;
 	char buf[128];
 
@@ -80,6 +81,12 @@ static void exercise(struct typedata *td)
 		typedata__elem(td, t, &elem);
 		for (size_t k = 0; k < 64 && !typedata__field_at(td, t, k, &f); k++)
 			;
+	}
+	/* the itabs, named as otrace names them without .symtab (itabs.c) */
+	for (size_t i = 0; i < 256 && !typedata__itab(td, i, &it); i++) {
+		typedata__name(td, it.type, buf, sizeof(buf));
+		if (typedata__kind(td, it.type) == TYPEDATA_POINTER && !typedata__elem(td, it.type, &elem))
+			typedata__name(td, elem, buf, sizeof(buf));
 	}
 }
 

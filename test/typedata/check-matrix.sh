@@ -17,7 +17,7 @@
 #           (runtime.hmap, the map header before Go 1.24)
 #   otrace  `otrace --list-probes --propagate` of a twin without DWARF gives
 #           every such field at DWARF's offset from "typedata" (the types
-#           above: from the offsets table when it has the release, or none)
+#           above: from the runtime table, keyed by Go minor, or none)
 #   all     every field of every named struct in the twin's type data equals
 #           the reference's DWARF, for the structs DWARF has
 # Prints a toolchain x fixture/flavour table of ok/FAIL (the number of plan

@@ -1,46 +1,19 @@
 // SPDX-License-Identifier: MIT
 /*
- * The generated offset tables as otrace looks them up for a binary without
- * DWARF: standard types by Go release, module types by the module version the
- * build info names. The expected offsets are what DWARF says in the services
- * fixture built against those releases (otrace --list-probes).
+ * Field offsets for a binary without DWARF or type data: only the runtime
+ * table, keyed by Go minor release, answers, and offsets__explain says where
+ * otrace looked. Field paths (field_path.h) fold their hops into what the
+ * BPF side reads.
  */
 #include <elf.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "field_path.h"
 #include "gobin.h"
 #include "offsets.h"
 #include "unittest.h"
-
-#define GRPC "google.golang.org/grpc"
-#define RPC_MODULE "google.golang.org/genproto/googleapis/rpc"
-#define RPC_V185 "v0.0.0-20260817212433-ac3dfec99bb1" /* what grpc v1.85.0 built with */
-#define SPB_STATUS RPC_MODULE "/status.Status"
-
-enum {
-	F_METHOD,    /* transport.Stream.method: 64 in v1.14.0, 16 in v1.85.0 */
-	F_AUTHORITY, /* ClientConn.authority: 88 in v1.14.0, 184 in v1.85.0 */
-	F_CODE,	     /* spb.Status.Code: 40 */
-	F_ERRSTR,    /* errors.errorString.s: 0, a standard type */
-	F_REQ_URL,   /* net/http.Request.URL: 16, a standard type */
-	F_MAX,
-};
-
-static void reset(struct field_req *f)
-{
-	static const struct field_req want[F_MAX] = {
-		[F_METHOD] = { GRPC "/internal/transport.Stream", "method" },
-		[F_AUTHORITY] = { GRPC ".ClientConn", "authority" },
-		[F_CODE] = { SPB_STATUS, "Code" },
-		[F_ERRSTR] = { "errors.errorString", "s" },
-		[F_REQ_URL] = { "net/http.Request", "URL" },
-	};
-
-	memcpy(f, want, sizeof(want));
-	field_reqs__reset(f, F_MAX);
-}
 
 /*
  * A Go binary as far as otrace's build info reader goes: an ELF whose one
@@ -59,10 +32,11 @@ static size_t put_uvarint(uint8_t *p, size_t v)
 	return n;
 }
 
-/* deps: modinfo's dep and => lines, each ending in a newline. */
-static struct gobin *go_binary(const char *go_version, const char *deps)
+static struct gobin *go_binary(const char *go_version)
 {
-	char modinfo[1024];
+	static const char modinfo[] = "0123456789abcdefpath\texample.com/app\n"
+				      "mod\texample.com/app\t(devel)\t\nfedcba9876543210";
+	size_t n = sizeof(modinfo) - 1;
 	Elf64_Ehdr eh = { .e_type = ET_EXEC,
 			  .e_machine = EM_X86_64,
 			  .e_version = EV_CURRENT,
@@ -77,14 +51,7 @@ static struct gobin *go_binary(const char *go_version, const char *deps)
 			  .p_memsz = sizeof(image) };
 	uint8_t *p = image + 128; /* build info is 16-byte aligned */
 	struct gobin *gb;
-	int n;
 
-	n = snprintf(modinfo, sizeof(modinfo),
-		     "0123456789abcdefpath\texample.com/app\nmod\texample.com/app\t(devel)\t\n%s"
-		     "fedcba9876543210",
-		     deps);
-	if (n < 0 || (size_t)n >= sizeof(modinfo))
-		return NULL;
 	memset(image, 0, sizeof(image));
 	memcpy(eh.e_ident, ELFMAG, SELFMAG);
 	eh.e_ident[EI_CLASS] = ELFCLASS64;
@@ -99,134 +66,145 @@ static struct gobin *go_binary(const char *go_version, const char *deps)
 	p += put_uvarint(p, strlen(go_version));
 	memcpy(p, go_version, strlen(go_version));
 	p += strlen(go_version);
-	p += put_uvarint(p, (size_t)n);
-	memcpy(p, modinfo, (size_t)n);
+	p += put_uvarint(p, n);
+	memcpy(p, modinfo, n);
 	if (gobin__open_mem(image, sizeof(image), &gb))
 		return NULL;
 	return gb;
 }
 
-#define DEP(path, version) "dep\t" path "\t" version "\th1:x=\n"
-#define GRPC_V185 DEP(GRPC, "v1.85.0") DEP(RPC_MODULE, RPC_V185)
-
-/* Runs the module lookup alone on a binary; returns how many it filled. */
-static int modules_only(const char *go_version, const char *deps, struct field_req *f)
+static void test_runtime_table(void)
 {
-	struct gobin *gb = go_binary(go_version, deps);
-	int n;
+	struct field_req f[] = {
+		{ "runtime.g", "m" },
+		{ "runtime.m", "curg" },
+		{ "runtime.hmap", "buckets" },
+		{ "net/http.Request", "URL" }, /* a standard type: never a table's */
+	};
 
-	reset(f);
-	if (!gb) {
-		CHECK(!"cannot make the test binary");
-		return -1;
-	}
-	CHECK_STR(gobin__go_version(gb), go_version);
-	n = offsets_table__resolve_modules(gb, f, F_MAX);
-	gobin__free(gb);
-	return n;
+	field_reqs__reset(f, 4);
+	CHECK(offsets_runtime__resolve("go1.26.8", f, 4) == 2);
+	CHECK(f[0].offset == 48 && f[1].offset == 184);
+	CHECK_STR(f[1].source, "table");
+	CHECK(!f[2].source && !f[3].source); /* Swiss tables since 1.24: no hmap rows */
+	/* any patch of a line, experiments after the release */
+	field_reqs__reset(f, 4);
+	CHECK(offsets_runtime__resolve("go1.22.3 X:loopvar", f, 4) == 3);
+	CHECK(f[1].offset == 192 && f[2].offset == 16);
+	/* lines the rows were not read from, a development toolchain, no release */
+	field_reqs__reset(f, 4);
+	CHECK(offsets_runtime__resolve("go1.20.14", f, 4) == 0);
+	CHECK(offsets_runtime__resolve("go1.28.0", f, 4) == 0);
+	CHECK(offsets_runtime__resolve("go1.26-devel_abc123", f, 4) == -ENOENT);
+	CHECK(offsets_runtime__resolve(NULL, f, 4) == -ENOENT);
+	CHECK(!f[0].source && f[0].offset == -1);
+	CHECK(offsets_runtime__knows("runtime.hmap"));
+	CHECK(!offsets_runtime__knows("net/http.Request"));
 }
 
-static void test_exact_version(void)
+static void test_resolve_and_explain(void)
 {
-	struct field_req f[F_MAX];
+	struct field_req f[] = {
+		{ "runtime.m", "curg" },
+		{ "net/http.response", "status" },
+		{ "runtime.g", "m" },
+	};
+	struct gobin *gb = go_binary("go1.21.13");
+	char why[200];
 
-	CHECK(modules_only("go1.26.8", GRPC_V185, f) == 3);
-	CHECK(f[F_METHOD].offset == 16);
-	CHECK_STR(f[F_METHOD].source, "table");
-	CHECK(f[F_AUTHORITY].offset == 184);
-	/* genproto's status lies in its own module, keyed by that one's version */
-	CHECK(f[F_CODE].offset == 40);
-	/* standard types are not the module table's */
-	CHECK(!f[F_ERRSTR].source && f[F_ERRSTR].offset == -1);
-	CHECK(!f[F_REQ_URL].source);
-
-	/* the oldest release supported; experiments after the release still match */
-	CHECK(modules_only("go1.21.13 X:loopvar", DEP(GRPC, "v1.14.0"), f) == 2);
-	CHECK(f[F_METHOD].offset == 64);
-	CHECK(f[F_AUTHORITY].offset == 88);
-	CHECK(!f[F_CODE].source); /* no genproto module listed */
-}
-
-static void test_no_match(void)
-{
-	struct field_req f[F_MAX];
-
-	/* a release missing from the table, and versions a prefix compare would take */
-	CHECK(modules_only("go1.26.8", DEP(GRPC, "v1.85.99"), f) == 0);
-	CHECK(!f[F_METHOD].source && f[F_METHOD].offset == -1);
-	CHECK(modules_only("go1.26.8", DEP(GRPC, "v1.85"), f) == 0);
-	CHECK(modules_only("go1.26.8", DEP(GRPC, "v1.85.0-pre"), f) == 0);
-	/* Go release lines the rows were not read with, and a development toolchain */
-	CHECK(modules_only("go1.27.0", GRPC_V185, f) == 0);
-	CHECK(modules_only("go1.20.14", DEP(GRPC, "v1.14.0"), f) == 0);
-	CHECK(modules_only("go1.26-devel_abc123 X:greenteagc", GRPC_V185, f) == -ENOENT);
-	CHECK(!f[F_METHOD].source);
-	/* the longest module path holds the package: a nested module of its own */
-	CHECK(modules_only("go1.26.8",
-			   DEP(GRPC "/internal/transport", "v1.85.0") GRPC_V185, f) == 2);
-	CHECK(!f[F_METHOD].source && f[F_AUTHORITY].offset == 184);
-	/* but only a whole path element: transport is not in a module ".../trans" */
-	CHECK(modules_only("go1.26.8", DEP(GRPC "/internal/trans", "v1.85.0") GRPC_V185, f) == 3);
-	CHECK(f[F_METHOD].offset == 16);
-	/* and genproto's old all-in-one module does not take its split-off one's rows */
-	CHECK(modules_only("go1.26.8", DEP("google.golang.org/genproto", RPC_V185), f) == 0);
-	/* the main module is the program's own tree, whatever version it is stamped with */
-	CHECK(modules_only("go1.26.8", "mod\t" GRPC "\tv1.85.0\t\n", f) == 0);
-	/* no build info modules at all */
-	CHECK(modules_only("go1.26.8", "", f) == 0);
-}
-
-static void test_replaced(void)
-{
-	struct field_req f[F_MAX];
-
-	/* replaced by another release of grpc: that release's rows */
-	CHECK(modules_only("go1.26.8",
-			   DEP(GRPC, "v1.85.0") "=>\t" GRPC "\tv1.14.0\th1:y=\n", f) == 2);
-	CHECK(f[F_METHOD].offset == 64);
-	CHECK(f[F_AUTHORITY].offset == 88);
-	/* replaced by a fork: other code, whatever its version says */
-	CHECK(modules_only("go1.26.8",
-			   DEP(GRPC, "v1.85.0") "=>\tgithub.com/fork/grpc-go\tv1.85.0\th1:y=\n",
-			   f) == 0);
-	/* replaced by a directory: no version at all */
-	CHECK(modules_only("go1.26.8", DEP(GRPC, "v1.85.0") "=>\t../grpc-go\t\t\n", f) == 0);
-	CHECK(!f[F_METHOD].source);
-}
-
-static void test_std_rows(void)
-{
-	struct field_req f[F_MAX];
-	struct gobin *gb;
-
-	/* Go-keyed rows: standard types only, whatever modules the binary has */
-	reset(f);
-	CHECK(offsets_table__resolve("go1.26.8", f, F_MAX) == 2);
-	CHECK(f[F_ERRSTR].offset == 0 && f[F_REQ_URL].offset == 16);
-	CHECK_STR(f[F_REQ_URL].source, "table");
-	CHECK(!f[F_METHOD].source && !f[F_CODE].source);
-	reset(f);
-	CHECK(offsets_table__resolve("go1.26.9", f, F_MAX) == 0);
-
-	/* both tables through offsets__resolve, DWARF being absent */
-	gb = go_binary("go1.26.8", GRPC_V185);
 	if (!gb) {
 		CHECK(!"cannot make the test binary");
 		return;
 	}
-	reset(f);
-	CHECK(offsets__resolve(gb, f, F_MAX) == 0);
-	CHECK(f[F_METHOD].offset == 16 && f[F_ERRSTR].offset == 0 && f[F_REQ_URL].offset == 16);
-	for (int i = 0; i < F_MAX; i++)
-		CHECK_STR(f[i].source, "table");
+	CHECK(offsets__resolve(gb, f, 3) == 1);
+	CHECK(f[0].offset == 192 && f[2].offset == 48);
+	CHECK(!f[1].source && f[1].offset == -1);
+	/* no DWARF, no moduledata for the type data: both said */
+	offsets__explain(gb, &f[1], why, sizeof(why));
+	CHECK(strstr(why, "no DWARF") && strstr(why, "no runtime type data"));
+	CHECK(!strstr(why, "table"));
 	gobin__free(gb);
+
+	/* the runtime table is named for its own types */
+	gb = go_binary("go1.20.14");
+	if (!gb) {
+		CHECK(!"cannot make the test binary");
+		return;
+	}
+	CHECK(offsets__resolve(gb, f, 3) == 3);
+	offsets__explain(gb, &f[0], why, sizeof(why));
+	CHECK(strstr(why, "the runtime table has no row for go1.20.14") != NULL);
+	/* a short buffer is cut, and terminated */
+	offsets__explain(gb, &f[0], why, 12);
+	CHECK(strlen(why) == 11);
+	gobin__free(gb);
+}
+
+/* A resolved hop, as offsets__resolve leaves it. */
+static struct field_req hop(const char *type, const char *field, int64_t offset, bool pointer)
+{
+	return (struct field_req){ .type = type, .field = field, .offset = offset,
+				   .source = "dwarf", .pointer = pointer };
+}
+
+static void test_field_path(void)
+{
+	struct field_path p = { { { "T.ServerStream", "Stream" }, { "T.Stream", "method" } } };
+	struct field_path q = { { hop("A", "b", 8, true), hop("B", "c", 0, true),
+				  hop("C", "d", 40, true), hop("D", "e", 4, false) } };
+	struct field_path none = { 0 };
+	struct ot_field_path c;
+
+	CHECK(field_path__len(&p) == 2);
+	field_path__link(&p);
+	CHECK_STR(p.hop[0].holds, "T.Stream");
+	CHECK(!p.hop[1].holds);
+	/* unresolved: absent, and the first unknown hop named */
+	field_reqs__reset(p.hop, 2);
+	field_path__config(&p, &c);
+	CHECK(c.derefs < 0 && field_path__offset(&p) == -1);
+	CHECK(field_path__missing(&p) == &p.hop[0]);
+
+	/* embedded by value (grpc-go v1.77 on): the offsets add up */
+	p.hop[0] = hop("T.ServerStream", "Stream", 0, false);
+	p.hop[1] = hop("T.Stream", "method", 16, false);
+	CHECK(!field_path__missing(&p));
+	field_path__config(&p, &c);
+	CHECK(c.derefs == 0 && c.off[0] == 16 && field_path__offset(&p) == 16);
+	p.hop[0].offset = 8;
+	CHECK(field_path__offset(&p) == 24);
+
+	/* through a pointer (v1.69-v1.76): read the pointer at 8, then 16 on */
+	p.hop[0].pointer = true;
+	field_path__config(&p, &c);
+	CHECK(c.derefs == 1 && c.off[0] == 8 && c.off[1] == 16);
+	CHECK(field_path__offset(&p) == -1);
+
+	/* the last hop's own type does not matter: the field is read as it is */
+	p.hop[0].pointer = false;
+	p.hop[1].pointer = true;
+	field_path__config(&p, &c);
+	CHECK(c.derefs == 0 && c.off[0] == 24);
+
+	/* four hops, three pointers: the most the BPF side follows */
+	CHECK(field_path__len(&q) == FIELD_PATH_HOPS);
+	field_path__config(&q, &c);
+	CHECK(c.derefs == 3 && c.off[0] == 8 && c.off[1] == 0 && c.off[2] == 40 && c.off[3] == 4);
+
+	/* a hop in the middle unknown */
+	q.hop[2].source = NULL;
+	CHECK(field_path__missing(&q) == &q.hop[2]);
+	field_path__config(&q, &c);
+	CHECK(c.derefs < 0);
+
+	/* an empty path is never resolved */
+	CHECK(field_path__len(&none) == 0 && field_path__missing(&none));
 }
 
 int main(void)
 {
-	test_exact_version();
-	test_no_match();
-	test_replaced();
-	test_std_rows();
+	test_runtime_table();
+	test_resolve_and_explain();
+	test_field_path();
 	return ut_summary();
 }

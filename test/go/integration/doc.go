@@ -14,11 +14,17 @@
 //	OTRACE_GRPC_RELEASES
 //	                grpc-go releases the gRPC tests build test/fixtures/services
 //	                and test/fixtures/grpcchain with (space-separated); default:
-//	                the oldest and newest otrace supports
+//	                the oldest and newest otrace supports, and for TestGRPC and
+//	                TestGRPCListProbes a sample between (grpcSample)
+//	OTRACE_GENPROTO the google.golang.org/genproto/googleapis/rpc release the
+//	                services fixture is built with (default: latest)
 //	OTRACE_GRPC_FIXTURES
 //	                a directory of prebuilt gRPC fixtures, named
-//	                NAME-grpcRELEASE (grpcchain-grpcv1.14.0); others are built
+//	                NAME-grpcRELEASE (grpcchain-grpcv1.14.0; stripped:
+//	                services-grpcv1.14.0-ldflagssw); others are built
 //
-// The tests attach BPF programs, so they need root. TestSQL also starts a
-// PostgreSQL server (test/db/postgres.sh; Debian's postgresql package).
+// The tests attach BPF programs, so they need root. TestSQL and
+// TestNoModuleInfo also start a PostgreSQL server (test/db/postgres.sh;
+// Debian's postgresql package); TestDebianPrograms traces Debian's
+// prometheus-node-exporter, hugo and etcd (scripts/setup.sh installs them).
 package integration

@@ -31,25 +31,39 @@ import (
 const (
 	oldestGRPC = "v1.14.0"
 	newestGRPC = "v1.85.0"
-	// A release the offsets table leaves out (not the latest patch of its
-	// minor): without DWARF its offsets come from the type data alone.
-	untabledGRPC = "v1.20.0"
 )
 
-// Built without DWARF or symbols, the fixture's offsets come from its runtime
-// type data; the module-keyed offsets table (src/inspect/offsets_modules.inc) has
-// rows for the first two releases too, the third it leaves out.
-var (
-	strippedFlags = []string{"-ldflags=-s -w"}
-	tabledGRPC    = []string{oldestGRPC, newestGRPC}
-	strippedGRPC  = []string{oldestGRPC, newestGRPC, untabledGRPC}
-)
+// Built without DWARF or symbols, the fixture's layouts come from its
+// runtime type data alone.
+var strippedFlags = []string{"-ldflags=-s -w"}
 
 func grpcReleases() []string {
 	if v, ok := os.LookupEnv("OTRACE_GRPC_RELEASES"); ok {
 		return strings.Fields(v)
 	}
 	return []string{oldestGRPC, newestGRPC}
+}
+
+// grpcSample: the releases TestGRPC and TestGRPCListProbes trace with DWARF
+// and stripped, unless OTRACE_GRPC_RELEASES names others (test/grpc/
+// run-releases.sh names every minor's latest patch): besides the oldest and
+// the newest, v1.60, and v1.70 and v1.76, whose ServerStream embeds a
+// *Stream (v1.69-v1.76; by value from v1.77 on, the Stream itself before).
+func grpcSample() []string {
+	if v, ok := os.LookupEnv("OTRACE_GRPC_RELEASES"); ok {
+		return strings.Fields(v)
+	}
+	return []string{oldestGRPC, "v1.60.1", "v1.70.0", "v1.76.0", newestGRPC}
+}
+
+// grpcGenproto is the google.golang.org/genproto/googleapis/rpc release the
+// services fixture is built with (OTRACE_GENPROTO, default the newest): the
+// status proto's layout comes from the binary, whichever release it is.
+func grpcGenproto() string {
+	if v, ok := os.LookupEnv("OTRACE_GENPROTO"); ok {
+		return v
+	}
+	return "latest"
 }
 
 var (
@@ -61,7 +75,7 @@ var (
 // grpc-go release with its build.sh and the go on PATH, once per test
 // binary run, unless $OTRACE_GRPC_FIXTURES holds it prebuilt (named as the
 // key below, e.g. grpcchain-grpcv1.14.0). Only services' build.sh takes go
-// build flags.
+// build flags, and the genproto release (grpcGenproto).
 func grpcFixture(t *testing.T, name, release string, buildFlags ...string) string {
 	t.Helper()
 	grpcBuildsMu.Lock()
@@ -88,7 +102,11 @@ func grpcFixture(t *testing.T, name, release string, buildFlags ...string) strin
 	defer cancel()
 	start := time.Now()
 	args := append([]string{script, "go", path, release}, buildFlags...)
-	out, err := exec.CommandContext(ctx, "sh", args...).CombinedOutput()
+	cmd := exec.CommandContext(ctx, "sh", args...)
+	if name == "services" {
+		cmd.Env = append(os.Environ(), "GENPROTO_VERSION="+grpcGenproto())
+	}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("building the %s fixture with grpc %s: %v\n%s", name, release, err, out)
 	}
@@ -219,7 +237,8 @@ func within(inner, outer *tracetree.Node, slack time.Duration) bool {
 }
 
 // TestGRPC: gRPC server and client spans, unary and streaming, on the oldest
-// and the newest grpc-go release otrace supports. The services fixture's
+// and the newest grpc-go release otrace supports and those between that
+// grpcSample names, against the newest genproto. The services fixture's
 // /grpc handler calls its own gRPC server with the request's context, so
 // each client span must be a child of the HTTP server span; the gRPC server
 // span starts a new trace (nothing propagates the context), unless the
@@ -231,10 +250,8 @@ func within(inner, outer *tracetree.Node, slack time.Duration) bool {
 func TestGRPC(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
-	for _, release := range grpcReleases() {
+	for _, release := range grpcSample() {
 		t.Run("grpc"+release, func(t *testing.T) { testGRPC(t, bin, grpcFixture(t, "services", release)) })
-	}
-	for _, release := range tabledGRPC {
 		t.Run("grpc"+release+"-stripped", func(t *testing.T) {
 			testGRPC(t, bin, grpcFixture(t, "services", release, strippedFlags...))
 		})
@@ -523,6 +540,9 @@ type grpcField struct {
 	Field  string  `json:"field"`
 	Offset int64   `json:"offset"`
 	Source *string `json:"source"`
+	// a field path's hop: the struct the field holds by value, or points to
+	Holds     string `json:"holds"`
+	PointerTo string `json:"pointerTo"`
 }
 
 func (f grpcField) String() string {
@@ -564,24 +584,65 @@ func listProbes(t *testing.T, bin, target string, flags ...string) (grpcPlan, st
 // the plan single-steps nothing; NewStream's after-call site, which would be
 // single-stepped, is listed unplanned with that reason.
 //
-// Without DWARF and symbols (-ldflags="-s -w"), each release, one the
-// offsets table leaves out too, gets the same plan, every field that DWARF
-// gave now from the runtime type data at the offset DWARF gave.
+// Without DWARF and symbols (-ldflags="-s -w"), each release gets the same
+// plan, every field that DWARF gave now from the runtime type data at the
+// offset DWARF gave, and the server stream's path goes through the
+// ServerStream's Stream as DWARF says: a pointer on v1.69-v1.76, by value
+// from v1.77 on, no ServerStream before.
 func TestGRPCListProbes(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
-	for _, release := range grpcReleases() {
+	for _, release := range grpcSample() {
 		t.Run("grpc"+release, func(t *testing.T) {
-			checkGRPCPlan(t, listGRPCProbes(t, bin, grpcFixture(t, "services", release)))
+			plan := listGRPCProbes(t, bin, grpcFixture(t, "services", release))
+			checkGRPCPlan(t, plan)
+			checkServerStream(t, plan, release)
 		})
-	}
-	for _, release := range strippedGRPC {
 		t.Run("grpc"+release+"-stripped", func(t *testing.T) {
 			withDWARF := listGRPCProbes(t, bin, grpcFixture(t, "services", release))
 			plan := listGRPCProbes(t, bin, grpcFixture(t, "services", release, strippedFlags...))
 			checkGRPCPlan(t, plan)
 			checkStrippedFields(t, withDWARF, plan)
+			checkServerStream(t, plan, release)
 		})
+	}
+}
+
+// checkServerStream: how the plan reaches the server stream's Stream in a
+// release, as grpc-go's source has it.
+func checkServerStream(t *testing.T, plan grpcPlan, release string) {
+	t.Helper()
+	minor, err := strconv.Atoi(strings.Split(release, ".")[1])
+	if err != nil {
+		t.Fatalf("release %q: %v", release, err)
+	}
+	const stream = "google.golang.org/grpc/internal/transport.Stream"
+	var hops []grpcField
+	for _, f := range plan.Fields {
+		if f.Struct == "google.golang.org/grpc/internal/transport.ServerStream" && f.Field == "Stream" {
+			hops = append(hops, f)
+		}
+	}
+	switch {
+	case minor < 69 && len(hops) != 0:
+		t.Errorf("%s has no ServerStream, but the plan reads %v", release, hops)
+	case minor < 69:
+	case len(hops) != 2: // the context's path and the method's
+		t.Errorf("%d ServerStream.Stream hops in the plan, want 2: %v", len(hops), hops)
+	}
+	for _, h := range hops {
+		want, got := "holds", "holds"
+		if minor <= 76 {
+			want = "pointerTo"
+		}
+		if h.PointerTo == stream {
+			got = "pointerTo"
+		} else if h.Holds != stream {
+			got = "neither"
+		}
+		if got != want {
+			t.Errorf("%s: ServerStream.Stream %s the Stream, want %s (%v)", release, got, want, h)
+		}
 	}
 }
 

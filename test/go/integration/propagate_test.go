@@ -260,8 +260,7 @@ func testPropagateGRPC(t *testing.T, bin, fixturePath string) {
 
 // TestPropagateGRPCPlan: with --propagate, --list-probes shows gRPC's three
 // propagation probes, on instructions the kernel emulates, on the oldest and
-// newest release, with DWARF and stripped (offsets from the type data), and
-// on a stripped release the offsets table leaves out.
+// newest release, with DWARF and stripped (offsets from the type data).
 func TestPropagateGRPCPlan(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
@@ -296,7 +295,7 @@ func TestPropagateGRPCPlan(t *testing.T) {
 	for _, release := range grpcReleases() {
 		t.Run("grpc"+release, func(t *testing.T) { check(t, grpcFixture(t, "services", release)) })
 	}
-	for _, release := range strippedGRPC {
+	for _, release := range grpcReleases() {
 		t.Run("grpc"+release+"-stripped", func(t *testing.T) {
 			check(t, grpcFixture(t, "services", release, strippedFlags...))
 		})
