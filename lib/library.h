@@ -16,6 +16,33 @@
 #include "plan.h"
 #include "span.h"
 
+/* How a member of a map's value tells that an entry's span is live. */
+enum inflight_op {
+	INFLIGHT_NONZERO = 1, /* a flag set while the span runs ("live", "active") */
+	INFLIGHT_ZERO,	      /* a flag set when it ended ("ended") */
+	INFLIGHT_EQUALS,      /* a member naming the entry's owner in a shared map */
+};
+
+struct inflight_test {
+	const char *member; /* an integer member of the map's value, as its BTF names it */
+	enum inflight_op op;
+	uint32_t value; /* INFLIGHT_EQUALS */
+};
+
+/*
+ * A BPF map of the library's spans in progress (or one of the core's that it
+ * keeps them in), keyed by process first (a __u32 pid). --max-inflight sizes
+ * it; when a process ends or execs, or tracing stops, its live entries are
+ * spans that will never end: counted lost (in_flight). An entry is live when
+ * every test holds; a map without tests is only sized.
+ */
+struct library_map {
+	const char *name;
+	struct inflight_test live[2];
+};
+
+#define LIBRARY_MAX_MAPS 6
+
 struct library {
 	/* what messages and --list-probes call it: "net/http server" */
 	const char *name;
@@ -50,6 +77,8 @@ struct library {
 	 * driver): the binary's itab names are read when it is traced
 	 */
 	bool names_types;
+	/* its maps of spans in progress, up to the first without a name */
+	struct library_map maps[LIBRARY_MAX_MAPS];
 	/* the record types it emits (OT_REC_*), 0-terminated; none for an auxiliary one */
 	uint32_t records[4];
 	/* Turns one of its records into span (see span.h); 0 or -EINVAL. NULL: no records. */

@@ -263,6 +263,7 @@ static int trace(const struct otrace_opts *o)
 		.otel = &otel,
 		.all = o->all ? o : NULL,
 		.propagate = propagate,
+		.max_inflight = o->max_inflight,
 	};
 	code = session__run(&cfg);
 cleanup:

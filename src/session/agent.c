@@ -360,6 +360,8 @@ static void process_end(struct agent *a, struct agent_process *p)
 	struct agent_binary *b = p->bin;
 
 	process_watch__watch(a->watch, p->pid, false);
+	/* its spans in progress will not end (the old image's, after an exec) */
+	tracer__end_process(a->cfg.tracer, p->pid);
 	if (p->admitted) {
 		if (a->pid_filter)
 			tracer__admit(a->cfg.tracer, p->pid, false);

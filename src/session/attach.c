@@ -9,6 +9,7 @@
 #include <bpf/btf.h>
 
 #include "attach.h"
+#include "inflight.h"
 #include "library.h"
 #include "log.h"
 /* the skeleton's typed .rodata: every library's configuration (generated list) */
@@ -46,8 +47,11 @@ struct tracer {
 	pthread_t *detachers; /* tracer__detach_instance's threads, joined at the end */
 	size_t ndetachers;
 	size_t ringbuf_bytes;
+	uint32_t max_inflight; /* every in-flight map's size */
 	const struct pidns *pidns;
 	bool pid_filter;
+	struct inflight *inflight; /* the first instance's in-flight maps, which all share */
+	uint64_t in_flight;	   /* spans counted in flight when their process or tracing ended */
 };
 
 /* Links are destroyed by this many threads at once (see tracer__detach). */
@@ -207,6 +211,8 @@ static int instance__load(struct instance *in, const struct plan *plan, const st
 	 */
 	only_planned_programs(in->obj, plan, t->multi);
 	err = bpf_map__set_max_entries(in->skel->maps.events, t->ringbuf_bytes);
+	if (!err && !first)
+		err = inflight__size_maps(in->obj, t->max_inflight);
 	if (!err)
 		err = share_maps(in->obj, first ? first->obj : NULL, t->events_fd);
 	if (!err)
@@ -226,9 +232,8 @@ static void instance__destroy(struct instance *in)
 	otrace__destroy(in->skel);
 }
 
-int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_bytes,
-		const struct pidns *pidns, bool pid_filter, ring_buffer_sample_fn cb, void *ctx,
-		struct tracer **out)
+int tracer__new(const struct plan *const *plans, size_t nplans, const struct tracer_config *cfg,
+		ring_buffer_sample_fn cb, void *ctx, struct tracer **out)
 {
 	struct tracer *t;
 	int err;
@@ -237,11 +242,13 @@ int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_b
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->ringbuf_bytes = ringbuf_bytes;
+	t->ringbuf_bytes = cfg->ringbuf_bytes;
+	t->max_inflight = cfg->max_inflight ? cfg->max_inflight : INFLIGHT_DEFAULT_ENTRIES;
 	t->multi = uprobe_multi__supported();
-	t->pidns = pidns;
-	t->pid_filter = pid_filter;
-	t->events_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "events", 0, 0, ringbuf_bytes, NULL);
+	t->pidns = cfg->pidns;
+	t->pid_filter = cfg->pid_filter;
+	t->events_fd =
+		bpf_map_create(BPF_MAP_TYPE_RINGBUF, "events", 0, 0, t->ringbuf_bytes, NULL);
 	if (t->events_fd < 0) {
 		err = -errno;
 		pr_err("failed to create ring buffer: %s", strerror(-err));
@@ -291,6 +298,14 @@ int tracer__add(struct tracer *t, const struct plan *plan)
 		return err;
 	}
 	log__release_libbpf(false);
+	/* the maps every instance shares are the first one's */
+	if (!t->inflight) {
+		err = inflight__new(in->obj, &t->inflight);
+		if (err) {
+			pr_err("failed to read the BPF maps: %s", strerror(-err));
+			return err;
+		}
+	}
 	return (int)t->ninstances - 1;
 }
 
@@ -558,6 +573,56 @@ void tracer__drops(const struct tracer *t, uint64_t drops[OT_DROP__COUNT])
 				drops[r] += __atomic_load_n(&t->instances[i].drops[r],
 							    __ATOMIC_RELAXED);
 	}
+	drops[OT_DROP_IN_FLIGHT] += t->in_flight;
+}
+
+/* --all with filters: only the admitted processes' spans are otrace's. */
+static bool admitted(void *ctx, pid_t pid)
+{
+	const struct tracer *t = ctx;
+	__u32 key = (__u32)pid;
+	__u8 v;
+
+	return !t->pid_filter ||
+	       !bpf_map_lookup_elem(bpf_map__fd(t->instances[0].skel->maps.traced_pids), &key, &v);
+}
+
+uint64_t tracer__end_process(struct tracer *t, pid_t pid)
+{
+	bool counted = admitted(t, pid);
+	uint64_t n = inflight__end(t->inflight, pid, true, NULL, NULL);
+
+	if (!counted)
+		return 0;
+	t->in_flight += n;
+	return n;
+}
+
+uint64_t tracer__end_all(struct tracer *t)
+{
+	uint64_t n = inflight__end(t->inflight, -1, false, admitted, t);
+
+	t->in_flight += n;
+	return n;
+}
+
+/* Processes that had entries when a sweep looked, at most. */
+#define SWEEP_PIDS 4096
+
+uint64_t tracer__sweep(struct tracer *t, bool (*alive)(pid_t pid))
+{
+	pid_t *pids = malloc(SWEEP_PIDS * sizeof(*pids));
+	uint64_t n = 0;
+	size_t npids;
+
+	if (!pids)
+		return 0;
+	npids = inflight__pids(t->inflight, pids, SWEEP_PIDS);
+	for (size_t i = 0; i < npids; i++)
+		if (!alive(pids[i]))
+			n += tracer__end_process(t, pids[i]);
+	free(pids);
+	return n;
 }
 
 void tracer__propagate_stats(const struct tracer *t, uint64_t stats[OT_PROPAGATE__COUNT])
@@ -579,6 +644,7 @@ void tracer__free(struct tracer *t)
 	free(t->links);
 	free(t->detachers);
 	ring_buffer__free(t->ring);
+	inflight__free(t->inflight);
 	for (size_t i = 0; i < t->ninstances; i++)
 		instance__destroy(&t->instances[i]);
 	free(t->instances);
