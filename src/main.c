@@ -264,6 +264,7 @@ static int trace(const struct otrace_opts *o)
 		.all = o->all ? o : NULL,
 		.propagate = propagate,
 		.max_inflight = o->max_inflight,
+		.placement = traced__placement(o),
 	};
 	code = session__run(&cfg);
 cleanup:

@@ -34,6 +34,7 @@ struct attachment {
 	struct bpf_link *link; /* NULL: a multi-uprobe link, fd */
 	int fd;
 	size_t instance; /* the instance whose program it attaches */
+	pid_t pid;	 /* the process it is for, -1: every process running the file */
 };
 
 struct tracer {
@@ -392,7 +393,7 @@ static int attach_plan_multi(struct tracer *t, size_t instance, const char *bina
 			       binary, n, strerror(-fd));
 			return fd;
 		}
-		err = keep_link(t, (struct attachment){ .fd = fd, .instance = instance });
+		err = keep_link(t, (struct attachment){ .fd = fd, .instance = instance, .pid = pid });
 		if (err)
 			return err;
 		attached += (int)n;
@@ -426,7 +427,8 @@ static int attach_plan(struct tracer *t, size_t instance, const char *binary, pi
 			       (unsigned long long)p->file_offset, strerror(-err));
 			return err;
 		}
-		err = keep_link(t, (struct attachment){ .link = link, .instance = instance });
+		err = keep_link(t,
+				(struct attachment){ .link = link, .instance = instance, .pid = pid });
 		if (err)
 			return err;
 		attached++;
@@ -527,7 +529,8 @@ static void *detach_job__run(void *arg)
 	return NULL;
 }
 
-int tracer__detach_instance(struct tracer *t, size_t instance)
+/* Removes, in a thread of its own, the links of instance (-1: any) for process pid (0: any). */
+static int detach_links(struct tracer *t, ssize_t instance, pid_t pid)
 {
 	struct detach_job *job = calloc(1, sizeof(*job));
 	pthread_t *more = realloc(t->detachers, (t->ndetachers + 1) * sizeof(*more));
@@ -540,7 +543,8 @@ int tracer__detach_instance(struct tracer *t, size_t instance)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < t->nlinks; i++) {
-		if (t->links[i].instance == instance)
+		if ((instance < 0 || t->links[i].instance == (size_t)instance) &&
+		    (!pid || t->links[i].pid == pid))
 			job->links[job->n++] = t->links[i];
 		else
 			t->links[kept++] = t->links[i];
@@ -552,6 +556,16 @@ int tracer__detach_instance(struct tracer *t, size_t instance)
 	}
 	detach_job__run(job); /* no thread: here, then */
 	return 0;
+}
+
+int tracer__detach_instance(struct tracer *t, size_t instance)
+{
+	return detach_links(t, (ssize_t)instance, 0);
+}
+
+int tracer__detach_process(struct tracer *t, pid_t pid)
+{
+	return detach_links(t, -1, pid);
 }
 
 int tracer__fd(const struct tracer *t)

@@ -57,6 +57,12 @@ void tracer__detach(struct tracer *t);
  * instance stays loaded, to be attached again. 0 or -errno.
  */
 int tracer__detach_instance(struct tracer *t, size_t instance);
+/*
+ * Removes the probes attached for process pid alone, in the background as
+ * tracer__detach_instance does: it exec'd another file, where they do not
+ * fire. 0 or -errno.
+ */
+int tracer__detach_process(struct tracer *t, pid_t pid);
 /* The fd to poll for records (an epoll fd). */
 int tracer__fd(const struct tracer *t);
 /* Hands every pending record to the callback; returns the count or -errno. */

@@ -16,6 +16,7 @@
 #include "agent.h"
 #include "attach.h"
 #include "exitcodes.h"
+#include "follow.h"
 #include "log.h"
 #include "pipeline.h"
 #include "resource.h"
@@ -42,6 +43,7 @@ struct session {
 	struct tracer *tracer;
 	struct resource_cache *resources;
 	struct agent *agent; /* --all */
+	struct follower *follower; /* -p, --exec: through execs */
 	struct watched watched[OTRACE_MAX_PIDS];
 	size_t nwatched;
 	size_t nrunning;
@@ -148,6 +150,15 @@ static int watch(struct session *s, pid_t pid, const struct traced_binary *b)
 	return EXIT_OK;
 }
 
+/* Follows pid through its execs, when execs can be watched. */
+static void follow(struct session *s, pid_t pid, const struct traced_binary *b)
+{
+	int err = s->follower ? follower__add(s->follower, pid, b) : 0;
+
+	if (err)
+		pr_warn("PID %d: its execs cannot be followed: %s", (int)pid, strerror(-err));
+}
+
 /* Maps a failed start of the held child to otrace's exit codes. */
 static int exec_error_code(const struct spawned *sp, int err, const char *prog,
 			   const struct credentials *creds)
@@ -197,6 +208,8 @@ static int start_exec(struct session *s)
 	code = watch(s, sp.pid, b);
 	if (code == EXIT_OK)
 		pr_info("attached %d probes to PID %d (%s)", n, (int)sp.pid, b->path);
+	if (code == EXIT_OK)
+		follow(s, sp.pid, b);
 	return code;
 }
 
@@ -230,6 +243,7 @@ static int start_pids(struct session *s)
 			}
 			if (set->nbins > 1 || b->npids > 1)
 				pr_debug("attached %d probes to PID %d (%s)", n, (int)pid, b->exe);
+			follow(s, pid, b);
 			total += n;
 			npids++;
 			used += (size_t)snprintf(pids + used, sizeof(pids) - used, "%s%d",
@@ -254,6 +268,24 @@ static int start_all_processes(struct session *s)
 		return EXIT_RUNTIME;
 	pr_info("attached %d probes to %s, in every process that runs it", n, b->path);
 	return EXIT_OK;
+}
+
+/* -p and --exec: the processes are followed through their execs. */
+static void start_following(struct session *s)
+{
+	struct follower_config fc = {
+		.tracer = s->tracer,
+		.resources = s->resources,
+		.targets = s->cfg->targets,
+		.placement = s->cfg->placement,
+		.propagate = s->cfg->propagate,
+	};
+
+	if (s->cfg->all || s->cfg->targets->all_processes)
+		return; /* --all follows every exec; --binary traces a file */
+	if (follower__new(&fc, &s->follower))
+		pr_warn("execs of the traced processes are not followed: a program that execs "
+			"another is not traced afterwards");
 }
 
 /* --all: the processes running now, and a watch for those to come. */
@@ -498,7 +530,8 @@ static int run_loop(struct session *s, int epfd, int sfd)
 	int err;
 
 	if (add_fd(epfd, sfd) || add_fd(epfd, tracer__fd(s->tracer)) ||
-	    (s->agent && add_fd(epfd, agent__fd(s->agent))))
+	    (s->agent && add_fd(epfd, agent__fd(s->agent))) ||
+	    (s->follower && add_fd(epfd, follower__fd(s->follower))))
 		return -errno;
 	for (size_t i = 0; i < s->nwatched; i++)
 		if (add_fd(epfd, s->watched[i].pidfd))
@@ -528,6 +561,8 @@ static int run_loop(struct session *s, int epfd, int sfd)
 			agent__poll(s->agent);
 			agent__tick(s->agent);
 		}
+		if (s->follower)
+			follower__poll(s->follower);
 		/* on a timeout too: records below the wakeup threshold wait there */
 		tracer__consume(s->tracer);
 		sweep(s);
@@ -652,6 +687,13 @@ static void print_summary(const struct session *s)
 		(unsigned long long)(drops[OT_DROP_WRONG_TYPE] + st.invalid_values),
 		(unsigned long long)drops[OT_DROP_WRONG_TYPE],
 		(unsigned long long)st.invalid_values);
+	if (follower__untraceable(s->follower) == 1)
+		fprintf(stderr, "otrace: 1 exec into a program otrace cannot trace (its requests "
+				"were not traced)\n");
+	else if (follower__untraceable(s->follower))
+		fprintf(stderr, "otrace: %llu execs into programs otrace cannot trace (their "
+				"requests were not traced)\n",
+			(unsigned long long)follower__untraceable(s->follower));
 	if (s->tracer && propagating(s->cfg->targets)) {
 		uint64_t p[OT_PROPAGATE__COUNT];
 
@@ -690,6 +732,9 @@ static void configure_spans(struct session *s)
 	if (s->agent) {
 		span.binary_of = agent__span_binary;
 		span.binary_ctx = s->agent;
+	} else if (s->follower) { /* an exec changes what a process runs */
+		span.binary_of = follower__span_binary;
+		span.binary_ctx = s->follower;
 	} else if (targets->nbins > 1) {
 		span.binary_of = span_binary_of;
 		span.binary_ctx = (void *)targets;
@@ -733,6 +778,7 @@ int session__run(const struct session_config *cfg)
 		exit_code = EXIT_RUNTIME;
 		goto cleanup;
 	}
+	start_following(&s);
 	exit_code = start_target(&s);
 	if (exit_code != EXIT_OK)
 		goto cleanup;
@@ -760,8 +806,10 @@ cleanup:
 		close(sfd);
 	for (size_t i = 0; i < s.nwatched; i++)
 		close(s.watched[i].pidfd);
-	tracer__free(s.tracer); /* before the agent: its instances use the agent's plans */
+	/* before the agent and the follower: its instances use their plans */
+	tracer__free(s.tracer);
 	agent__free(s.agent);
+	follower__free(s.follower);
 	pipeline__free(s.pipeline);
 	exporter__free(s.exporter);
 	resource_cache__free(s.resources);
