@@ -19,8 +19,9 @@
 /* How a member of a map's value tells that an entry's span is live. */
 enum inflight_op {
 	INFLIGHT_NONZERO = 1, /* a flag set while the span runs ("live", "active") */
-	INFLIGHT_ZERO,	      /* a flag set when it ended ("ended") */
+	INFLIGHT_ZERO,	      /* a flag set when it ended ("ended"), or a state, 0 while live */
 	INFLIGHT_EQUALS,      /* a member naming the entry's owner in a shared map */
+	INFLIGHT_COUNT,	      /* a count of the entry's spans in progress (a stack's depth) */
 };
 
 struct inflight_test {
@@ -30,14 +31,16 @@ struct inflight_test {
 };
 
 /*
- * A BPF map of the library's spans in progress (or one of the core's that it
- * keeps them in), keyed by process first (a __u32 pid). --max-inflight sizes
- * it; when a process ends or execs, or tracing stops, its live entries are
- * spans that will never end: counted lost (in_flight). An entry is live when
- * every test holds; a map without tests is only sized.
+ * A BPF map of the library's requests in progress (or one of the core's that
+ * it keeps its spans in), keyed by process first (a __u32 pid). --max-inflight
+ * sizes it, and an ended process's entries are removed. When a process ends
+ * or execs, or tracing stops, the live entries of a map of spans are spans
+ * that will never end: counted lost (in_flight). An entry is live when every
+ * test holds (each entry, without a test: maps whose entries go at the end).
  */
 struct library_map {
 	const char *name;
+	bool spans; /* its entries are spans in progress; else only sized and emptied */
 	struct inflight_test live[2];
 };
 

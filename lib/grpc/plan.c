@@ -410,10 +410,10 @@ const struct library lib_grpc = {
 	.programs = programs,
 	.config_name = "grpc_cfg",
 	.config_size = sizeof(struct ot_grpc_cfg),
-	.maps = { { "grpc_server_calls", { { "ended", INFLIGHT_ZERO } } },
-		  { "grpc_client_calls", { { "ended", INFLIGHT_ZERO } } },
+	.maps = { { "grpc_server_calls", true, { { "ended", INFLIGHT_ZERO } } },
+		  { "grpc_client_calls", true, { { "ended", INFLIGHT_ZERO } } },
 		  /* a call not yet given its stream: once it is, grpc_client_calls has it */
-		  { "grpc_client_new", { { "ended", INFLIGHT_ZERO }, { "cs", INFLIGHT_ZERO } } },
+		  { "grpc_client_new", true, { { "ended", INFLIGHT_ZERO }, { "cs", INFLIGHT_ZERO } } },
 		  { "propagate_grpc_hf" } },
 	.records = { OT_REC_GRPC_SERVER, OT_REC_GRPC_CLIENT },
 	.decode = grpc__decode,

@@ -306,7 +306,8 @@ const struct library lib_net_http_client = {
 	.config_name = "http_client_cfg",
 	.names_types = true,
 	.config_size = sizeof(struct ot_http_client_cfg),
-	.maps = { { "http_client_inflight", { { "ended", INFLIGHT_ZERO } } },
+	/* an attempt in progress; after a failed one, whether another comes is not known */
+	.maps = { { "http_client_inflight", true, { { "state", INFLIGHT_ZERO } } },
 		  { "propagate_hdrs" } },
 	.records = { OT_REC_HTTP_CLIENT },
 	.decode = net_http_client__decode,

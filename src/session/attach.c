@@ -48,7 +48,7 @@ struct tracer {
 	pthread_t *detachers; /* tracer__detach_instance's threads, joined at the end */
 	size_t ndetachers;
 	size_t ringbuf_bytes;
-	uint32_t max_inflight; /* every in-flight map's size */
+	uint32_t max_inflight; /* every in-flight map's size; 0: each its own */
 	const struct pidns *pidns;
 	bool pid_filter;
 	struct inflight *inflight; /* the first instance's in-flight maps, which all share */
@@ -212,7 +212,7 @@ static int instance__load(struct instance *in, const struct plan *plan, const st
 	 */
 	only_planned_programs(in->obj, plan, t->multi);
 	err = bpf_map__set_max_entries(in->skel->maps.events, t->ringbuf_bytes);
-	if (!err && !first)
+	if (!err && !first && t->max_inflight)
 		err = inflight__size_maps(in->obj, t->max_inflight);
 	if (!err)
 		err = share_maps(in->obj, first ? first->obj : NULL, t->events_fd);
@@ -244,7 +244,7 @@ int tracer__new(const struct plan *const *plans, size_t nplans, const struct tra
 	if (!t)
 		return -ENOMEM;
 	t->ringbuf_bytes = cfg->ringbuf_bytes;
-	t->max_inflight = cfg->max_inflight ? cfg->max_inflight : INFLIGHT_DEFAULT_ENTRIES;
+	t->max_inflight = cfg->max_inflight;
 	t->multi = uprobe_multi__supported();
 	t->pidns = cfg->pidns;
 	t->pid_filter = cfg->pid_filter;

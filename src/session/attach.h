@@ -22,7 +22,7 @@ struct tracer;
 
 struct tracer_config {
 	size_t ringbuf_bytes;
-	uint32_t max_inflight;	  /* entries of every in-flight map (--max-inflight); 0: default */
+	uint32_t max_inflight;	  /* entries of every in-flight map (--max-inflight); 0: their own */
 	const struct pidns *pidns; /* the PIDs records carry; NULL: the host's */
 	bool pid_filter;	  /* only the records of processes tracer__admit admitted go out */
 };

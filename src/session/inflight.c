@@ -152,7 +152,7 @@ static int resolve_map(struct bpf_object *obj, const char *name, const struct li
 	out->fd = bpf_map__fd(map);
 	out->key_size = bpf_map__key_size(map);
 	out->value_size = bpf_map__value_size(map);
-	out->counts = lm != NULL;
+	out->counts = lm && lm->spans;
 	return 0;
 }
 
@@ -243,17 +243,22 @@ static uint64_t member_of(const void *value, const struct resolved_test *t)
 	}
 }
 
-static bool is_live(const struct inflight_map *m, const void *value)
+/* The spans in progress an entry of m holds: 0 or 1, or the count it keeps. */
+static uint64_t live_spans(const struct inflight_map *m, const void *value)
 {
+	uint64_t n = 1;
+
 	for (size_t i = 0; i < m->ntests; i++) {
 		uint64_t v = member_of(value, &m->tests[i]);
 
 		if ((m->tests[i].op == INFLIGHT_NONZERO && !v) ||
 		    (m->tests[i].op == INFLIGHT_ZERO && v) ||
 		    (m->tests[i].op == INFLIGHT_EQUALS && v != m->tests[i].value))
-			return false;
+			return 0;
+		if (m->tests[i].op == INFLIGHT_COUNT)
+			n = v;
 	}
-	return true;
+	return n;
 }
 
 static pid_t pid_of(const void *key)
@@ -314,7 +319,7 @@ static bool count_entry(void *ctx, const struct inflight_map *m, const void *key
 
 	if ((w->pid >= 0 && p != w->pid) || (w->pid < 0 && w->counted && !w->counted(w->ctx, p)))
 		return true;
-	w->live += is_live(m, value);
+	w->live += live_spans(m, value);
 	return true;
 }
 

@@ -17,9 +17,6 @@
 
 struct inflight;
 
-/* Entries of each in-flight map without --max-inflight. */
-#define INFLIGHT_DEFAULT_ENTRIES 16384u
-
 /* Before loading obj: every map of spans in progress gets max_entries; 0 or -errno. */
 int inflight__size_maps(struct bpf_object *obj, uint32_t max_entries);
 /*
