@@ -12,9 +12,12 @@
  * grpc-go writes the final status of every call there, exactly once, and the
  * status is an argument: no return probe is needed.
  *
- * Both ends see the stream pointer, so the span is keyed by it. The span
- * registers the stream's context (see common.bpf.h): the handler's context
- * derives from it, so client calls made while serving become its children.
+ * Both ends see the stream pointer, so the span is keyed by it, in a plain
+ * hash map that evicts nothing: the entry goes when the call ends, so a long
+ * stream stays however many calls end meanwhile, and a call that does not
+ * fit is counted (inflight_full). The span registers the stream's context
+ * (see common.bpf.h): the handler's context derives from it, so client calls
+ * made while serving become its children.
  */
 #ifndef OTRACE_GRPC_SERVER_BPF_H
 #define OTRACE_GRPC_SERVER_BPF_H
@@ -49,27 +52,54 @@ const volatile struct ot_grpc_cfg grpc_cfg = {};
 
 struct grpc_stream_key {
 	__u32 pid;
-	__u32 _pad;
+	__u32 side; /* grpc_ended's: GRPC_SERVER or GRPC_CLIENT; 0 elsewhere */
 	__u64 stream;
 };
 
+enum grpc_side { GRPC_SERVER = 1, GRPC_CLIENT = 2 };
+
 /*
- * A call being served. After it ends the entry stays, marked ended, so that
- * a second status write (grpc-go ignores it) is not counted as a call begun
- * before attach.
+ * Streams whose call ended lately, each side's: grpc-go may end a call again
+ * (a stream's RecvMsg that failed writes a status, then its handler's error;
+ * a client stream is finished by the goroutine that saw its end and by its
+ * context watcher). The next end of a stream found here is no call begun
+ * before otrace attached. Forgetting one costs no span.
  */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct grpc_stream_key);
+	__type(value, __u8);
+} grpc_ended SEC(".maps");
+
+static __always_inline void grpc_mark_ended(struct grpc_stream_key key, enum grpc_side side)
+{
+	__u8 one = 1;
+
+	key.side = side;
+	bpf_map_update_elem(&grpc_ended, &key, &one, BPF_ANY);
+}
+
+static __always_inline bool grpc_ended_lately(struct grpc_stream_key key, enum grpc_side side)
+{
+	key.side = side;
+	return bpf_map_lookup_elem(&grpc_ended, &key) != NULL;
+}
+
+/* A call being served, until its status is written (ended: by whom, when two race). */
 struct grpc_server_call {
 	__u64 start_ns;
 	__u64 g;
 	__u64 ctx; /* data pointer of the stream's context, registered in ctx_spans */
 	struct go_string authority;
 	__u32 flags;
-	__u32 ended;
+	__u32 _pad;
+	__u64 ended; /* set once, atomically: 64 bits, what BPF's compare-and-swap takes */
 	struct ot_span_ids ids;
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct grpc_stream_key);
 	__type(value, struct grpc_server_call);
@@ -181,15 +211,17 @@ int grpc_server_start(struct pt_regs *ctx)
 	if (bpf_probe_read_user(&sctx, sizeof(sctx), (void *)(key.stream + cfg->stream_ctx)))
 		sctx.data = 0;
 	read_incoming_md(&call, sctx.data);
+	call.ctx = sctx.data;
+	if (bpf_map_update_elem(&grpc_server_calls, &key, &call, BPF_ANY)) {
+		count_drop(OT_DROP_INFLIGHT_FULL);
+		return 0;
+	}
 	if (sctx.data) {
 		struct ctx_key ck = { .pid = key.pid, .data = sctx.data };
 
-		call.ctx = sctx.data;
 		bpf_map_update_elem(&ctx_spans, &ck, &call.ids, BPF_ANY);
 	}
-	if (bpf_map_update_elem(&grpc_server_calls, &key, &call, BPF_ANY))
-		count_drop(OT_DROP_INFLIGHT_FULL);
-	else if ((gs = goroutine_span_claim(&gk, OT_REC_GRPC_SERVER, false))) {
+	if ((gs = goroutine_span_claim(&gk, OT_REC_GRPC_SERVER, false))) {
 		gs->ids = call.ids;
 		gs->live = 1;
 	}
@@ -243,12 +275,12 @@ int grpc_server_end(struct pt_regs *ctx)
 		return 0;
 	call = bpf_map_lookup_elem(&grpc_server_calls, &key);
 	if (!call) {
-		count_drop(OT_DROP_NO_START);
+		if (!grpc_ended_lately(key, GRPC_SERVER))
+			count_drop(OT_DROP_NO_START);
 		return 0;
 	}
-	if (call->ended)
-		return 0;
-	call->ended = 1;
+	if (__sync_val_compare_and_swap(&call->ended, 0, 1))
+		return 0; /* ended by another goroutine at the same time */
 	if (call->ctx) {
 		struct ctx_key ck = { .pid = key.pid, .data = call->ctx };
 
@@ -262,16 +294,21 @@ int grpc_server_end(struct pt_regs *ctx)
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
 		count_drop(OT_DROP_RINGBUF_FULL);
-		return 0;
+	} else {
+		grpc_rec_init(rec, OT_REC_GRPC_SERVER, key.pid, call->g, call->start_ns,
+			      &call->ids);
+		rec->flags = call->flags;
+		read_status(rec, GO_ARG3(ctx));
+		rec->method_len = read_go_string(rec->method, OT_GRPC_METHOD_CAP,
+						 key.stream + cfg->stream_method);
+		if (call->flags & OT_GRPC_AUTHORITY_FOUND)
+			rec->authority_len =
+				read_go_string_at(rec->authority, OT_HOST_CAP, call->authority);
+		submit(rec);
 	}
-	grpc_rec_init(rec, OT_REC_GRPC_SERVER, key.pid, call->g, call->start_ns, &call->ids);
-	rec->flags = call->flags;
-	read_status(rec, GO_ARG3(ctx));
-	rec->method_len = read_go_string(rec->method, OT_GRPC_METHOD_CAP,
-					 key.stream + cfg->stream_method);
-	if (call->flags & OT_GRPC_AUTHORITY_FOUND)
-		rec->authority_len = read_go_string_at(rec->authority, OT_HOST_CAP, call->authority);
-	submit(rec);
+	/* last: a deleted entry's memory may be the next call's at once */
+	grpc_mark_ended(key, GRPC_SERVER);
+	bpf_map_delete_elem(&grpc_server_calls, &key);
 	return 0;
 }
 
