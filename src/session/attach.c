@@ -588,6 +588,7 @@ void tracer__drops(const struct tracer *t, uint64_t drops[OT_DROP__COUNT])
 							    __ATOMIC_RELAXED);
 	}
 	drops[OT_DROP_IN_FLIGHT] += t->in_flight;
+	drops[OT_DROP_EVICTED] += inflight__evicted(t->inflight);
 }
 
 /* --all with filters: only the admitted processes' spans are otrace's. */
@@ -614,7 +615,10 @@ uint64_t tracer__end_process(struct tracer *t, pid_t pid)
 
 uint64_t tracer__end_all(struct tracer *t)
 {
-	uint64_t n = inflight__end(t->inflight, -1, false, admitted, t);
+	uint64_t n;
+
+	inflight__check_full(t->inflight);
+	n = inflight__end(t->inflight, -1, false, admitted, t);
 
 	t->in_flight += n;
 	return n;
@@ -631,6 +635,7 @@ uint64_t tracer__sweep(struct tracer *t, bool (*alive)(pid_t pid))
 
 	if (!pids)
 		return 0;
+	inflight__check_full(t->inflight);
 	npids = inflight__pids(t->inflight, pids, SWEEP_PIDS);
 	for (size_t i = 0; i < npids; i++)
 		if (!alive(pids[i]))

@@ -6,7 +6,9 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 
+#include "evictwatch.skel.h"
 #include "inflight.h"
+#include "inflight_desc.h"
 #include "library.h"
 #include "log.h"
 
@@ -30,6 +32,9 @@ struct inflight_map {
 	int fd;
 	uint32_t key_size, value_size;
 	bool counts; /* a library's: its live entries are spans */
+	bool lru;
+	uint32_t max_entries;
+	bool said_full;
 	struct resolved_test tests[2];
 	size_t ntests;
 };
@@ -40,6 +45,7 @@ struct inflight_map {
 struct inflight {
 	struct inflight_map *maps;
 	size_t nmaps;
+	struct evictwatch *watch; /* the eviction watch, NULL: none */
 	void *keys, *values; /* room for BATCH of the largest key and value */
 	size_t key_cap, value_cap;
 };
@@ -72,6 +78,12 @@ int inflight__size_maps(struct bpf_object *obj, uint32_t max_entries)
 		}
 	return 0;
 }
+
+_Static_assert((int)INFLIGHT_NONZERO == (int)OT_INFLIGHT_NONZERO &&
+		       (int)INFLIGHT_ZERO == (int)OT_INFLIGHT_ZERO &&
+		       (int)INFLIGHT_EQUALS == (int)OT_INFLIGHT_EQUALS &&
+		       (int)INFLIGHT_COUNT == (int)OT_INFLIGHT_COUNT,
+	       "the eviction watch tests as the library table says");
 
 /* The struct type id behind modifiers and typedefs, or -1. */
 static int struct_of(const struct btf *btf, uint32_t id)
@@ -152,6 +164,8 @@ static int resolve_map(struct bpf_object *obj, const char *name, const struct li
 	out->fd = bpf_map__fd(map);
 	out->key_size = bpf_map__key_size(map);
 	out->value_size = bpf_map__value_size(map);
+	out->lru = bpf_map__type(map) == BPF_MAP_TYPE_LRU_HASH;
+	out->max_entries = bpf_map__max_entries(map);
 	out->counts = lm && lm->spans;
 	return 0;
 }
@@ -189,6 +203,55 @@ static int add_map(struct inflight *in, struct bpf_object *obj, const char *name
 	return 0;
 }
 
+/* The eviction watch's description of LRU map m of spans: by its id. */
+static int describe(struct evictwatch *w, const struct inflight_map *m)
+{
+	struct ot_inflight_desc d = { .key_size = m->key_size, .ntests = m->ntests };
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(m->fd, &info, &len))
+		return -errno;
+	for (size_t j = 0; j < m->ntests && j < OT_INFLIGHT_TESTS; j++)
+		d.tests[j] = (struct ot_inflight_test){ .offset = m->tests[j].offset,
+							.size = m->tests[j].size,
+							.op = m->tests[j].op,
+							.value = m->tests[j].value };
+	return bpf_map_update_elem(bpf_map__fd(w->maps.inflight_descs), &info.id, &d, BPF_ANY) ?
+		       -errno :
+		       0;
+}
+
+/*
+ * Starts counting the live entries evicted from the LRU maps of spans. A
+ * kernel may refuse the tracing program (in lockdown): then they go
+ * uncounted, and inflight__check_full says when a map filled up.
+ */
+static void watch_evictions(struct inflight *in)
+{
+	struct evictwatch *w;
+	int err = 0;
+
+	log__hold_libbpf();
+	w = evictwatch__open_and_load();
+	if (!w)
+		err = -errno;
+	for (size_t i = 0; !err && i < in->nmaps; i++)
+		if (in->maps[i].counts && in->maps[i].lru)
+			err = describe(w, &in->maps[i]);
+	if (!err)
+		err = evictwatch__attach(w);
+	log__release_libbpf(false);
+	if (err) {
+		pr_debug("live spans evicted from full LRU maps are not counted: the eviction "
+			 "watch (fexit/htab_lru_map_delete_node) failed: %s",
+			 strerror(-err));
+		evictwatch__destroy(w);
+		return;
+	}
+	in->watch = w;
+}
+
 int inflight__new(struct bpf_object *obj, struct inflight **out)
 {
 	struct inflight *in = calloc(1, sizeof(*in));
@@ -213,6 +276,7 @@ int inflight__new(struct bpf_object *obj, struct inflight **out)
 		inflight__free(in);
 		return err;
 	}
+	watch_evictions(in);
 	*out = in;
 	return 0;
 }
@@ -408,10 +472,52 @@ size_t inflight__pids(struct inflight *in, pid_t *pids, size_t max)
 	return w.n;
 }
 
+uint64_t inflight__evicted(const struct inflight *in)
+{
+	return in && in->watch ? __atomic_load_n(&in->watch->bss->evicted, __ATOMIC_RELAXED) : 0;
+}
+
+static bool count_any(void *ctx, const struct inflight_map *m, const void *key, const void *value)
+{
+	(void)m;
+	(void)key;
+	(void)value;
+	(*(uint64_t *)ctx)++;
+	return true;
+}
+
+/*
+ * An LRU map evicts once no free entry is left; each CPU may hold back a few
+ * (the kernel's LRU keeps per-CPU free lists): this much below its size, a
+ * map is full.
+ */
+#define LRU_SLACK 256
+
+void inflight__check_full(struct inflight *in)
+{
+	for (size_t i = 0; in && !in->watch && i < in->nmaps; i++) {
+		struct inflight_map *m = &in->maps[i];
+		uint64_t n = 0;
+
+		if (!m->counts || !m->lru || m->said_full)
+			continue;
+		walk(in, m, count_any, &n);
+		if (n + (m->max_entries > 2 * LRU_SLACK ? LRU_SLACK : m->max_entries / 4) <
+		    m->max_entries)
+			continue;
+		m->said_full = true;
+		pr_warn("BPF map %s is full (%llu of %u entries): spans in progress may have been "
+			"evicted, uncounted (this kernel does not let otrace watch evictions); "
+			"raise --max-inflight",
+			m->name, (unsigned long long)n, m->max_entries);
+	}
+}
+
 void inflight__free(struct inflight *in)
 {
 	if (!in)
 		return;
+	evictwatch__destroy(in->watch);
 	free(in->maps);
 	free(in->keys);
 	free(in->values);

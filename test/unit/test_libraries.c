@@ -33,6 +33,7 @@ static void test_programs(struct bpf_object *obj)
 	bpf_object__for_each_program(prog, obj) {
 		int n = owners(bpf_program__name(prog));
 
+
 		if (n != 1)
 			fprintf(stderr, "program %s belongs to %d libraries\n",
 				bpf_program__name(prog), n);

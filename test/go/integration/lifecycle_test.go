@@ -330,3 +330,50 @@ func waitStderrCount(t *testing.T, p *proc, substr string, n int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestInFlightEvicted: with in-flight maps of 64 entries (--max-inflight),
+// a request held while others start 64 goroutines at once, each making a
+// call (goroutines that live at the same time: Go reuses those that ended),
+// is pushed out of the LRU map of goroutines. Where the kernel lets otrace
+// watch evictions, that is counted (evicted) and the exit line accounts for
+// every request; where it does not (lockdown refuses the fexit program, as
+// here), otrace warns that the map filled up.
+func TestInFlightEvicted(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	fx := grpcFixture(t, "services", newestGRPC)
+	dir := t.TempDir()
+	target, svc := startServices(t, dir, fx)
+	out := filepath.Join(dir, "out.jsonl")
+	otrace := attachPID(t, dir, bin, target.pid(), nil, "-v", "-o", out, "--max-inflight", "64")
+	held := startInFlight(t, svc.port, "/hold?ms=60000")
+	settle()
+	const fanouts, calls = 3, 64
+	client := newClient()
+	for i := 0; i < fanouts; i++ {
+		getOK(t, client, svc.port, fmt.Sprintf("/fanout?n=%d&url=%s", calls,
+			url.QueryEscape(fmt.Sprintf("http://127.0.0.1:%d/hello", svc.port))))
+	}
+	otrace.signal(t, syscall.SIGTERM)
+	otrace.expectExit(t, exitTimeout+20*time.Second, 0)
+	c := exitLine(t, otrace.stderr())
+	spans := len(readOutput(t, out))
+	// the held request, and each fanout's server span, its calls and theirs
+	served := 1 + fanouts*(1+2*calls)
+	if strings.Contains(otrace.stderr(), "the eviction watch (fexit/htab_lru_map_delete_node) failed") {
+		t.Logf("this kernel refuses the eviction watch: %s", c.line)
+		if !strings.Contains(otrace.stderr(), "BPF map goroutine_spans is full") {
+			t.Errorf("no warning that goroutine_spans filled up:\n%s", otrace.stderr())
+		}
+		if c.written != spans || c.written+c.lost > served {
+			t.Errorf("%q: more spans than the %d of the requests served", c.line, served)
+		}
+	} else {
+		checkAccounting(t, c, spans, served, -1)
+		if c.reasons["evicted"] < 1 {
+			t.Errorf("%q: evicted=%d, want the held request at least", c.line, c.reasons["evicted"])
+		}
+	}
+	target.signal(t, syscall.SIGTERM)
+	held.wait()
+}
