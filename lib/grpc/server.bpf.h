@@ -12,6 +12,10 @@
  * grpc-go writes the final status of every call there, exactly once, and the
  * status is an argument: no return probe is needed.
  *
+ * The start also reads where the call came in (server.address, server.port):
+ * the HTTP/2 transport's local address, a *net.TCPAddr, each of the two
+ * told by its itab's first method ((*http2Server).Close, (*TCPAddr).Network).
+ *
  * Both ends see the stream pointer, so the span is keyed by it, in a plain
  * hash map that evicts nothing: the entry goes when the call ends, so a long
  * stream stays however many calls end meanwhile, and a call that does not
@@ -91,8 +95,10 @@ struct grpc_server_call {
 	__u64 start_ns;
 	__u64 g;
 	__u64 ctx; /* data pointer of the stream's context, registered in ctx_spans */
-	struct go_string authority;
 	__u32 flags;
+	__u32 local_port;
+	__u8 local_ip[16];
+	__u32 local_ip_len; /* 0: the local address is not known */
 	__u32 _pad;
 	__u64 ended; /* set once, atomically: 64 bits, what BPF's compare-and-swap takes */
 	struct ot_span_ids ids;
@@ -169,27 +175,55 @@ static __always_inline bool md_single_value(__u64 elem_addr, struct go_string *o
 }
 
 /*
- * Reads traceparent and :authority from the incoming metadata (lowercase
- * keys, as gRPC sends them). A valid traceparent continues the caller's
- * trace; otherwise the call starts a new one.
+ * Reads traceparent from the incoming metadata (lowercase keys, as gRPC
+ * sends them). A valid traceparent continues the caller's trace; otherwise
+ * the call starts a new one.
  */
 static __always_inline void read_incoming_md(struct grpc_server_call *call, __u64 ctx_data)
 {
 	struct map_scan scan = {
-		.key = { "traceparent", ":authority" },
-		.key_len = { sizeof("traceparent") - 1, sizeof(":authority") - 1 },
-		.nkeys = 2,
+		.key = { "traceparent" },
+		.key_len = { sizeof("traceparent") - 1 },
+		.nkeys = 1,
 	};
 	struct go_string tp = {};
 
 	new_root(&call->ids);
 	if (!go_header_lookup(find_incoming_md(ctx_data), &scan))
 		return;
-	if (md_single_value(scan.elem_addr[1], &call->authority))
-		call->flags |= OT_GRPC_AUTHORITY_FOUND;
 	/* W3C: several traceparent values make none of them valid */
 	if (md_single_value(scan.elem_addr[0], &tp) && continue_traceparent(tp, &call->ids))
 		call->flags |= OT_GRPC_HAS_PARENT;
+}
+
+/*
+ * The TCP address the call came in on, from its transport t: grpc-go's
+ * HTTP/2 transport keeps its connection's local address (a net.Addr), a
+ * *net.TCPAddr on a TCP listener. Each interface's dynamic type is told by
+ * the first method of its itab (link-time, after bias); any other (the
+ * ServeHTTP transport, a Unix socket) leaves the address unknown.
+ */
+static __always_inline void read_local_addr(struct grpc_server_call *call, struct go_iface t,
+					    __u64 bias)
+{
+	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
+	struct go_iface addr = {};
+	struct go_slice ip = {};
+
+	if (!cfg->h2_close || !cfg->tcpaddr_network || cfg->h2_local_addr < 0 || !t.tab ||
+	    !t.data || read_ptr(t.tab + GO_ITAB_FUN_OFF) - bias != cfg->h2_close)
+		return;
+	if (bpf_probe_read_user(&addr, sizeof(addr), (void *)(t.data + cfg->h2_local_addr)) ||
+	    !addr.tab || !addr.data ||
+	    read_ptr(addr.tab + GO_ITAB_FUN_OFF) - bias != cfg->tcpaddr_network)
+		return;
+	if (bpf_probe_read_user(&ip, sizeof(ip), (void *)(addr.data + cfg->tcpaddr_ip)) || !ip.ptr)
+		return;
+	if (ip.len == 4 && !bpf_probe_read_user(call->local_ip, 4, (void *)ip.ptr))
+		call->local_ip_len = 4;
+	else if (ip.len == 16 && !bpf_probe_read_user(call->local_ip, 16, (void *)ip.ptr))
+		call->local_ip_len = 16;
+	call->local_port = (__u32)read_s64(addr.data + cfg->tcpaddr_port);
 }
 
 /* (*Server).handleStream(s, t ServerTransport, stream): stream is the 4th word. */
@@ -211,6 +245,8 @@ int grpc_server_start(struct pt_regs *ctx)
 	if (bpf_probe_read_user(&sctx, sizeof(sctx), (void *)(key.stream + cfg->stream_ctx)))
 		sctx.data = 0;
 	read_incoming_md(&call, sctx.data);
+	read_local_addr(&call, (struct go_iface){ .tab = GO_ARG2(ctx), .data = GO_ARG3(ctx) },
+			PT_REGS_IP(ctx) - cfg->server_start_vaddr);
 	call.ctx = sctx.data;
 	if (bpf_map_update_elem(&grpc_server_calls, &key, &call, BPF_ANY)) {
 		count_drop(OT_DROP_INFLIGHT_FULL);
@@ -301,9 +337,12 @@ int grpc_server_end(struct pt_regs *ctx)
 		read_status(rec, GO_ARG3(ctx));
 		rec->method_len = read_go_string(rec->method, OT_GRPC_METHOD_CAP,
 						 key.stream + cfg->stream_method);
-		if (call->flags & OT_GRPC_AUTHORITY_FOUND)
-			rec->authority_len =
-				read_go_string_at(rec->authority, OT_HOST_CAP, call->authority);
+		if (call->local_ip_len) {
+			rec->flags |= OT_GRPC_LOCAL_ADDR;
+			__builtin_memcpy(rec->local_ip, call->local_ip, sizeof(rec->local_ip));
+			rec->local_ip_len = call->local_ip_len;
+			rec->local_port = call->local_port;
+		}
 		submit(rec);
 	}
 	/* last: a deleted entry's memory may be the next call's at once */

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -160,5 +161,123 @@ func TestGRPCConcurrentEnds(t *testing.T) {
 	}
 	if clients != streams || dups != 0 {
 		t.Errorf("%d CLIENT spans of %d streams, %d of them written twice", clients, streams, dups)
+	}
+}
+
+// grpcCallAs is grpcCall with the :authority given (the request's Host).
+func grpcCallAs(port int, authority, method string) (int, error) {
+	var protocols http.Protocols
+	protocols.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: &protocols, Proxy: nil}
+	defer tr.CloseIdleConnections()
+	req, err := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d%s", port, method),
+		bytes.NewReader(grpcFrame(nil)))
+	if err != nil {
+		return 0, err
+	}
+	req.Host = authority
+	req.Header.Set("Content-Type", "application/grpc")
+	req.Header.Set("Te", "trailers")
+	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v", method, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	status := resp.Trailer.Get("Grpc-Status")
+	if status == "" {
+		status = resp.Header.Get("Grpc-Status")
+	}
+	code, err := strconv.Atoi(status)
+	if err != nil {
+		return 0, fmt.Errorf("%s: HTTP %d, grpc-status %q", method, resp.StatusCode, status)
+	}
+	return code, nil
+}
+
+// TestGRPCUnimplemented: a call of a method the server does not have (an
+// unknown service, an unknown method of a known service, through grpc-go's
+// own client and straight on the wire) gets a SERVER span UNIMPLEMENTED, an
+// error, rpc.method _OTHER with the name in rpc.method_original, and
+// grpc-go's status message as the span status's message; its CLIENT span
+// the same code and message. server.address and server.port of a SERVER
+// span are the address the call came in on, whatever :authority the client
+// sent. On the oldest and newest grpc-go otrace supports and one between.
+func TestGRPCUnimplemented(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	for _, release := range append(grpcReleases(), "v1.50.0") {
+		t.Run("grpc"+release, func(t *testing.T) {
+			testGRPCUnimplemented(t, bin, grpcFixture(t, "services", release))
+		})
+	}
+}
+
+func testGRPCUnimplemented(t *testing.T, bin, fx string) {
+	dir := t.TempDir()
+	target, svc := startServices(t, dir, fx)
+	out := filepath.Join(dir, "out.jsonl")
+	otrace := attachPID(t, dir, bin, target.pid(), nil, "-o", out)
+	getOK(t, newClient(), svc.port, "/grpc?op=unimplemented")
+	getOK(t, newClient(), svc.port, "/grpc?op=fail") // NOT_FOUND: not a server error
+	direct := map[string]string{ // method: the start of grpc-go's message
+		"/otrace.test.Nope/Missing":     "unknown service otrace.test.Nope",
+		"/grpc.health.v1.Health/Absent": "unknown method Absent",
+	}
+	for method := range direct {
+		code, err := grpcCallAs(svc.grpcPort, "otrace-authority.example:8443", method)
+		if err != nil || code != 12 {
+			t.Fatalf("%s: code %d, %v; want 12 (Unimplemented)", method, code, err)
+		}
+	}
+	otrace.signal(t, syscall.SIGTERM)
+	otrace.expectExit(t, exitTimeout+20*time.Second, 0)
+	spans := readOutput(t, out)
+	checkAccounting(t, exitLine(t, otrace.stderr()), len(spans), 2*3+2, 0)
+
+	direct["/grpc.health.v1.Health/Nope"] = "unknown method Nope"
+	seen := map[string]bool{}
+	for _, s := range spans {
+		if s.Attributes["rpc.system.name"] != "grpc" {
+			continue
+		}
+		code, _ := s.Attributes["rpc.response.status_code"].(string)
+		if s.Kind == int(ptrace.SpanKindServer) {
+			if s.Attributes["server.address"] != "127.0.0.1" || s.Attributes["server.port"] != int64(svc.grpcPort) {
+				t.Errorf("SERVER span %s: server.address %v server.port %v, want 127.0.0.1 %d (where the call came in)",
+					s.Name, s.Attributes["server.address"], s.Attributes["server.port"], svc.grpcPort)
+			}
+		}
+		if code != "UNIMPLEMENTED" {
+			if code == "NOT_FOUND" && s.Kind == int(ptrace.SpanKindServer) && (s.StatusCode != 0 || s.StatusMessage != "") {
+				t.Errorf("SERVER span NOT_FOUND: status %d %q, want UNSET without a message", s.StatusCode, s.StatusMessage)
+			}
+			if code == "NOT_FOUND" && s.Kind == int(ptrace.SpanKindClient) && s.StatusMessage != "unknown service" {
+				t.Errorf("CLIENT span NOT_FOUND: status message %q, want the health server's %q", s.StatusMessage, "unknown service")
+			}
+			continue
+		}
+		original, _ := s.Attributes["rpc.method_original"].(string)
+		if s.Kind == int(ptrace.SpanKindClient) {
+			original, _ = s.Attributes["rpc.method"].(string)
+		}
+		prefix, ok := direct["/"+original]
+		switch {
+		case !ok:
+			t.Errorf("%v span UNIMPLEMENTED of %q: not a call the test made", s.Kind, original)
+		case s.StatusCode != statusError || s.Attributes["error.type"] != "UNIMPLEMENTED":
+			t.Errorf("%v span of %s: status %d error.type %v, want ERROR, UNIMPLEMENTED", s.Kind, original, s.StatusCode, s.Attributes["error.type"])
+		case !strings.HasPrefix(s.StatusMessage, prefix):
+			t.Errorf("%v span of %s: status message %q, want grpc-go's %q...", s.Kind, original, s.StatusMessage, prefix)
+		case s.Kind == int(ptrace.SpanKindServer) && s.Attributes["rpc.method"] != "_OTHER":
+			t.Errorf("SERVER span of %s: rpc.method %v, want _OTHER", original, s.Attributes["rpc.method"])
+		}
+		seen[fmt.Sprintf("%d %s", s.Kind, original)] = true
+	}
+	for _, want := range []string{"2 otrace.test.Nope/Missing", "2 grpc.health.v1.Health/Absent",
+		"2 grpc.health.v1.Health/Nope", "3 grpc.health.v1.Health/Nope"} {
+		if !seen[want] {
+			t.Errorf("no span (kind, method) %s UNIMPLEMENTED", want)
+		}
 	}
 }
