@@ -16,6 +16,36 @@
 #include "plan.h"
 #include "span.h"
 
+/* How a member of a map's value tells that an entry's span is live. */
+enum inflight_op {
+	INFLIGHT_NONZERO = 1, /* a flag set while the span runs ("live", "active") */
+	INFLIGHT_ZERO,	      /* a flag set when it ended ("ended"), or a state, 0 while live */
+	INFLIGHT_EQUALS,      /* a member naming the entry's owner in a shared map */
+	INFLIGHT_COUNT,	      /* a count of the entry's spans in progress (a stack's depth) */
+};
+
+struct inflight_test {
+	const char *member; /* an integer member of the map's value, as its BTF names it */
+	enum inflight_op op;
+	uint32_t value; /* INFLIGHT_EQUALS */
+};
+
+/*
+ * A BPF map of the library's requests in progress (or one of the core's that
+ * it keeps its spans in), keyed by process first (a __u32 pid). --max-inflight
+ * sizes it, and an ended process's entries are removed. When a process ends
+ * or execs, or tracing stops, the live entries of a map of spans are spans
+ * that will never end: counted lost (in_flight). An entry is live when every
+ * test holds (each entry, without a test: maps whose entries go at the end).
+ */
+struct library_map {
+	const char *name;
+	bool spans; /* its entries are spans in progress; else only sized and emptied */
+	struct inflight_test live[2];
+};
+
+#define LIBRARY_MAX_MAPS 6
+
 struct library {
 	/* what messages and --list-probes call it: "net/http server" */
 	const char *name;
@@ -51,6 +81,8 @@ struct library {
 	 * driver): the binary's itab names are read when it is traced
 	 */
 	bool names_types;
+	/* its maps of spans in progress, up to the first without a name */
+	struct library_map maps[LIBRARY_MAX_MAPS];
 	/* the record types it emits (OT_REC_*), 0-terminated; none for an auxiliary one */
 	uint32_t records[4];
 	/* Turns one of its records into span (see span.h); 0 or -EINVAL. NULL: no records. */

@@ -24,6 +24,7 @@ enum {
 	OPT_INCLUDE,
 	OPT_EXCLUDE,
 	OPT_PORT,
+	OPT_MAX_INFLIGHT,
 };
 
 static const struct option long_options[] = {
@@ -41,6 +42,7 @@ static const struct option long_options[] = {
 	{ "probe-placement", required_argument, NULL, OPT_PLACEMENT },
 	{ "propagate", no_argument, NULL, OPT_PROPAGATE },
 	{ "db-statement", no_argument, NULL, OPT_DB_STATEMENT },
+	{ "max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT },
 	{ "otlp-endpoint", required_argument, NULL, OPT_OTLP_ENDPOINT },
 	{ "otlp-queue-spans", required_argument, NULL, OPT_OTLP_QUEUE },
 	{ "otlp-flush-timeout", required_argument, NULL, OPT_OTLP_FLUSH },
@@ -105,6 +107,9 @@ void cli__usage(FILE *out)
 	      "                          requests so the next service continues the trace\n"
 	      "                          (writes into the traced program's memory: off by\n"
 	      "                          default)\n"
+	      "      --max-inflight N    requests in progress otrace keeps track of at once, in\n"
+	      "                          each of its maps (64 to 4194304; default: 16384 for\n"
+	      "                          most); beyond, new ones are lost and counted\n"
 	      "      --list-probes       print the probe plan as JSON (to -o FILE if given) and\n"
 	      "                          exit (several PIDs: an array, one plan per distinct\n"
 	      "                          executable)\n"
@@ -345,6 +350,14 @@ int cli__parse(int argc, char **argv, struct otrace_opts *opts, char *err, size_
 			break;
 		case OPT_DB_STATEMENT:
 			opts->db_statement = true;
+			break;
+		case OPT_MAX_INFLIGHT:
+			if (parse_count(optarg, OTRACE_INFLIGHT_MAX, &count) ||
+			    count < OTRACE_INFLIGHT_MIN)
+				return fail(err, errlen,
+					    "--max-inflight takes a count from %d to %d, not '%s'",
+					    OTRACE_INFLIGHT_MIN, OTRACE_INFLIGHT_MAX, optarg);
+			opts->max_inflight = (uint32_t)count;
 			break;
 		case OPT_OTLP_ENDPOINT:
 			if (!*optarg)

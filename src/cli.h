@@ -13,6 +13,9 @@
 
 #define OTRACE_VERSION "0.1.0"
 #define OTRACE_MAX_PIDS 64 /* -p PID,PID,...: one uprobe set per PID, so keep it bounded */
+/* --max-inflight: entries of each in-flight map (BPF memory: ~200 bytes each per map) */
+#define OTRACE_INFLIGHT_MIN 64
+#define OTRACE_INFLIGHT_MAX (1 << 22)
 
 struct otrace_opts {
 	pid_t pids[OTRACE_MAX_PIDS]; /* -p, in the order given, without duplicates */
@@ -34,6 +37,7 @@ struct otrace_opts {
 	bool list_probes;
 	bool propagate; /* --propagate: write traceparent into outgoing requests */
 	bool db_statement; /* --db-statement: record db.query.text */
+	uint32_t max_inflight; /* --max-inflight, 0: default */
 	bool help;
 	bool version;
 	int verbose;

@@ -269,6 +269,8 @@ static int trace(const struct otrace_opts *o)
 		.otel = &otel,
 		.all = o->all ? o : NULL,
 		.propagate = propagate,
+		.max_inflight = o->max_inflight,
+		.placement = traced__placement(o),
 	};
 	code = session__run(&cfg);
 cleanup:

@@ -17,12 +17,18 @@ enum ot_proc_event_type {
 	OT_PROC_LISTEN = 3,
 };
 
+#define OT_PROC_PATH_CAP 128
+
 struct ot_proc_event {
 	__u32 type; /* enum ot_proc_event_type */
 	__u32 pid;  /* thread group id, in the host's PID namespace */
 	__u64 ktime_ns; /* CLOCK_MONOTONIC when it happened */
 	__u16 port; /* OT_PROC_LISTEN: the local port, host order */
 	__u8 _pad[6];
+	/* OT_PROC_EXEC: the file now run, to tell it from a later exec's */
+	__u64 dev; /* the kernel's dev_t of its file system (MAJOR << 20 | MINOR) */
+	__u64 ino;
+	char path[OT_PROC_PATH_CAP]; /* as exec was given it, cut short, NUL-terminated */
 };
 
 #endif

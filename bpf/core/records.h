@@ -87,6 +87,12 @@ enum ot_drop_reason {
 	 * so it was not read; the span went out without it.
 	 */
 	OT_DROP_WRONG_TYPE,
+	/*
+	 * Started, and still in progress when its process ended or exec'd, or
+	 * when otrace stopped: counted by user space from the in-flight maps.
+	 */
+	OT_DROP_IN_FLIGHT,
+	OT_DROP_EVICTED, /* in progress, and its entry evicted from a full LRU map */
 	OT_DROP__COUNT,
 };
 

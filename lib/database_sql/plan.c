@@ -137,6 +137,7 @@ const struct library lib_database_sql = {
 	.config_name = "sql_cfg",
 	.names_types = true,
 	.config_size = sizeof(struct ot_sql_cfg),
+	.maps = { { "sql_inflight", true, { { "active", INFLIGHT_NONZERO } } } },
 	.records = { OT_REC_DB_CLIENT },
 	.decode = database_sql__decode,
 };

@@ -213,6 +213,9 @@ const struct library lib_go_redis = {
 	.config_name = "redis_cfg",
 	.config_size = sizeof(struct ot_redis_cfg),
 	.names_types = true,
+	/* a goroutine's stack of commands (depth of them open), pipelines until released */
+	.maps = { { "redis_stacks", true, { { "depth", INFLIGHT_COUNT } } },
+		  { "redis_pipelines", true } },
 	.records = { OT_REC_REDIS },
 	.decode = go_redis__decode,
 };

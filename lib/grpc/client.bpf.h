@@ -18,7 +18,16 @@
  *
  * NewStream returns newClientStream's results at once, so nothing emulated
  * follows that call: a stream that fails before it exists gets no span (its
- * goroutine's entry is replaced by the next call's).
+ * goroutine's entry is replaced by the next call's, counted unfinished).
+ *
+ * A call's entry goes when it ends: a long stream is never pushed out by the
+ * calls that ended since (they are keyed by their stream's address, which a
+ * program with a large heap may never reuse). The calls with a stream are in
+ * a plain hash map, which evicts nothing: a call that does not fit is counted
+ * (inflight_full). grpc-go finishes a stream twice, from the goroutine that
+ * saw its end and from its context watcher, at times at once: the first to
+ * set ended (atomically) ends it, and the stream is remembered a while as
+ * ended, so the other is no call begun before otrace attached.
  */
 #ifndef OTRACE_GRPC_CLIENT_BPF_H
 #define OTRACE_GRPC_CLIENT_BPF_H
@@ -34,11 +43,15 @@ struct grpc_client_call {
 	__u64 bias; /* load bias (PIE): runtime minus link-time addresses */
 	struct go_string method;
 	__u32 flags;
-	__u32 ended;
+	__u32 _pad;
+	__u64 ended; /* set once, atomically: 64 bits, what BPF's compare-and-swap takes */
 	struct ot_span_ids ids;
 };
 
-/* calls being created, by goroutine */
+/*
+ * calls being created, by goroutine, until newClientStream returned or the
+ * call ended: LRU, as a goroutine may end while one of its streams runs on
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -46,16 +59,14 @@ struct {
 	__type(value, struct grpc_client_call);
 } grpc_client_new SEC(".maps");
 
-/*
- * calls with a clientStream, by its address; kept, marked ended, after the
- * end: finish runs again on a finished stream (and returns at once)
- */
+/* calls with a clientStream, by its address, until they end */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct grpc_stream_key);
 	__type(value, struct grpc_client_call);
 } grpc_client_calls SEC(".maps");
+
 
 SEC("uprobe")
 int grpc_client_start(struct pt_regs *ctx)
@@ -69,9 +80,13 @@ int grpc_client_start(struct pt_regs *ctx)
 		.method = { .ptr = GO_ARG5(ctx), .len = (__s64)GO_ARG6(ctx) },
 	};
 	const struct ot_span_ids *parent;
+	struct grpc_client_call *prev;
 
 	if (entry_repeats(ctx))
 		return 0;
+	prev = bpf_map_lookup_elem(&grpc_client_new, &key);
+	if (prev && !prev->cs && !prev->ended)
+		count_drop(OT_DROP_UNFINISHED); /* a stream that failed before it existed */
 	parent = find_ctx_parent(key.pid, GO_ARG2(ctx));
 	if (!parent)
 		parent = find_goroutine_parent(key.pid, key.g);
@@ -107,8 +122,12 @@ int grpc_client_attempt(struct pt_regs *ctx)
 	if (linked && !linked->ended)
 		return 0; /* a retry of a live call: this goroutine's entry is stale */
 	call->cs = sk.stream;
-	if (bpf_map_update_elem(&grpc_client_calls, &sk, call, BPF_ANY))
-		count_drop(OT_DROP_INFLIGHT_FULL);
+	if (!bpf_map_update_elem(&grpc_client_calls, &sk, call, BPF_ANY))
+		return 0;
+	/* no room: the call is lost, and its finish, when it comes, is no news */
+	count_drop(OT_DROP_INFLIGHT_FULL);
+	call->ended = 1;
+	grpc_mark_ended(sk, GRPC_CLIENT);
 	return 0;
 }
 
@@ -168,16 +187,21 @@ static __always_inline void read_call_error(struct ot_grpc_rec *rec, struct go_i
 	}
 }
 
-static __always_inline void end_call(struct grpc_client_call *call, __u32 pid, struct go_iface err)
+/*
+ * Ends call with err, unless another goroutine ends it at the same time:
+ * returns whether this one did.
+ */
+static __always_inline bool end_call(struct grpc_client_call *call, __u32 pid, struct go_iface err)
 {
 	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
 	struct ot_grpc_rec *rec;
 
-	call->ended = 1;
+	if (__sync_val_compare_and_swap(&call->ended, 0, 1))
+		return false;
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
 		count_drop(OT_DROP_RINGBUF_FULL);
-		return;
+		return true;
 	}
 	grpc_rec_init(rec, OT_REC_GRPC_CLIENT, pid, call->g, call->start_ns, &call->ids);
 	rec->flags = call->flags;
@@ -187,6 +211,41 @@ static __always_inline void end_call(struct grpc_client_call *call, __u32 pid, s
 		rec->authority_len = read_go_string(rec->authority, OT_HOST_CAP,
 						    call->cc + cfg->cc_authority);
 	submit(rec);
+	return true;
+}
+
+/*
+ * The call of stream key has ended: it is remembered as ended (before its
+ * entry goes, so that a finish at the same time sees one or the other),
+ * then its entries go, its goroutine's too if that is still its.
+ */
+static __always_inline void retire_call(struct grpc_client_call *call, struct grpc_stream_key *key)
+{
+	struct goroutine_key gk = { .pid = key->pid, .g = call->g };
+	struct grpc_client_call *created;
+
+	grpc_mark_ended(*key, GRPC_CLIENT);
+	created = bpf_map_lookup_elem(&grpc_client_new, &gk);
+	if (created && created->cs == key->stream)
+		bpf_map_delete_elem(&grpc_client_new, &gk);
+	bpf_map_delete_elem(&grpc_client_calls, key);
+}
+
+/* Ends the call of stream key with err, from whichever goroutine gets there first. */
+static __always_inline void end_stream(struct grpc_stream_key *key, struct go_iface err)
+{
+	struct grpc_client_call *call = bpf_map_lookup_elem(&grpc_client_calls, key);
+
+	if (!call) {
+		if (!grpc_ended_lately(*key, GRPC_CLIENT))
+			count_drop(OT_DROP_NO_START);
+		return;
+	}
+	/* the entry taken over by another stream since it was looked up: leave it */
+	if (call->cs != key->stream)
+		return;
+	if (end_call(call, key->pid, err))
+		retire_call(call, key);
 }
 
 /* (*clientStream).finish(cs, err): called once a call is over (then no-ops). */
@@ -195,17 +254,10 @@ int grpc_client_finish(struct pt_regs *ctx)
 {
 	struct grpc_stream_key key = { .pid = pid_of_current(), .stream = GO_ARG1(ctx) };
 	struct go_iface err = { .tab = GO_ARG2(ctx), .data = GO_ARG3(ctx) };
-	struct grpc_client_call *call;
 
 	if (entry_repeats(ctx))
 		return 0;
-	call = bpf_map_lookup_elem(&grpc_client_calls, &key);
-	if (!call) {
-		count_drop(OT_DROP_NO_START);
-		return 0;
-	}
-	if (!call->ended)
-		end_call(call, key.pid, err);
+	end_stream(&key, err);
 	return 0;
 }
 
@@ -219,21 +271,17 @@ int grpc_client_created(struct pt_regs *ctx)
 {
 	struct goroutine_key gk = goroutine_of(ctx);
 	struct go_iface err = { .tab = GO_ARG3(ctx), .data = GO_ARG4(ctx) };
-	struct grpc_client_call *call, *linked;
+	struct grpc_client_call *call;
 
 	call = bpf_map_lookup_elem(&grpc_client_new, &gk);
 	if (!call)
 		return 0;
-	if (err.tab && !call->ended) {
+	if (err.tab && call->cs) {
 		struct grpc_stream_key sk = { .pid = gk.pid, .stream = call->cs };
 
-		linked = call->cs ? bpf_map_lookup_elem(&grpc_client_calls, &sk) : NULL;
-		if (linked) {
-			if (!linked->ended)
-				end_call(linked, gk.pid, err);
-		} else {
-			end_call(call, gk.pid, err);
-		}
+		end_stream(&sk, err);
+	} else if (err.tab) {
+		end_call(call, gk.pid, err);
 	}
 	bpf_map_delete_elem(&grpc_client_new, &gk);
 	return 0;

@@ -42,6 +42,13 @@ struct ot_grpc_cfg {
 	__u64 status_error_method;
 	__u64 error_string_method;
 	__u64 client_start_vaddr; /* where grpc_client_start sits, link-time: PIE load bias */
+	/* server.address: the address a call came in on (see server.bpf.h) */
+	__u64 server_start_vaddr; /* where grpc_server_start sits, link-time: PIE load bias */
+	__u64 h2_close;		  /* (*http2Server).Close, link-time: the transport's type */
+	__u64 tcpaddr_network;	  /* (*net.TCPAddr).Network, link-time: the address's type */
+	__s64 h2_local_addr;	  /* http2Server's local net.Addr: localAddr, or peer.LocalAddr */
+	__s64 tcpaddr_ip;	  /* net.TCPAddr.IP */
+	__s64 tcpaddr_port;	  /* net.TCPAddr.Port */
 	/* --propagate (see propagate.bpf.h) */
 	__s64 header_frame_hf;	/* headerFrame.hf (clientHeaders.hf since v1.82) */
 	__s64 loopy_framer;	/* loopyWriter.framer */

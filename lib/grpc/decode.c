@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* gRPC records to SERVER and CLIENT spans (RPC semantic conventions). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,11 +60,40 @@ static bool grpc_unknown_method(const struct ot_grpc_rec *r)
 	return false;
 }
 
-static void add_grpc_server_address(struct span *s, const struct ot_grpc_rec *r)
+/* A client's server is the one it dialled (ClientConn.authority). */
+static void add_grpc_authority(struct span *s, const struct ot_grpc_rec *r)
 {
 	/* gRPC's default port */
 	semconv__add_host_port(s, "server.address", "server.port", r->authority, OT_HOST_CAP,
 			       r->authority_len, 443);
+}
+
+/*
+ * A server span's server is the address the call came in on (its
+ * connection's local address), whatever :authority the client sent; an
+ * IPv4 address in IPv6 form (net.IP's usual) is written as IPv4.
+ */
+static void add_grpc_local_address(struct span *s, const struct ot_grpc_rec *r)
+{
+	static const uint8_t v4_in_v6[12] = { [10] = 0xff, [11] = 0xff };
+	char text[INET6_ADDRSTRLEN];
+	const char *kept;
+
+	if (!(r->flags & OT_GRPC_LOCAL_ADDR))
+		return;
+	if (!validate__port(r->local_port) || (r->local_ip_len != 4 && r->local_ip_len != 16)) {
+		s->invalid++;
+		return;
+	}
+	if (r->local_ip_len == 4 || !memcmp(r->local_ip, v4_in_v6, sizeof(v4_in_v6)))
+		inet_ntop(AF_INET, r->local_ip + (r->local_ip_len == 4 ? 0 : 12), text, sizeof(text));
+	else
+		inet_ntop(AF_INET6, r->local_ip, text, sizeof(text));
+	kept = span__keep(s, text, strlen(text));
+	if (!kept)
+		return;
+	span__add_string(s, "server.address", kept, strlen(text));
+	span__add_int(s, "server.port", r->local_port);
 }
 
 int grpc__decode(const struct span_decoding *d, const void *rec, size_t size, struct span *s)
@@ -108,11 +138,16 @@ int grpc__decode(const struct span_decoding *d, const void *rec, size_t size, st
 	}
 	if (code_name)
 		span__add_string(s, "rpc.response.status_code", code_name, strlen(code_name));
-	add_grpc_server_address(s, r);
+	if (server)
+		add_grpc_local_address(s, r);
+	else
+		add_grpc_authority(s, r);
 	if (server ? grpc_server_error(r->code) : r->code != 0) {
 		s->status = STATUS_ERROR;
 		if (code_name)
 			span__add_string(s, "error.type", code_name, strlen(code_name));
+		/* semantic conventions: an error's message is the status's description */
+		span__set_status_message(s, r->message, OT_GRPC_MESSAGE_CAP, r->message_len);
 	}
 	/* semconv: the span is named by rpc.method, by the system when that is _OTHER */
 	if (recognised)

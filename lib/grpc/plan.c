@@ -246,15 +246,64 @@ static bool plan_client(const struct gobin *gb, struct plan *plan, const struct 
 	return true;
 }
 
-/* Where the client's start probe sits (its load bias is the call's), 0: none. */
-static uint64_t client_start_vaddr(const struct plan *plan, const char *symbol)
+/* Where program's probe on symbol sits (its load bias is the process's), 0: none. */
+static uint64_t probe_vaddr(const struct plan *plan, const char *program, const char *symbol)
 {
 	for (size_t i = 0; i < plan->nprobes; i++)
-		if (plan->probes[i].planned &&
-		    !strcmp(plan->probes[i].program, "grpc_client_start") &&
+		if (plan->probes[i].planned && !strcmp(plan->probes[i].program, program) &&
 		    !strcmp(plan->probes[i].symbol, symbol))
 			return plan->probes[i].point.vaddr;
 	return 0;
+}
+
+/* Where a served call came in: its HTTP/2 transport's local address, a *net.TCPAddr. */
+enum local_field { L_LOCAL_ADDR, L_PEER, L_PEER_LOCAL, L_TCP_IP, L_TCP_PORT, L_MAX };
+
+static const struct field_req local_fields[L_MAX] = {
+	[L_LOCAL_ADDR] = { GRPC_TRANSPORT ".http2Server", "localAddr" }, /* before v1.60 */
+	[L_PEER] = { GRPC_TRANSPORT ".http2Server", "peer" },		   /* a peer.Peer since */
+	[L_PEER_LOCAL] = { GRPC "/peer.Peer", "LocalAddr" },
+	[L_TCP_IP] = { "net.TCPAddr", "IP" },
+	[L_TCP_PORT] = { "net.TCPAddr", "Port" },
+};
+
+/*
+ * server.address and server.port of server spans: what the probe needs to
+ * read the local address (see read_local_addr in server.bpf.h), or a
+ * warning naming what is missing (the spans then have none).
+ */
+static void plan_local_addr(const struct gobin *gb, struct plan *plan, struct ot_grpc_cfg *c,
+			    const char *start_symbol)
+{
+	struct go_func fns[] = { { .name = GRPC_TRANSPORT ".(*http2Server).Close" },
+				 { .name = "net.(*TCPAddr).Network" } };
+	struct field_req f[L_MAX];
+	const char *missing = NULL;
+
+	memcpy(f, local_fields, sizeof(f));
+	plan__resolve_fields(gb, plan, f, L_MAX, 0);
+	gobin__find_funcs(gb, fns, ARRAY_SIZE(fns));
+	c->h2_local_addr = -1;
+	if (f[L_LOCAL_ADDR].source)
+		c->h2_local_addr = f[L_LOCAL_ADDR].offset;
+	else if (f[L_PEER].source && f[L_PEER_LOCAL].source)
+		c->h2_local_addr = f[L_PEER].offset + f[L_PEER_LOCAL].offset;
+	if (c->h2_local_addr < 0)
+		missing = "field http2Server.localAddr or peer.Peer.LocalAddr";
+	else if (!f[L_TCP_IP].source || !f[L_TCP_PORT].source)
+		missing = "field net.TCPAddr.IP or Port";
+	else if (!fns[0].vaddr || !fns[1].vaddr)
+		missing = !fns[0].vaddr ? fns[0].name : fns[1].name;
+	if (missing) {
+		pr_warn("gRPC server spans have no server.address: %s unknown", missing);
+		c->h2_local_addr = -1;
+		return;
+	}
+	c->tcpaddr_ip = f[L_TCP_IP].offset;
+	c->tcpaddr_port = f[L_TCP_PORT].offset;
+	c->h2_close = fns[0].vaddr;
+	c->tcpaddr_network = fns[1].vaddr;
+	c->server_start_vaddr = probe_vaddr(plan, "grpc_server_start", start_symbol);
 }
 
 /* What later planning steps need: which side is traced. */
@@ -327,7 +376,11 @@ static void plan_grpc(const struct gobin *gb, struct plan *plan, struct lib_stat
 									    FN_INTERNAL_ERROR]
 					   .vaddr;
 	cfg->error_string_method = fns[FN_ERROR_STRING].vaddr;
-	cfg->client_start_vaddr = client_start_vaddr(plan, fns[FN_NEW_STREAM].name);
+	cfg->client_start_vaddr = probe_vaddr(plan, "grpc_client_start", fns[FN_NEW_STREAM].name);
+	if (server)
+		plan_local_addr(gb, plan, cfg, fns[FN_HANDLE_STREAM].name);
+	else
+		cfg->h2_local_addr = -1;
 	sides->server = server;
 	sides->client = client;
 	state->active = server || client;
@@ -425,6 +478,12 @@ const struct library lib_grpc = {
 	.programs = programs,
 	.config_name = "grpc_cfg",
 	.config_size = sizeof(struct ot_grpc_cfg),
+	.maps = { { "grpc_server_calls", true, { { "ended", INFLIGHT_ZERO } } },
+		  { "grpc_client_calls", true, { { "ended", INFLIGHT_ZERO } } },
+		  /* a call not yet given its stream: once it is, grpc_client_calls has it */
+		  { "grpc_client_new", true, { { "ended", INFLIGHT_ZERO }, { "cs", INFLIGHT_ZERO } } },
+		  { "grpc_ended" },
+		  { "propagate_grpc_hf" } },
 	.records = { OT_REC_GRPC_SERVER, OT_REC_GRPC_CLIENT },
 	.decode = grpc__decode,
 };

@@ -9,12 +9,12 @@
 #define OT_REC_GRPC_CLIENT 5
 
 #define OT_GRPC_METHOD_CAP 128 /* "/package.Service/Method" */
-#define OT_GRPC_MESSAGE_CAP 64 /* start of the status message */
+#define OT_GRPC_MESSAGE_CAP 128 /* start of the status message */
 
 enum ot_grpc_flag {
 	OT_GRPC_HAS_PARENT = 1 << 0,	/* ids.parent_span_id is set */
 	OT_GRPC_NO_STATUS = 1 << 1,	/* client: the error carried no gRPC status */
-	OT_GRPC_AUTHORITY_FOUND = 1 << 2, /* server: :authority was in the metadata */
+	OT_GRPC_LOCAL_ADDR = 1 << 2,	/* server: local_ip and local_port are set */
 };
 
 /*
@@ -31,8 +31,12 @@ struct ot_grpc_rec {
 	__u64 end_ns;
 	__s32 code; /* gRPC status code */
 	__u32 method_len;
-	__u32 authority_len; /* client: ClientConn.authority; server: :authority */
+	__u32 authority_len; /* client: ClientConn.authority */
 	__u32 message_len;   /* status message */
+	/* server: the TCP address the call came in on (its connection's local one) */
+	__u8 local_ip[16];
+	__u32 local_ip_len; /* 4 or 16 */
+	__u32 local_port;
 	struct ot_span_ids ids;
 	char method[OT_GRPC_METHOD_CAP];
 	char authority[OT_HOST_CAP];

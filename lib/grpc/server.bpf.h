@@ -12,9 +12,16 @@
  * grpc-go writes the final status of every call there, exactly once, and the
  * status is an argument: no return probe is needed.
  *
- * Both ends see the stream pointer, so the span is keyed by it. The span
- * registers the stream's context (see common.bpf.h): the handler's context
- * derives from it, so client calls made while serving become its children.
+ * The start also reads where the call came in (server.address, server.port):
+ * the HTTP/2 transport's local address, a *net.TCPAddr, each of the two
+ * told by its itab's first method ((*http2Server).Close, (*TCPAddr).Network).
+ *
+ * Both ends see the stream pointer, so the span is keyed by it, in a plain
+ * hash map that evicts nothing: the entry goes when the call ends, so a long
+ * stream stays however many calls end meanwhile, and a call that does not
+ * fit is counted (inflight_full). The span registers the stream's context
+ * (see common.bpf.h): the handler's context derives from it, so client calls
+ * made while serving become its children.
  */
 #ifndef OTRACE_GRPC_SERVER_BPF_H
 #define OTRACE_GRPC_SERVER_BPF_H
@@ -49,27 +56,56 @@ const volatile struct ot_grpc_cfg grpc_cfg = {};
 
 struct grpc_stream_key {
 	__u32 pid;
-	__u32 _pad;
+	__u32 side; /* grpc_ended's: GRPC_SERVER or GRPC_CLIENT; 0 elsewhere */
 	__u64 stream;
 };
 
+enum grpc_side { GRPC_SERVER = 1, GRPC_CLIENT = 2 };
+
 /*
- * A call being served. After it ends the entry stays, marked ended, so that
- * a second status write (grpc-go ignores it) is not counted as a call begun
- * before attach.
+ * Streams whose call ended lately, each side's: grpc-go may end a call again
+ * (a stream's RecvMsg that failed writes a status, then its handler's error;
+ * a client stream is finished by the goroutine that saw its end and by its
+ * context watcher). The next end of a stream found here is no call begun
+ * before otrace attached. Forgetting one costs no span.
  */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct grpc_stream_key);
+	__type(value, __u8);
+} grpc_ended SEC(".maps");
+
+static __always_inline void grpc_mark_ended(struct grpc_stream_key key, enum grpc_side side)
+{
+	__u8 one = 1;
+
+	key.side = side;
+	bpf_map_update_elem(&grpc_ended, &key, &one, BPF_ANY);
+}
+
+static __always_inline bool grpc_ended_lately(struct grpc_stream_key key, enum grpc_side side)
+{
+	key.side = side;
+	return bpf_map_lookup_elem(&grpc_ended, &key) != NULL;
+}
+
+/* A call being served, until its status is written (ended: by whom, when two race). */
 struct grpc_server_call {
 	__u64 start_ns;
 	__u64 g;
 	__u64 ctx; /* data pointer of the stream's context, registered in ctx_spans */
-	struct go_string authority;
 	__u32 flags;
-	__u32 ended;
+	__u32 local_port;
+	__u8 local_ip[16];
+	__u32 local_ip_len; /* 0: the local address is not known */
+	__u32 _pad;
+	__u64 ended; /* set once, atomically: 64 bits, what BPF's compare-and-swap takes */
 	struct ot_span_ids ids;
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct grpc_stream_key);
 	__type(value, struct grpc_server_call);
@@ -139,27 +175,55 @@ static __always_inline bool md_single_value(__u64 elem_addr, struct go_string *o
 }
 
 /*
- * Reads traceparent and :authority from the incoming metadata (lowercase
- * keys, as gRPC sends them). A valid traceparent continues the caller's
- * trace; otherwise the call starts a new one.
+ * Reads traceparent from the incoming metadata (lowercase keys, as gRPC
+ * sends them). A valid traceparent continues the caller's trace; otherwise
+ * the call starts a new one.
  */
 static __always_inline void read_incoming_md(struct grpc_server_call *call, __u64 ctx_data)
 {
 	struct map_scan scan = {
-		.key = { "traceparent", ":authority" },
-		.key_len = { sizeof("traceparent") - 1, sizeof(":authority") - 1 },
-		.nkeys = 2,
+		.key = { "traceparent" },
+		.key_len = { sizeof("traceparent") - 1 },
+		.nkeys = 1,
 	};
 	struct go_string tp = {};
 
 	new_root(&call->ids);
 	if (!go_header_lookup(find_incoming_md(ctx_data), &scan))
 		return;
-	if (md_single_value(scan.elem_addr[1], &call->authority))
-		call->flags |= OT_GRPC_AUTHORITY_FOUND;
 	/* W3C: several traceparent values make none of them valid */
 	if (md_single_value(scan.elem_addr[0], &tp) && continue_traceparent(tp, &call->ids))
 		call->flags |= OT_GRPC_HAS_PARENT;
+}
+
+/*
+ * The TCP address the call came in on, from its transport t: grpc-go's
+ * HTTP/2 transport keeps its connection's local address (a net.Addr), a
+ * *net.TCPAddr on a TCP listener. Each interface's dynamic type is told by
+ * the first method of its itab (link-time, after bias); any other (the
+ * ServeHTTP transport, a Unix socket) leaves the address unknown.
+ */
+static __always_inline void read_local_addr(struct grpc_server_call *call, struct go_iface t,
+					    __u64 bias)
+{
+	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
+	struct go_iface addr = {};
+	struct go_slice ip = {};
+
+	if (!cfg->h2_close || !cfg->tcpaddr_network || cfg->h2_local_addr < 0 || !t.tab ||
+	    !t.data || read_ptr(t.tab + GO_ITAB_FUN_OFF) - bias != cfg->h2_close)
+		return;
+	if (bpf_probe_read_user(&addr, sizeof(addr), (void *)(t.data + cfg->h2_local_addr)) ||
+	    !addr.tab || !addr.data ||
+	    read_ptr(addr.tab + GO_ITAB_FUN_OFF) - bias != cfg->tcpaddr_network)
+		return;
+	if (bpf_probe_read_user(&ip, sizeof(ip), (void *)(addr.data + cfg->tcpaddr_ip)) || !ip.ptr)
+		return;
+	if (ip.len == 4 && !bpf_probe_read_user(call->local_ip, 4, (void *)ip.ptr))
+		call->local_ip_len = 4;
+	else if (ip.len == 16 && !bpf_probe_read_user(call->local_ip, 16, (void *)ip.ptr))
+		call->local_ip_len = 16;
+	call->local_port = (__u32)read_s64(addr.data + cfg->tcpaddr_port);
 }
 
 /* (*Server).handleStream(s, t ServerTransport, stream): stream is the 4th word. */
@@ -182,15 +246,19 @@ int grpc_server_start(struct pt_regs *ctx)
 				(void *)field_path_addr(&cfg->stream_ctx, key.stream)))
 		sctx.data = 0;
 	read_incoming_md(&call, sctx.data);
+	read_local_addr(&call, (struct go_iface){ .tab = GO_ARG2(ctx), .data = GO_ARG3(ctx) },
+			PT_REGS_IP(ctx) - cfg->server_start_vaddr);
+	call.ctx = sctx.data;
+	if (bpf_map_update_elem(&grpc_server_calls, &key, &call, BPF_ANY)) {
+		count_drop(OT_DROP_INFLIGHT_FULL);
+		return 0;
+	}
 	if (sctx.data) {
 		struct ctx_key ck = { .pid = key.pid, .data = sctx.data };
 
-		call.ctx = sctx.data;
 		bpf_map_update_elem(&ctx_spans, &ck, &call.ids, BPF_ANY);
 	}
-	if (bpf_map_update_elem(&grpc_server_calls, &key, &call, BPF_ANY))
-		count_drop(OT_DROP_INFLIGHT_FULL);
-	else if ((gs = goroutine_span_claim(&gk, OT_REC_GRPC_SERVER, false))) {
+	if ((gs = goroutine_span_claim(&gk, OT_REC_GRPC_SERVER, false))) {
 		gs->ids = call.ids;
 		gs->live = 1;
 	}
@@ -244,12 +312,12 @@ int grpc_server_end(struct pt_regs *ctx)
 		return 0;
 	call = bpf_map_lookup_elem(&grpc_server_calls, &key);
 	if (!call) {
-		count_drop(OT_DROP_NO_START);
+		if (!grpc_ended_lately(key, GRPC_SERVER))
+			count_drop(OT_DROP_NO_START);
 		return 0;
 	}
-	if (call->ended)
-		return 0;
-	call->ended = 1;
+	if (__sync_val_compare_and_swap(&call->ended, 0, 1))
+		return 0; /* ended by another goroutine at the same time */
 	if (call->ctx) {
 		struct ctx_key ck = { .pid = key.pid, .data = call->ctx };
 
@@ -263,16 +331,24 @@ int grpc_server_end(struct pt_regs *ctx)
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
 		count_drop(OT_DROP_RINGBUF_FULL);
-		return 0;
+	} else {
+		grpc_rec_init(rec, OT_REC_GRPC_SERVER, key.pid, call->g, call->start_ns,
+			      &call->ids);
+		rec->flags = call->flags;
+		read_status(rec, GO_ARG3(ctx));
+		rec->method_len = read_go_string(rec->method, OT_GRPC_METHOD_CAP,
+						 field_path_addr(&cfg->stream_method, key.stream));
+		if (call->local_ip_len) {
+			rec->flags |= OT_GRPC_LOCAL_ADDR;
+			__builtin_memcpy(rec->local_ip, call->local_ip, sizeof(rec->local_ip));
+			rec->local_ip_len = call->local_ip_len;
+			rec->local_port = call->local_port;
+		}
+		submit(rec);
 	}
-	grpc_rec_init(rec, OT_REC_GRPC_SERVER, key.pid, call->g, call->start_ns, &call->ids);
-	rec->flags = call->flags;
-	read_status(rec, GO_ARG3(ctx));
-	rec->method_len = read_go_string(rec->method, OT_GRPC_METHOD_CAP,
-					 field_path_addr(&cfg->stream_method, key.stream));
-	if (call->flags & OT_GRPC_AUTHORITY_FOUND)
-		rec->authority_len = read_go_string_at(rec->authority, OT_HOST_CAP, call->authority);
-	submit(rec);
+	/* last: a deleted entry's memory may be the next call's at once */
+	grpc_mark_ended(key, GRPC_SERVER);
+	bpf_map_delete_elem(&grpc_server_calls, &key);
 	return 0;
 }
 

@@ -246,6 +246,11 @@ const struct library lib_kafka_go = {
 	.config_name = "kafka_cfg",
 	.config_size = sizeof(struct ot_kafka_cfg),
 	.names_types = true,
+	/* messages queued and fetches in progress go when their span ends */
+	.maps = { { "kafka_msgs", true },
+		  { "kafka_fetches", true },
+		  { "kafka_writes" },
+		  { "kafka_batches" } },
 	.records = { OT_REC_KAFKA_SEND, OT_REC_KAFKA_RECEIVE },
 	.decode = kafka_go__decode,
 };

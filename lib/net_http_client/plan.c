@@ -385,6 +385,9 @@ const struct library lib_net_http_client = {
 	.config_name = "http_client_cfg",
 	.names_types = true,
 	.config_size = sizeof(struct ot_http_client_cfg),
+	/* an attempt in progress; after a failed one, whether another comes is not known */
+	.maps = { { "http_client_inflight", true, { { "state", INFLIGHT_ZERO } } },
+		  { "propagate_hdrs" } },
 	.records = { OT_REC_HTTP_CLIENT },
 	.decode = net_http_client__decode,
 };

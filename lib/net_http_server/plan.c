@@ -471,6 +471,9 @@ const struct library lib_net_http_server = {
 	.programs = programs,
 	.config_name = "http_server_cfg",
 	.config_size = sizeof(struct ot_http_server_cfg),
+	/* its requests in progress are the core's goroutine entries it owns and keeps live */
+	.maps = { { "goroutine_spans", true,
+		    { { "live", INFLIGHT_NONZERO }, { "owner", INFLIGHT_EQUALS, OT_REC_HTTP_SERVER } } } },
 	.records = { OT_REC_HTTP_SERVER },
 	.decode = net_http_server__decode,
 };

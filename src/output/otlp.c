@@ -259,6 +259,12 @@ static void put_span(struct otlp_buf *b, const struct span *s)
 		PUT_LIT(b, "}]");
 	}
 	PUT_LIT(b, ",\"status\":{");
+	if (s->status_message_len) {
+		PUT_LIT(b, "\"message\":");
+		otlp__append_string(b, s->status_message, s->status_message_len,
+				    s->status_message_truncated);
+		PUT_LIT(b, ",");
+	}
 	if (s->status != STATUS_UNSET) {
 		PUT_LIT(b, "\"code\":");
 		put_u64(b, (uint64_t)s->status);

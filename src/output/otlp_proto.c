@@ -40,6 +40,7 @@ enum {
 	LINK_SPAN_ID = 2,
 	LINK_FLAGS = 6,
 	STATUS_CODE = 3,
+	SPAN_STATUS_MESSAGE = 2,
 	KV_KEY = 1,
 	KV_VALUE = 2,
 	ANY_STRING = 1,
@@ -252,7 +253,16 @@ static void put_span(struct otlp_buf *b, const struct span *s)
 		put_fixed(b, TAG(LINK_FLAGS, WT_I32), s->link.flags, 4);
 		close_message(b, link, 1);
 	}
-	if (s->status != STATUS_UNSET) {
+	if (s->status_message_len) {
+		/* Status{message, code}: the message may need two bytes of length */
+		size_t status = open_message(b, TAG(SPAN_STATUS, WT_LEN), 2);
+
+		put_string_field(b, TAG(SPAN_STATUS_MESSAGE, WT_LEN), s->status_message,
+				 s->status_message_len, s->status_message_truncated);
+		put_varint(b, TAG(STATUS_CODE, WT_VARINT));
+		put_varint(b, (uint64_t)s->status);
+		close_message(b, status, 2);
+	} else if (s->status != STATUS_UNSET) {
 		/* Status{code}: two bytes of content */
 		uint8_t status[] = { TAG(STATUS_CODE, WT_VARINT), (uint8_t)s->status };
 

@@ -245,6 +245,21 @@ void span__set_identity(const struct span_decoding *d, struct span *s, enum span
 	apply_ids(s, ids, has_parent);
 }
 
+void span__set_status_message(struct span *s, const char *buf, size_t cap, uint32_t full_len)
+{
+	size_t n = span__captured(full_len, cap);
+
+	if (s->status != STATUS_ERROR || !n)
+		return;
+	if (!validate__line(buf, n)) {
+		s->invalid++;
+		return;
+	}
+	s->status_message = buf;
+	s->status_message_len = n;
+	s->status_message_truncated = full_len > cap;
+}
+
 void span__set_name(struct span *s, const char *first, size_t first_len, const char *second,
 		    size_t second_len)
 {

@@ -61,6 +61,14 @@ struct span {
 	uint32_t flags; /* OTLP Span.flags */
 	enum span_kind kind;
 	enum span_status status;
+	/*
+	 * The status's description (an error's message, semantic conventions'
+	 * "Recording errors"): not NUL-terminated, may be invalid UTF-8; cut
+	 * short at otrace's capture limit when message_truncated.
+	 */
+	const char *status_message;
+	size_t status_message_len;
+	bool status_message_truncated;
 	bool has_link;
 	struct span_link link;
 	uint32_t pid;
@@ -160,6 +168,13 @@ bool span__link_traceparent(struct span *s, const char *tp, size_t len);
  * whether it was added, else counts it in s->invalid.
  */
 bool span__add_string(struct span *s, const char *key, const char *str, size_t len);
+/*
+ * Sets the status's description to a message captured in BPF into a buffer
+ * of cap bytes (full_len: its length in the target), when it is text on
+ * one line (else it is left out and counted). Only for a span whose status
+ * is ERROR: OTLP gives UNSET and OK none.
+ */
+void span__set_status_message(struct span *s, const char *buf, size_t cap, uint32_t full_len);
 /* Adds an integer attribute; the caller validated it (semconv.h's helpers do). */
 void span__add_int(struct span *s, const char *key, int64_t v);
 /*

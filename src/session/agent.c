@@ -367,6 +367,8 @@ static void process_end(struct agent *a, struct agent_process *p)
 	struct agent_binary *b = p->bin;
 
 	process_watch__watch(a->watch, p->pid, false);
+	/* its spans in progress will not end (the old image's, after an exec) */
+	tracer__end_process(a->cfg.tracer, p->pid);
 	if (p->admitted) {
 		if (a->pid_filter)
 			tracer__admit(a->cfg.tracer, p->pid, false);
@@ -456,7 +458,10 @@ static void process_consider(struct agent *a, pid_t pid, uint64_t exec_ns)
 	if (stat(link, &st) || !S_ISREG(st.st_mode)) {
 		st.st_ino = 0; /* a kernel thread, or gone already */
 	} else if (p && !p->exited_ns && same_file(p->bin, &st)) {
-		return; /* seen in the scan already, or it exec'd itself */
+		/* seen in the scan already, or it exec'd itself: the file's probes stay */
+		if (exec_ns)
+			tracer__end_process(a->cfg.tracer, pid); /* the old image's spans */
+		return;
 	}
 	if (p) { /* it ran something else: that has ended */
 		if (!p->exited_ns)
@@ -616,7 +621,7 @@ int agent__new(const struct agent_config *cfg, struct agent **out)
 	a->pid_filter = agent__filters_pids(o);
 	a->placement = traced__placement(o);
 	raise_fd_limit();
-	err = process_watch__new(o->nports > 0, on_event, a, &a->watch);
+	err = process_watch__new(o->nports > 0, false, on_event, a, &a->watch);
 	if (err) {
 		agent__free(a);
 		return err;

@@ -9,6 +9,7 @@
 #include <bpf/btf.h>
 
 #include "attach.h"
+#include "inflight.h"
 #include "library.h"
 #include "log.h"
 /* the skeleton's typed .rodata: every library's configuration (generated list) */
@@ -33,6 +34,7 @@ struct attachment {
 	struct bpf_link *link; /* NULL: a multi-uprobe link, fd */
 	int fd;
 	size_t instance; /* the instance whose program it attaches */
+	pid_t pid;	 /* the process it is for, -1: every process running the file */
 };
 
 struct tracer {
@@ -46,8 +48,11 @@ struct tracer {
 	pthread_t *detachers; /* tracer__detach_instance's threads, joined at the end */
 	size_t ndetachers;
 	size_t ringbuf_bytes;
+	uint32_t max_inflight; /* every in-flight map's size; 0: each its own */
 	const struct pidns *pidns;
 	bool pid_filter;
+	struct inflight *inflight; /* the first instance's in-flight maps, which all share */
+	uint64_t in_flight;	   /* spans counted in flight when their process or tracing ended */
 };
 
 /* Links are destroyed by this many threads at once (see tracer__detach). */
@@ -207,6 +212,8 @@ static int instance__load(struct instance *in, const struct plan *plan, const st
 	 */
 	only_planned_programs(in->obj, plan, t->multi);
 	err = bpf_map__set_max_entries(in->skel->maps.events, t->ringbuf_bytes);
+	if (!err && !first && t->max_inflight)
+		err = inflight__size_maps(in->obj, t->max_inflight);
 	if (!err)
 		err = share_maps(in->obj, first ? first->obj : NULL, t->events_fd);
 	if (!err)
@@ -226,9 +233,8 @@ static void instance__destroy(struct instance *in)
 	otrace__destroy(in->skel);
 }
 
-int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_bytes,
-		const struct pidns *pidns, bool pid_filter, ring_buffer_sample_fn cb, void *ctx,
-		struct tracer **out)
+int tracer__new(const struct plan *const *plans, size_t nplans, const struct tracer_config *cfg,
+		ring_buffer_sample_fn cb, void *ctx, struct tracer **out)
 {
 	struct tracer *t;
 	int err;
@@ -237,11 +243,13 @@ int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_b
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->ringbuf_bytes = ringbuf_bytes;
+	t->ringbuf_bytes = cfg->ringbuf_bytes;
+	t->max_inflight = cfg->max_inflight;
 	t->multi = uprobe_multi__supported();
-	t->pidns = pidns;
-	t->pid_filter = pid_filter;
-	t->events_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "events", 0, 0, ringbuf_bytes, NULL);
+	t->pidns = cfg->pidns;
+	t->pid_filter = cfg->pid_filter;
+	t->events_fd =
+		bpf_map_create(BPF_MAP_TYPE_RINGBUF, "events", 0, 0, t->ringbuf_bytes, NULL);
 	if (t->events_fd < 0) {
 		err = -errno;
 		pr_err("failed to create ring buffer: %s", strerror(-err));
@@ -291,6 +299,14 @@ int tracer__add(struct tracer *t, const struct plan *plan)
 		return err;
 	}
 	log__release_libbpf(false);
+	/* the maps every instance shares are the first one's */
+	if (!t->inflight) {
+		err = inflight__new(in->obj, &t->inflight);
+		if (err) {
+			pr_err("failed to read the BPF maps: %s", strerror(-err));
+			return err;
+		}
+	}
 	return (int)t->ninstances - 1;
 }
 
@@ -377,7 +393,7 @@ static int attach_plan_multi(struct tracer *t, size_t instance, const char *bina
 			       binary, n, strerror(-fd));
 			return fd;
 		}
-		err = keep_link(t, (struct attachment){ .fd = fd, .instance = instance });
+		err = keep_link(t, (struct attachment){ .fd = fd, .instance = instance, .pid = pid });
 		if (err)
 			return err;
 		attached += (int)n;
@@ -411,7 +427,8 @@ static int attach_plan(struct tracer *t, size_t instance, const char *binary, pi
 			       (unsigned long long)p->file_offset, strerror(-err));
 			return err;
 		}
-		err = keep_link(t, (struct attachment){ .link = link, .instance = instance });
+		err = keep_link(t,
+				(struct attachment){ .link = link, .instance = instance, .pid = pid });
 		if (err)
 			return err;
 		attached++;
@@ -512,7 +529,8 @@ static void *detach_job__run(void *arg)
 	return NULL;
 }
 
-int tracer__detach_instance(struct tracer *t, size_t instance)
+/* Removes, in a thread of its own, the links of instance (-1: any) for process pid (0: any). */
+static int detach_links(struct tracer *t, ssize_t instance, pid_t pid)
 {
 	struct detach_job *job = calloc(1, sizeof(*job));
 	pthread_t *more = realloc(t->detachers, (t->ndetachers + 1) * sizeof(*more));
@@ -525,7 +543,8 @@ int tracer__detach_instance(struct tracer *t, size_t instance)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < t->nlinks; i++) {
-		if (t->links[i].instance == instance)
+		if ((instance < 0 || t->links[i].instance == (size_t)instance) &&
+		    (!pid || t->links[i].pid == pid))
 			job->links[job->n++] = t->links[i];
 		else
 			t->links[kept++] = t->links[i];
@@ -537,6 +556,16 @@ int tracer__detach_instance(struct tracer *t, size_t instance)
 	}
 	detach_job__run(job); /* no thread: here, then */
 	return 0;
+}
+
+int tracer__detach_instance(struct tracer *t, size_t instance)
+{
+	return detach_links(t, (ssize_t)instance, 0);
+}
+
+int tracer__detach_process(struct tracer *t, pid_t pid)
+{
+	return detach_links(t, -1, pid);
 }
 
 int tracer__fd(const struct tracer *t)
@@ -558,6 +587,61 @@ void tracer__drops(const struct tracer *t, uint64_t drops[OT_DROP__COUNT])
 				drops[r] += __atomic_load_n(&t->instances[i].drops[r],
 							    __ATOMIC_RELAXED);
 	}
+	drops[OT_DROP_IN_FLIGHT] += t->in_flight;
+	drops[OT_DROP_EVICTED] += inflight__evicted(t->inflight);
+}
+
+/* --all with filters: only the admitted processes' spans are otrace's. */
+static bool admitted(void *ctx, pid_t pid)
+{
+	const struct tracer *t = ctx;
+	__u32 key = (__u32)pid;
+	__u8 v;
+
+	return !t->pid_filter ||
+	       !bpf_map_lookup_elem(bpf_map__fd(t->instances[0].skel->maps.traced_pids), &key, &v);
+}
+
+uint64_t tracer__end_process(struct tracer *t, pid_t pid)
+{
+	bool counted = admitted(t, pid);
+	uint64_t n = inflight__end(t->inflight, pid, true, NULL, NULL);
+
+	if (!counted)
+		return 0;
+	t->in_flight += n;
+	return n;
+}
+
+uint64_t tracer__end_all(struct tracer *t)
+{
+	uint64_t n;
+
+	inflight__check_full(t->inflight);
+	n = inflight__end(t->inflight, -1, false, admitted, t);
+
+	t->in_flight += n;
+	return n;
+}
+
+/* Processes that had entries when a sweep looked, at most. */
+#define SWEEP_PIDS 4096
+
+uint64_t tracer__sweep(struct tracer *t, bool (*alive)(pid_t pid))
+{
+	pid_t *pids = malloc(SWEEP_PIDS * sizeof(*pids));
+	uint64_t n = 0;
+	size_t npids;
+
+	if (!pids)
+		return 0;
+	inflight__check_full(t->inflight);
+	npids = inflight__pids(t->inflight, pids, SWEEP_PIDS);
+	for (size_t i = 0; i < npids; i++)
+		if (!alive(pids[i]))
+			n += tracer__end_process(t, pids[i]);
+	free(pids);
+	return n;
 }
 
 void tracer__propagate_stats(const struct tracer *t, uint64_t stats[OT_PROPAGATE__COUNT])
@@ -579,6 +663,7 @@ void tracer__free(struct tracer *t)
 	free(t->links);
 	free(t->detachers);
 	ring_buffer__free(t->ring);
+	inflight__free(t->inflight);
 	for (size_t i = 0; i < t->ninstances; i++)
 		instance__destroy(&t->instances[i]);
 	free(t->instances);

@@ -20,16 +20,20 @@
 
 struct tracer;
 
+struct tracer_config {
+	size_t ringbuf_bytes;
+	uint32_t max_inflight;	  /* entries of every in-flight map (--max-inflight); 0: their own */
+	const struct pidns *pidns; /* the PIDs records carry; NULL: the host's */
+	bool pid_filter;	  /* only the records of processes tracer__admit admitted go out */
+};
+
 /*
  * Makes the ring buffer and opens and loads one BPF object instance per plan
  * (plans[i] is instance i; none is fine, see tracer__add); records go to
- * cb(ctx, ...), with PIDs as seen in pidns (NULL: the host's). pid_filter:
- * only the records of processes tracer__admit admitted go out. The plans
- * and pidns must outlive the tracer.
+ * cb(ctx, ...). The plans and cfg->pidns must outlive the tracer.
  */
-int tracer__new(const struct plan *const *plans, size_t nplans, size_t ringbuf_bytes,
-		const struct pidns *pidns, bool pid_filter, ring_buffer_sample_fn cb, void *ctx,
-		struct tracer **out);
+int tracer__new(const struct plan *const *plans, size_t nplans, const struct tracer_config *cfg,
+		ring_buffer_sample_fn cb, void *ctx, struct tracer **out);
 /*
  * Loads one more instance, for plan (which must outlive the tracer), sharing
  * the maps of the first; returns its index or -errno (said on stderr).
@@ -53,12 +57,39 @@ void tracer__detach(struct tracer *t);
  * instance stays loaded, to be attached again. 0 or -errno.
  */
 int tracer__detach_instance(struct tracer *t, size_t instance);
+/*
+ * Removes the probes attached for process pid alone, in the background as
+ * tracer__detach_instance does: it exec'd another file, where they do not
+ * fire. 0 or -errno.
+ */
+int tracer__detach_process(struct tracer *t, pid_t pid);
 /* The fd to poll for records (an epoll fd). */
 int tracer__fd(const struct tracer *t);
 /* Hands every pending record to the callback; returns the count or -errno. */
 int tracer__consume(struct tracer *t);
-/* Sums the kernel-side drop counters (enum ot_drop_reason) over all instances. */
+/*
+ * Sums the kernel-side drop counters (enum ot_drop_reason) over all
+ * instances, with the spans found in flight (OT_DROP_IN_FLIGHT).
+ */
 void tracer__drops(const struct tracer *t, uint64_t drops[OT_DROP__COUNT]);
+/*
+ * Process pid ended or exec'd: its spans still in progress will never end.
+ * Counts them lost (in flight) when it is traced (admitted, with a PID
+ * filter: call this first) and empties the in-flight maps of its entries.
+ * Returns the count.
+ */
+uint64_t tracer__end_process(struct tracer *t, pid_t pid);
+/*
+ * Tracing stops: counts the spans in progress, of every process traced, lost
+ * (in flight). Call it with the probes detached and the records consumed.
+ */
+uint64_t tracer__end_all(struct tracer *t);
+/*
+ * Ends (tracer__end_process) every process with in-flight entries for which
+ * alive() is false: those whose end otrace was not told of. Returns the
+ * spans counted.
+ */
+uint64_t tracer__sweep(struct tracer *t, bool (*alive)(pid_t pid));
 /* Copies the --propagate counters (enum ot_propagate_stat). */
 void tracer__propagate_stats(const struct tracer *t, uint64_t stats[OT_PROPAGATE__COUNT]);
 /* Detaches and unloads; NULL-safe. */

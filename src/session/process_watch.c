@@ -26,7 +26,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-int process_watch__new(bool listen, process_watch_fn cb, void *ctx, struct process_watch **out)
+int process_watch__new(bool listen, bool watched_execs, process_watch_fn cb, void *ctx,
+		       struct process_watch **out)
 {
 	struct process_watch *pw = calloc(1, sizeof(*pw));
 	int err;
@@ -43,6 +44,7 @@ int process_watch__new(bool listen, process_watch_fn cb, void *ctx, struct proce
 		goto fail;
 	}
 	pw->skel->rodata->report_listen = listen;
+	pw->skel->rodata->watched_execs = watched_execs;
 	bpf_program__set_autoload(pw->skel->progs.proc_listen, listen);
 	err = procwatch__load(pw->skel);
 	if (!err)

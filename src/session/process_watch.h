@@ -19,15 +19,17 @@ typedef void (*process_watch_fn)(void *ctx, const struct ot_proc_event *e);
 
 /*
  * Loads and attaches the tracepoints; events go to cb(ctx, ...) from
- * process_watch__consume. listen: report TCP listens too. Returns 0 or -errno
- * (said on stderr).
+ * process_watch__consume. listen: report TCP listens too; watched_execs:
+ * report the execs of the processes watched only, not every one on the
+ * host. Returns 0 or -errno (said on stderr).
  */
-int process_watch__new(bool listen, process_watch_fn cb, void *ctx, struct process_watch **out);
+int process_watch__new(bool listen, bool watched_execs, process_watch_fn cb, void *ctx,
+		       struct process_watch **out);
 /* The fd to poll for events (an epoll fd). */
 int process_watch__fd(const struct process_watch *pw);
 /* Hands every pending event to the callback; returns the count or -errno. */
 int process_watch__consume(struct process_watch *pw);
-/* Reports pid's exit (on) or stops (off); 0 or -errno. */
+/* Reports pid's exit (on) or stops (off), and its execs with watched_execs; 0 or -errno. */
 int process_watch__watch(struct process_watch *pw, pid_t pid, bool on);
 /* Events the kernel side could not queue (its ring buffer was full). */
 uint64_t process_watch__lost(const struct process_watch *pw);

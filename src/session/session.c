@@ -11,10 +11,12 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "agent.h"
 #include "attach.h"
 #include "exitcodes.h"
+#include "follow.h"
 #include "log.h"
 #include "pipeline.h"
 #include "resource.h"
@@ -24,6 +26,8 @@
 #define RINGBUF_BYTES (8u << 20)
 /* the BPF side wakes otrace only for full batches: read the ring this often */
 #define RING_POLL_MS 20
+/* processes whose end otrace was not told of (--binary) are looked for this often */
+#define SWEEP_MS 10000
 
 /* A process the session waits for: a -p PID or the --exec'd program. */
 struct watched {
@@ -39,6 +43,7 @@ struct session {
 	struct tracer *tracer;
 	struct resource_cache *resources;
 	struct agent *agent; /* --all */
+	struct follower *follower; /* -p, --exec: through execs */
 	struct watched watched[OTRACE_MAX_PIDS];
 	size_t nwatched;
 	size_t nrunning;
@@ -50,6 +55,7 @@ struct session {
 	bool output_said;  /* how the output ended was said */
 	bool output_polled; /* its fd waits in epoll for a stalled reader */
 	struct spawn_attr exec_attr;
+	uint64_t next_sweep_ms;
 };
 
 /* The signals that end a session (the first one, with --exec, is passed on). */
@@ -144,6 +150,15 @@ static int watch(struct session *s, pid_t pid, const struct traced_binary *b)
 	return EXIT_OK;
 }
 
+/* Follows pid through its execs, when execs can be watched. */
+static void follow(struct session *s, pid_t pid, const struct traced_binary *b)
+{
+	int err = s->follower ? follower__add(s->follower, pid, b) : 0;
+
+	if (err)
+		pr_warn("PID %d: its execs cannot be followed: %s", (int)pid, strerror(-err));
+}
+
 /* Maps a failed start of the held child to otrace's exit codes. */
 static int exec_error_code(const struct spawned *sp, int err, const char *prog,
 			   const struct credentials *creds)
@@ -193,6 +208,8 @@ static int start_exec(struct session *s)
 	code = watch(s, sp.pid, b);
 	if (code == EXIT_OK)
 		pr_info("attached %d probes to PID %d (%s)", n, (int)sp.pid, b->path);
+	if (code == EXIT_OK)
+		follow(s, sp.pid, b);
 	return code;
 }
 
@@ -226,6 +243,7 @@ static int start_pids(struct session *s)
 			}
 			if (set->nbins > 1 || b->npids > 1)
 				pr_debug("attached %d probes to PID %d (%s)", n, (int)pid, b->exe);
+			follow(s, pid, b);
 			total += n;
 			npids++;
 			used += (size_t)snprintf(pids + used, sizeof(pids) - used, "%s%d",
@@ -250,6 +268,24 @@ static int start_all_processes(struct session *s)
 		return EXIT_RUNTIME;
 	pr_info("attached %d probes to %s, in every process that runs it", n, b->path);
 	return EXIT_OK;
+}
+
+/* -p and --exec: the processes are followed through their execs. */
+static void start_following(struct session *s)
+{
+	struct follower_config fc = {
+		.tracer = s->tracer,
+		.resources = s->resources,
+		.targets = s->cfg->targets,
+		.placement = s->cfg->placement,
+		.propagate = s->cfg->propagate,
+	};
+
+	if (s->cfg->all || s->cfg->targets->all_processes)
+		return; /* --all follows every exec; --binary traces a file */
+	if (follower__new(&fc, &s->follower))
+		pr_warn("execs of the traced processes are not followed: a program that execs "
+			"another is not traced afterwards");
 }
 
 /* --all: the processes running now, and a watch for those to come. */
@@ -301,12 +337,19 @@ static bool handle_signal(struct session *s, int sfd)
 	return false; /* wait for the child to exit */
 }
 
-/* A watched process exited; returns true when it was the last one. */
+/*
+ * A watched process exited; returns true when it was the last one. Its
+ * pidfd also turns readable for a moment when a thread other than the
+ * leader execs (the old leader's exit): the process lives on then.
+ */
 static bool handle_exit(struct session *s, int epfd, struct watched *w)
 {
+	if (target__running(w->pid))
+		return false;
 	epoll_ctl(epfd, EPOLL_CTL_DEL, w->pidfd, NULL); /* a pidfd stays readable */
 	w->exited = true;
 	s->nrunning--;
+	tracer__end_process(s->tracer, w->pid);
 	if (!s->spawned && s->nwatched > 1) {
 		if (s->nrunning)
 			pr_info("PID %d exited; %zu of %zu processes still traced", (int)w->pid,
@@ -338,6 +381,30 @@ static int next_timeout_ms(const struct session *s)
 	int ms = pipeline__ms_until_flush(s->pipeline);
 
 	return ms < 0 || ms > RING_POLL_MS ? RING_POLL_MS : ms;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool process_alive(pid_t pid)
+{
+	return !kill(pid, 0) || errno != ESRCH;
+}
+
+/* Now and then: the spans in flight of processes that ended unseen (--binary). */
+static void sweep(struct session *s)
+{
+	uint64_t now = now_ms();
+
+	if (now < s->next_sweep_ms)
+		return;
+	s->next_sweep_ms = now + SWEEP_MS;
+	tracer__sweep(s->tracer, process_alive);
 }
 
 static struct watched *watched_by_fd(struct session *s, int fd)
@@ -463,7 +530,8 @@ static int run_loop(struct session *s, int epfd, int sfd)
 	int err;
 
 	if (add_fd(epfd, sfd) || add_fd(epfd, tracer__fd(s->tracer)) ||
-	    (s->agent && add_fd(epfd, agent__fd(s->agent))))
+	    (s->agent && add_fd(epfd, agent__fd(s->agent))) ||
+	    (s->follower && add_fd(epfd, follower__fd(s->follower))))
 		return -errno;
 	for (size_t i = 0; i < s->nwatched; i++)
 		if (add_fd(epfd, s->watched[i].pidfd))
@@ -493,8 +561,11 @@ static int run_loop(struct session *s, int epfd, int sfd)
 			agent__poll(s->agent);
 			agent__tick(s->agent);
 		}
+		if (s->follower)
+			follower__poll(s->follower);
 		/* on a timeout too: records below the wakeup threshold wait there */
 		tracer__consume(s->tracer);
+		sweep(s);
 		/* a pipe is not polled for POLLOUT: whether it is empty yet is seen here */
 		if (output__stalled(s->cfg->out))
 			pipeline__drain_output(s->pipeline);
@@ -509,12 +580,19 @@ static int event_loop(struct session *s, int sfd)
 
 	if (epfd < 0)
 		return -errno;
+	s->next_sweep_ms = now_ms() + SWEEP_MS;
 	err = run_loop(s, epfd, sfd);
 	close(epfd);
 	if (err)
 		return err;
-	/* the last records of an exiting target are still in the ring buffer */
+	/*
+	 * No probe runs once they are detached: the records in the ring buffer
+	 * are the last, and what is left live in the in-flight maps will never
+	 * end.
+	 */
+	tracer__detach(s->tracer);
 	tracer__consume(s->tracer);
+	tracer__end_all(s->tracer);
 	pipeline__flush(s->pipeline, true);
 	finish_output(s, sfd);
 	return 0;
@@ -543,7 +621,8 @@ static uint64_t lost_upstream(const uint64_t drops[OT_DROP__COUNT],
 			      const struct pipeline_stats *st)
 {
 	return drops[OT_DROP_RINGBUF_FULL] + drops[OT_DROP_INFLIGHT_FULL] +
-	       drops[OT_DROP_READ_FAULT] + drops[OT_DROP_UNFINISHED] + st->undecodable;
+	       drops[OT_DROP_READ_FAULT] + drops[OT_DROP_UNFINISHED] + drops[OT_DROP_IN_FLIGHT] +
+	       drops[OT_DROP_EVICTED] + st->undecodable;
 }
 
 /* The export's own accounting line: exported + lost = what the JSON line would say. */
@@ -555,18 +634,20 @@ static void print_export_summary(const struct session *s, const uint64_t drops[O
 	exporter__stats(s->exporter, &ex);
 	fprintf(stderr,
 		"otrace: %llu spans exported to %s, %llu lost (ringbuf_full=%llu "
-		"inflight_full=%llu read_fault=%llu unfinished=%llu undecodable=%llu "
-		"queue_full=%llu export_failed=%llu rejected=%llu), %llu requests in flight at "
-		"attach not traced\n",
+		"inflight_full=%llu read_fault=%llu unfinished=%llu in_flight=%llu evicted=%llu "
+		"undecodable=%llu queue_full=%llu export_failed=%llu rejected=%llu), %llu "
+		"requests in flight at attach not traced\n",
 		(unsigned long long)ex.exported, s->cfg->otel->otlp.url,
 		(unsigned long long)(lost_upstream(drops, st) + ex.queue_full +
 				     ex.export_failed + ex.rejected),
 		(unsigned long long)drops[OT_DROP_RINGBUF_FULL],
 		(unsigned long long)drops[OT_DROP_INFLIGHT_FULL],
 		(unsigned long long)drops[OT_DROP_READ_FAULT],
-		(unsigned long long)drops[OT_DROP_UNFINISHED], (unsigned long long)st->undecodable,
-		(unsigned long long)ex.queue_full, (unsigned long long)ex.export_failed,
-		(unsigned long long)ex.rejected, (unsigned long long)drops[OT_DROP_NO_START]);
+		(unsigned long long)drops[OT_DROP_UNFINISHED],
+		(unsigned long long)drops[OT_DROP_IN_FLIGHT], (unsigned long long)drops[OT_DROP_EVICTED],
+		(unsigned long long)st->undecodable, (unsigned long long)ex.queue_full,
+		(unsigned long long)ex.export_failed, (unsigned long long)ex.rejected,
+		(unsigned long long)drops[OT_DROP_NO_START]);
 }
 
 static void print_lines_summary(const uint64_t drops[OT_DROP__COUNT],
@@ -576,14 +657,16 @@ static void print_lines_summary(const uint64_t drops[OT_DROP__COUNT],
 
 	fprintf(stderr,
 		"otrace: %llu spans written, %llu lost (ringbuf_full=%llu inflight_full=%llu "
-		"read_fault=%llu unfinished=%llu undecodable=%llu unwritten=%llu), %llu requests "
-		"in flight at attach not traced\n",
+		"read_fault=%llu unfinished=%llu in_flight=%llu evicted=%llu undecodable=%llu "
+		"unwritten=%llu), %llu requests in flight at attach not traced\n",
 		(unsigned long long)st->written, (unsigned long long)lost,
 		(unsigned long long)drops[OT_DROP_RINGBUF_FULL],
 		(unsigned long long)drops[OT_DROP_INFLIGHT_FULL],
 		(unsigned long long)drops[OT_DROP_READ_FAULT],
-		(unsigned long long)drops[OT_DROP_UNFINISHED], (unsigned long long)st->undecodable,
-		(unsigned long long)st->unwritten, (unsigned long long)drops[OT_DROP_NO_START]);
+		(unsigned long long)drops[OT_DROP_UNFINISHED],
+		(unsigned long long)drops[OT_DROP_IN_FLIGHT], (unsigned long long)drops[OT_DROP_EVICTED],
+		(unsigned long long)st->undecodable, (unsigned long long)st->unwritten,
+		(unsigned long long)drops[OT_DROP_NO_START]);
 }
 
 static void print_summary(const struct session *s)
@@ -604,6 +687,13 @@ static void print_summary(const struct session *s)
 		(unsigned long long)(drops[OT_DROP_WRONG_TYPE] + st.invalid_values),
 		(unsigned long long)drops[OT_DROP_WRONG_TYPE],
 		(unsigned long long)st.invalid_values);
+	if (follower__untraceable(s->follower) == 1)
+		fprintf(stderr, "otrace: 1 exec into a program otrace cannot trace (its requests "
+				"were not traced)\n");
+	else if (follower__untraceable(s->follower))
+		fprintf(stderr, "otrace: %llu execs into programs otrace cannot trace (their "
+				"requests were not traced)\n",
+			(unsigned long long)follower__untraceable(s->follower));
 	if (s->tracer && propagating(s->cfg->targets)) {
 		uint64_t p[OT_PROPAGATE__COUNT];
 
@@ -642,6 +732,9 @@ static void configure_spans(struct session *s)
 	if (s->agent) {
 		span.binary_of = agent__span_binary;
 		span.binary_ctx = s->agent;
+	} else if (s->follower) { /* an exec changes what a process runs */
+		span.binary_of = follower__span_binary;
+		span.binary_ctx = s->follower;
 	} else if (targets->nbins > 1) {
 		span.binary_of = span_binary_of;
 		span.binary_ctx = (void *)targets;
@@ -655,6 +748,12 @@ int session__run(const struct session_config *cfg)
 	/* --all starts with no binary: the agent adds them */
 	const struct plan *plans[targets->nbins ? targets->nbins : 1];
 	struct session s = { .cfg = cfg };
+	struct tracer_config tc = {
+		.ringbuf_bytes = RINGBUF_BYTES,
+		.max_inflight = cfg->max_inflight,
+		.pidns = &targets->pidns,
+		.pid_filter = cfg->all && agent__filters_pids(cfg->all),
+	};
 	int exit_code = EXIT_OK, sfd = -1, err;
 	sigset_t set;
 
@@ -674,12 +773,12 @@ int session__run(const struct session_config *cfg)
 		exit_code = EXIT_RUNTIME;
 		goto cleanup;
 	}
-	err = tracer__new(plans, targets->nbins, RINGBUF_BYTES, &targets->pidns,
-			  cfg->all && agent__filters_pids(cfg->all), on_record, &s, &s.tracer);
+	err = tracer__new(plans, targets->nbins, &tc, on_record, &s, &s.tracer);
 	if (err) {
 		exit_code = EXIT_RUNTIME;
 		goto cleanup;
 	}
+	start_following(&s);
 	exit_code = start_target(&s);
 	if (exit_code != EXIT_OK)
 		goto cleanup;
@@ -707,8 +806,10 @@ cleanup:
 		close(sfd);
 	for (size_t i = 0; i < s.nwatched; i++)
 		close(s.watched[i].pidfd);
-	tracer__free(s.tracer); /* before the agent: its instances use the agent's plans */
+	/* before the agent and the follower: its instances use their plans */
+	tracer__free(s.tracer);
 	agent__free(s.agent);
+	follower__free(s.follower);
 	pipeline__free(s.pipeline);
 	exporter__free(s.exporter);
 	resource_cache__free(s.resources);

@@ -27,6 +27,8 @@ struct session_config {
 	const struct otel_setup *otel; /* export and resource settings */
 	const struct otrace_opts *all; /* --all: its filters; targets has no binary */
 	bool propagate; /* --all: --propagate, and the kernel allows the writes */
+	uint32_t max_inflight; /* --max-inflight: entries of each in-flight map; 0: default */
+	enum probe_placement placement; /* of the probes of a program a target execs */
 };
 
 /* Runs the session to its end; returns the process exit code. */

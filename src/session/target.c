@@ -21,6 +21,26 @@ int target__exists(pid_t pid)
 	return errno == ENOENT ? -ESRCH : -errno;
 }
 
+bool target__running(pid_t pid)
+{
+	char path[32], buf[512], *paren;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT && errno != ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "PID (comm) S ...": comm may hold anything, the state follows its last ')' */
+	paren = strrchr(buf, ')');
+	return !paren || (paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X');
+}
+
 int target__exe_path(pid_t pid, char *path, size_t len)
 {
 	char link[32];

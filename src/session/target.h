@@ -23,6 +23,8 @@ struct spawned {
 
 /* 0 when pid exists, -ESRCH when not, other -errno on failure. */
 int target__exists(pid_t pid);
+/* Whether pid runs: it exists and is not a zombie. */
+bool target__running(pid_t pid);
 /* Resolves /proc/PID/exe into path. */
 int target__exe_path(pid_t pid, char *path, size_t len);
 /*

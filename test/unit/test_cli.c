@@ -335,6 +335,28 @@ static void test_export(void)
 	cli__free(&o);
 }
 
+/* --max-inflight N: a count within bounds; 0 (the default) without it */
+static void test_max_inflight(void)
+{
+	struct otrace_opts o;
+	char err[256];
+
+	CHECK(PARSE(&o, err, "-p", "1") == 0 && o.max_inflight == 0);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--max-inflight", "100000", "-p", "1") == 0);
+	CHECK(o.max_inflight == 100000);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--max-inflight=64", "--all") == 0 && o.max_inflight == 64);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--max-inflight", "63", "-p", "1") == EXIT_USAGE);
+	CHECK(strstr(err, "--max-inflight takes a count from 64 to 4194304") != NULL);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--max-inflight", "4194305", "-p", "1") == EXIT_USAGE);
+	cli__free(&o);
+	CHECK(PARSE(&o, err, "--max-inflight", "1k", "-p", "1") == EXIT_USAGE);
+	cli__free(&o);
+}
+
 int main(void)
 {
 	test_pid();
@@ -344,5 +366,6 @@ int main(void)
 	test_errors();
 	test_list_and_info();
 	test_export();
+	test_max_inflight();
 	return ut_summary();
 }

@@ -3,12 +3,14 @@
  * The table of libraries (lib/libraries.c) against the BPF object it
  * describes: every program belongs to exactly one library, every program a
  * library names exists, each library's configuration is a .rodata variable
- * of its size, and record types are unique.
+ * of its size, record types are unique, and the maps of spans in progress
+ * each names resolve.
  */
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <string.h>
 
+#include "inflight.h"
 #include "library.h"
 #include "library_configs.h"
 #include "otrace.skel.h"
@@ -30,6 +32,7 @@ static void test_programs(struct bpf_object *obj)
 
 	bpf_object__for_each_program(prog, obj) {
 		int n = owners(bpf_program__name(prog));
+
 
 		if (n != 1)
 			fprintf(stderr, "program %s belongs to %d libraries\n",
@@ -87,6 +90,18 @@ static void test_records(void)
 	CHECK(library__of_record(0) == NULL && library__of_record(0xffff) == NULL);
 }
 
+/*
+ * Every map a library names holds process-keyed entries, and its live tests
+ * name integer members of the map's value (inflight.h).
+ */
+static void test_maps(struct bpf_object *obj)
+{
+	for (size_t i = 0; i < nlibraries; i++)
+		for (const struct library_map *m = libraries[i]->maps; m->name; m++)
+			CHECK(bpf_object__find_map_by_name(obj, m->name) != NULL);
+	CHECK(inflight__check(obj) == 0);
+}
+
 int main(void)
 {
 	struct otrace *skel = otrace__open();
@@ -95,6 +110,7 @@ int main(void)
 	if (skel) {
 		test_programs(skel->obj);
 		test_configs(skel->obj);
+		test_maps(skel->obj);
 		otrace__destroy(skel);
 	}
 	test_records();
