@@ -68,7 +68,7 @@ static const struct h2_server {
 	const char *handler_done; /* (*responseWriter).handlerDone */
 	const char *closures[2];  /* runHandler's deferred closure (its number varies) */
 	struct field_path status; /* responseWriter -> responseWriterState.status */
-	const char *writer;	  /* the ResponseWriter's dynamic type */
+	const char *writer;	  /* the ResponseWriter handlers get: its dynamic type */
 	const char *header;	  /* its Header method: its itab's first */
 } h2_servers[] = {
 	{
@@ -86,8 +86,9 @@ static const struct h2_server {
 		  "net/http/internal/http2.(*serverConn).runHandler.func2" },
 		{ { { "net/http/internal/http2.responseWriter", "rws" },
 		    { "net/http/internal/http2.responseWriterState", "status" } } },
-		"*net/http/internal/http2.responseWriter",
-		"net/http/internal/http2.(*responseWriter).Header",
+		/* net/http's adapter: a one-pointer struct, stored in the interface as is */
+		"net/http.http2ResponseWriter",
+		"net/http.http2ResponseWriter.Header",
 	},
 };
 

@@ -140,8 +140,8 @@ func TestRedis(t *testing.T) {
 		t.Run(release[strings.LastIndex(release, "/")+1:], func(t *testing.T) {
 			fx := redisFixture(t, release)
 			t.Run("plan", func(t *testing.T) { checkLibraryPlan(t, bin, fx, "go-redis", 5) })
-			t.Run("spans", func(t *testing.T) { testRedisSpans(t, bin, fx, addr, false, false) })
-			t.Run("statement", func(t *testing.T) { testRedisSpans(t, bin, fx, addr, true, false) })
+			t.Run("spans", func(t *testing.T) { testRedisSpans(t, bin, fx, addr, false) })
+			t.Run("statement", func(t *testing.T) { testRedisSpans(t, bin, fx, addr, true) })
 		})
 	}
 }
@@ -212,9 +212,9 @@ func readForest(t *testing.T, otrace *proc, out string) *tracetree.Forest {
 	return forest
 }
 
-// testRedisSpans: the spans of every redisOps request. A stripped binary
-// names no Go error type (its itabs have no symbols): error.type is _OTHER.
-func testRedisSpans(t *testing.T, bin, fx, addr string, statement, stripped bool) {
+// testRedisSpans: the spans of every redisOps request (a stripped binary's
+// error types named from its type data's itabs, as its symbols would).
+func testRedisSpans(t *testing.T, bin, fx, addr string, statement bool) {
 	var flags []string
 	if statement {
 		flags = append(flags, "--db-statement")
@@ -244,9 +244,6 @@ func testRedisSpans(t *testing.T, bin, fx, addr string, statement, stripped bool
 		}
 		for i, c := range kids {
 			want := op.spans[i]
-			if stripped && strings.HasPrefix(want.errorType, "*") {
-				want.errorType = "_OTHER"
-			}
 			wantPort := port
 			if op.op == "down" {
 				wantPort = "1"
@@ -302,38 +299,23 @@ func checkRedisSpan(t *testing.T, what string, c *tracetree.Node, want redisSpan
 	}
 }
 
-// TestRedisStripped: a stripped build (-s -w) has no DWARF; go-redis's
-// fields come from the binary's type data when otrace can read it, and then
-// the spans are the same; otherwise its probes are skipped with a warning
-// naming the field, and nothing else changes.
+// TestRedisStripped: a stripped build (-s -w) has no DWARF: go-redis's
+// fields come from the binary's type data, every probe planned and emulated,
+// and the spans are the same, error types named from the type data's itabs.
 func TestRedisStripped(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
 	release := redisReleases[1]
 	fx := redisFixture(t, release, "-ldflags=-s -w")
 	plan, stderr := listProbes(t, bin, fx)
-	var planned, skipped int
 	for _, p := range plan.Probes {
-		if p.Library != "go-redis" {
-			continue
+		if p.Library == "go-redis" && (!p.Planned || !p.Emulated) {
+			t.Fatalf("stripped: go-redis probe %s at %s not planned or not emulated (%s):\n%s",
+				p.Program, p.Symbol, p.Reason, stderr)
 		}
-		if p.Planned {
-			planned++
-		} else {
-			skipped++
-		}
-	}
-	const field = "github.com/redis/go-redis/v9.baseCmd.args"
-	if planned == 0 {
-		if skipped == 0 || !strings.Contains(stderr, "field "+field+" unknown") {
-			t.Fatalf("stripped: no go-redis probe planned, and no warning naming %s (%d skipped):\n%s",
-				field, skipped, stderr)
-		}
-		t.Logf("stripped: go-redis probes skipped, as the warning says: %s", firstLine(stderr, field))
-		return
 	}
 	addr := startRedis(t)
-	testRedisSpans(t, bin, fx, addr, false, true)
+	testRedisSpans(t, bin, fx, addr, false)
 }
 
 // checkLibraryPlan: --list-probes plans want probes of library, every one
@@ -358,14 +340,4 @@ func checkLibraryPlan(t *testing.T, bin, target, library string, want int) {
 	if plan.SingleStepped != 0 {
 		t.Errorf("%d probes single-stepped, want none", plan.SingleStepped)
 	}
-}
-
-// firstLine is the first line of s containing substr.
-func firstLine(s, substr string) string {
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, substr) {
-			return l
-		}
-	}
-	return ""
 }
