@@ -39,7 +39,7 @@ func TestBadInput(t *testing.T) {
 	sleeper := startProc(t, dir, "sleep", nil, "sleep", "30")
 
 	notExec := filepath.Join(dir, "httpserver-noexec")
-	copyFile(t, fx.path, notExec, 0o644) // a fine Go net/http binary, but no x bit
+	copyFile(t, fx.path, notExec, 0o644)                    // a fine Go net/http binary, but no x bit
 	privateCopy := filepath.Join(dir, "httpserver-private") // in a 0700 directory of root's
 	copyFile(t, fx.path, privateCopy, 0o755)
 

@@ -220,7 +220,7 @@ func testGRPCUnimplemented(t *testing.T, bin, fx string) {
 	otrace := attachPID(t, dir, bin, target.pid(), nil, "-o", out)
 	getOK(t, newClient(), svc.port, "/grpc?op=unimplemented")
 	getOK(t, newClient(), svc.port, "/grpc?op=fail") // NOT_FOUND: not a server error
-	direct := map[string]string{ // method: the start of grpc-go's message
+	direct := map[string]string{                     // method: the start of grpc-go's message
 		"/otrace.test.Nope/Missing":     "unknown service otrace.test.Nope",
 		"/grpc.health.v1.Health/Absent": "unknown method Absent",
 	}

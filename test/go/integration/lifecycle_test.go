@@ -362,8 +362,9 @@ func TestInFlightEvicted(t *testing.T) {
 	served := 1 + fanouts*(1+2*calls)
 	if strings.Contains(otrace.stderr(), "the eviction watch (fexit/htab_lru_map_delete_node) failed") {
 		t.Logf("this kernel refuses the eviction watch: %s", c.line)
-		if !strings.Contains(otrace.stderr(), "BPF map goroutine_spans is full") {
-			t.Errorf("no warning that goroutine_spans filled up:\n%s", otrace.stderr())
+		// which map fills first (the goroutines' or the client calls') is the scheduler's choice
+		if !regexp.MustCompile(`BPF map (goroutine_spans|http_client_inflight) is full`).MatchString(otrace.stderr()) {
+			t.Errorf("no warning that an in-flight map filled up:\n%s", otrace.stderr())
 		}
 		if c.written != spans || c.written+c.lost > served {
 			t.Errorf("%q: more spans than the %d of the requests served", c.line, served)
