@@ -487,9 +487,10 @@ static bool count_any(void *ctx, const struct inflight_map *m, const void *key, 
 }
 
 /*
- * An LRU map evicts once no free entry is left; each CPU may hold back a few
- * (the kernel's LRU keeps per-CPU free lists): this much below its size, a
- * map is full.
+ * An LRU map evicts once no free entry is left, and each CPU may hold back
+ * free entries in its own list (the kernel's LRU moves them in batches of up
+ * to 128): this much below its size a map may already evict, and a small one
+ * from half full.
  */
 #define LRU_SLACK 256
 
@@ -502,7 +503,7 @@ void inflight__check_full(struct inflight *in)
 		if (!m->counts || !m->lru || m->said_full)
 			continue;
 		walk(in, m, count_any, &n);
-		if (n + (m->max_entries > 2 * LRU_SLACK ? LRU_SLACK : m->max_entries / 4) <
+		if (n + (m->max_entries > 2 * LRU_SLACK ? LRU_SLACK : m->max_entries / 2) <
 		    m->max_entries)
 			continue;
 		m->said_full = true;
