@@ -8,8 +8,10 @@
  * named type into one compile unit early in .debug_info (the "runtime" CU),
  * so for zlib SHF_COMPRESSED sections otrace inflates .debug_info
  * progressively, hands libdw only the complete units seen so far (in a small
- * ELF image in memory) and stops once the unit that held the wanted types has
- * been read in full. Anything else falls back to libdw on the whole file.
+ * ELF image in memory) and stops once the unit holding runtime.g, and so
+ * every type, has been read in full. Anything else falls back to libdw on
+ * the whole file. Either way the struct types are indexed by name once
+ * (struct dwarf_index): the plans of every library ask it in turn.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -77,51 +79,6 @@ static void resolve_members(Dwarf_Die *type_die, const char *type, struct field_
 			(*pending)--;
 		}
 	} while (dwarf_siblingof(&member, &member) == 0);
-}
-
-static bool wanted_type(const char *name, const struct field_req *reqs, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!reqs[i].source && !strcmp(reqs[i].type, name))
-			return true;
-	return false;
-}
-
-/*
- * Walks the top-level DIEs of every unit in dw. Returns true when a unit
- * holding at least one wanted type was read to its end (Go puts all types in
- * that one unit, so nothing later can add to it), or nothing is pending.
- */
-static bool scan_units(Dwarf *dw, struct field_req *reqs, size_t n)
-{
-	Dwarf_Off off = 0, next;
-	size_t hsize, pending = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (!reqs[i].source)
-			pending++;
-	while (pending && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu, die;
-		bool found_here = false;
-
-		if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_child(&cu, &die) == 0) {
-			do {
-				const char *name;
-
-				if (dwarf_tag(&die) != DW_TAG_structure_type)
-					continue;
-				name = dwarf_diename(&die);
-				if (name && wanted_type(name, reqs, n)) {
-					resolve_members(&die, name, reqs, n, &pending);
-					found_here = true;
-				}
-			} while (dwarf_siblingof(&die, &die) == 0);
-		}
-		if (found_here)
-			return true;
-		off = next;
-	}
-	return pending == 0;
 }
 
 /* ---- progressive inflation of SHF_COMPRESSED zlib sections ---- */
@@ -289,63 +246,220 @@ static uint8_t *build_image(struct debug_section *ds, size_t info_len, size_t *i
 	return img;
 }
 
-/* Scans the complete units of the inflated prefix; true when the answer is final. */
-static bool scan_prefix(struct debug_section *ds, struct field_req *reqs, size_t n)
-{
-	size_t info_len = complete_units(ds[DS_INFO].data, ds[DS_INFO].len), img_len;
-	uint8_t *img = info_len ? build_image(ds, info_len, &img_len) : NULL;
-	Elf *elf = img ? elf_memory((char *)img, img_len) : NULL;
-	Dwarf *dw = elf ? dwarf_begin_elf(elf, DWARF_C_READ, NULL) : NULL;
-	bool done = false;
+/* ---- the index: every struct type of the types unit, by name ---- */
 
-	if (dw) {
-		field_reqs__reset(reqs, n);
-		done = scan_units(dw, reqs, n);
-		dwarf_end(dw);
-	}
-	if (elf)
-		elf_end(elf);
-	free(img);
-	return done;
+struct dwarf_type {
+	const char *name; /* libdw's string, alive as long as dw */
+	Dwarf_Off die;
+};
+
+struct dwarf_index {
+	struct debug_section ds[DS__COUNT]; /* the inflated sections (fast path) */
+	uint8_t *img;			    /* the ELF image libdw reads (fast path) */
+	Elf *img_elf;
+	Dwarf *dw;
+	struct dwarf_type *types; /* sorted by name; the first unit's of each name */
+	size_t ntypes, cap;
+};
+
+/* The struct type every Go program's DWARF holds, in the unit of all its types. */
+#define TYPES_UNIT_MARK "runtime.g"
+
+static int cmp_type(const void *a, const void *b)
+{
+	const struct dwarf_type *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	/* ties: the earlier DIE first, so that it is the one kept */
+	return c ? c : (x->die > y->die) - (x->die < y->die);
 }
 
-/* 0 when answered from a prefix; -ENOTSUP when the full libdw path must run. */
-static int resolve_progressively(Elf *elf, struct field_req *reqs, size_t n)
+/*
+ * Indexes the top-level struct types of dw's units, up to and including the
+ * one holding TYPES_UNIT_MARK. Returns 1 when that unit was seen, 0 when
+ * every unit was read without it, a negative errno on failure.
+ */
+static int index_units(struct dwarf_index *x)
 {
-	struct debug_section ds[DS__COUNT] = {};
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	bool marked = false;
+
+	x->ntypes = 0;
+	while (!marked && dwarf_nextcu(x->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu, die;
+
+		if (dwarf_offdie(x->dw, off + hsize, &cu) && dwarf_child(&cu, &die) == 0) {
+			do {
+				const char *name;
+
+				if (dwarf_tag(&die) != DW_TAG_structure_type)
+					continue;
+				name = dwarf_diename(&die);
+				if (!name)
+					continue;
+				if (x->ntypes == x->cap) {
+					size_t cap = x->cap ? 2 * x->cap : 1024;
+					struct dwarf_type *v = realloc(x->types, cap * sizeof(*v));
+
+					if (!v)
+						return -ENOMEM;
+					x->types = v;
+					x->cap = cap;
+				}
+				x->types[x->ntypes++] =
+					(struct dwarf_type){ .name = name, .die = dwarf_dieoffset(&die) };
+				marked |= !strcmp(name, TYPES_UNIT_MARK);
+			} while (dwarf_siblingof(&die, &die) == 0);
+		}
+		off = next;
+	}
+	qsort(x->types, x->ntypes, sizeof(*x->types), cmp_type);
+	return marked;
+}
+
+static void close_image(struct dwarf_index *x)
+{
+	if (x->dw)
+		dwarf_end(x->dw);
+	if (x->img_elf)
+		elf_end(x->img_elf);
+	free(x->img);
+	x->dw = NULL;
+	x->img_elf = NULL;
+	x->img = NULL;
+}
+
+/* Opens libdw on the complete units inflated so far; index_units' result. */
+static int index_prefix(struct dwarf_index *x)
+{
+	size_t info_len = complete_units(x->ds[DS_INFO].data, x->ds[DS_INFO].len), img_len;
+
+	close_image(x);
+	if (!info_len)
+		return 0;
+	x->img = build_image(x->ds, info_len, &img_len);
+	x->img_elf = x->img ? elf_memory((char *)x->img, img_len) : NULL;
+	x->dw = x->img_elf ? dwarf_begin_elf(x->img_elf, DWARF_C_READ, NULL) : NULL;
+	if (!x->dw)
+		return -EINVAL;
+	return index_units(x);
+}
+
+/*
+ * The fast path: inflates .debug_info in doubling steps until the types unit
+ * was read in full. -ENOTSUP when the slow path must run.
+ */
+static int index_progressively(Elf *elf, struct dwarf_index *x)
+{
 	z_stream zs[DS__COUNT] = {};
 	size_t want = 512 * 1024;
-	int err = -ENOTSUP;
+	int err = -ENOTSUP, rc;
 
-	if (!find_debug_sections(elf, ds) || !ds[DS_INFO].compressed)
+	if (!find_debug_sections(elf, x->ds) || !x->ds[DS_INFO].compressed)
 		return -ENOTSUP; /* nothing to save: libdw reads plain sections in place */
 	for (int i = 0; i < DS__COUNT; i++) {
-		if (i == DS_INFO || !ds[i].raw)
+		if (i == DS_INFO || !x->ds[i].raw)
 			continue;
-		if (inflate_section(&ds[i], &zs[i], 0))
+		if (inflate_section(&x->ds[i], &zs[i], 0))
 			goto out;
 	}
 	for (;;) {
-		if (inflate_section(&ds[DS_INFO], &zs[DS_INFO], want))
+		if (inflate_section(&x->ds[DS_INFO], &zs[DS_INFO], want))
 			goto out;
-		if (scan_prefix(ds, reqs, n)) {
-			err = 0;
-			break;
-		}
-		if (zs[DS_INFO].avail_in == 0 || ds[DS_INFO].len < want)
-			break; /* all of it inflated and still not final: nothing more to find */
+		rc = index_prefix(x);
+		if (rc < 0)
+			goto out;
+		if (rc == 1 || zs[DS_INFO].avail_in == 0 || x->ds[DS_INFO].len < want)
+			break; /* the types unit, or all of it inflated */
 		want *= 2;
 	}
-	if (err && complete_units(ds[DS_INFO].data, ds[DS_INFO].len) == ds[DS_INFO].len)
-		err = 0; /* the whole section was scanned: the answer is what it is */
+	if (rc == 1 ||
+	    complete_units(x->ds[DS_INFO].data, x->ds[DS_INFO].len) == x->ds[DS_INFO].len)
+		err = 0; /* the types unit, or the whole section, was indexed */
 out:
-	for (int i = 0; i < DS__COUNT; i++) {
+	for (int i = 0; i < DS__COUNT; i++)
 		if (zs[i].next_in)
 			inflateEnd(&zs[i]);
-		if (ds[i].compressed)
-			free(ds[i].data);
-	}
 	return err;
+}
+
+void dwarf__free_index(struct dwarf_index *x)
+{
+	if (!x)
+		return;
+	close_image(x);
+	for (int i = 0; i < DS__COUNT; i++)
+		if (x->ds[i].compressed)
+			free(x->ds[i].data);
+	free(x->types);
+	free(x);
+}
+
+int dwarf__open_index(Elf *elf, struct dwarf_index **out)
+{
+	struct dwarf_index *x;
+	int err;
+
+	*out = NULL;
+	if (!dwarf__present(elf))
+		return -ENODATA;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	err = index_progressively(elf, x);
+	if (err) {
+		/* libdw on the whole file, sections inflated by libdw itself */
+		close_image(x);
+		for (int i = 0; i < DS__COUNT; i++) {
+			if (x->ds[i].compressed)
+				free(x->ds[i].data);
+			x->ds[i] = (struct debug_section){};
+		}
+		x->dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+		err = x->dw ? index_units(x) : -ENODATA;
+	}
+	if (err < 0) {
+		dwarf__free_index(x);
+		return err;
+	}
+	*out = x;
+	return 0;
+}
+
+static const struct dwarf_type *find_type(const struct dwarf_index *x, const char *name)
+{
+	size_t lo = 0, hi = x->ntypes;
+
+	/* the first entry of that name: the earliest DIE */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(x->types[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < x->ntypes && !strcmp(x->types[lo].name, name) ? &x->types[lo] : NULL;
+}
+
+void dwarf__resolve_indexed(const struct dwarf_index *x, struct field_req *reqs, size_t n)
+{
+	size_t pending = 0;
+
+	field_reqs__reset(reqs, n);
+	for (size_t i = 0; i < n; i++)
+		pending += !reqs[i].source;
+	for (size_t i = 0; i < n && pending; i++) {
+		const struct dwarf_type *t;
+		Dwarf_Die die;
+
+		if (reqs[i].source || (i && !strcmp(reqs[i].type, reqs[i - 1].type)))
+			continue; /* resolve_members did every request of this type */
+		t = find_type(x, reqs[i].type);
+		if (t && dwarf_offdie(x->dw, t->die, &die))
+			resolve_members(&die, t->name, reqs, n, &pending);
+	}
 }
 
 bool dwarf__present(Elf *elf)
@@ -370,15 +484,12 @@ bool dwarf__present(Elf *elf)
 
 int dwarf__resolve_fields(Elf *elf, struct field_req *reqs, size_t n)
 {
-	Dwarf *dw;
+	struct dwarf_index *x;
+	int err = dwarf__open_index(elf, &x);
 
-	if (resolve_progressively(elf, reqs, n) == 0)
-		return 0;
-	field_reqs__reset(reqs, n);
-	dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
-	if (!dw)
-		return -ENODATA;
-	scan_units(dw, reqs, n);
-	dwarf_end(dw);
+	if (err)
+		return err;
+	dwarf__resolve_indexed(x, reqs, n);
+	dwarf__free_index(x);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "gobin.h"
+#include "offsets.h"
 #include "pclntab.h"
 #include "typedata.h"
 
@@ -27,6 +28,9 @@ struct gobin {
 	struct typedata *typedata; /* opened on first need: no DWARF */
 	int typedata_err;
 	bool typedata_tried;
+	struct dwarf_index *dwarf; /* opened on first need, dropped when planning is done */
+	int dwarf_err;
+	bool dwarf_tried;
 };
 
 static const char buildinfo_magic[] = "\xff Go buildinf:";
@@ -382,6 +386,27 @@ int gobin__typedata(const struct gobin *gb, struct typedata **out)
 	return gb->typedata_err;
 }
 
+int gobin__dwarf(const struct gobin *gb, struct dwarf_index **out)
+{
+	struct gobin *mut = (struct gobin *)gb; /* a lazily filled cache too */
+
+	if (!gb->dwarf_tried) {
+		mut->dwarf_tried = true;
+		mut->dwarf_err = dwarf__open_index(gb->elf, &mut->dwarf);
+	}
+	*out = gb->dwarf;
+	return gb->dwarf_err;
+}
+
+void gobin__planned(const struct gobin *gb)
+{
+	struct gobin *mut = (struct gobin *)gb;
+
+	dwarf__free_index(mut->dwarf);
+	mut->dwarf = NULL;
+	mut->dwarf_tried = false;
+}
+
 /* Function entries from .gopclntab, for binaries without .symtab (-s -w). */
 static int find_funcs_pclntab(const struct gobin *gb, struct go_func *funcs, size_t n)
 {
@@ -619,6 +644,7 @@ void gobin__free(struct gobin *gb)
 	if (!gb)
 		return;
 	typedata__free(gb->typedata);
+	dwarf__free_index(gb->dwarf);
 	pclntab__free(gb->pclntab);
 	for (size_t i = 0; i < gb->nmodules; i++)
 		free_module(&gb->modules[i]);

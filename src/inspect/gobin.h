@@ -83,6 +83,14 @@ const struct pclntab *gobin__pclntab(const struct gobin *gb);
  * 0 or typedata__open()'s error, the same on every call; *out is NULL on error.
  */
 int gobin__typedata(const struct gobin *gb, struct typedata **out);
+struct dwarf_index;
+/*
+ * The binary's DWARF types by name (offsets.h), opened on first call and kept
+ * until gobin__planned; -ENODATA without DWARF.
+ */
+int gobin__dwarf(const struct gobin *gb, struct dwarf_index **out);
+/* Planning is done (propagation's too): drops what only planning needs. */
+void gobin__planned(const struct gobin *gb);
 
 /* Parses a modinfo blob (exposed for tests). */
 int gobin__parse_modinfo(struct gobin *gb, const char *info, size_t len);

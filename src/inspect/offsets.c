@@ -65,13 +65,16 @@ void field_reqs__reset(struct field_req *reqs, size_t n)
 int offsets__resolve(const struct gobin *gb, struct field_req *reqs, size_t n)
 {
 	int missing = 0;
+	struct dwarf_index *dw;
 
 	field_reqs__reset(reqs, n);
 	/*
 	 * DWARF describes every type the program's code uses: a field it lacks
 	 * does not exist in this build, so the type data is read only without it.
 	 */
-	if (dwarf__resolve_fields(gobin__elf(gb), reqs, n) == -ENODATA)
+	if (gobin__dwarf(gb, &dw) == 0)
+		dwarf__resolve_indexed(dw, reqs, n);
+	else
 		typedata_resolve(gb, reqs, n);
 	offsets_runtime__resolve(gobin__go_version(gb), reqs, n);
 	for (size_t i = 0; i < n; i++)

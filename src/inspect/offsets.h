@@ -38,6 +38,17 @@ bool dwarf__present(Elf *elf);
 int dwarf__resolve_fields(Elf *elf, struct field_req *reqs, size_t n);
 
 /*
+ * The binary's DWARF struct types by name, read once for many requests (its
+ * inflated sections are kept: free it when planning is done).
+ */
+struct dwarf_index;
+/* -ENODATA when the binary has no DWARF. */
+int dwarf__open_index(Elf *elf, struct dwarf_index **out);
+/* Fills what the index knows (dwarf__resolve_fields with an open index). */
+void dwarf__resolve_indexed(const struct dwarf_index *x, struct field_req *reqs, size_t n);
+void dwarf__free_index(struct dwarf_index *x);
+
+/*
  * Fills fields of runtime-internal types that may have no type descriptor
  * (runtime.g, runtime.m, runtime.hmap) from a table keyed by Go minor release
  * (see offsets_runtime.c); returns the number filled, -ENOENT for an unknown

@@ -434,6 +434,7 @@ int plan__add_propagation(const struct gobin *gb, struct plan *plan)
 		state->propagating = n > 0;
 		planned += n;
 	}
+	gobin__planned(gb);
 	if (!callers) {
 		pr_warn("--propagate: the program makes no outgoing calls that otrace traces");
 		return 0;
@@ -467,6 +468,8 @@ int plan__build(const struct gobin *gb, enum probe_placement placement, struct p
 	plan->placement = placement;
 	for (size_t i = 0; i < nlibraries; i++)
 		libraries[i]->plan(gb, plan, &plan->libs[i]);
+	/* --propagate's planning, if asked for, opens what it needs again */
+	gobin__planned(gb);
 	for (size_t i = 0; i < plan->nprobes; i++) {
 		if (!plan->probes[i].planned)
 			continue;
