@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "gobin.h"
-#include "offsets.h"
 #include "pclntab.h"
 #include "typedata.h"
 
@@ -28,9 +27,7 @@ struct gobin {
 	struct typedata *typedata; /* opened on first need: no DWARF */
 	int typedata_err;
 	bool typedata_tried;
-	struct dwarf_index *dwarf; /* opened on first need, dropped when planning is done */
-	int dwarf_err;
-	bool dwarf_tried;
+	struct gobin_cache planning; /* offsets.c's DWARF index, dropped when planning is done */
 };
 
 static const char buildinfo_magic[] = "\xff Go buildinf:";
@@ -386,25 +383,18 @@ int gobin__typedata(const struct gobin *gb, struct typedata **out)
 	return gb->typedata_err;
 }
 
-int gobin__dwarf(const struct gobin *gb, struct dwarf_index **out)
+struct gobin_cache *gobin__planning_cache(const struct gobin *gb)
 {
-	struct gobin *mut = (struct gobin *)gb; /* a lazily filled cache too */
-
-	if (!gb->dwarf_tried) {
-		mut->dwarf_tried = true;
-		mut->dwarf_err = dwarf__open_index(gb->elf, &mut->dwarf);
-	}
-	*out = gb->dwarf;
-	return gb->dwarf_err;
+	return &((struct gobin *)gb)->planning; /* a lazily filled cache too */
 }
 
 void gobin__planned(const struct gobin *gb)
 {
-	struct gobin *mut = (struct gobin *)gb;
+	struct gobin_cache *c = gobin__planning_cache(gb);
 
-	dwarf__free_index(mut->dwarf);
-	mut->dwarf = NULL;
-	mut->dwarf_tried = false;
+	if (c->data && c->free)
+		c->free(c->data);
+	*c = (struct gobin_cache){};
 }
 
 /* Function entries from .gopclntab, for binaries without .symtab (-s -w). */
@@ -644,7 +634,7 @@ void gobin__free(struct gobin *gb)
 	if (!gb)
 		return;
 	typedata__free(gb->typedata);
-	dwarf__free_index(gb->dwarf);
+	gobin__planned(gb);
 	pclntab__free(gb->pclntab);
 	for (size_t i = 0; i < gb->nmodules; i++)
 		free_module(&gb->modules[i]);

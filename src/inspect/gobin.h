@@ -83,12 +83,18 @@ const struct pclntab *gobin__pclntab(const struct gobin *gb);
  * 0 or typedata__open()'s error, the same on every call; *out is NULL on error.
  */
 int gobin__typedata(const struct gobin *gb, struct typedata **out);
-struct dwarf_index;
 /*
- * The binary's DWARF types by name (offsets.h), opened on first call and kept
- * until gobin__planned; -ENODATA without DWARF.
+ * What planning keeps of the binary between the libraries' plans (offsets.c:
+ * its DWARF index), dropped by gobin__planned: data and its free function,
+ * or err when it could not be made.
  */
-int gobin__dwarf(const struct gobin *gb, struct dwarf_index **out);
+struct gobin_cache {
+	void *data;
+	void (*free)(void *data);
+	int err;
+	bool tried;
+};
+struct gobin_cache *gobin__planning_cache(const struct gobin *gb);
 /* Planning is done (propagation's too): drops what only planning needs. */
 void gobin__planned(const struct gobin *gb);
 

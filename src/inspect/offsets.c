@@ -62,17 +62,38 @@ void field_reqs__reset(struct field_req *reqs, size_t n)
 	}
 }
 
+static void free_index(void *x)
+{
+	dwarf__free_index(x);
+}
+
+/* The binary's DWARF index, opened once while planning; NULL without DWARF. */
+static struct dwarf_index *dwarf_index_of(const struct gobin *gb)
+{
+	struct gobin_cache *c = gobin__planning_cache(gb);
+
+	if (!c->tried) {
+		struct dwarf_index *x = NULL;
+
+		c->tried = true;
+		c->err = dwarf__open_index(gobin__elf(gb), &x);
+		c->data = x;
+		c->free = free_index;
+	}
+	return c->data;
+}
+
 int offsets__resolve(const struct gobin *gb, struct field_req *reqs, size_t n)
 {
 	int missing = 0;
-	struct dwarf_index *dw;
+	struct dwarf_index *dw = dwarf_index_of(gb);
 
 	field_reqs__reset(reqs, n);
 	/*
 	 * DWARF describes every type the program's code uses: a field it lacks
 	 * does not exist in this build, so the type data is read only without it.
 	 */
-	if (gobin__dwarf(gb, &dw) == 0)
+	if (dw)
 		dwarf__resolve_indexed(dw, reqs, n);
 	else
 		typedata_resolve(gb, reqs, n);
