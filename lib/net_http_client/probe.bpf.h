@@ -169,6 +169,8 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 	}
 	if (start->state == CLIENT_DONE)
 		return 0; /* an end hit again by the same round trip */
+	/* ended before it is written: evicted from now on, it is no loss (evictwatch) */
+	start->state = err_tab ? CLIENT_FAILED : CLIENT_DONE;
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
 		count_drop(OT_DROP_RINGBUF_FULL);
@@ -198,12 +200,9 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 		submit(rec);
 	}
 	propagate_forget(key.pid, start);
-	if (!err_tab) {
-		start->state = CLIENT_DONE;
+	if (!err_tab)
 		return 0;
-	}
 	/* a retry, if one comes, is the same request's next attempt */
-	start->state = CLIENT_FAILED;
 	start->resend_count++;
 	start->start_ns = bpf_ktime_get_ns();
 	new_span_id(&start->ids);

@@ -379,6 +379,8 @@ static __always_inline void emit_server(struct goroutine_key *key, struct gorout
 	struct http_start *start = http_state(gs);
 	struct ot_http_server_rec *rec;
 
+	/* ended before it is written: evicted from now on, it is no loss (evictwatch) */
+	gs->live = 0;
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
 		count_drop(OT_DROP_RINGBUF_FULL);

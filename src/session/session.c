@@ -625,6 +625,19 @@ static uint64_t lost_upstream(const uint64_t drops[OT_DROP__COUNT],
 	       drops[OT_DROP_EVICTED] + st->undecodable;
 }
 
+/*
+ * Requests in flight at attach: the ends that found no start, less the
+ * spans evicted (each, counted lost, ends later without its entry: its end
+ * is no request begun before otrace). An evicted span that never ended
+ * makes this an undercount by one; it is a note, not part of the lost.
+ */
+static uint64_t begun_before_attach(const uint64_t drops[OT_DROP__COUNT])
+{
+	uint64_t no_start = drops[OT_DROP_NO_START], evicted = drops[OT_DROP_EVICTED];
+
+	return no_start > evicted ? no_start - evicted : 0;
+}
+
 /* The export's own accounting line: exported + lost = what the JSON line would say. */
 static void print_export_summary(const struct session *s, const uint64_t drops[OT_DROP__COUNT],
 				 const struct pipeline_stats *st)
@@ -647,7 +660,7 @@ static void print_export_summary(const struct session *s, const uint64_t drops[O
 		(unsigned long long)drops[OT_DROP_IN_FLIGHT], (unsigned long long)drops[OT_DROP_EVICTED],
 		(unsigned long long)st->undecodable, (unsigned long long)ex.queue_full,
 		(unsigned long long)ex.export_failed, (unsigned long long)ex.rejected,
-		(unsigned long long)drops[OT_DROP_NO_START]);
+		(unsigned long long)begun_before_attach(drops));
 }
 
 static void print_lines_summary(const uint64_t drops[OT_DROP__COUNT],
@@ -666,7 +679,7 @@ static void print_lines_summary(const uint64_t drops[OT_DROP__COUNT],
 		(unsigned long long)drops[OT_DROP_UNFINISHED],
 		(unsigned long long)drops[OT_DROP_IN_FLIGHT], (unsigned long long)drops[OT_DROP_EVICTED],
 		(unsigned long long)st->undecodable, (unsigned long long)st->unwritten,
-		(unsigned long long)drops[OT_DROP_NO_START]);
+		(unsigned long long)begun_before_attach(drops));
 }
 
 static void print_summary(const struct session *s)

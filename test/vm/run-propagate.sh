@@ -2,7 +2,9 @@
 # Runs the --propagate integration tests (TestPropagate*) inside a guest that
 # boots Debian's own kernel (test/vm/run-in-vm.sh), where bpf_probe_write_user
 # is allowed, so that the write path itself runs: the host's kernel may be in
-# lockdown, where those tests can only check that otrace refuses.
+# lockdown, where those tests can only check that otrace refuses. For the same
+# reason TestInFlightEvicted runs there too: lockdown refuses the fexit
+# program that counts live spans evicted from full maps (bpf/evictwatch.bpf.c).
 #
 # Usage: test/vm/run-propagate.sh OTRACE_BIN [WORK_DIR]
 #
@@ -13,11 +15,13 @@
 # that the guest, which has no network, finds every module and most of the
 # build in the host's Go caches when TestPropagateGRPC rebuilds it.
 #
-# Fails when the tests fail, when TestPropagate did not run and pass, or when
-# it took the refusal branch ("this kernel forbids BPF writes"): the point is
-# the write path. Exit 77 (skip) when no guest can run here.
+# Fails when the tests fail, when TestPropagate or TestInFlightEvicted did not
+# run and pass, when TestPropagate took the refusal branch ("this kernel
+# forbids BPF writes": the point is the write path), or when the eviction
+# watch did not load. Exit 77 (skip) when no guest can run here.
 #
-# Environment: OTRACE_VM_TESTS (go test -run pattern, default ^TestPropagate),
+# Environment: OTRACE_VM_TESTS (go test -run pattern, default
+# ^(TestPropagate.*|TestInFlightEvicted)$),
 # OTRACE_VM_SKIP (go test -skip pattern, default Plan$: the *Plan tests only
 # list probes, need no guest, and cost a fixture build each, minutes under
 # emulation; the integration ctest runs them on the host), OTRACE_GRPC_RELEASES
@@ -64,6 +68,13 @@ for release in $releases; do
 	fi
 done
 
+# TestInFlightEvicted's services fixture, as grpcFixture names it
+newest=$(sed -n 's/^[[:space:]]*newestGRPC *= *"\(v[0-9.]*\)".*/\1/p' "$root/test/go/integration/grpc_test.go")
+"$root/test/fixtures/services/build.sh" go "$work/services-grpc$newest" "$newest" >"$work/build-services.log" 2>&1 || {
+	cat "$work/build-services.log" >&2
+	exit 1
+}
+
 export OTRACE_BIN="$otrace" OTRACE_FIXTURE="$work/httpserver" OTRACE_GRPC_FIXTURES="$work"
 # The guest has no network: a module missing from the cache fails at once.
 export GOPROXY=off
@@ -72,7 +83,7 @@ rc=0
 # from the package directory, as go test runs it: the tests find the fixtures' sources from there
 (cd "$root/test/go/integration" &&
 	"$root/test/vm/run-in-vm.sh" "$work/integration.test" -test.v -test.count=1 -test.timeout=10m \
-		-test.run "${OTRACE_VM_TESTS:-^TestPropagate}" -test.skip "${OTRACE_VM_SKIP-Plan$}") |
+		-test.run "${OTRACE_VM_TESTS:-^(TestPropagate.*|TestInFlightEvicted)\$}" -test.skip "${OTRACE_VM_SKIP-Plan$}") |
 	tee "$log" || rc=$?
 
 if ((rc == 77)); then
@@ -90,4 +101,14 @@ if ! grep -q '^--- PASS: TestPropagate ' "$log"; then
 	echo "run-propagate: FAIL: TestPropagate did not run and pass in the guest" >&2
 	exit 1
 fi
-echo "run-propagate: the --propagate write path passed in the guest"
+if [[ -z ${OTRACE_VM_TESTS:-} ]]; then
+	if ! grep -q '^--- PASS: TestInFlightEvicted ' "$log"; then
+		echo "run-propagate: FAIL: TestInFlightEvicted did not run and pass in the guest" >&2
+		exit 1
+	fi
+	if grep -q "this kernel refuses the eviction watch" "$log"; then
+		echo "run-propagate: FAIL: the guest's kernel refused the eviction watch: its count did not run" >&2
+		exit 1
+	fi
+fi
+echo "run-propagate: the --propagate write path and the eviction watch passed in the guest"
