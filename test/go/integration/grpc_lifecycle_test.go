@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -164,37 +163,6 @@ func TestGRPCConcurrentEnds(t *testing.T) {
 	}
 }
 
-// grpcCallAs is grpcCall with the :authority given (the request's Host).
-func grpcCallAs(port int, authority, method string) (int, error) {
-	var protocols http.Protocols
-	protocols.SetUnencryptedHTTP2(true)
-	tr := &http.Transport{Protocols: &protocols, Proxy: nil}
-	defer tr.CloseIdleConnections()
-	req, err := http.NewRequest("POST", fmt.Sprintf("http://127.0.0.1:%d%s", port, method),
-		bytes.NewReader(grpcFrame(nil)))
-	if err != nil {
-		return 0, err
-	}
-	req.Host = authority
-	req.Header.Set("Content-Type", "application/grpc")
-	req.Header.Set("Te", "trailers")
-	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %v", method, err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	status := resp.Trailer.Get("Grpc-Status")
-	if status == "" {
-		status = resp.Header.Get("Grpc-Status")
-	}
-	code, err := strconv.Atoi(status)
-	if err != nil {
-		return 0, fmt.Errorf("%s: HTTP %d, grpc-status %q", method, resp.StatusCode, status)
-	}
-	return code, nil
-}
-
 // TestGRPCUnimplemented: a call of a method the server does not have (an
 // unknown service, an unknown method of a known service, through grpc-go's
 // own client and straight on the wire) gets a SERVER span UNIMPLEMENTED, an
@@ -225,7 +193,7 @@ func testGRPCUnimplemented(t *testing.T, bin, fx string) {
 		"/grpc.health.v1.Health/Absent": "unknown method Absent",
 	}
 	for method := range direct {
-		code, err := grpcCallAs(svc.grpcPort, "otrace-authority.example:8443", method)
+		code, err := grpcCall(svc.grpcPort, method, nil, map[string]string{"Host": "otrace-authority.example:8443"})
 		if err != nil || code != 12 {
 			t.Fatalf("%s: code %d, %v; want 12 (Unimplemented)", method, code, err)
 		}

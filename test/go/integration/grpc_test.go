@@ -133,7 +133,8 @@ func healthCheckRequest(service string) []byte {
 
 // grpcCall makes one unary gRPC call over cleartext HTTP/2 with net/http
 // alone, so that the test sets the metadata (HTTP/2 headers) itself and
-// needs no grpc-go; it returns the grpc-status the server sent.
+// needs no grpc-go; it returns the grpc-status the server sent. md's "Host"
+// is the :authority.
 func grpcCall(port int, method string, msg []byte, md map[string]string) (int, error) {
 	var protocols http.Protocols
 	protocols.SetUnencryptedHTTP2(true)
@@ -147,6 +148,10 @@ func grpcCall(port int, method string, msg []byte, md map[string]string) (int, e
 	req.Header.Set("Content-Type", "application/grpc")
 	req.Header.Set("Te", "trailers")
 	for k, v := range md {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
 		req.Header.Set(k, v) // HTTP/2 sends names lowercase, as gRPC metadata wants
 	}
 	resp, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Do(req)
