@@ -325,10 +325,11 @@ static __always_inline int redis_release(struct pt_regs *ctx, __u64 client, __u6
 	if (!at)
 		return 0;
 	op = redis_op_at(s, at - 1);
+	/* off the count before it is written: evicted from now on, it is no loss */
+	s->depth = err.tab ? at : at - 1;
 	redis_emit(&key, op, err, bias, 0);
 	if (err.tab)
 		op->released = 1;
-	s->depth = err.tab ? at : at - 1;
 	return 0;
 }
 
@@ -370,10 +371,10 @@ int redis_should_retry(struct pt_regs *ctx)
 		return 0;
 	depth = s->depth;
 	op = redis_op_at(s, depth - 1);
+	s->depth = depth - 1; /* before it is written, as above */
 	if (!op->released)
 		redis_emit(&key, op, err, PT_REGS_IP(ctx) - redis_cfg.retry_vaddr,
 			   OT_REDIS_NO_CONN);
-	s->depth = depth - 1;
 	return 0;
 }
 

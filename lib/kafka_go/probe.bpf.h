@@ -249,8 +249,9 @@ static long kafka_send_one(__u64 i, void *data)
 		rec->partition = read_s64(msg + cfg->msg_partition);
 		rec->offset = read_s64(msg + cfg->msg_offset);
 	}
-	submit(rec);
+	/* gone before it is written: evicted from now on, it is no loss (evictwatch) */
 	bpf_map_delete_elem(&kafka_msgs, &mk);
+	submit(rec);
 	return 0;
 }
 
@@ -409,8 +410,8 @@ int kafka_fetch_msg(struct pt_regs *ctx)
 	if (cfg->reader_group >= 0)
 		rec->group_len =
 		    read_go_string(rec->group, OT_KAFKA_GROUP_CAP, f->reader + cfg->reader_group);
+	bpf_map_delete_elem(&kafka_fetches, &key); /* before it is written, as above */
 	submit(rec);
-	bpf_map_delete_elem(&kafka_fetches, &key);
 	return 0;
 }
 
