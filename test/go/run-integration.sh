@@ -8,8 +8,8 @@
 # Optional environment: OTRACE_FIXTURE (prebuilt fixture binary, see
 # integration/doc.go), GO (go command, default: go on PATH), GOTESTFLAGS
 # (extra `go test` flags, e.g. "-run TestExec"), GOTEST_TIMEOUT (go test -timeout,
-# default 12m: under the sanitizers, and on a fresh machine where the tests
-# download Go toolchains, the suite takes several minutes; ctest bounds it too).
+# default 25m: on a fresh machine, where the tests download modules and build
+# every fixture first, the suite takes over 12 minutes; ctest bounds it too).
 set -eu
 
 if [ $# -ne 1 ]; then
@@ -31,4 +31,4 @@ go=${GO:-go}
 "$go" vet ./...
 # -count=1: never report cached results for a binary that may have changed.
 # shellcheck disable=SC2086 # GOTESTFLAGS is split on purpose
-exec "$go" test -count=1 -v -timeout "${GOTEST_TIMEOUT:-12m}" ${GOTESTFLAGS:-} ./...
+exec "$go" test -count=1 -v -timeout "${GOTEST_TIMEOUT:-25m}" ${GOTESTFLAGS:-} ./...
