@@ -372,9 +372,13 @@ static void plan_grpc(const struct gobin *gb, struct plan *plan, struct lib_stat
 		plan__warn_field(gb, "gRPC client", &f[G_CC_AUTHORITY],
 				 "its spans have no server.address");
 	fill_grpc_cfg(cfg, f, stream, error_kind);
-	cfg->status_error_method = fns[error_kind == OT_GRPC_ERROR_IS_PROTO ? FN_STATUS_ERROR :
-									    FN_INTERNAL_ERROR]
-					   .vaddr;
+	/*
+	 * The status error's type, told by its Error method: status.statusError
+	 * through v1.28, internal/status.Error since (in v1.29 a defined type of
+	 * the proto too, IS_PROTO like statusError: the method says which).
+	 */
+	cfg->status_error_method = fns[FN_STATUS_ERROR].vaddr ? fns[FN_STATUS_ERROR].vaddr :
+								   fns[FN_INTERNAL_ERROR].vaddr;
 	cfg->error_string_method = fns[FN_ERROR_STRING].vaddr;
 	cfg->client_start_vaddr = probe_vaddr(plan, "grpc_client_start", fns[FN_NEW_STREAM].name);
 	if (server)
