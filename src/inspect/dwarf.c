@@ -314,7 +314,8 @@ static int index_units(struct dwarf_index *x)
 		}
 		off = next;
 	}
-	qsort(x->types, x->ntypes, sizeof(*x->types), cmp_type);
+	if (x->ntypes) /* none yet: types may still be NULL */
+		qsort(x->types, x->ntypes, sizeof(*x->types), cmp_type);
 	return marked;
 }
 
