@@ -89,7 +89,9 @@ func checkWholeLines(t *testing.T, path, stderr string) {
 // TestOutputFull: a write error that is not a closed reader ends otrace with
 // exit 12 naming the error; the file keeps whole lines only (the line the
 // disk took in part is cut off again) and the summary counts what is in it.
-// A full tmpfs gives ENOSPC, a file size limit EFBIG.
+// A full tmpfs gives ENOSPC, a file size limit EFBIG (256 blocks of 512 bytes
+// in sh: a first batch of a few dozen spans with their resource is one line of
+// over 32 KiB, and a limit below it leaves no whole line to check).
 func TestOutputFull(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
@@ -99,10 +101,10 @@ func TestOutputFull(t *testing.T) {
 		run       func(dir, out string, pid int) []string
 	}{
 		{"ENOSPC", "No space left on device", func(dir, out string, pid int) []string {
-			return []string{bin, "-p", strconv.Itoa(pid), "-o", filepath.Join(smallFS(t, 48<<10), "out.jsonl")}
+			return []string{bin, "-p", strconv.Itoa(pid), "-o", filepath.Join(smallFS(t, 192<<10), "out.jsonl")}
 		}},
 		{"EFBIG", "File too large", func(dir, out string, pid int) []string {
-			return []string{"sh", "-c", fmt.Sprintf("ulimit -f 64 && exec %s -p %d -o %s", bin, pid, out)}
+			return []string{"sh", "-c", fmt.Sprintf("ulimit -f 256 && exec %s -p %d -o %s", bin, pid, out)}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,7 +142,7 @@ func TestOutputFullExec(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
 	fx := fixture(t)
-	out := filepath.Join(smallFS(t, 48<<10), "out.jsonl")
+	out := filepath.Join(smallFS(t, 192<<10), "out.jsonl")
 	otrace, port, pid := startExec(t, t.TempDir(), nil, []string{bin, "-o", out}, fx.path)
 	detached := func() bool { return strings.Contains(otrace.stderr(), "probes detached") }
 	n := sendUntil(t, port, detached)
