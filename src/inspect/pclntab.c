@@ -60,6 +60,15 @@ struct pclntab {
 	size_t names_len;
 	const uint8_t *pcln;
 	size_t pcln_len;
+	/*
+	 * Every function by name, and the vendored copies by their names without
+	 * the vendor prefix: open-addressed tables of function index + 1, built
+	 * on the first lookup (each library's plan looks up a few dozen names;
+	 * scanning .gopclntab for each was most of a stripped binary's planning).
+	 */
+	uint32_t *by_name, *by_plain;
+	size_t index_mask;
+	bool index_tried;
 };
 
 static uint64_t rd(const uint8_t *p, unsigned int size)
@@ -258,6 +267,10 @@ int pclntab__parse(const uint8_t *data, size_t len, uint64_t text_start, struct 
 
 void pclntab__free(struct pclntab *p)
 {
+	if (!p)
+		return;
+	free(p->by_name);
+	free(p->by_plain);
 	free(p);
 }
 
@@ -345,7 +358,96 @@ static int match_func(const struct pclntab *p, size_t i, uint32_t *slots, size_t
 	return found;
 }
 
+static int find_funcs_scanning(const struct pclntab *p, struct go_func *funcs, size_t n);
+
+/* The name function i has in table t: its own, or without the vendor prefix. */
+static const char *index_name(const struct pclntab *p, size_t i, bool plain)
+{
+	const char *name = func_name(p, i);
+
+	return plain ? gobin__devendor(name) : name;
+}
+
+/* Function i into t under name, unless a function of that name is there (the first wins). */
+static void index_insert(const struct pclntab *p, uint32_t *t, size_t mask, size_t i,
+			 const char *name, bool plain)
+{
+	size_t s = name_hash(name) & mask;
+
+	for (; t[s] != SLOT_EMPTY; s = (s + 1) & mask)
+		if (!strcmp(index_name(p, t[s] - 1, plain), name))
+			return;
+	t[s] = (uint32_t)i + 1;
+}
+
+/* Builds the name tables once; false (lookups then scan) when memory is short. */
+static bool build_index(struct pclntab *p)
+{
+	size_t size = 64;
+
+	if (p->index_tried)
+		return p->by_name;
+	p->index_tried = true;
+	if (p->nfunc > UINT32_MAX / 4)
+		return false;
+	while (size < 2 * p->nfunc)
+		size <<= 1;
+	p->by_name = calloc(size, sizeof(*p->by_name));
+	p->by_plain = calloc(size, sizeof(*p->by_plain));
+	if (!p->by_name || !p->by_plain) {
+		free(p->by_name);
+		free(p->by_plain);
+		p->by_name = p->by_plain = NULL;
+		return false;
+	}
+	p->index_mask = size - 1;
+	for (size_t i = 0; i < p->nfunc; i++) {
+		const char *name = func_name(p, i), *plain = gobin__devendor(name);
+
+		index_insert(p, p->by_name, p->index_mask, i, name, false);
+		if (plain != name)
+			index_insert(p, p->by_plain, p->index_mask, i, plain, true);
+	}
+	return true;
+}
+
+/* The index of the function named name in table t, or -1. */
+static long index_find(const struct pclntab *p, const uint32_t *t, const char *name, bool plain)
+{
+	for (size_t s = name_hash(name) & p->index_mask; t[s] != SLOT_EMPTY;
+	     s = (s + 1) & p->index_mask)
+		if (!strcmp(index_name(p, t[s] - 1, plain), name))
+			return (long)t[s] - 1;
+	return -1;
+}
+
 int pclntab__find_funcs(const struct pclntab *p, struct go_func *funcs, size_t n)
+{
+	struct pclntab *mut = (struct pclntab *)p; /* the name index is a lazily built cache */
+
+	if (build_index(mut)) {
+		int found = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			/* an exact name wins; only then may a vendored copy stand in */
+			long f = index_find(p, p->by_name, funcs[i].name, false);
+
+			if (f < 0)
+				f = index_find(p, p->by_plain, funcs[i].name, true);
+			funcs[i].vaddr = funcs[i].size = 0;
+			if (f < 0)
+				continue;
+			funcs[i].vaddr = p->text_start + ftab_entry(p, (size_t)f);
+			funcs[i].size = ftab_entry(p, (size_t)f + 1) - ftab_entry(p, (size_t)f);
+			found++;
+		}
+		return found;
+	}
+	return find_funcs_scanning(p, funcs, n);
+}
+
+/* Without the index: a pass over every function (two, for vendored copies). */
+static int find_funcs_scanning(const struct pclntab *p, struct go_func *funcs, size_t n)
 {
 	uint32_t small[SMALL_SLOTS], *slots = small;
 	size_t nslots = SMALL_SLOTS;
