@@ -297,22 +297,7 @@ func testGRPC(t *testing.T, bin, fixturePath string) {
 	otrace.expectExit(t, exitTimeout, 0)
 	spans := readOutput(t, out) // every line through the Collector's unmarshaler
 	checkSummary(t, otrace.stderr(), len(spans))
-
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	forest, bad, err := tracetree.Read(f)
-	if err != nil || len(bad) > 0 {
-		t.Fatalf("reading %s: %v %v", out, err, bad)
-	}
-	for _, p := range forest.Problems() {
-		t.Error(p)
-	}
-	for _, p := range forest.NestingProblems(timeSlack) {
-		t.Error(p)
-	}
+	forest := spanTrees(t, out)
 	checkGRPCTrees(t, forest, grpcPort)
 	if t.Failed() {
 		for _, n := range forest.Nodes() {
@@ -437,19 +422,7 @@ func testGRPCChain(t *testing.T, bin, fixturePath string) {
 	otrace.expectExit(t, exitTimeout, 0)
 	spans := readOutput(t, out)
 	checkSummary(t, otrace.stderr(), len(spans))
-
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	forest, bad, err := tracetree.Read(f)
-	if err != nil || len(bad) > 0 {
-		t.Fatalf("reading %s: %v %v", out, err, bad)
-	}
-	for _, p := range append(forest.Problems(), forest.NestingProblems(timeSlack)...) {
-		t.Error(p)
-	}
+	forest := spanTrees(t, out)
 	checkGRPCChain(t, forest, port, grpcPort)
 	if t.Failed() {
 		for _, n := range forest.Nodes() {

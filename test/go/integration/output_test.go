@@ -248,6 +248,10 @@ func TestStdoutNonBlocking(t *testing.T) {
 					t.Fatal(err)
 				}
 				syscall.SetNonblock(fds[0], true) // for read deadlines
+				// small buffers, so that three batches of spans cannot all fit
+				// in them: what waits for the reader must wait
+				syscall.SetsockoptInt(fds[1], syscall.SOL_SOCKET, syscall.SO_SNDBUF, 16<<10)
+				syscall.SetsockoptInt(fds[0], syscall.SOL_SOCKET, syscall.SO_RCVBUF, 16<<10)
 				rd, wr = os.NewFile(uintptr(fds[0]), "read"), os.NewFile(uintptr(fds[1]), "write")
 			}
 			t.Cleanup(func() { rd.Close() })

@@ -197,6 +197,13 @@ func readForest(t *testing.T, otrace *proc, out string) *tracetree.Forest {
 	spans := readOutput(t, out)
 	checkSummary(t, otrace.stderr(), len(spans))
 	checkNothingLost(t, otrace.stderr())
+	return spanTrees(t, out)
+}
+
+// spanTrees reads out's spans as trees, failing the test on a line that is
+// not OTLP and reporting each tree's problems (nesting within timeSlack).
+func spanTrees(t *testing.T, out string) *tracetree.Forest {
+	t.Helper()
 	f, err := os.Open(out)
 	if err != nil {
 		t.Fatal(err)
