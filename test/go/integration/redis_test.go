@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -31,37 +29,15 @@ var redisReleases = []string{
 
 const redisDB = 2 // not the default: db.namespace must say which
 
-var (
-	redisBuildsMu sync.Mutex
-	redisBuilds   = map[string]string{} // release and flags -> binary
-)
-
 // redisFixture builds test/fixtures/redisapp against release, once per test
 // binary run.
 func redisFixture(t *testing.T, release string, buildFlags ...string) string {
 	t.Helper()
-	redisBuildsMu.Lock()
-	defer redisBuildsMu.Unlock()
 	key := "redisapp-" + strings.NewReplacer("/", "_", "@", "-").Replace(release)
 	if len(buildFlags) > 0 {
 		key += "-stripped"
 	}
-	if path, ok := redisBuilds[key]; ok {
-		return path
-	}
-	script, err := filepath.Abs(filepath.Join("..", "..", "fixtures", "redisapp", "build.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(sharedDir, key)
-	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-	defer cancel()
-	args := append([]string{script, "go", path, release}, buildFlags...)
-	if out, err := exec.CommandContext(ctx, "sh", args...).CombinedOutput(); err != nil {
-		t.Fatalf("building redisapp with %s: %v\n%s", release, err, out)
-	}
-	redisBuilds[key] = path
-	return path
+	return goFixture(t, "redisapp", key, append([]string{release}, buildFlags...)...)
 }
 
 // startRedis starts Debian's redis-server on a free port of 127.0.0.1 with

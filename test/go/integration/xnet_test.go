@@ -2,16 +2,13 @@ package integration
 
 import (
 	"bufio"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,34 +24,12 @@ const (
 	newestXNet = "v0.62.0"
 )
 
-var (
-	xnetBuildsMu sync.Mutex
-	xnetBuilds   = map[string]string{}
-)
-
 // xnetFixture builds test/fixtures/xnethttp2 against an x/net release (and
 // go build flags), once per test binary run.
 func xnetFixture(t *testing.T, release string, buildFlags ...string) string {
 	t.Helper()
-	xnetBuildsMu.Lock()
-	defer xnetBuildsMu.Unlock()
 	key := "xnethttp2-" + release + strings.NewReplacer(" ", "", "=", "").Replace(strings.Join(buildFlags, ""))
-	if path, ok := xnetBuilds[key]; ok {
-		return path
-	}
-	script, err := filepath.Abs(filepath.Join("..", "..", "fixtures", "xnethttp2", "build.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(sharedDir, key)
-	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-	defer cancel()
-	args := append([]string{script, "go", path, release}, buildFlags...)
-	if out, err := exec.CommandContext(ctx, "sh", args...).CombinedOutput(); err != nil {
-		t.Fatalf("building the xnethttp2 fixture with x/net %s: %v\n%s", release, err, out)
-	}
-	xnetBuilds[key] = path
-	return path
+	return goFixture(t, "xnethttp2", key, append([]string{release}, buildFlags...)...)
 }
 
 // xnetProc is the xnethttp2 fixture traced by otrace -p.
