@@ -217,22 +217,34 @@ static __always_inline bool end_call(struct grpc_client_call *call, __u32 pid, s
 /*
  * The call of stream key has ended: it is remembered as ended (before its
  * entry goes, so that a finish at the same time sees one or the other),
- * then its entries go, its goroutine's too if that is still its.
+ * then its entry goes. Its goroutine's entry goes too, but only when this
+ * is that goroutine (g): no other may remove it. The goroutine that made
+ * the call may be starting its next one meanwhile, and a check that the
+ * entry is still this call's, then a delete by key, would remove the new
+ * call before it is linked to its stream (its span lost, counted nowhere).
+ * An entry left behind is marked by its stream (cs): the goroutine's next
+ * call replaces it, and nothing takes it for a call being created.
  */
-static __always_inline void retire_call(struct grpc_client_call *call, struct grpc_stream_key *key)
+static __always_inline void retire_call(struct grpc_client_call *call, struct grpc_stream_key *key,
+					__u64 g)
 {
-	struct goroutine_key gk = { .pid = key->pid, .g = call->g };
+	struct goroutine_key gk = { .pid = key->pid, .g = g };
 	struct grpc_client_call *created;
 
 	grpc_mark_ended(*key, GRPC_CLIENT);
-	created = bpf_map_lookup_elem(&grpc_client_new, &gk);
-	if (created && created->cs == key->stream)
-		bpf_map_delete_elem(&grpc_client_new, &gk);
+	if (g == call->g) {
+		created = bpf_map_lookup_elem(&grpc_client_new, &gk);
+		if (created && created->cs == key->stream)
+			bpf_map_delete_elem(&grpc_client_new, &gk);
+	}
 	bpf_map_delete_elem(&grpc_client_calls, key);
 }
 
-/* Ends the call of stream key with err, from whichever goroutine gets there first. */
-static __always_inline void end_stream(struct grpc_stream_key *key, struct go_iface err)
+/*
+ * Ends the call of stream key with err, from whichever goroutine (g) gets
+ * there first.
+ */
+static __always_inline void end_stream(struct grpc_stream_key *key, struct go_iface err, __u64 g)
 {
 	struct grpc_client_call *call = bpf_map_lookup_elem(&grpc_client_calls, key);
 
@@ -245,19 +257,20 @@ static __always_inline void end_stream(struct grpc_stream_key *key, struct go_if
 	if (call->cs != key->stream)
 		return;
 	if (end_call(call, key->pid, err))
-		retire_call(call, key);
+		retire_call(call, key, g);
 }
 
 /* (*clientStream).finish(cs, err): called once a call is over (then no-ops). */
 SEC("uprobe")
 int grpc_client_finish(struct pt_regs *ctx)
 {
-	struct grpc_stream_key key = { .pid = pid_of_current(), .stream = GO_ARG1(ctx) };
+	struct goroutine_key gk = goroutine_of(ctx);
+	struct grpc_stream_key key = { .pid = gk.pid, .stream = GO_ARG1(ctx) };
 	struct go_iface err = { .tab = GO_ARG2(ctx), .data = GO_ARG3(ctx) };
 
 	if (entry_repeats(ctx))
 		return 0;
-	end_stream(&key, err);
+	end_stream(&key, err, gk.g);
 	return 0;
 }
 
@@ -279,7 +292,7 @@ int grpc_client_created(struct pt_regs *ctx)
 	if (err.tab && call->cs) {
 		struct grpc_stream_key sk = { .pid = gk.pid, .stream = call->cs };
 
-		end_stream(&sk, err);
+		end_stream(&sk, err, gk.g);
 	} else if (err.tab) {
 		end_call(call, gk.pid, err);
 	}

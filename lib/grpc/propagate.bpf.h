@@ -44,7 +44,8 @@ int grpc_put_headers(struct pt_regs *ctx)
 {
 	struct goroutine_key gk = goroutine_of(ctx);
 	struct ctx_key key = { .pid = gk.pid };
-	const struct grpc_client_call *call;
+	const struct grpc_client_call *call, *live;
+	struct grpc_stream_key sk = { .pid = gk.pid };
 
 	if (entry_repeats(ctx))
 		return 0;
@@ -52,6 +53,18 @@ int grpc_put_headers(struct pt_regs *ctx)
 	call = bpf_map_lookup_elem(&grpc_client_new, &gk);
 	if (!call || call->ended || !GO_ARG4(ctx))
 		return 0;
+	/*
+	 * A call linked to its stream is being created only while that stream
+	 * is live: one that ended on another goroutine leaves its entry here
+	 * (retire_call), and this goroutine, a server's handler, may be
+	 * queueing its response's headers now.
+	 */
+	if (call->cs) {
+		sk.stream = call->cs;
+		live = bpf_map_lookup_elem(&grpc_client_calls, &sk);
+		if (!live || live->ended)
+			return 0;
+	}
 	key.data = read_ptr(GO_ARG4(ctx) + grpc_cfg.header_frame_hf);
 	if (key.data)
 		bpf_map_update_elem(&propagate_grpc_hf, &key, &call->ids, BPF_ANY);
