@@ -302,8 +302,11 @@ static __always_inline int redis_release(struct pt_regs *ctx, __u64 client, __u6
 		return 0;
 	op = bpf_map_lookup_elem(&redis_pipelines, &ck);
 	if (op) {
-		redis_emit(&key, op, err, bias, 0);
+		/* gone before it is written: an eviction from now on is no loss */
+		struct redis_op ended = *op;
+
 		bpf_map_delete_elem(&redis_pipelines, &ck);
+		redis_emit(&key, &ended, err, bias, 0);
 		return 0;
 	}
 	s = bpf_map_lookup_elem(&redis_stacks, &key);
