@@ -149,7 +149,12 @@ func TestGRPCConcurrentEnds(t *testing.T) {
 	c := exitLine(t, otrace.stderr())
 	// the HTTP request, each stream's client and server span
 	served := 1 + 2*streams
-	checkAccounting(t, c, len(spans), served, 0)
+	// The last streams' SERVER spans may still be in flight: the server
+	// hears of a cancel after the client has returned from it.
+	checkAccounting(t, c, len(spans), served, -1)
+	if n := c.reasons["in_flight"]; n > par || n != c.lost {
+		t.Errorf("%q: %d in flight at the end, want at most the %d last streams' SERVER spans, and no other loss", c.line, n, par)
+	}
 	byID := map[string]int{}
 	clients := 0
 	for _, s := range spans {
@@ -166,7 +171,7 @@ func TestGRPCConcurrentEnds(t *testing.T) {
 	for _, n := range byID {
 		dups += n - 1
 	}
-	if clients < served-1-streams || dups != 0 {
+	if clients != streams || dups != 0 {
 		t.Errorf("%d CLIENT spans of %d streams, %d of them written twice", clients, streams, dups)
 	}
 }
