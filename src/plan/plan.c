@@ -31,6 +31,40 @@ bool plan__active(const struct plan *plan)
 	return false;
 }
 
+/* Whether program is planned on some probe of plan. */
+static bool plans_program(const struct plan *plan, const char *program)
+{
+	for (size_t i = 0; i < plan->nprobes; i++)
+		if (plan->probes[i].planned && !strcmp(plan->probes[i].program, program))
+			return true;
+	return false;
+}
+
+/* Whether every program planned in a is planned in b. */
+static bool programs_within(const struct plan *a, const struct plan *b)
+{
+	for (size_t i = 0; i < a->nprobes; i++)
+		if (a->probes[i].planned && !plans_program(b, a->probes[i].program))
+			return false;
+	return true;
+}
+
+bool plan__same_programs(const struct plan *a, const struct plan *b)
+{
+	if (memcmp(&a->map_cfg, &b->map_cfg, sizeof(a->map_cfg)))
+		return false;
+	for (size_t i = 0; i < nlibraries; i++) {
+		const struct lib_state *x = &a->libs[i], *y = &b->libs[i];
+
+		if (x->active != y->active || x->propagating != y->propagating)
+			return false;
+		if (x->active && libraries[i]->config_name &&
+		    memcmp(x->config, y->config, libraries[i]->config_size))
+			return false;
+	}
+	return programs_within(a, b) && programs_within(b, a);
+}
+
 size_t plan__not_traced(const struct plan *plan, char *buf, size_t len)
 {
 	size_t n = 0, used = 0;

@@ -81,6 +81,14 @@ bool plan__active(const struct plan *plan);
  * returns how many libraries.
  */
 size_t plan__not_traced(const struct plan *plan, char *buf, size_t len);
+/*
+ * Whether the BPF programs of a and b are the same: the same programs
+ * planned and the same configuration (byte for byte), so one loaded BPF
+ * object serves both, each attached at its own probes' offsets. Copies of
+ * one executable always are; other binaries are when their layouts and
+ * the addresses the programs are told agree.
+ */
+bool plan__same_programs(const struct plan *a, const struct plan *b);
 /* Whether any library of plan writes traceparent (plan__add_propagation). */
 bool plan__propagating(const struct plan *plan);
 

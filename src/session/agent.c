@@ -310,7 +310,7 @@ static int binary_attach(struct agent *a, struct agent_binary *b, pid_t pid)
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
 	n = tracer__attach(a->cfg.tracer, (size_t)b->instance, link, -1);
 	if (n < 0) {
-		tracer__detach_instance(a->cfg.tracer, (size_t)b->instance);
+		tracer__detach_plan(a->cfg.tracer, (size_t)b->instance);
 		b->state = BINARY_FAILED;
 		return n;
 	}
@@ -331,7 +331,7 @@ static void binary_idle(struct agent *a, struct agent_binary *b)
 	if (!b->attached)
 		return;
 	b->attached = false;
-	tracer__detach_instance(a->cfg.tracer, (size_t)b->instance);
+	tracer__detach_plan(a->cfg.tracer, (size_t)b->instance);
 	pr_debug("%s: no process runs it any more; its %d probes are removed", b->tb->exe,
 		 b->nprobes);
 }

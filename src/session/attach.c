@@ -17,12 +17,25 @@
 #include "otrace.skel.h"
 #include "uprobe_multi.h"
 
-/* One loaded copy of the BPF object, configured for one binary's plan. */
+/*
+ * One loaded copy of the BPF object, configured for one binary's plan; the
+ * binaries whose plans have the same programs (plan__same_programs: copies
+ * of one executable, above all) share it.
+ */
 struct instance {
 	struct otrace *skel;
 	struct bpf_object *obj;
 	const __u64 *drops; /* in the instance's .bss */
 	const __u64 *propagate_stats;
+	const struct plan *plan; /* the plan it was loaded for */
+};
+
+/*
+ * A plan tracer__add was given (its index is what the callers hold): the
+ * instance that runs its programs, and its own probes' offsets.
+ */
+struct binding {
+	size_t instance;
 	const struct plan *plan;
 };
 
@@ -33,19 +46,21 @@ struct instance {
 struct attachment {
 	struct bpf_link *link; /* NULL: a multi-uprobe link, fd */
 	int fd;
-	size_t instance; /* the instance whose program it attaches */
+	size_t binding;	 /* the binding whose probes it attaches */
 	pid_t pid;	 /* the process it is for, -1: every process running the file */
 };
 
 struct tracer {
 	struct instance *instances;
 	size_t ninstances, instances_cap;
+	struct binding *bindings;
+	size_t nbindings, bindings_cap;
 	int events_fd; /* the ring buffer every instance writes to */
 	struct ring_buffer *ring;
 	bool multi; /* the kernel has multi-uprobe links (src/session/uprobe_multi.h) */
 	struct attachment *links;
 	size_t nlinks, links_cap;
-	pthread_t *detachers; /* tracer__detach_instance's threads, joined at the end */
+	pthread_t *detachers; /* tracer__detach_plan's threads, joined at the end */
 	size_t ndetachers;
 	size_t ringbuf_bytes;
 	uint32_t max_inflight; /* every in-flight map's size; 0: each its own */
@@ -273,22 +288,39 @@ fail:
 	return err;
 }
 
-int tracer__add(struct tracer *t, const struct plan *plan)
+/* Grows *items (each size bytes, *cap of them) to hold one more than n; 0 or -ENOMEM. */
+static int grow(void **items, size_t size, size_t n, size_t *cap)
+{
+	size_t more = *cap ? *cap * 2 : 4;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	p = realloc(*items, more * size);
+	if (!p)
+		return -ENOMEM;
+	*items = p;
+	*cap = more;
+	return 0;
+}
+
+/* The loaded instance whose programs are plan's, or -1. */
+static ssize_t same_instance(const struct tracer *t, const struct plan *plan)
+{
+	for (size_t i = 0; i < t->ninstances; i++)
+		if (t->instances[i].drops && plan__same_programs(t->instances[i].plan, plan))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Loads an instance for plan; returns its index or -errno. */
+static ssize_t load_instance(struct tracer *t, const struct plan *plan)
 {
 	struct instance *in;
 	int err;
 
-	if (!plan__active(plan))
-		return -ENOENT;
-	if (t->ninstances == t->instances_cap) {
-		size_t cap = t->instances_cap ? t->instances_cap * 2 : 4;
-		struct instance *more = realloc(t->instances, cap * sizeof(*more));
-
-		if (!more)
-			return -ENOMEM;
-		t->instances = more;
-		t->instances_cap = cap;
-	}
+	if (grow((void **)&t->instances, sizeof(*in), t->ninstances, &t->instances_cap))
+		return -ENOMEM;
 	in = &t->instances[t->ninstances];
 	memset(in, 0, sizeof(*in));
 	log__hold_libbpf(); /* libbpf's warnings and the verifier's log, if loading fails */
@@ -307,7 +339,28 @@ int tracer__add(struct tracer *t, const struct plan *plan)
 			return err;
 		}
 	}
-	return (int)t->ninstances - 1;
+	return (ssize_t)t->ninstances - 1;
+}
+
+int tracer__add(struct tracer *t, const struct plan *plan)
+{
+	ssize_t instance;
+
+	if (!plan__active(plan))
+		return -ENOENT;
+	if (grow((void **)&t->bindings, sizeof(*t->bindings), t->nbindings, &t->bindings_cap))
+		return -ENOMEM;
+	instance = same_instance(t, plan);
+	if (instance < 0)
+		instance = load_instance(t, plan);
+	else
+		pr_debug("BPF instance %zd, loaded for an earlier binary with the same layout, "
+			 "runs this one's programs too",
+			 instance);
+	if (instance < 0)
+		return (int)instance;
+	t->bindings[t->nbindings] = (struct binding){ .instance = (size_t)instance, .plan = plan };
+	return (int)t->nbindings++;
 }
 
 int tracer__admit(struct tracer *t, pid_t pid, bool admitted)
@@ -354,10 +407,11 @@ static int keep_link(struct tracer *t, struct attachment a)
  * One multi-uprobe link per program, with every offset the plan puts it at,
  * in the order the plan first names each program. Returns the probes attached.
  */
-static int attach_plan_multi(struct tracer *t, size_t instance, const char *binary, pid_t pid)
+static int attach_plan_multi(struct tracer *t, size_t binding, const char *binary, pid_t pid)
 {
-	const struct instance *in = &t->instances[instance];
-	const struct plan *plan = in->plan;
+	const struct binding *b = &t->bindings[binding];
+	const struct instance *in = &t->instances[b->instance];
+	const struct plan *plan = b->plan;
 	uint64_t offsets[PLAN_MAX_PROBES], cookies[PLAN_MAX_PROBES];
 	int attached = 0;
 
@@ -393,7 +447,7 @@ static int attach_plan_multi(struct tracer *t, size_t instance, const char *bina
 			       binary, n, strerror(-fd));
 			return fd;
 		}
-		err = keep_link(t, (struct attachment){ .fd = fd, .instance = instance, .pid = pid });
+		err = keep_link(t, (struct attachment){ .fd = fd, .binding = binding, .pid = pid });
 		if (err)
 			return err;
 		attached += (int)n;
@@ -401,13 +455,14 @@ static int attach_plan_multi(struct tracer *t, size_t instance, const char *bina
 	return attached;
 }
 
-static int attach_plan(struct tracer *t, size_t instance, const char *binary, pid_t pid)
+static int attach_plan(struct tracer *t, size_t binding, const char *binary, pid_t pid)
 {
-	const struct instance *in = &t->instances[instance];
+	const struct binding *b = &t->bindings[binding];
+	const struct instance *in = &t->instances[b->instance];
 	int attached = 0;
 
-	for (size_t i = 0; i < in->plan->nprobes; i++) {
-		const struct probe *p = &in->plan->probes[i];
+	for (size_t i = 0; i < b->plan->nprobes; i++) {
+		const struct probe *p = &b->plan->probes[i];
 		LIBBPF_OPTS(bpf_uprobe_opts, opts,
 			    .bpf_cookie = p->point.stack_check ? OT_COOKIE_STACK_CHECK : 0);
 		struct bpf_program *prog;
@@ -428,7 +483,7 @@ static int attach_plan(struct tracer *t, size_t instance, const char *binary, pi
 			return err;
 		}
 		err = keep_link(t,
-				(struct attachment){ .link = link, .instance = instance, .pid = pid });
+				(struct attachment){ .link = link, .binding = binding, .pid = pid });
 		if (err)
 			return err;
 		attached++;
@@ -436,17 +491,17 @@ static int attach_plan(struct tracer *t, size_t instance, const char *binary, pi
 	return attached;
 }
 
-int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t pid)
+int tracer__attach(struct tracer *t, size_t binding, const char *binary, pid_t pid)
 {
 	int n;
 
-	if (instance >= t->ninstances)
+	if (binding >= t->nbindings)
 		return -EINVAL;
 	log__hold_libbpf(); /* shown if an attach fails */
 	if (t->multi)
-		n = attach_plan_multi(t, instance, binary, pid);
+		n = attach_plan_multi(t, binding, binary, pid);
 	else
-		n = attach_plan(t, instance, binary, pid);
+		n = attach_plan(t, binding, binary, pid);
 	log__release_libbpf(false);
 	return n;
 }
@@ -529,8 +584,8 @@ static void *detach_job__run(void *arg)
 	return NULL;
 }
 
-/* Removes, in a thread of its own, the links of instance (-1: any) for process pid (0: any). */
-static int detach_links(struct tracer *t, ssize_t instance, pid_t pid)
+/* Removes, in a thread of its own, the links of binding (-1: any) for process pid (0: any). */
+static int detach_links(struct tracer *t, ssize_t binding, pid_t pid)
 {
 	struct detach_job *job = calloc(1, sizeof(*job));
 	pthread_t *more = realloc(t->detachers, (t->ndetachers + 1) * sizeof(*more));
@@ -543,7 +598,7 @@ static int detach_links(struct tracer *t, ssize_t instance, pid_t pid)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < t->nlinks; i++) {
-		if ((instance < 0 || t->links[i].instance == (size_t)instance) &&
+		if ((binding < 0 || t->links[i].binding == (size_t)binding) &&
 		    (!pid || t->links[i].pid == pid))
 			job->links[job->n++] = t->links[i];
 		else
@@ -558,9 +613,9 @@ static int detach_links(struct tracer *t, ssize_t instance, pid_t pid)
 	return 0;
 }
 
-int tracer__detach_instance(struct tracer *t, size_t instance)
+int tracer__detach_plan(struct tracer *t, size_t binding)
 {
-	return detach_links(t, (ssize_t)instance, 0);
+	return detach_links(t, (ssize_t)binding, 0);
 }
 
 int tracer__detach_process(struct tracer *t, pid_t pid)
@@ -667,6 +722,7 @@ void tracer__free(struct tracer *t)
 	for (size_t i = 0; i < t->ninstances; i++)
 		instance__destroy(&t->instances[i]);
 	free(t->instances);
+	free(t->bindings);
 	if (t->events_fd >= 0)
 		close(t->events_fd);
 	free(t);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The BPF side of a trace session. The plan's struct offsets are read-only
- * config that differs per Go binary, so each distinct binary gets its own
- * instance of the BPF object; all instances share the ring buffer and the
- * other maps, and one reader takes the records of all of them.
+ * config that differs per Go binary, so each distinct layout gets its own
+ * instance of the BPF object (copies of one executable share one); all
+ * instances share the ring buffer and the other maps, and one reader takes
+ * the records of all of them.
  */
 #ifndef OTRACE_ATTACH_H
 #define OTRACE_ATTACH_H
@@ -35,31 +36,36 @@ struct tracer_config {
 int tracer__new(const struct plan *const *plans, size_t nplans, const struct tracer_config *cfg,
 		ring_buffer_sample_fn cb, void *ctx, struct tracer **out);
 /*
- * Loads one more instance, for plan (which must outlive the tracer), sharing
- * the maps of the first; returns its index or -errno (said on stderr).
+ * Adds plan (which must outlive the tracer): loads one more instance for it,
+ * sharing the maps of the first, unless one loaded already runs the same
+ * programs (plan__same_programs), which then serves it too. Returns the
+ * plan's index in this tracer (what tracer__attach takes; tracer__new's
+ * plans are 0 to nplans-1) or -errno (said on stderr).
  */
 int tracer__add(struct tracer *t, const struct plan *plan);
 /* pid_filter: lets the records of host PID pid out (admitted) or not; 0 or -errno. */
 int tracer__admit(struct tracer *t, pid_t pid, bool admitted);
 /*
- * Attaches every probe of instance's plan to binary, for process pid (-1:
- * every process running binary, now or later); returns the count or -errno.
+ * Attaches every probe of plan number index (tracer__add) to binary, for
+ * process pid (-1: every process running binary, now or later); returns the
+ * count or -errno.
  */
-int tracer__attach(struct tracer *t, size_t instance, const char *binary, pid_t pid);
+int tracer__attach(struct tracer *t, size_t index, const char *binary, pid_t pid);
 /*
  * Removes every probe, from several threads at once (the kernel takes a grace
  * period per uprobe); the counters stay readable.
  */
 void tracer__detach(struct tracer *t);
 /*
- * Removes the probes of instance in a thread of its own (they take seconds:
- * see tracer__detach); tracer__detach and tracer__free wait for it. The
- * instance stays loaded, to be attached again. 0 or -errno.
+ * Removes the probes of plan number index (tracer__add) in a thread of its
+ * own (they take seconds: see tracer__detach); tracer__detach and
+ * tracer__free wait for it. Its instance stays loaded, to be attached again.
+ * 0 or -errno.
  */
-int tracer__detach_instance(struct tracer *t, size_t instance);
+int tracer__detach_plan(struct tracer *t, size_t index);
 /*
  * Removes the probes attached for process pid alone, in the background as
- * tracer__detach_instance does: it exec'd another file, where they do not
+ * tracer__detach_plan does: it exec'd another file, where they do not
  * fire. 0 or -errno.
  */
 int tracer__detach_process(struct tracer *t, pid_t pid);

@@ -120,11 +120,14 @@ func checkAgentOutput(t *testing.T, out, stderr string, traced []*agentProcess, 
 	}
 }
 
-// TestAllProcesses: otrace --all traces ten Go processes of three
+// TestAllProcesses: otrace --all traces eleven Go processes of four
 // executables (two Go releases, one of them also built stripped and run in
 // PID and mount namespaces of its own, where its path names no file of the
-// host), started before and after otrace, some exiting and others starting
-// while it runs, each with exactly its spans under its own resource. The
+// host, and a copy of another, which runs on that one's BPF instance),
+// started before and after otrace, some exiting and others starting while it
+// runs, each with exactly its spans under its own resource. The copy's only
+// process exits: its probes go, not those of the file it shares programs
+// with. The
 // filters hold: --include keeps it to this test's files (other tests'
 // and other users' programs on the host are not touched), and --exclude by
 // name skips a process of a traced executable, whose spans the BPF side
@@ -144,6 +147,9 @@ func TestAllProcesses(t *testing.T) {
 	b.path = filepath.Join(dir, "billing")
 	copyFile(t, other.path, b.path, 0o755)
 	c := strippedFixture(t, filepath.Join(dir, "cart"))
+	d := base
+	d.path = filepath.Join(dir, "api-copy")
+	copyFile(t, base.path, d.path, 0o755)
 	t.Logf("executables: %s (%s), %s (%s), %s (%s, stripped)", a.path, a.goVersion, b.path, b.goVersion, c.path, c.goVersion)
 	if a.goVersion == b.goVersion {
 		t.Logf("no second Go release in the module cache: %s is the PIE build of the same release", b.path)
@@ -179,12 +185,13 @@ func TestAllProcesses(t *testing.T) {
 		startAgentFixture(t, dir, "billing-1", b, b.path),
 		startAgentFixture(t, dir, "cart-1", c, c.path),
 		startNS("cart-ns"),
+		startAgentFixture(t, dir, "apicopy-1", d, d.path),
 	}
 	skipped := startAgentFixture(t, dir, "skipme", a, skipLink)
 	out := filepath.Join(dir, "out.jsonl")
 	otrace, ready := startAgent(t, dir, bin, "--all", "--include", dir+"/*", "--exclude", "skipme", "-o", out, "-v")
-	if !strings.Contains(ready, "3 executables, 5 processes") {
-		t.Errorf("ready line %q: want 3 executables, 5 processes", ready)
+	if !strings.Contains(ready, "4 executables, 6 processes") {
+		t.Errorf("ready line %q: want 4 executables, 6 processes", ready)
 	}
 	client := newClient()
 	for _, ap := range before {
@@ -198,9 +205,10 @@ func TestAllProcesses(t *testing.T) {
 		ap.send(t, client, 6)
 	}
 	sendAll(t, client, skipped.port, mixedRequests(5))
-	// two exit while otrace runs, billing's only one among them; three more start
+	// three exit while otrace runs, billing's and api-copy's only ones among
+	// them; three more start
 	client.CloseIdleConnections()
-	for _, ap := range []*agentProcess{before[1], before[2]} {
+	for _, ap := range []*agentProcess{before[1], before[2], before[5]} {
 		ap.p.signal(t, syscall.SIGTERM)
 		ap.p.expectExit(t, exitTimeout, 0)
 		otrace.waitStderrLine(t, fmt.Sprintf("PID %d exited", ap.pid), exitTimeout)
@@ -224,10 +232,15 @@ func TestAllProcesses(t *testing.T) {
 		// billing's last process exited and a new one came: probes removed, then put back
 		t.Errorf("stderr says %d times that billing's probes were attached, want 2 (again after its only process exited)", n)
 	}
+	// api-copy is api byte for byte: one BPF instance runs both (cart,
+	// stripped but otherwise the same build as api, may share it too)
+	if n := strings.Count(stderr, "runs this one's programs too"); n < 1 || n > 2 {
+		t.Errorf("stderr says %d times that a BPF instance was shared, want 1 (api-copy) or 2 (cart too)", n)
+	}
 	all := append(append(before, after...), later...)
 	checkAgentOutput(t, out, stderr, all, []*agentProcess{skipped})
-	if len(all) != 10 {
-		t.Fatalf("%d processes, want 10", len(all))
+	if len(all) != 11 {
+		t.Fatalf("%d processes, want 11", len(all))
 	}
 	if skipped.p.exited() {
 		t.Errorf("the excluded process exited (%v)", skipped.p.state)
