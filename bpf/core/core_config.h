@@ -44,6 +44,7 @@ struct ot_map_cfg {
 	__s64 swiss_dir_len;
 	__s64 swiss_table_groups; /* offset of groups.data in maps.table */
 	__s64 swiss_table_mask;	  /* offset of groups.lengthMask */
+	__s64 count;		  /* of the entry count: hmap.count or Map.used */
 };
 
 #endif

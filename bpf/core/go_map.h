@@ -281,10 +281,15 @@ static __always_inline void swiss_lookup(__u64 m, struct map_scan *s)
 	bpf_loop((__u32)dir_len, swiss_table_cb, s, 0);
 }
 
-/* Finds the keys in the map at address m; s->elem_addr[i] is each value found. */
+/*
+ * Finds the keys in the map at address m; s->elem_addr[i] is each value
+ * found. An empty map (its count says) is not scanned.
+ */
 static __always_inline int go_header_lookup(__u64 m, struct map_scan *s)
 {
-	if (!m)
+	__u64 count = 0;
+
+	if (!m || bpf_probe_read_user(&count, sizeof(count), (void *)(m + map_cfg.count)) || !count)
 		return 0;
 	if (map_cfg.kind == OT_MAP_HMAP)
 		hmap_lookup(m, s);

@@ -28,6 +28,8 @@ static const struct runtime_row {
 	{ 21, 24, "runtime.m", "curg", 192 },
 	{ 25, 27, "runtime.m", "curg", 184 },
 	/* the bucket map's header (Swiss tables replaced it in 1.24) */
+	{ 19, 19, "runtime.hmap", "count", 0 },
+	{ 21, 23, "runtime.hmap", "count", 0 },
 	{ 19, 19, "runtime.hmap", "B", 9 },
 	{ 21, 23, "runtime.hmap", "B", 9 },
 	{ 19, 19, "runtime.hmap", "buckets", 16 },

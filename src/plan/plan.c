@@ -110,10 +110,12 @@ int64_t plan__offset_or_none(const struct field_req *f)
 enum map_field {
 	M_DIR_PTR,
 	M_DIR_LEN,
+	M_USED,
 	M_GROUPS_DATA,
 	M_GROUPS_MASK,
 	M_SWISS,
 	M_HMAP_B = M_SWISS,
+	M_HMAP_COUNT,
 	M_HMAP_BUCKETS,
 	M_HMAP_OLDBUCKETS,
 	M_MAX,
@@ -124,11 +126,13 @@ enum map_field {
 static const struct field_path map_paths[M_MAX] = {
 	[M_DIR_PTR] = { { { SWISS "Map", "dirPtr" } } },
 	[M_DIR_LEN] = { { { SWISS "Map", "dirLen" } } },
+	[M_USED] = { { { SWISS "Map", "used" } } },
 	/* a table's groups reference is a struct of its own, held by value */
 	[M_GROUPS_DATA] = { { { SWISS "table", "groups" }, { SWISS "groupsReference", "data" } } },
 	[M_GROUPS_MASK] = { { { SWISS "table", "groups" },
 			      { SWISS "groupsReference", "lengthMask" } } },
 	[M_HMAP_B] = { { { "runtime.hmap", "B" } } },
+	[M_HMAP_COUNT] = { { { "runtime.hmap", "count" } } },
 	[M_HMAP_BUCKETS] = { { { "runtime.hmap", "buckets" } } },
 	[M_HMAP_OLDBUCKETS] = { { { "runtime.hmap", "oldbuckets" } } },
 };
@@ -198,6 +202,7 @@ bool plan__map_layout(const struct gobin *gb, struct plan *plan)
 		c->swiss_dir_len = field_path__offset(&p[M_DIR_LEN]);
 		c->swiss_table_groups = field_path__offset(&p[M_GROUPS_DATA]);
 		c->swiss_table_mask = field_path__offset(&p[M_GROUPS_MASK]);
+		c->count = field_path__offset(&p[M_USED]);
 		return true;
 	}
 	if (!hmap) {
@@ -206,6 +211,7 @@ bool plan__map_layout(const struct gobin *gb, struct plan *plan)
 		c->hmap_b = field_path__offset(&p[M_HMAP_B]);
 		c->hmap_buckets = field_path__offset(&p[M_HMAP_BUCKETS]);
 		c->hmap_oldbuckets = field_path__offset(&p[M_HMAP_OLDBUCKETS]);
+		c->count = field_path__offset(&p[M_HMAP_COUNT]);
 		return true;
 	}
 	list_paths(plan, p, M_MAX);
