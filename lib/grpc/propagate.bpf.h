@@ -46,12 +46,18 @@ int grpc_put_headers(struct pt_regs *ctx)
 	struct ctx_key key = { .pid = gk.pid };
 	const struct grpc_client_call *call, *live;
 	struct grpc_stream_key sk = { .pid = gk.pid };
+	__u64 item = GO_ARG4(ctx);
 
+	/*
+	 * Read once, here: read after the branches below, clang addressed the
+	 * register as ctx plus an offset, which verifiers refuse (6.1).
+	 */
+	barrier_var(item);
 	if (entry_repeats(ctx))
 		return 0;
 	/* what the caller queues while its call is being created is its headers */
 	call = bpf_map_lookup_elem(&grpc_client_new, &gk);
-	if (!call || call->ended || !GO_ARG4(ctx))
+	if (!call || call->ended || !item)
 		return 0;
 	/*
 	 * A call linked to its stream is being created only while that stream
@@ -65,7 +71,7 @@ int grpc_put_headers(struct pt_regs *ctx)
 		if (!live || live->ended)
 			return 0;
 	}
-	key.data = read_ptr(GO_ARG4(ctx) + grpc_cfg.header_frame_hf);
+	key.data = read_ptr(item + grpc_cfg.header_frame_hf);
 	if (key.data)
 		bpf_map_update_elem(&propagate_grpc_hf, &key, &call->ids, BPF_ANY);
 	return 0;
