@@ -74,6 +74,22 @@ struct tracer {
 #define DETACH_THREADS 32
 
 /*
+ * How many bytes a CPU writes before it wakes the reader (each CPU counts
+ * its own): every CPU's share together is an eighth of the ring. A wakeup
+ * costs the traced thread several microseconds (an IPI and a scheduler
+ * wakeup), so the fewer the better: the reader polls on a timer anyway, and
+ * the wakeups are there for the rates at which the ring would fill between
+ * two polls.
+ */
+static __u64 wakeup_bytes(size_t ringbuf_bytes)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	__u64 share = ringbuf_bytes / 8 / (__u64)(ncpus > 0 ? ncpus : 1);
+
+	return share > 4096 ? share : 4096;
+}
+
+/*
  * Before load: the ring buffer becomes the tracer's, and every other map that
  * is not the object's own config or counters (.rodata, .bss) becomes the one
  * of first (NULL: this is the first), so that all instances share the
@@ -217,6 +233,7 @@ static int instance__load(struct instance *in, const struct plan *plan, const st
 		in->skel->rodata->pidns_ino = pidns->ino;
 	}
 	in->skel->rodata->pid_filter = t->pid_filter;
+	in->skel->rodata->wakeup_bytes = wakeup_bytes(t->ringbuf_bytes);
 	err = configure_libraries(in->obj, plan);
 	if (err)
 		return err;
