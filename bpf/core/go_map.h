@@ -209,15 +209,51 @@ static long swiss_group_cb(__u64 index, void *data)
 	return ot_swiss_group_scan(s, s->base + index * SWISS_GROUP_SIZE) ? 1 : 0;
 }
 
-static __always_inline void hmap_lookup(__u64 m, struct map_scan *s)
+/*
+ * The map header's first MAP_HEAD bytes, read in one piece: the count,
+ * the directory or the bucket arrays lie there in every release (Go's
+ * layouts put them first). A field beyond, or all of them when that read
+ * fails, is read on its own.
+ */
+#define MAP_HEAD 48
+
+struct map_head {
+	__u64 m;
+	bool read;
+	__u8 bytes[MAP_HEAD] __attribute__((aligned(8)));
+};
+
+static __always_inline void map_head_read(struct map_head *h, __u64 m)
+{
+	h->m = m;
+	h->read = !bpf_probe_read_user(h->bytes, MAP_HEAD, (void *)m);
+}
+
+/* The size-byte (1 or 8) field at off of the map header. */
+static __always_inline __u64 map_head_field(const struct map_head *h, __s64 off, __u32 size)
+{
+	__u64 v = 0;
+
+	if (off < 0)
+		return 0;
+	if (h->read && off <= MAP_HEAD - 8) {
+		if (size == 1)
+			v = h->bytes[off];
+		else
+			__builtin_memcpy(&v, h->bytes + off, 8);
+	} else {
+		bpf_probe_read_user(&v, size == 1 ? 1 : 8, (void *)(h->m + off));
+	}
+	return v;
+}
+
+static __always_inline void hmap_lookup(const struct map_head *h, struct map_scan *s)
 {
 	const volatile struct ot_map_cfg *cfg = &map_cfg;
-	__u8 b = 0;
-	__u64 buckets = 0, old = 0;
+	__u8 b = map_head_field(h, cfg->hmap_b, 1);
+	__u64 buckets = map_head_field(h, cfg->hmap_buckets, 8);
+	__u64 old = map_head_field(h, cfg->hmap_oldbuckets, 8);
 
-	bpf_probe_read_user(&b, sizeof(b), (void *)(m + cfg->hmap_b));
-	bpf_probe_read_user(&buckets, sizeof(buckets), (void *)(m + cfg->hmap_buckets));
-	bpf_probe_read_user(&old, sizeof(old), (void *)(m + cfg->hmap_oldbuckets));
 	if (b > HMAP_MAX_B)
 		b = HMAP_MAX_B;
 	s->stride = HMAP_OVERFLOW_OFF + 8;
@@ -262,13 +298,12 @@ static long swiss_table_cb(__u64 index, void *data)
  * its callback: unrolled in the program, the tables' loop made the verifier
  * walk a quarter of a million instructions (0.6-2 s to load).
  */
-static __always_inline void swiss_lookup(__u64 m, struct map_scan *s)
+static __always_inline void swiss_lookup(const struct map_head *h, struct map_scan *s)
 {
 	const volatile struct ot_map_cfg *cfg = &map_cfg;
-	__s64 dir_len = 0;
+	__s64 dir_len = (__s64)map_head_field(h, cfg->swiss_dir_len, 8);
 
-	bpf_probe_read_user(&s->dir, sizeof(s->dir), (void *)(m + cfg->swiss_dir_ptr));
-	bpf_probe_read_user(&dir_len, sizeof(dir_len), (void *)(m + cfg->swiss_dir_len));
+	s->dir = map_head_field(h, cfg->swiss_dir_ptr, 8);
 	if (!s->dir)
 		return;
 	if (dir_len == 0) { /* small map: dirPtr is the only group */
@@ -287,14 +322,17 @@ static __always_inline void swiss_lookup(__u64 m, struct map_scan *s)
  */
 static __always_inline int go_header_lookup(__u64 m, struct map_scan *s)
 {
-	__u64 count = 0;
+	struct map_head h;
 
-	if (!m || bpf_probe_read_user(&count, sizeof(count), (void *)(m + map_cfg.count)) || !count)
+	if (!m)
+		return 0;
+	map_head_read(&h, m);
+	if (!map_head_field(&h, map_cfg.count, 8))
 		return 0;
 	if (map_cfg.kind == OT_MAP_HMAP)
-		hmap_lookup(m, s);
+		hmap_lookup(&h, s);
 	else if (map_cfg.kind == OT_MAP_SWISS)
-		swiss_lookup(m, s);
+		swiss_lookup(&h, s);
 	return s->found;
 }
 
