@@ -39,7 +39,7 @@ const volatile struct ot_http_client_cfg http_client_cfg = {};
 /* Where a goroutine's round trip is. */
 enum client_state {
 	CLIENT_LIVE = 0, /* an attempt is in progress */
-	CLIENT_FAILED,	 /* the last attempt failed: the next end is a resent attempt's */
+	CLIENT_FAILED,	 /* the last attempt failed; a resent one is live once it has a connection */
 	CLIENT_DONE,	 /* a response came: later ends are repeats */
 };
 
@@ -210,8 +210,11 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 }
 
 /*
- * After getConn returns (pconn, err): a failure ends the attempt here; a
- * connection for a resent request is where its traceparent is registered.
+ * After getConn returns (pconn, err): a failure ends the attempt here. A
+ * connection got after a failed attempt is net/http resending the request
+ * (HTTP/1.1): that attempt is in flight from now on, and counted so if
+ * tracing ends before it does; it is also where its traceparent is
+ * registered.
  */
 SEC("uprobe")
 int http_client_conn_done(struct pt_regs *ctx)
@@ -221,12 +224,12 @@ int http_client_conn_done(struct pt_regs *ctx)
 
 	if (GO_ARG2(ctx))
 		return end_client(ctx, 0, GO_ARG2(ctx), false);
-	if (!http_client_cfg.propagate)
-		return 0; /* no claim to renew: no lookup on every connection got */
 	key = goroutine_of(ctx);
 	start = bpf_map_lookup_elem(&http_client_inflight, &key);
-	if (start && start->state == CLIENT_FAILED)
-		propagate_reclaim(key, start);
+	if (!start || start->state != CLIENT_FAILED)
+		return 0;
+	start->state = CLIENT_LIVE;
+	propagate_reclaim(key, start);
 	return 0;
 }
 

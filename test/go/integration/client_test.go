@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"otrace.test/gotests/internal/otlp"
 )
@@ -272,9 +273,13 @@ func mustAtoi(t *testing.T, s string) int {
 // second one arrives, unanswered: the client sees its idle connection die
 // under the request, which net/http resends on a new connection.
 type dropsSecondRequest struct {
-	ln   net.Listener
-	mu   sync.Mutex
-	seen map[string]int // request target -> times received
+	ln    net.Listener
+	mu    sync.Mutex
+	seen  map[string]int // request target -> times received
+	conns int            // connections accepted
+	// hold, when set, keeps the requests of every connection after the
+	// first unanswered until it is closed
+	hold chan struct{}
 }
 
 func newDropsSecondRequest(t *testing.T) *dropsSecondRequest {
@@ -298,6 +303,10 @@ func newDropsSecondRequest(t *testing.T) *dropsSecondRequest {
 
 func (d *dropsSecondRequest) serve(c net.Conn) {
 	defer c.Close()
+	d.mu.Lock()
+	later := d.conns > 0
+	d.conns++
+	d.mu.Unlock()
 	br := bufio.NewReader(c)
 	for n := 0; ; n++ {
 		req, err := http.ReadRequest(br)
@@ -308,8 +317,11 @@ func (d *dropsSecondRequest) serve(c net.Conn) {
 		d.mu.Lock()
 		d.seen[req.URL.RequestURI()]++
 		d.mu.Unlock()
-		if n == 1 {
+		if n == 1 && !later {
 			return
+		}
+		if later && d.hold != nil {
+			<-d.hold
 		}
 		fmt.Fprint(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n") // an empty body: the caller reads it all
 	}
@@ -379,4 +391,49 @@ func TestClientRetry(t *testing.T) {
 	}
 	checkSummary(t, otrace.stderr(), len(spans))
 	checkNothingLost(t, otrace.stderr())
+}
+
+// TestClientRetryInFlight: a resent attempt still waiting for its response
+// when tracing stops is in flight, counted as such (its request's server
+// span too): written + lost = the spans of the requests served, none
+// "in flight at attach".
+func TestClientRetryInFlight(t *testing.T) {
+	_, port, otrace, out := tracedFixture(t)
+	srv := newDropsSecondRequest(t)
+	srv.hold = make(chan struct{})
+	base := "http://" + srv.ln.Addr().String()
+	client := newClient()
+	if got := callVia(t, client, port, url.Values{"to": {base + "/r?c=first"}}, "retry/first"); got != "200\n" {
+		t.Fatalf("first: the fixture's call answered %q, want 200", got)
+	}
+	held := make(chan error, 1)
+	go func() {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/call?%s", port,
+			url.Values{"to": {base + "/r?c=held"}}.Encode()))
+		if err == nil {
+			resp.Body.Close()
+		}
+		held <- err
+	}()
+	deadline := time.Now().Add(exitTimeout)
+	for srv.times("/r?c=held") < 2 {
+		if time.Now().After(deadline) {
+			close(srv.hold)
+			t.Fatalf("the server saw the held request %d times, want 2 (net/http did not resend it)", srv.times("/r?c=held"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	otrace.signal(t, syscall.SIGTERM)
+	otrace.expectExit(t, exitTimeout, 0)
+	close(srv.hold)
+	if err := <-held; err != nil {
+		t.Errorf("the held call, released: %v", err)
+	}
+	spans := readOutput(t, out)
+	// first call: its server and client span; held call: its failed attempt
+	// written, its resent attempt and its server span in flight
+	checkAccounting(t, exitLine(t, otrace.stderr()), len(spans), 5, 2)
+	if got := clientSpansTo(spans, "c=held"); len(got) != 1 || got[0].StatusCode != statusError {
+		t.Errorf("held call: %d client spans written, want its failed first attempt alone", len(got))
+	}
 }
