@@ -1,9 +1,9 @@
 set terminal pngcairo size 1280,800 font 'sans,12'
 set output '../latency.png'
-set title "Latency by percentile at 19700 req/s, 3 round(s) of 60 s per configuration (wrk2hdr, corrected for coordinated omission)\notrace 0.1.0, 2026-11-22, 25% of none's saturation"
+set title "Latency by percentile at 12100 req/s, 3 round(s) of 60 s per configuration (wrk2hdr, corrected for coordinated omission)"
 set logscale x
-set xrange [1:10000000]
-set xtics ("0%%" 1, "90%%" 10, "99%%" 100, "99.9%%" 1000, "99.99%%" 10000, "99.999%%" 100000, "99.9999%%" 1000000, "99.99999%%" 10000000)
+set xrange [1:1000000]
+set xtics ("0%%" 1, "90%%" 10, "99%%" 100, "99.9%%" 1000, "99.99%%" 10000, "99.999%%" 100000, "99.9999%%" 1000000)
 set xlabel 'percentile'
 set ylabel 'latency (ms)'
 set yrange [0:*]
@@ -11,31 +11,31 @@ set grid xtics ytics
 set key below horizontal
 set border 3
 set tics nomirror
-plot 'latency-none-r1.dat' using 1:2 with lines lw 2 lc rgb '#333333' title 'none (medians: p99.9 1.91, max 7.71 ms)', \
+plot 'latency-none-r1.dat' using 1:2 with lines lw 2 lc rgb '#333333' title 'none (medians: p99.9 4.97, max 15.86 ms)', \
      'latency-none-r2.dat' using 1:2 with lines lw 2 lc rgb '#333333' notitle, \
      'latency-none-r3.dat' using 1:2 with lines lw 2 lc rgb '#333333' notitle, \
-     'latency-manual-r1.dat' using 1:2 with lines lw 2 lc rgb '#d95f02' title 'manual (medians: p99.9 1790.97, max 1870.00 ms)', \
+     'latency-manual-r1.dat' using 1:2 with lines lw 2 lc rgb '#d95f02' title 'manual (medians: p99.9 13.94, max 22.93 ms)', \
      'latency-manual-r2.dat' using 1:2 with lines lw 2 lc rgb '#d95f02' notitle, \
      'latency-manual-r3.dat' using 1:2 with lines lw 2 lc rgb '#d95f02' notitle, \
-     'latency-otrace-r1.dat' using 1:2 with lines lw 2 lc rgb '#1b9e77' title 'otrace (medians: p99.9 1.80, max 7.92 ms)', \
+     'latency-otrace-r1.dat' using 1:2 with lines lw 2 lc rgb '#1b9e77' title 'otrace (medians: p99.9 6.94, max 18.81 ms)', \
      'latency-otrace-r2.dat' using 1:2 with lines lw 2 lc rgb '#1b9e77' notitle, \
      'latency-otrace-r3.dat' using 1:2 with lines lw 2 lc rgb '#1b9e77' notitle, \
-     'latency-entry-ret-r1.dat' using 1:2 with lines lw 2 lc rgb '#7570b3' title 'entry-ret (medians: p99.9 921.09, max 1151.94 ms)', \
+     'latency-entry-ret-r1.dat' using 1:2 with lines lw 2 lc rgb '#7570b3' title 'entry-ret (medians: p99.9 73.98, max 100.30 ms)', \
      'latency-entry-ret-r2.dat' using 1:2 with lines lw 2 lc rgb '#7570b3' notitle, \
      'latency-entry-ret-r3.dat' using 1:2 with lines lw 2 lc rgb '#7570b3' notitle
 set output '../latency-logy.png'
 set logscale y
 set yrange [*:*]
 set ylabel 'latency (ms, log scale)'
-plot 'latency-none-r1.dat' using 1:2 with lines lw 2 lc rgb '#333333' title 'none (medians: p99.9 1.91, max 7.71 ms)', \
+plot 'latency-none-r1.dat' using 1:2 with lines lw 2 lc rgb '#333333' title 'none (medians: p99.9 4.97, max 15.86 ms)', \
      'latency-none-r2.dat' using 1:2 with lines lw 2 lc rgb '#333333' notitle, \
      'latency-none-r3.dat' using 1:2 with lines lw 2 lc rgb '#333333' notitle, \
-     'latency-manual-r1.dat' using 1:2 with lines lw 2 lc rgb '#d95f02' title 'manual (medians: p99.9 1790.97, max 1870.00 ms)', \
+     'latency-manual-r1.dat' using 1:2 with lines lw 2 lc rgb '#d95f02' title 'manual (medians: p99.9 13.94, max 22.93 ms)', \
      'latency-manual-r2.dat' using 1:2 with lines lw 2 lc rgb '#d95f02' notitle, \
      'latency-manual-r3.dat' using 1:2 with lines lw 2 lc rgb '#d95f02' notitle, \
-     'latency-otrace-r1.dat' using 1:2 with lines lw 2 lc rgb '#1b9e77' title 'otrace (medians: p99.9 1.80, max 7.92 ms)', \
+     'latency-otrace-r1.dat' using 1:2 with lines lw 2 lc rgb '#1b9e77' title 'otrace (medians: p99.9 6.94, max 18.81 ms)', \
      'latency-otrace-r2.dat' using 1:2 with lines lw 2 lc rgb '#1b9e77' notitle, \
      'latency-otrace-r3.dat' using 1:2 with lines lw 2 lc rgb '#1b9e77' notitle, \
-     'latency-entry-ret-r1.dat' using 1:2 with lines lw 2 lc rgb '#7570b3' title 'entry-ret (medians: p99.9 921.09, max 1151.94 ms)', \
+     'latency-entry-ret-r1.dat' using 1:2 with lines lw 2 lc rgb '#7570b3' title 'entry-ret (medians: p99.9 73.98, max 100.30 ms)', \
      'latency-entry-ret-r2.dat' using 1:2 with lines lw 2 lc rgb '#7570b3' notitle, \
      'latency-entry-ret-r3.dat' using 1:2 with lines lw 2 lc rgb '#7570b3' notitle
