@@ -32,8 +32,13 @@ int goroutine_spawn(struct pt_regs *ctx)
 	parent.g = m ? read_ptr(m + cfg->m_curg) : 0;
 	gs = parent.g ? bpf_map_lookup_elem(&goroutine_spans, &parent) : NULL;
 	if (!gs || !gs->live) {
-		/* a reused g: what its earlier life left there is not its parent's */
-		bpf_map_delete_elem(&goroutine_spans, &child);
+		/*
+		 * a reused g: what its earlier life left there is not its parent's.
+		 * Looked up first: most have nothing there, and a lookup takes no
+		 * lock where a delete locks its bucket.
+		 */
+		if (bpf_map_lookup_elem(&goroutine_spans, &child))
+			bpf_map_delete_elem(&goroutine_spans, &child);
 		return 0;
 	}
 	inherited.ids = gs->ids;
