@@ -6,8 +6,10 @@
  * tables of Go >= 1.24. Offsets of the map headers come from user space
  * (struct ot_map_cfg); the bucket/slot geometry follows from the key
  * and element types (string: 16 bytes, []string: 24 bytes), which the Go ABI
- * fixes on amd64. Every slot is visited, so no hash function is needed; the
- * loops are bounded and run through bpf_loop to keep verification cheap.
+ * fixes on amd64. Every slot is visited, so no hash function is needed. The
+ * loops are bounded and cheap to verify: over tables, groups and buckets they
+ * run through bpf_loop; a group's or a bucket's slots are checked, unrolled,
+ * in global functions, which the verifier checks once each.
  */
 #ifndef OTRACE_GO_MAP_H
 #define OTRACE_GO_MAP_H
@@ -132,19 +134,25 @@ static __always_inline __u8 *map_chunk(void)
 }
 
 /*
- * The slots of the bucket at s->group, copied into chunk: 1 once every key
- * has been found. Unrolled: in a global function the verifier walks them
- * once, and bpf_loop would need s on this function's stack.
+ * The slots of the bucket (swiss: false) or group (swiss: true) at group,
+ * copied into chunk: 1 once every key has been found. A bucket's slot is
+ * full when its tophash is at least HMAP_MIN_TOPHASH, a group's when its
+ * control byte has the high bit clear. Unrolled: in a global function the
+ * verifier walks them once, and bpf_loop would need s on that function's
+ * stack.
  */
-static __always_inline int hmap_slots_scan(struct map_scan *s, const __u8 *chunk)
+static __always_inline int slots_scan(struct map_scan *s, const __u8 *chunk, __u64 group,
+				      bool swiss)
 {
 	for (int i = 0; i < GO_MAP_SLOTS; i++) {
+		__u64 key_off = swiss ? 8 + i * SWISS_SLOT_SIZE : HMAP_KEYS_OFF + i * GO_STRING_SIZE;
+		__u64 elem_off = swiss ? key_off + GO_STRING_SIZE : HMAP_ELEMS_OFF + i * GO_SLICE_SIZE;
 		struct go_string k;
 
-		if (chunk[i] < HMAP_MIN_TOPHASH)
+		if (swiss ? chunk[i] & 0x80 : chunk[i] < HMAP_MIN_TOPHASH)
 			continue;
-		__builtin_memcpy(&k, chunk + HMAP_KEYS_OFF + i * GO_STRING_SIZE, sizeof(k));
-		if (ot_map_slot_check(s, k.ptr, k.len, s->group + HMAP_ELEMS_OFF + i * GO_SLICE_SIZE))
+		__builtin_memcpy(&k, chunk + key_off, sizeof(k));
+		if (ot_map_slot_check(s, k.ptr, k.len, group + elem_off))
 			return 1;
 	}
 	return 0;
@@ -161,7 +169,7 @@ __attribute__((noinline)) int ot_hmap_chain_scan(struct map_scan *s, __u64 bucke
 		if (!chunk || bpf_probe_read_user(chunk, MAP_CHUNK_MAX, (void *)bucket))
 			return 0;
 		s->group = bucket;
-		if (hmap_slots_scan(s, chunk))
+		if (slots_scan(s, chunk, bucket, false))
 			return 1;
 		__builtin_memcpy(&bucket, chunk + HMAP_OVERFLOW_OFF, sizeof(bucket));
 	}
@@ -189,17 +197,7 @@ __attribute__((noinline)) int ot_swiss_group_scan(struct map_scan *s, __u64 grou
 	if (!chunk || bpf_probe_read_user(chunk, SWISS_GROUP_SIZE, (void *)group))
 		return 0;
 	s->group = group;
-	for (int i = 0; i < GO_MAP_SLOTS; i++) {
-		__u64 off = 8 + i * SWISS_SLOT_SIZE;
-		struct go_string k;
-
-		if (chunk[i] & 0x80)
-			continue;
-		__builtin_memcpy(&k, chunk + off, sizeof(k));
-		if (ot_map_slot_check(s, k.ptr, k.len, group + off + GO_STRING_SIZE))
-			return 1;
-	}
-	return 0;
+	return slots_scan(s, chunk, group, true);
 }
 
 static long swiss_group_cb(__u64 index, void *data)
@@ -294,9 +292,9 @@ static long swiss_table_cb(__u64 index, void *data)
 }
 
 /*
- * Every loop runs through bpf_loop, so that each scan is verified once, in
- * its callback: unrolled in the program, the tables' loop made the verifier
- * walk a quarter of a million instructions (0.6-2 s to load).
+ * The tables' and groups' loops run through bpf_loop: unrolled in the
+ * program, the tables' loop made the verifier walk a quarter of a million
+ * instructions (0.6-2 s to load).
  */
 static __always_inline void swiss_lookup(const struct map_head *h, struct map_scan *s)
 {

@@ -405,16 +405,9 @@ static void attachment__destroy(struct attachment *a)
 /* Keeps a (taking it over: it is destroyed when it cannot be kept). */
 static int keep_link(struct tracer *t, struct attachment a)
 {
-	if (t->nlinks == t->links_cap) {
-		size_t cap = t->links_cap ? t->links_cap * 2 : PLAN_MAX_PROBES;
-		struct attachment *links = realloc(t->links, cap * sizeof(*links));
-
-		if (!links) {
-			attachment__destroy(&a);
-			return -ENOMEM;
-		}
-		t->links = links;
-		t->links_cap = cap;
+	if (grow((void **)&t->links, sizeof(*t->links), t->nlinks, &t->links_cap)) {
+		attachment__destroy(&a);
+		return -ENOMEM;
 	}
 	t->links[t->nlinks++] = a;
 	return 0;
