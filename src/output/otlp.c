@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "otlp.h"
 #include "utf8.h"
+#include "word_scan.h"
 
 bool otlp_buf__grow(struct otlp_buf *b, size_t more)
 {
@@ -42,19 +43,31 @@ static inline void put(struct otlp_buf *b, const char *s, size_t n)
 
 #define PUT_LIT(b, lit) put((b), (lit), sizeof(lit) - 1)
 
+/* "00".."99": two decimal digits per step, a division where there were two */
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+				     "25262728293031323334353637383940414243444546474849"
+				     "50515253545556575859606162636465666768697071727374"
+				     "75767778798081828384858687888990919293949596979899";
+
 static void put_u64(struct otlp_buf *b, uint64_t v)
 {
 	char tmp[20];
-	int n = 0;
+	int n = sizeof(tmp);
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	if (!reserve(b, (size_t)n))
-		return;
-	while (n)
-		b->data[b->len++] = tmp[--n];
+	while (v >= 100) {
+		unsigned int r = (unsigned int)(v % 100);
+
+		v /= 100;
+		n -= 2;
+		memcpy(tmp + n, digit_pairs + 2 * r, 2);
+	}
+	if (v >= 10) {
+		n -= 2;
+		memcpy(tmp + n, digit_pairs + 2 * v, 2);
+	} else {
+		tmp[--n] = (char)('0' + v);
+	}
+	put(b, tmp + n, sizeof(tmp) - (size_t)n);
 }
 
 static void put_i64(struct otlp_buf *b, int64_t v)
@@ -124,8 +137,20 @@ static char *escape_byte(char *o, unsigned char c)
 }
 
 /*
+ * True when one of the eight bytes in w needs a look of its own: a control
+ * byte, quote or backslash (escaped), or a byte >= 0x80 (part of a UTF-8
+ * sequence to check).
+ */
+static inline bool word_needs_look(uint64_t w)
+{
+	return word_has_high(w) || word_has_below(w, 0x20) || word_has(w, '"') ||
+	       word_has(w, '\\');
+}
+
+/*
  * Writes s as a string literal, checking UTF-8 on the way. Returns false,
- * leaving the buffer as it was, when s holds ill-formed UTF-8.
+ * leaving the buffer as it was, when s holds ill-formed UTF-8. Plain ASCII
+ * text is copied eight bytes at a time.
  */
 static bool put_escaped(struct otlp_buf *b, const char *s, size_t len)
 {
@@ -138,9 +163,20 @@ static bool put_escaped(struct otlp_buf *b, const char *s, size_t len)
 	o = b->data + b->len;
 	*o++ = '"';
 	for (size_t i = 0; i < len;) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c;
+		uint64_t w;
 		int n;
 
+		if (len - i >= sizeof(w)) {
+			w = word_at(s + i);
+			if (!word_needs_look(w)) {
+				memcpy(o, &w, sizeof(w));
+				o += sizeof(w);
+				i += sizeof(w);
+				continue;
+			}
+		}
+		c = (unsigned char)s[i];
 		if (c < 0x80) {
 			if (must_escape[c])
 				o = escape_byte(o, c);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "validate.h"
+#include "word_scan.h"
 
 bool validate__token(const char *s, size_t len)
 {
@@ -19,13 +20,23 @@ bool validate__token(const char *s, size_t len)
 	return true;
 }
 
-/* No control byte (C0, DEL) but those allowed. */
+/* No control byte (C0, DEL) but those allowed; a word at a time where it has none at all. */
 static bool no_controls(const char *s, size_t len, bool lines)
 {
 	if (len > VALIDATE_TEXT_MAX)
 		return false;
 	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c;
+
+		if (len - i >= sizeof(uint64_t)) {
+			uint64_t w = word_at(s + i);
+
+			if (!word_has_below(w, 0x20) && !word_has(w, 0x7f)) {
+				i += sizeof(uint64_t) - 1;
+				continue;
+			}
+		}
+		c = (unsigned char)s[i];
 
 		if (c == '\t' || (lines && (c == '\n' || c == '\r')))
 			continue;

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <jansson.h>
 
 #include "otlp.h"
@@ -229,6 +232,118 @@ static void test_every_byte(void)
 	otlp_buf__free(&buf);
 }
 
+/*
+ * The literal of a string as the byte-at-a-time rules make it: quote,
+ * backslash and control bytes escaped, everything else (valid UTF-8 here)
+ * as it is.
+ */
+static size_t reference_literal(const char *in, size_t n, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	out[o++] = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20) {
+			const char *named = c == '\n' ? "n" : c == '\r' ? "r" : c == '\t' ? "t" :
+					    c == '\b' ? "b" : c == '\f' ? "f" : NULL;
+
+			out[o++] = '\\';
+			if (named) {
+				out[o++] = named[0];
+			} else {
+				memcpy(out + o, "u00", 3);
+				o += 3;
+				out[o++] = hex[c >> 4];
+				out[o++] = hex[c & 0xf];
+			}
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o++] = '"';
+	return o;
+}
+
+/*
+ * Strings long enough for the eight-bytes-at-a-time copy: every byte value
+ * at every offset of a 24-byte string, as the only byte that is not a plain
+ * letter and beside others; UTF-8 sequences across word boundaries; and
+ * ill-formed bytes at every offset, repaired to U+FFFD.
+ */
+static void test_long_strings(void)
+{
+	struct otlp_buf buf = {};
+	char in[24], want[6 * sizeof(in) + 8];
+	size_t wn;
+
+	for (int c = 0; c < 0x80; c++) {
+		for (size_t at = 0; at < sizeof(in); at++) {
+			memset(in, 'a', sizeof(in));
+			in[at] = (char)c;
+			if (at + 9 < sizeof(in))
+				in[at + 9] = (char)(0x7f - c); /* a second odd byte in the next word */
+			buf.len = 0;
+			otlp__append_string(&buf, in, sizeof(in), false);
+			wn = reference_literal(in, sizeof(in), want);
+			CHECK(buf.len == wn && !memcmp(buf.data, want, wn));
+		}
+	}
+	for (size_t at = 0; at + 3 <= sizeof(in); at++) {
+		memset(in, 'b', sizeof(in));
+		memcpy(in + at, "\xe2\x82\xac", 3); /* U+20AC, straddling words at 6 and 7 */
+		buf.len = 0;
+		otlp__append_string(&buf, in, sizeof(in), false);
+		wn = reference_literal(in, sizeof(in), want);
+		CHECK(buf.len == wn && !memcmp(buf.data, want, wn));
+
+		in[at + 2] = 'x'; /* cut short: ill-formed, one U+FFFD for the two bytes */
+		buf.len = 0;
+		otlp__append_string(&buf, in, sizeof(in), false);
+		memset(want, 'b', sizeof(in) + 1);
+		memcpy(want + at, "\xef\xbf\xbdx", 4);
+		wn = reference_literal(want, sizeof(in) + 1, want + 64);
+		CHECK(buf.len == wn && !memcmp(buf.data, want + 64, wn));
+	}
+	otlp_buf__free(&buf);
+}
+
+/* Integers in their decimal form, every digit count and its edges. */
+static void test_integers(struct span_assembler *sa)
+{
+	static const uint64_t values[] = { 0,	 1,    9,    10,    11,	    99,	   100,	 101,
+					   999,	 1000, 12345, 99999, 100000, 1000001,
+					   1764000000123456789ULL, 9999999999999999999ULL,
+					   10000000000000000000ULL, UINT64_MAX };
+	struct ot_http_server_rec r;
+	struct span s;
+	const struct span *ptr = &s;
+	char want[32];
+	json_t *doc, *sp;
+
+	http_record(&r);
+	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		s.start_unix_ns = values[i];
+		s.end_unix_ns = UINT64_MAX - values[i];
+		doc = encode_and_parse(&ptr, 1);
+		if (!doc)
+			return;
+		sp = json_array_get(json_object_get(json_array_get(json_object_get(json_array_get(
+			json_object_get(doc, "resourceSpans"), 0), "scopeSpans"), 0), "spans"), 0);
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)values[i]);
+		CHECK_STR(json_string_value(json_object_get(sp, "startTimeUnixNano")), want);
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)(UINT64_MAX - values[i]));
+		CHECK_STR(json_string_value(json_object_get(sp, "endTimeUnixNano")), want);
+		json_decref(doc);
+	}
+}
+
 int main(void)
 {
 	struct span_assembler *sa;
@@ -239,6 +354,8 @@ int main(void)
 	test_escaping(sa);
 	test_batch(sa);
 	test_every_byte();
+	test_long_strings();
+	test_integers(sa);
 	span_assembler__free(sa);
 	return ut_summary();
 }

@@ -48,6 +48,33 @@ static void test_text(void)
 	CHECK(!validate__line(big, sizeof(big)));
 }
 
+/*
+ * Every byte value at every offset of a 24-byte line, alone and beside a
+ * byte >= 0x80 (whose borrow must not hide it or fake one): refused exactly
+ * when it is a control byte the kind of text does not allow.
+ */
+static void test_text_every_offset(void)
+{
+	char s[24];
+
+	for (int c = 0; c < 0x100; c++) {
+		bool control = c < 0x20 || c == 0x7f;
+		bool in_line = !control || c == '\t';
+		bool in_text = in_line || c == '\n' || c == '\r';
+
+		for (size_t at = 0; at < sizeof(s); at++) {
+			memset(s, 'a', sizeof(s));
+			s[at] = (char)c;
+			CHECK(validate__line(s, sizeof(s)) == in_line);
+			CHECK(validate__text(s, sizeof(s)) == in_text);
+			s[at ^ 1] = (char)0xff;
+			CHECK(validate__line(s, sizeof(s)) == in_line);
+			s[at ^ 1] = (char)0x80;
+			CHECK(validate__text(s, sizeof(s)) == in_text);
+		}
+	}
+}
+
 static void test_numbers(void)
 {
 	CHECK(validate__http_status(100) && validate__http_status(200));
@@ -92,6 +119,7 @@ int main(void)
 {
 	test_tokens();
 	test_text();
+	test_text_every_offset();
 	test_numbers();
 	test_ids();
 	test_semconv();
