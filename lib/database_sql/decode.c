@@ -46,7 +46,7 @@ int database_sql__decode(const struct span_decoding *d, const void *rec, size_t 
 	struct sql_summary sum;
 	size_t qlen;
 
-	if (size < sizeof(*r) || !(r = span__keep_record(s, rec, sizeof(*r))))
+	if (size < sizeof(*r) || !(r = span__read_record(s, rec, sizeof(*r))))
 		return -EINVAL;
 	qlen = span__captured(r->query_len, OT_DB_QUERY_CAP);
 	system = db_system(d, r->pid, r->conn_itab);

@@ -70,7 +70,7 @@ static void test_db(struct span_assembler *sa)
 	db_record(&r);
 	r.ids.parent_span_id[0] = 9;
 	r.flags = OT_DB_HAS_PARENT;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(s.kind == SPAN_KIND_CLIENT && s.status == STATUS_UNSET);
 	CHECK(s.has_parent && s.parent_span_id[0] == 9);
 	CHECK(s.end_unix_ns - s.start_unix_ns == 300000);
@@ -84,19 +84,19 @@ static void test_db(struct span_assembler *sa)
 	/* --db-statement: the text, as captured */
 	cfg.db_statement = true;
 	span_assembler__configure(sa, &cfg);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "db.query.text", "SELECT id, name FROM items WHERE name = $1"));
 	CHECK(!find(&s, "db.query.text")->truncated);
 	/* longer than the capture, on several lines */
 	memset(r.query, 'x', sizeof(r.query));
 	memcpy(r.query, "SELECT\n\tid\r\nFROM t WHERE v IN (", 31);
 	r.query_len = OT_DB_QUERY_CAP + 100;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(find(&s, "db.query.text") && find(&s, "db.query.text")->len == OT_DB_QUERY_CAP &&
 	      find(&s, "db.query.text")->truncated);
 	/* bytes past a shorter statement (NUL) are no text: left out, counted */
 	r.query[40] = 0;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(!find(&s, "db.query.text") && s.invalid == 1);
 	SET_STR(&r, query, "SELECT id, name FROM items WHERE name = $1");
 	cfg.db_statement = false;
@@ -107,26 +107,26 @@ static void test_db(struct span_assembler *sa)
 	SET_STR(&r, query, "insert into items values (1)");
 	r.flags = OT_DB_ERROR;
 	r.error_itab = 0x500200;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(s.status == STATUS_ERROR && !s.has_parent);
 	CHECK(str_is(&s, "error.type", "*github.com/jackc/pgx/v5/pgconn.PgError"));
 	CHECK(str_is(&s, "db.operation.name", "INSERT") && name_is(&s, "INSERT items"));
 
 	/* ... and one it does not: _OTHER */
 	r.error_itab = 0x500208;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(s.status == STATUS_ERROR && str_is(&s, "error.type", "_OTHER"));
 
 	/* text without a known operation: the span is named after the system */
 	db_record(&r);
 	SET_STR(&r, query, "SELEC 1");
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(name_is(&s, "postgresql"));
 	CHECK(!find(&s, "db.operation.name") && !find(&s, "db.collection.name"));
 
 	/* an operation without a plain table: named by the operation */
 	SET_STR(&r, query, "SELECT now()");
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(name_is(&s, "SELECT") && !find(&s, "db.collection.name"));
 
 	/* a table name too long for the span name: the attribute keeps it */
@@ -136,22 +136,22 @@ static void test_db(struct span_assembler *sa)
 		memset(q + strlen(q), 't', 200);
 		memcpy(r.query, q, sizeof(q));
 		r.query_len = (__u32)strlen(q);
-		CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+		CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 		CHECK(name_is(&s, "DELETE") && find(&s, "db.collection.name")->len == 200);
 	}
 
 	/* a driver otrace does not know: the linked driver modules decide, else other_sql */
 	db_record(&r);
 	r.conn_itab = 0x500300;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "db.system.name", "other_sql"));
 	cfg.binary.plan = plan_with_db_system(&sqlite, "sqlite");
 	span_assembler__configure(sa, &cfg);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "db.system.name", "sqlite"));
 	r.conn_itab = 0; /* driverConn.ci unknown */
 	SET_STR(&r, query, "");
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "db.system.name", "sqlite") && name_is(&s, "sqlite"));
 
 	/* several binaries: each process's own decides */
@@ -159,10 +159,10 @@ static void test_db(struct span_assembler *sa)
 	span_assembler__configure(sa, &cfg);
 	db_record(&r);
 	r.conn_itab = 0;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "db.system.name", "sqlite")); /* pid 4242: the default binary */
 	r.pid = 777;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "db.system.name", "mysql"));
 
 	/* no itab names at all (stripped binary) */
@@ -171,13 +171,13 @@ static void test_db(struct span_assembler *sa)
 	db_record(&r);
 	r.flags = OT_DB_ERROR;
 	r.error_itab = 0x500200;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "db.system.name", "other_sql") && str_is(&s, "error.type", "_OTHER"));
 
 	/* a record shorter than its type's */
-	CHECK(span_assembler__decode(sa, &r, sizeof(r) - 1, &s) == -EINVAL);
+	CHECK(decode_from_ring(sa, &r, sizeof(r) - 1, &s) == -EINVAL);
 	r.hdr.size = sizeof(r) - 8; /* a header claiming less than the record */
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == -EINVAL);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == -EINVAL);
 	itab_names__free(itabs);
 }
 

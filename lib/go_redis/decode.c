@@ -191,7 +191,7 @@ int go_redis__decode(const struct span_decoding *d, const void *rec, size_t size
 	uint32_t n, total;
 	size_t len, op_len, full;
 
-	if (size < sizeof(*r) || !(r = span__keep_record(s, rec, sizeof(*r))))
+	if (size < sizeof(*r) || !(r = span__read_record(s, rec, sizeof(*r))))
 		return -EINVAL;
 	if (r->kind < OT_REDIS_COMMAND || r->kind > OT_REDIS_TX)
 		return -EINVAL;

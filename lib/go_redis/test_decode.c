@@ -60,7 +60,7 @@ static void test_command(struct span_assembler *sa)
 
 	configure(sa, NULL, false);
 	redis_record(&r);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(s.kind == SPAN_KIND_CLIENT && s.status == STATUS_UNSET);
 	CHECK(s.has_parent && s.parent_span_id[0] == 9);
 	CHECK(s.end_unix_ns - s.start_unix_ns == 200000);
@@ -75,13 +75,13 @@ static void test_command(struct span_assembler *sa)
 	/* --db-statement: every argument is a '?' */
 	configure(sa, NULL, true);
 	set_cmd(&r.cmds[0], "set", 5);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "db.query.text", "SET ? ? ? ?") && name_is(&s, "SET"));
 	CHECK(!find(&s, "db.query.text")->truncated);
 
 	/* module commands keep their dot */
 	set_cmd(&r.cmds[0], "json.get", 2);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "db.operation.name", "JSON.GET"));
 
 	/* a name otrace cannot vouch for: no operation, no text, named after the system */
@@ -93,7 +93,7 @@ static void test_command(struct span_assembler *sa)
 			set_cmd(&r.cmds[0], "ge t\n", 2);
 		else
 			r.cmds[0].name_len = OT_REDIS_NAME_CAP + 1; /* cut short */
-		CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+		CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 		CHECK(name_is(&s, "redis") && !find(&s, "db.operation.name"));
 		CHECK(!find(&s, "db.query.text"));
 	}
@@ -101,14 +101,14 @@ static void test_command(struct span_assembler *sa)
 	/* a unix socket; an address cut short; no Options fields known */
 	redis_record(&r);
 	SET_STR(&r, addr, "/run/redis/redis.sock");
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "server.address", "/run/redis/redis.sock") && !find(&s, "server.port"));
 	r.addr_len = OT_HOST_CAP + 10;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(!find(&s, "server.address"));
 	r.addr_len = 0;
 	r.flags &= ~OT_REDIS_HAS_DB;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(!find(&s, "server.address") && !find(&s, "db.namespace"));
 }
 
@@ -125,7 +125,7 @@ static void test_batches(struct span_assembler *sa)
 	set_cmd(&r.cmds[0], "set", 3);
 	set_cmd(&r.cmds[1], "incr", 2);
 	set_cmd(&r.cmds[2], "get", 2);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(name_is(&s, "PIPELINE") && str_is(&s, "db.operation.name", "PIPELINE"));
 	CHECK(int_is(&s, "db.operation.batch.size", 3));
 	CHECK(str_is(&s, "db.query.text", "SET ? ?; INCR ?; GET ?"));
@@ -133,20 +133,20 @@ static void test_batches(struct span_assembler *sa)
 	/* the same command: PIPELINE GET */
 	set_cmd(&r.cmds[0], "get", 2);
 	set_cmd(&r.cmds[1], "GET", 2);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(name_is(&s, "PIPELINE GET") && int_is(&s, "db.operation.batch.size", 3));
 
 	/* more commands than the record keeps: not known to be the same; text cut */
 	r.ncmds = 20;
 	for (int i = 0; i < OT_REDIS_CMDS; i++)
 		set_cmd(&r.cmds[i], "get", 2);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(name_is(&s, "PIPELINE") && int_is(&s, "db.operation.batch.size", 20));
 	CHECK(find(&s, "db.query.text")->truncated);
 
 	/* a single command in a pipeline: not a batch, but still pipelined */
 	r.ncmds = 1;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(name_is(&s, "PIPELINE GET") && !find(&s, "db.operation.batch.size"));
 
 	/* a transaction: MULTI and EXEC are go-redis's, not the application's */
@@ -157,16 +157,16 @@ static void test_batches(struct span_assembler *sa)
 	set_cmd(&r.cmds[1], "incr", 2);
 	set_cmd(&r.cmds[2], "incr", 2);
 	set_cmd(&r.cmds[3], "exec", 1);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(name_is(&s, "MULTI INCR") && int_is(&s, "db.operation.batch.size", 2));
 	CHECK(str_is(&s, "db.query.text", "INCR ?; INCR ?"));
 	r.ncmds = 3;
 	set_cmd(&r.cmds[2], "exec", 1);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(name_is(&s, "MULTI INCR") && !find(&s, "db.operation.batch.size"));
 	r.ncmds = 2; /* an empty transaction: a batch of none */
 	set_cmd(&r.cmds[1], "exec", 1);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(name_is(&s, "MULTI") && int_is(&s, "db.operation.batch.size", 0));
 }
 
@@ -194,7 +194,7 @@ static void test_errors(struct span_assembler *sa)
 		set_cmd(&r.cmds[0], "lpush", 3);
 		set_error(&r, OT_REDIS_ERROR_STRING, 0x600100,
 			  "WRONGTYPE Operation against a key holding the wrong kind of value");
-		CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+		CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 		CHECK(s.status == STATUS_ERROR && name_is(&s, "LPUSH"));
 		CHECK(str_is(&s, "db.response.status_code", "WRONGTYPE"));
 		CHECK(str_is(&s, "error.type", "WRONGTYPE"));
@@ -202,7 +202,7 @@ static void test_errors(struct span_assembler *sa)
 		/* redis.Nil: a missing key is an answer, not an error */
 		redis_record(&r);
 		set_error(&r, OT_REDIS_ERROR_STRING, 0x600100, "redis: nil");
-		CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+		CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 		CHECK(s.status == STATUS_UNSET && !find(&s, "error.type"));
 	}
 
@@ -210,51 +210,51 @@ static void test_errors(struct span_assembler *sa)
 	configure(sa, itabs, false);
 	redis_record(&r);
 	set_error(&r, OT_REDIS_ERROR_MSG, 0x600200, "LOADING Redis is loading the dataset");
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "db.response.status_code", "LOADING"));
 
 	/* not a reply: the Go type, whatever the message says */
 	redis_record(&r);
 	set_error(&r, OT_REDIS_ERROR_MSG, 0x600400, "EOF");
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(s.status == STATUS_ERROR && str_is(&s, "error.type", "*errors.errorString"));
 	CHECK(!find(&s, "db.response.status_code"));
 	redis_record(&r);
 	set_error(&r, OT_REDIS_NO_CONN, 0x600300, "");
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(s.status == STATUS_ERROR && str_is(&s, "error.type", "*net.OpError"));
 
 	/* a reply of a string type without a prefix; a string-typed error that is not go-redis's */
 	redis_record(&r);
 	set_error(&r, OT_REDIS_ERROR_STRING, 0x600100, "weird reply");
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(s.status == STATUS_ERROR && !find(&s, "db.response.status_code"));
 	CHECK(str_is(&s, "error.type", "github.com/redis/go-redis/v9/internal/proto.RedisError"));
 	redis_record(&r);
 	set_error(&r, OT_REDIS_ERROR_STRING, 0x600300, "ERR looks like a reply");
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "error.type", "*net.OpError") && !find(&s, "db.response.status_code"));
 
 	/* unnamed (stripped): only a string type is taken for a reply */
 	configure(sa, NULL, false);
 	redis_record(&r);
 	set_error(&r, OT_REDIS_ERROR_MSG, 0x600400, "EOF");
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "error.type", "_OTHER") && !find(&s, "db.response.status_code"));
 	redis_record(&r);
 	set_error(&r, OT_REDIS_ERROR_MSG, 0x600200, "LOADING Redis is loading the dataset");
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "error.type", "_OTHER"));
 	redis_record(&r);
 	set_error(&r, 0, 0x600300, "");
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(s.status == STATUS_ERROR && str_is(&s, "error.type", "_OTHER"));
 
 	/* records that are not go-redis's */
 	redis_record(&r);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r) - 1, &s) == -EINVAL);
+	CHECK(decode_from_ring(sa, &r, sizeof(r) - 1, &s) == -EINVAL);
 	r.kind = 7;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == -EINVAL);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == -EINVAL);
 	itab_names__free(itabs);
 }
 

@@ -104,7 +104,7 @@ int grpc__decode(const struct span_decoding *d, const void *rec, size_t size, st
 	const char *method, *code_name;
 	char code_buf[16];
 
-	if (size < sizeof(*r) || !(r = span__keep_record(s, rec, sizeof(*r))))
+	if (size < sizeof(*r) || !(r = span__read_record(s, rec, sizeof(*r))))
 		return -EINVAL;
 	server = r->hdr.type == OT_REC_GRPC_SERVER;
 	mlen = span__captured(r->method_len, OT_GRPC_METHOD_CAP);

@@ -44,7 +44,7 @@ int kafka_go__decode(const struct span_decoding *d, const void *rec, size_t size
 	const char *op;
 	bool send, topic;
 
-	if (size < sizeof(*r) || !(r = span__keep_record(s, rec, sizeof(*r))))
+	if (size < sizeof(*r) || !(r = span__read_record(s, rec, sizeof(*r))))
 		return -EINVAL;
 	send = r->hdr.type == OT_REC_KAFKA_SEND;
 	op = send ? "send" : "receive";

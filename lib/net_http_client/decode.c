@@ -16,7 +16,7 @@ int net_http_client__decode(const struct span_decoding *d, const void *rec, size
 	char *url = s->scratch;
 	bool known;
 
-	if (size < sizeof(*r) || !(r = span__keep_record(s, rec, sizeof(*r))))
+	if (size < sizeof(*r) || !(r = span__read_record(s, rec, sizeof(*r))))
 		return -EINVAL;
 	mlen = span__captured(r->method_len, OT_METHOD_CAP);
 	span__set_identity(d, s, SPAN_KIND_CLIENT, r->pid, r->start_ns, r->end_ns, &r->ids,

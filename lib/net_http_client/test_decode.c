@@ -35,7 +35,7 @@ static void test_http_client(struct span_assembler *sa)
 	struct span s;
 
 	http_client_record(&r);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(s.kind == SPAN_KIND_CLIENT && s.status == STATUS_UNSET);
 	CHECK(s.name_len == 3 && !memcmp(s.name, "GET", 3));
 	CHECK(str_is(&s, "http.request.method", "GET"));
@@ -51,7 +51,7 @@ static void test_http_client(struct span_assembler *sa)
 	r.status = 404;
 	SET_STR(&r, host, "127.0.0.1:8080");
 	SET_STR(&r, scheme, "http");
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(s.status == STATUS_ERROR && str_is(&s, "error.type", "404"));
 	CHECK(int_is(&s, "server.port", 8080));
 
@@ -59,7 +59,7 @@ static void test_http_client(struct span_assembler *sa)
 	http_client_record(&r);
 	r.status = 0;
 	r.flags |= OT_HTTP_CLIENT_TRANSPORT_ERROR;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(s.status == STATUS_ERROR && str_is(&s, "error.type", "_OTHER"));
 	CHECK(!find(&s, "http.response.status_code"));
 }
@@ -73,27 +73,27 @@ static void test_http_client_values(struct span_assembler *sa)
 	/* a resent attempt */
 	http_client_record(&r);
 	r.resend_count = 1;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(int_is(&s, "http.request.resend_count", 1));
 	http_client_record(&r);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(!find(&s, "http.request.resend_count"));
 
 	/* the host's end cut off: no server.address, no default port */
 	http_client_record(&r);
 	memset(r.host, 'h', sizeof(r.host));
 	r.host_len = OT_HOST_CAP + 7;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(!find(&s, "server.address") && !find(&s, "server.port"));
 	/* cut in the port: the host only */
 	memcpy(r.host + OT_HOST_CAP - 3, ":45", 3);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(find(&s, "server.address") && !find(&s, "server.port"));
 
 	/* a pointer read as the status: left out, not an error */
 	http_client_record(&r);
 	r.status = 0xc000123456;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(!find(&s, "http.response.status_code") && s.status == STATUS_UNSET && s.invalid == 1);
 }
 
@@ -146,7 +146,7 @@ static void test_url_full(struct span_assembler *sa)
 	http_client_record(&r);
 	r.flags |= OT_HTTP_CLIENT_USERINFO;
 	SET_STR(&r, fragment, "top");
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "url.full",
 		     "https://REDACTED:REDACTED@api.example.com/v1/items?a=1&sig=REDACTED&b=2#top"));
 }

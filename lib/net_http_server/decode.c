@@ -83,7 +83,7 @@ int net_http_server__decode(const struct span_decoding *d, const void *rec, size
 	size_t mlen, rlen = 0;
 	int64_t status;
 
-	if (size < sizeof(*r) || !(r = span__keep_record(s, rec, sizeof(*r))))
+	if (size < sizeof(*r) || !(r = span__read_record(s, rec, sizeof(*r))))
 		return -EINVAL;
 	mlen = span__captured(r->method_len, OT_METHOD_CAP);
 	tls = r->flags & OT_HTTP_TLS;

@@ -115,6 +115,23 @@ const void *span__library_data(const struct span_decoding *d, uint32_t pid)
 	return plan ? plan->libs[d->library].data : NULL;
 }
 
+/*
+ * str, or where the span keeps it when it lies in the record being decoded:
+ * copied into s->rec at its offset in the record. NULL for a string that
+ * begins in the record and runs past its end (a decoder's bug, refused).
+ */
+static const char *own_string(struct span *s, const char *str, size_t len)
+{
+	uintptr_t at = (uintptr_t)str, base = (uintptr_t)s->rec_src;
+
+	if (!s->rec_src || at < base || at >= base + s->rec_src_len)
+		return str;
+	if (len > s->rec_src_len - (at - base))
+		return NULL;
+	memcpy(s->rec + (at - base), str, len);
+	return (const char *)s->rec + (at - base);
+}
+
 static struct attr *add_attr(struct span *s, const char *key)
 {
 	struct attr *a;
@@ -133,7 +150,7 @@ static bool add_checked(struct span *s, const char *key, const char *str, size_t
 {
 	struct attr *a;
 
-	if (!valid(str, len)) {
+	if (!valid(str, len) || !(str = own_string(s, str, len))) {
 		s->invalid++;
 		return false;
 	}
@@ -193,12 +210,13 @@ size_t span__captured(uint32_t full_len, size_t cap)
 	return full_len > cap ? cap : full_len;
 }
 
-const void *span__keep_record(struct span *s, const void *rec, size_t size)
+const void *span__read_record(struct span *s, const void *rec, size_t size)
 {
 	if (size > sizeof(s->rec))
 		return NULL;
-	memcpy(s->rec, rec, size);
-	return s->rec;
+	s->rec_src = rec;
+	s->rec_src_len = size;
+	return rec;
 }
 
 int span__parse_traceparent(const char *s, size_t len, uint8_t trace_id[16],
@@ -251,7 +269,7 @@ void span__set_status_message(struct span *s, const char *buf, size_t cap, uint3
 
 	if (s->status != STATUS_ERROR || !n)
 		return;
-	if (!validate__line(buf, n)) {
+	if (!validate__line(buf, n) || !(buf = own_string(s, buf, n))) {
 		s->invalid++;
 		return;
 	}
@@ -284,6 +302,7 @@ int span_assembler__decode(struct span_assembler *sa, const void *data, size_t s
 	const struct library *lib;
 	struct span_decoding d = { .sa = sa };
 	struct ot_rec_hdr hdr;
+	int err;
 
 	if (size < sizeof(hdr))
 		return -EINVAL;
@@ -294,8 +313,10 @@ int span_assembler__decode(struct span_assembler *sa, const void *data, size_t s
 	if (!lib)
 		return -EINVAL;
 	d.library = library__index(lib);
-	memset(span, 0, offsetof(struct span, rec));
-	if (lib->decode(&d, data, hdr.size, span))
+	memset(span, 0, offsetof(struct span, name));
+	err = lib->decode(&d, data, hdr.size, span);
+	span->rec_src = NULL; /* the record is the ring buffer's again */
+	if (err)
 		return -EINVAL;
 	/* ids are made in BPF: all zero means the record is not what it claims */
 	if (!validate__id(span->trace_id, sizeof(span->trace_id)) ||

@@ -74,15 +74,26 @@ struct span {
 	uint32_t pid;
 	uint64_t start_unix_ns;
 	uint64_t end_unix_ns;
-	char name[SPAN_NAME_MAX];
 	size_t name_len;
 	size_t nattrs;
-	struct attr attrs[SPAN_MAX_ATTRS];
 	uint32_t invalid; /* values left out: they failed validation (validate.h) */
+	size_t scratch_used;
+	/* the record being decoded (span__read_record), only while it is */
+	const unsigned char *rec_src;
+	size_t rec_src_len;
+	/*
+	 * The buffers below are not cleared for a new span (decoding clears the
+	 * fields above): only their first name_len, nattrs, scratch_used bytes or
+	 * entries, and the ranges of rec attributes point at, hold anything.
+	 */
+	char name[SPAN_NAME_MAX];
+	struct attr attrs[SPAN_MAX_ATTRS];
 	/* derived strings that attrs point into: url.full, ports, status codes */
 	char scratch[SPAN_SCRATCH_MAX];
-	size_t scratch_used;
-	/* a copy of the record the attributes point into */
+	/*
+	 * The strings attributes took from the record, each copied at its offset
+	 * there: a record's unused bytes are neither read nor copied.
+	 */
 	_Alignas(8) unsigned char rec[SPAN_REC_MAX];
 };
 
@@ -147,10 +158,12 @@ const struct span_binary *span__binary(const struct span_decoding *d, uint32_t p
  */
 const void *span__library_data(const struct span_decoding *d, uint32_t pid);
 /*
- * Copies a record of size bytes into span->rec (the attributes point into
- * it) and returns the copy; NULL when it does not fit.
+ * The record of size bytes a decoder builds span s from: rec itself, read in
+ * place (in the ring buffer), NULL when it is larger than any record. The
+ * strings span__add_* and span__set_status_message take from it are copied
+ * into the span (only they: most of a record's string buffers are unused).
  */
-const void *span__keep_record(struct span *s, const void *rec, size_t size);
+const void *span__read_record(struct span *s, const void *rec, size_t size);
 /* What every span has: kind, process, times (kernel clock) and the ids made in BPF. */
 void span__set_identity(const struct span_decoding *d, struct span *s, enum span_kind kind,
 			uint32_t pid, uint64_t start_ns, uint64_t end_ns,
