@@ -44,11 +44,15 @@ int database_sql__decode(const struct span_decoding *d, const void *rec, size_t 
 	const struct ot_db_rec *r;
 	const char *system;
 	struct sql_summary sum;
-	size_t qlen;
+	size_t qlen, cap;
 
-	if (size < sizeof(*r) || !(r = span__read_record(s, rec, sizeof(*r))))
+	/* a short statement's record ends after OT_DB_QUERY_SHORT bytes of it */
+	if (size != OT_DB_REC_SIZE(OT_DB_QUERY_SHORT) && size != OT_DB_REC_SIZE(OT_DB_QUERY_CAP))
 		return -EINVAL;
-	qlen = span__captured(r->query_len, OT_DB_QUERY_CAP);
+	if (!(r = span__read_record(s, rec, size)))
+		return -EINVAL;
+	cap = size - offsetof(struct ot_db_rec, query);
+	qlen = span__captured(r->query_len, cap);
 	system = db_system(d, r->pid, r->conn_itab);
 	span__set_identity(d, s, SPAN_KIND_CLIENT, r->pid, r->start_ns, r->end_ns, &r->ids,
 		     r->flags & OT_DB_HAS_PARENT);
@@ -64,8 +68,7 @@ int database_sql__decode(const struct span_decoding *d, const void *rec, size_t 
 	if (sum.collection)
 		span__add_string(s, "db.collection.name", sum.collection, sum.collection_len);
 	if (span__config(d)->db_statement)
-		span__add_captured_text(s, "db.query.text", r->query, OT_DB_QUERY_CAP,
-					r->query_len);
+		span__add_captured_text(s, "db.query.text", r->query, cap, r->query_len);
 	if (r->flags & OT_DB_ERROR) {
 		s->status = STATUS_ERROR;
 		semconv__add_error_type(d, s, r->pid, r->error_itab);

@@ -159,27 +159,25 @@ int sql_stmt_query_start(struct pt_regs *ctx)
 	return sql_start_stmt(ctx, sql_cfg.stmt_query_vaddr);
 }
 
-/* Ends the span in progress on this goroutine, if any; err_tab: the error's itab. */
-static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_tab)
+/*
+ * The record of call c, ended now, in size bytes of which the statement text
+ * may take cap (OT_DB_REC_SIZE(cap)); err_tab: the error's itab.
+ */
+static __always_inline void sql_emit(struct goroutine_key *key, struct sql_call *c, __u64 err_tab,
+				     __u32 size, __u32 cap)
 {
-	struct goroutine_key key = goroutine_of(ctx);
-	struct sql_call *c = bpf_map_lookup_elem(&sql_inflight, &key);
-	struct ot_db_rec *rec;
+	struct ot_db_rec *rec = bpf_ringbuf_reserve(&events, size, 0);
 
-	if (!c || !c->active)
-		return 0; /* a release outside an operation (Rows.Close, Ping, ...) */
-	c->active = 0;
-	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
 		count_drop(OT_DROP_RINGBUF_FULL);
-		return 0;
+		return;
 	}
 	/* the text is copied over the buffer; only its first query_len bytes are read */
 	__builtin_memset(rec, 0, __builtin_offsetof(struct ot_db_rec, query));
 	rec->hdr.type = OT_REC_DB_CLIENT;
-	rec->hdr.size = sizeof(*rec);
-	rec->pid = key.pid;
-	rec->goroutine = key.g;
+	rec->hdr.size = size;
+	rec->pid = key->pid;
+	rec->goroutine = key->g;
 	rec->start_ns = c->start_ns;
 	rec->end_ns = bpf_ktime_get_ns();
 	rec->flags = c->flags;
@@ -189,8 +187,24 @@ static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_tab)
 		rec->error_itab = link_addr(err_tab, c->bias);
 	}
 	rec->ids = c->ids;
-	rec->query_len = read_go_string_at(rec->query, OT_DB_QUERY_CAP, c->query);
+	rec->query_len = read_go_string_at(rec->query, cap, c->query);
 	submit(rec);
+}
+
+/* Ends the span in progress on this goroutine, if any; err_tab: the error's itab. */
+static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_tab)
+{
+	struct goroutine_key key = goroutine_of(ctx);
+	struct sql_call *c = bpf_map_lookup_elem(&sql_inflight, &key);
+
+	if (!c || !c->active)
+		return 0; /* a release outside an operation (Rows.Close, Ping, ...) */
+	c->active = 0;
+	/* sized to the statement: the ring holds more of the common short ones */
+	if (c->query.len <= OT_DB_QUERY_SHORT)
+		sql_emit(&key, c, err_tab, OT_DB_REC_SIZE(OT_DB_QUERY_SHORT), OT_DB_QUERY_SHORT);
+	else
+		sql_emit(&key, c, err_tab, OT_DB_REC_SIZE(OT_DB_QUERY_CAP), OT_DB_QUERY_CAP);
 	return 0;
 }
 

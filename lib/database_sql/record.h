@@ -8,6 +8,12 @@
 #define OT_REC_DB_CLIENT 3
 
 #define OT_DB_QUERY_CAP 2048 /* statement text */
+/*
+ * A statement of at most this many bytes goes in a record cut short after
+ * them (ot_db_rec_size): most are, and the ring buffer then holds five times
+ * as many of them (the full record is 2.2 KB).
+ */
+#define OT_DB_QUERY_SHORT 256
 
 enum ot_db_flag {
 	OT_DB_ERROR = 1 << 0,	   /* the operation returned an error */
@@ -31,7 +37,10 @@ struct ot_db_rec {
 	__u32 query_len;  /* full length of the statement text */
 	__u32 _pad;
 	struct ot_span_ids ids;
-	char query[OT_DB_QUERY_CAP];
+	char query[OT_DB_QUERY_CAP]; /* last: a record may end after its first bytes */
 };
+
+/* Bytes of a record whose query buffer holds cap bytes (OT_DB_QUERY_SHORT or _CAP). */
+#define OT_DB_REC_SIZE(cap) (__builtin_offsetof(struct ot_db_rec, query) + (cap))
 
 #endif

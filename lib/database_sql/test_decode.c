@@ -174,6 +174,31 @@ static void test_db(struct span_assembler *sa)
 	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
 	CHECK(str_is(&s, "db.system.name", "other_sql") && str_is(&s, "error.type", "_OTHER"));
 
+	/*
+	 * a short statement's record, cut after OT_DB_QUERY_SHORT bytes of it:
+	 * decoded from those bytes alone (decode_from_ring copies no more)
+	 */
+	db_record(&r);
+	r.hdr.size = OT_DB_REC_SIZE(OT_DB_QUERY_SHORT);
+	cfg.db_statement = true;
+	span_assembler__configure(sa, &cfg);
+	CHECK(decode_from_ring(sa, &r, OT_DB_REC_SIZE(OT_DB_QUERY_SHORT), &s) == 0);
+	CHECK(str_is(&s, "db.query.text", "SELECT id, name FROM items WHERE name = $1"));
+	CHECK(str_is(&s, "db.operation.name", "SELECT") && str_is(&s, "db.collection.name", "items"));
+	/* one claiming a longer text than it holds: what it holds, marked cut */
+	memset(r.query, 'y', OT_DB_QUERY_SHORT);
+	memcpy(r.query, "SELECT a FROM b WHERE c = '", 27);
+	r.query_len = OT_DB_QUERY_SHORT + 1;
+	CHECK(decode_from_ring(sa, &r, OT_DB_REC_SIZE(OT_DB_QUERY_SHORT), &s) == 0);
+	CHECK(find(&s, "db.query.text") && find(&s, "db.query.text")->len == OT_DB_QUERY_SHORT &&
+	      find(&s, "db.query.text")->truncated);
+	/* a size between the two is neither */
+	r.hdr.size = OT_DB_REC_SIZE(OT_DB_QUERY_SHORT) + 8;
+	CHECK(decode_from_ring(sa, &r, OT_DB_REC_SIZE(OT_DB_QUERY_SHORT) + 8, &s) == -EINVAL);
+	cfg.db_statement = false;
+	span_assembler__configure(sa, &cfg);
+	db_record(&r);
+
 	/* a record shorter than its type's */
 	CHECK(decode_from_ring(sa, &r, sizeof(r) - 1, &s) == -EINVAL);
 	r.hdr.size = sizeof(r) - 8; /* a header claiming less than the record */

@@ -184,6 +184,21 @@ func testSQLStatementText(t *testing.T, bin, svc, dsn string) {
 			run.db(t, d.name, op, tag, tag)
 		}
 	}
+	// Statements of 256 bytes (the most a cut-short record holds:
+	// lib/database_sql/record.h), one more, and far more: each whole.
+	long := map[string]string{} // user agent -> statement
+	for _, d := range sqlDrivers {
+		base := strings.ReplaceAll(texts["select"], "$", d.numbered) + " /*  */"
+		for _, total := range []int{256, 257, 1500} {
+			ua := fmt.Sprintf("text-%s-%d", d.name, total)
+			tag := ua + "-" + strings.Repeat("x", total-len(base)-len(ua)-1)
+			long[ua] = strings.ReplaceAll(texts["select"], "$", d.numbered) + " /* " + tag + " */"
+			if n := len(long[ua]); n != total {
+				t.Fatalf("%s: statement of %d bytes, want %d", ua, n, total)
+			}
+			run.db(t, d.name, "select", tag, ua)
+		}
+	}
 
 	const perDriver = 12
 	var markers []string
@@ -222,6 +237,17 @@ func testSQLStatementText(t *testing.T, bin, svc, dsn string) {
 			if p := spans[0].Parent; p == nil || p.Attr("user_agent.original") != tag {
 				t.Errorf("%s: %v is not a child of its request's span (parent %v)", tag, spans[0], p)
 			}
+		}
+	}
+	for ua, want := range long {
+		spans := forest.Find(tracetree.All(tracetree.Kind(ptrace.SpanKindClient),
+			tracetree.Attr("db.query.text", want)))
+		if len(spans) != 1 {
+			t.Errorf("%s: %d spans with its %d-byte db.query.text, want 1", ua, len(spans), len(want))
+			continue
+		}
+		if p := spans[0].Parent; p == nil || p.Attr("user_agent.original") != ua {
+			t.Errorf("%s: %v is not a child of its request's span (parent %v)", ua, spans[0], p)
 		}
 	}
 	for _, err := range forest.CheckMarkers(tracetree.MarkerCheck{
