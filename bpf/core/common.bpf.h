@@ -448,16 +448,42 @@ static __always_inline void route_matched_at(struct goroutine_route *slot, __u64
 }
 
 /*
- * For a server library emitting gs's span: the route its goroutine's
- * routers left for it, into out (zeroed by the caller: OT_ROUTE_NONE).
+ * Records whose strings are packed one after the other keep each string's
+ * offset within this mask (see pack_go_string).
  */
-static __always_inline void route_take(const struct goroutine_span *gs, struct ot_route *out)
+#define OT_PACK_MASK 1023
+
+/*
+ * pos within OT_PACK_MASK, by an AND the compiler keeps: where it proves the
+ * bound itself it drops a plain one, which the verifier still needs.
+ */
+static __always_inline __u64 pack_offset(__u32 pos)
 {
+	__u64 off = pos;
+
+	asm volatile("%[off] &= 1023" : [off] "+r"(off));
+	return off;
+}
+
+/*
+ * For a server library emitting gs's span: the route its goroutine's
+ * routers left for it, its state and full length into *state and *len
+ * (zeroed by the caller: OT_ROUTE_NONE), its text appended to the record's
+ * packed strings (area, *pos; see pack_go_string).
+ */
+static __always_inline void route_pack(const struct goroutine_span *gs, char *area, __u32 *pos,
+				       __u32 *state, __u32 *len)
+{
+	__u32 n;
+
 	if (gs->route.span_id != span_id_of(&gs->ids) || gs->route.route.state == OT_ROUTE_NONE)
 		return;
-	out->state = gs->route.route.state;
-	out->len = gs->route.route.len;
-	__builtin_memcpy(out->text, gs->route.route.text, OT_ROUTE_CAP);
+	*state = gs->route.route.state;
+	*len = gs->route.route.len;
+	n = *len < OT_ROUTE_CAP ? *len : OT_ROUTE_CAP;
+	/* the whole buffer, of a constant size: only its first n bytes count */
+	__builtin_memcpy(area + pack_offset(*pos), gs->route.route.text, OT_ROUTE_CAP);
+	*pos += n;
 }
 
 /* The server span in progress on goroutine g, if any. */
@@ -535,29 +561,71 @@ struct {
 	__type(value, __u8);
 } traced_pids SEC(".maps");
 
+/* Whether this process's records go out (pid_filter). */
+static __always_inline bool traced_here(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return !pid_filter || bpf_map_lookup_elem(&traced_pids, &tgid);
+}
+
+/* The ring buffer flags for a record of size bytes: wake otrace when a batch waits. */
+static __always_inline __u64 wakeup_for(__u32 size)
+{
+	__u32 zero = 0;
+	__u64 *unwoken = bpf_map_lookup_elem(&unwoken_bytes, &zero);
+
+	if (!unwoken)
+		return BPF_RB_NO_WAKEUP;
+	*unwoken += size;
+	if (*unwoken < wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	*unwoken = 0;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
 /*
  * Submits a record, waking otrace only when a batch is waiting; a record of a
  * process otrace does not trace (pid_filter) is discarded.
  */
 static __always_inline void submit(void *rec)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
-	__u64 *unwoken, flags = BPF_RB_NO_WAKEUP;
-
-	if (pid_filter && !bpf_map_lookup_elem(&traced_pids, &tgid)) {
+	if (!traced_here()) {
 		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
 		return;
 	}
-	unwoken = bpf_map_lookup_elem(&unwoken_bytes, &zero);
-	if (unwoken) {
-		*unwoken += ((const struct ot_rec_hdr *)rec)->size;
-		if (*unwoken >= wakeup_bytes) {
-			*unwoken = 0;
-			flags = BPF_RB_FORCE_WAKEUP;
-		}
-	}
-	bpf_ringbuf_submit(rec, flags);
+	bpf_ringbuf_submit(rec, wakeup_for(((const struct ot_rec_hdr *)rec)->size));
 	__sync_fetch_and_add(&spans_emitted, 1);
+}
+
+/*
+ * Copies a record built elsewhere (a per-CPU buffer), its hdr.size bytes of
+ * it, into the ring buffer: for records whose size is known only once they
+ * are built. Counted as submit() counts.
+ */
+static __always_inline void submit_copy(void *rec, __u32 size)
+{
+	if (!traced_here())
+		return;
+	if (bpf_ringbuf_output(&events, rec, size, wakeup_for(size))) {
+		count_drop(OT_DROP_RINGBUF_FULL);
+		return;
+	}
+	__sync_fetch_and_add(&spans_emitted, 1);
+}
+
+/*
+ * Appends to a record's packed strings (area, at *pos) the first bytes of
+ * Go string s, at most cap; returns s's full length (0: unread, nothing
+ * appended). area must hold OT_PACK_MASK + 1 + cap bytes: the mask keeps
+ * the offset's bounds known to the verifier.
+ */
+static __always_inline __u32 pack_go_string(char *area, __u32 *pos, __u32 cap, struct go_string s)
+{
+	__u32 len = read_go_string_at(area + pack_offset(*pos), cap, s);
+
+	*pos += len < cap ? len : cap;
+	return len;
 }
 
 #endif

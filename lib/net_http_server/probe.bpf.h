@@ -151,15 +151,6 @@ static __always_inline void req_pair(const struct req_copy *rc, __s64 off, void 
 		__builtin_memset(dst, 0, 16);
 }
 
-/* The string field of the Request at off, copied into dst; its full length. */
-static __always_inline __u32 req_string(const struct req_copy *rc, __s64 off, char *dst, __u32 cap)
-{
-	struct go_string str = {};
-
-	req_pair(rc, off, &str);
-	return read_go_string_at(dst, cap, str);
-}
-
 /*
  * Reads the request headers otrace uses, in one pass over the header map:
  * User-Agent (kept as a string header, read at the end) and traceparent,
@@ -318,13 +309,30 @@ int xnet_handler_start(struct pt_regs *ctx)
 }
 
 /*
+ * The record being built on this CPU (struct ot_http_server_wire): its head
+ * and room for its packed strings past the mask's reach (pack_go_string),
+ * copied into the ring buffer at the size they took.
+ */
+#define HTTP_WIRE_ROOM (sizeof(struct ot_http_server_wire) + OT_PACK_MASK + 1 + OT_UA_CAP)
+
+_Static_assert(OT_HTTP_SERVER_STRINGS_MAX <= OT_PACK_MASK, "strings beyond the mask");
+_Static_assert(OT_PATH_CAP <= OT_UA_CAP && OT_ROUTE_CAP <= OT_UA_CAP, "room for the largest string");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[HTTP_WIRE_ROOM]);
+} http_wire SEC(".maps");
+
+/*
  * The path the request arrived with: the URL.Path read at its start, whose
  * bytes are still the request's when the handler left the field alone or
  * they lie in RequestURI (Path is a slice of it unless it had escapes);
  * otherwise RequestURI itself (OT_HTTP_PATH_RAW), as received.
  */
-static __always_inline void read_path(struct ot_http_server_rec *rec, struct http_start *start,
-				      const struct req_copy *rc)
+static __always_inline void pack_path(struct ot_http_server_wire *w, __u32 *pos,
+				      struct http_start *start, const struct req_copy *rc)
 {
 	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
 	struct go_string now = url_path(rc), uri = {};
@@ -334,37 +342,46 @@ static __always_inline void read_path(struct ot_http_server_rec *rec, struct htt
 	if ((now.ptr == start->path.ptr && now.len == start->path.len) || !uri.ptr ||
 	    (start->path.ptr >= uri.ptr && start->path.len >= 0 && uri.len >= 0 &&
 	     start->path.ptr + start->path.len <= uri.ptr + uri.len)) {
-		rec->path_len = read_go_string_at(rec->path, OT_PATH_CAP, start->path);
+		w->path_len = pack_go_string(w->strings, pos, OT_PATH_CAP, start->path);
 		return;
 	}
-	rec->path_len = read_go_string_at(rec->path, OT_PATH_CAP, uri);
-	rec->flags |= OT_HTTP_PATH_RAW;
+	w->path_len = pack_go_string(w->strings, pos, OT_PATH_CAP, uri);
+	w->flags |= OT_HTTP_PATH_RAW;
 }
 
-static __always_inline void read_request(struct ot_http_server_rec *rec, struct http_start *start)
+/* The request's fields, its strings packed in their order (record.h) up to the user agent. */
+static __always_inline void pack_request(struct ot_http_server_wire *w, __u32 *pos,
+					 struct http_start *start)
 {
 	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
 	struct req_copy rc = request_copy(start->req);
+	struct go_string str = {};
 
-	rec->method_len = req_string(&rc, cfg->req_method, rec->method, OT_METHOD_CAP);
-	read_path(rec, start, &rc);
-	rec->proto_major = (__s64)req_u64(&rc, cfg->req_proto_major);
-	rec->proto_minor = (__s64)req_u64(&rc, cfg->req_proto_minor);
-	rec->host_len = req_string(&rc, cfg->req_host, rec->host, OT_HOST_CAP);
-	rec->remote_len = req_string(&rc, cfg->req_remote_addr, rec->remote, OT_ADDR_CAP);
+	req_pair(&rc, cfg->req_method, &str);
+	w->method_len = pack_go_string(w->strings, pos, OT_METHOD_CAP, str);
+	pack_path(w, pos, start, &rc);
+	w->proto_major = (__s64)req_u64(&rc, cfg->req_proto_major);
+	w->proto_minor = (__s64)req_u64(&rc, cfg->req_proto_minor);
+	str = (struct go_string){};
+	req_pair(&rc, cfg->req_host, &str);
+	w->host_len = pack_go_string(w->strings, pos, OT_HOST_CAP, str);
+	str = (struct go_string){};
+	req_pair(&rc, cfg->req_remote_addr, &str);
+	w->remote_len = pack_go_string(w->strings, pos, OT_ADDR_CAP, str);
 	if (req_u64(&rc, cfg->req_tls))
-		rec->flags |= OT_HTTP_TLS;
+		w->flags |= OT_HTTP_TLS;
+	str = (struct go_string){};
 	if (cfg->req_pattern >= 0) {
-		rec->flags |= OT_HTTP_HAS_PATTERN;
-		rec->pattern_len = req_string(&rc, cfg->req_pattern, rec->pattern, OT_PATTERN_CAP);
+		w->flags |= OT_HTTP_HAS_PATTERN;
+		req_pair(&rc, cfg->req_pattern, &str);
 	} else if (cfg->req_pat >= 0) {
 		__u64 pat = req_u64(&rc, cfg->req_pat);
 
-		rec->flags |= OT_HTTP_HAS_PATTERN;
+		w->flags |= OT_HTTP_HAS_PATTERN;
 		if (pat)
-			rec->pattern_len = read_go_string(rec->pattern, OT_PATTERN_CAP,
-							  pat + cfg->pattern_str);
+			bpf_probe_read_user(&str, sizeof(str), (void *)(pat + cfg->pattern_str));
 	}
+	w->pattern_len = pack_go_string(w->strings, pos, OT_PATTERN_CAP, str);
 }
 
 /*
@@ -377,37 +394,34 @@ static __always_inline void emit_server(struct goroutine_key *key, struct gorout
 					__s64 status, __u32 flags)
 {
 	struct http_start *start = http_state(gs);
-	struct ot_http_server_rec *rec;
+	struct ot_http_server_wire *w;
+	__u32 zero = 0, pos = 0, size;
 
 	/* ended before it is written: evicted from now on, it is no loss (evictwatch) */
 	gs->live = 0;
-	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-	if (!rec) {
-		count_drop(OT_DROP_RINGBUF_FULL);
+	w = bpf_map_lookup_elem(&http_wire, &zero);
+	if (!w)
 		return;
-	}
-	/* the route's text is read only when its state says so (too big for one memset) */
-	__builtin_memset(rec, 0, offsetof(struct ot_http_server_rec, route.text));
-	rec->hdr.type = OT_REC_HTTP_SERVER;
-	rec->hdr.size = sizeof(*rec);
-	rec->pid = key->pid;
-	rec->goroutine = key->g;
-	rec->start_ns = start->start_ns;
-	rec->end_ns = bpf_ktime_get_ns();
-	rec->status = status < 0 ? 0 : status;
-	rec->flags = start->flags | flags | (status < 0 ? OT_HTTP_STATUS_UNKNOWN : 0);
+	__builtin_memset(w, 0, sizeof(*w));
+	w->hdr.type = OT_REC_HTTP_SERVER;
+	w->pid = key->pid;
+	w->goroutine = key->g;
+	w->start_ns = start->start_ns;
+	w->end_ns = bpf_ktime_get_ns();
+	w->status = status < 0 ? 0 : status;
+	w->flags = start->flags | flags | (status < 0 ? OT_HTTP_STATUS_UNKNOWN : 0);
 	if (start->writer == WRITER_H2 || start->writer == WRITER_XNET)
-		rec->flags |= OT_HTTP_SERVED_H2;
-	rec->ids = gs->ids;
-	if (start->flags & OT_HTTP_UA_FOUND)
-		rec->ua_len = read_go_string_at(rec->ua, OT_UA_CAP, start->ua);
-	read_request(rec, start);
-	route_take(gs, &rec->route);
-	if (!(rec->flags & OT_HTTP_SERVED_H2) && rec->proto_major == 2) {
-		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
+		w->flags |= OT_HTTP_SERVED_H2;
+	w->ids = gs->ids;
+	pack_request(w, &pos, start);
+	if (!(w->flags & OT_HTTP_SERVED_H2) && w->proto_major == 2)
 		return;
-	}
-	submit(rec);
+	if (start->flags & OT_HTTP_UA_FOUND)
+		w->ua_len = pack_go_string(w->strings, &pos, OT_UA_CAP, start->ua);
+	route_pack(gs, w->strings, &pos, &w->route_state, &w->route_len);
+	size = sizeof(*w) + pack_offset(pos);
+	w->hdr.size = size;
+	submit_copy(w, size);
 }
 
 /*

@@ -5,6 +5,16 @@
 #include "spantest.h"
 #include "unittest.h"
 
+/* Decodes request r from its wire form, in the ring buffer's place (decode_from_ring). */
+static int decode_http_from_ring(struct span_assembler *sa, const struct ot_http_server_rec *r,
+				 struct span *s)
+{
+	struct wire_record w;
+
+	http_wire(r, &w);
+	return decode_from_ring(sa, w.bytes, w.size, s);
+}
+
 /* net/http server records, decoded. */
 
 static void test_http_server(struct span_assembler *sa)
@@ -13,7 +23,7 @@ static void test_http_server(struct span_assembler *sa)
 	struct span s;
 
 	http_record(&r);
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(s.kind == SPAN_KIND_SERVER);
 	CHECK(s.status == STATUS_UNSET);
 	CHECK(s.pid == 4242);
@@ -51,7 +61,7 @@ static void test_http_variants(struct span_assembler *sa)
 	r.proto_minor = 0;
 	r.pattern_len = 0;
 	SET_STR(&r, host, "example.com");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(s.name_len == 4 && !memcmp(s.name, "POST", 4));
 	CHECK(int_is(&s, "http.response.status_code", 200));
 	CHECK(str_is(&s, "url.scheme", "https"));
@@ -63,7 +73,7 @@ static void test_http_variants(struct span_assembler *sa)
 	/* 5xx: ERROR status and error.type */
 	http_record(&r);
 	r.status = 503;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(s.status == STATUS_ERROR);
 	CHECK(str_is(&s, "error.type", "503"));
 
@@ -71,7 +81,7 @@ static void test_http_variants(struct span_assembler *sa)
 	http_record(&r);
 	SET_STR(&r, method, "BREW");
 	r.pattern_len = 0;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "http.request.method", "_OTHER"));
 	CHECK(str_is(&s, "http.request.method_original", "BREW"));
 	CHECK(s.name_len == 4 && !memcmp(s.name, "HTTP", 4));
@@ -79,7 +89,7 @@ static void test_http_variants(struct span_assembler *sa)
 	/* pattern with a host: the route is the path */
 	http_record(&r);
 	SET_STR(&r, pattern, "GET example.com/a/{b}");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "http.route", "/a/{b}"));
 
 	/* a path longer than the capture is truncated and flagged */
@@ -87,7 +97,7 @@ static void test_http_variants(struct span_assembler *sa)
 	memset(r.path, 'a', sizeof(r.path));
 	r.path[0] = '/';
 	r.path_len = 5000;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(find(&s, "url.path")->len == OT_PATH_CAP && find(&s, "url.path")->truncated);
 }
 
@@ -100,7 +110,7 @@ static void test_http_false_data(struct span_assembler *sa)
 	/* a heap pointer read as the status: no status code, no error, counted */
 	http_record(&r);
 	r.status = 58370529246432;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(!find(&s, "http.response.status_code") && !find(&s, "error.type"));
 	CHECK(s.status == STATUS_UNSET && s.invalid == 1);
 
@@ -108,24 +118,24 @@ static void test_http_false_data(struct span_assembler *sa)
 	http_record(&r);
 	r.status = 0;
 	r.flags |= OT_HTTP_STATUS_UNKNOWN;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(!find(&s, "http.response.status_code"));
 
 	/* bytes past a short string (what a stale length reads): not text */
 	http_record(&r);
 	r.path_len = 200;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(!find(&s, "url.path") && s.invalid == 1);
 	http_record(&r);
 	memcpy(r.ua, "\x60\x34\x12\x00\xc0\x00\x00\x00", 8); /* a pointer */
 	r.ua_len = 8;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(!find(&s, "user_agent.original") && s.invalid == 1);
 
 	/* a method that is no token: _OTHER, the original left out */
 	http_record(&r);
 	SET_STR(&r, method, "GE\0T");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "http.request.method", "_OTHER"));
 	CHECK(!find(&s, "http.request.method_original") && s.invalid == 1);
 	CHECK(s.name_len > 4 && !memcmp(s.name, "HTTP ", 5));
@@ -133,23 +143,23 @@ static void test_http_false_data(struct span_assembler *sa)
 	/* a route with a control byte: neither attribute nor name */
 	http_record(&r);
 	SET_STR(&r, pattern, "POST /items/\x01");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(!find(&s, "http.route") && s.name_len == 4);
 
 	/* port 0 is no peer's */
 	http_record(&r);
 	SET_STR(&r, remote, "127.0.0.1:0");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "client.address", "127.0.0.1") && !find(&s, "client.port"));
 
 	/* all-zero ids: not a span */
 	http_record(&r);
 	memset(r.ids.span_id, 0, sizeof(r.ids.span_id));
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == -EINVAL);
+	CHECK(decode_http_from_ring(sa, &r, &s) == -EINVAL);
 	/* a parent flagged but all zero: a root */
 	http_record(&r);
 	r.flags |= OT_HTTP_HAS_PARENT;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(!s.has_parent && s.invalid == 1);
 }
 
@@ -164,7 +174,7 @@ static void test_http_cut_host(struct span_assembler *sa)
 	memset(r.host, 'h', sizeof(r.host));
 	memcpy(r.host + OT_HOST_CAP - 2, ":4", 2);
 	r.host_len = OT_HOST_CAP + 3;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(find(&s, "server.address") && find(&s, "server.address")->len == OT_HOST_CAP - 2);
 	CHECK(!find(&s, "server.port"));
 
@@ -172,7 +182,7 @@ static void test_http_cut_host(struct span_assembler *sa)
 	http_record(&r);
 	memset(r.host, 'h', sizeof(r.host));
 	r.host_len = OT_HOST_CAP + 6;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(!find(&s, "server.address") && !find(&s, "server.port"));
 
 	/* [v6] whole, its port cut */
@@ -180,7 +190,7 @@ static void test_http_cut_host(struct span_assembler *sa)
 	memset(r.host, '1', sizeof(r.host));
 	memcpy(r.host, "[::1]:", 6);
 	r.host_len = OT_HOST_CAP + 1;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "server.address", "::1") && !find(&s, "server.port"));
 }
 
@@ -193,31 +203,31 @@ static void test_http_h2_and_paths(struct span_assembler *sa)
 	/* an h2c upgrade's request: HTTP/1.1 on the wire, answered over HTTP/2 */
 	http_record(&r);
 	r.flags |= OT_HTTP_SERVED_H2;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "network.protocol.version", "2"));
 
 	/* URL.Path rewritten by the handler: RequestURI's path, as received */
 	http_record(&r);
 	r.flags |= OT_HTTP_PATH_RAW;
 	SET_STR(&r, path, "/spa/a%20b?x=1");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "url.path", "/spa/a%20b"));
 	http_record(&r);
 	r.flags |= OT_HTTP_PATH_RAW;
 	SET_STR(&r, path, "http://example.com/p?q");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "url.path", "/p"));
 	http_record(&r);
 	r.flags |= OT_HTTP_PATH_RAW;
 	SET_STR(&r, path, "example.com:443"); /* CONNECT: no path */
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(!find(&s, "url.path"));
 	http_record(&r);
 	r.flags |= OT_HTTP_PATH_RAW;
 	memset(r.path, 'p', sizeof(r.path));
 	r.path[0] = '/';
 	r.path_len = OT_PATH_CAP + 10;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(find(&s, "url.path") && find(&s, "url.path")->len == OT_PATH_CAP &&
 	      find(&s, "url.path")->truncated);
 }
@@ -236,21 +246,21 @@ static void test_continued_trace(struct span_assembler *sa)
 	memcpy(r.ids.parent_span_id, pid, 8);
 	r.ids.parent_remote = 1;
 	r.flags |= OT_HTTP_HAS_PARENT;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(s.has_parent && s.trace_id[0] == 0x0a);
 	CHECK(s.parent_span_id[0] == 0xb7);
 	CHECK(s.flags == (0x01 | SPAN_FLAGS_HAS_IS_REMOTE | SPAN_FLAGS_IS_REMOTE));
 
 	/* no header: a root, sampled, not remote */
 	http_record(&r);
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(!s.has_parent && s.flags == (W3C_SAMPLED | SPAN_FLAGS_HAS_IS_REMOTE));
 
 	/* a local parent (a client call made while serving) is not remote */
 	http_record(&r);
 	r.ids.parent_span_id[0] = 7;
 	r.flags |= OT_HTTP_HAS_PARENT;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(s.has_parent && s.parent_span_id[0] == 7 &&
 	      s.flags == (W3C_SAMPLED | SPAN_FLAGS_HAS_IS_REMOTE));
 }
@@ -280,7 +290,7 @@ static void test_http_router_route(struct span_assembler *sa)
 
 	http_record(&r); /* pattern "POST /items/{id}" */
 	set_route(&r, OT_ROUTE_MATCHED, "/api/items/:id");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "http.route", "/api/items/:id"));
 	CHECK(named(&s, "POST /api/items/:id"));
 	CHECK(s.invalid == 0);
@@ -288,7 +298,7 @@ static void test_http_router_route(struct span_assembler *sa)
 	/* the router matched nothing: no route, though ServeMux matched */
 	http_record(&r);
 	set_route(&r, OT_ROUTE_UNMATCHED, "");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(!find(&s, "http.route"));
 	CHECK(named(&s, "POST"));
 	CHECK(s.invalid == 0);
@@ -296,7 +306,7 @@ static void test_http_router_route(struct span_assembler *sa)
 	/* no router: ServeMux's pattern */
 	http_record(&r);
 	set_route(&r, OT_ROUTE_NONE, "/ignored");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "http.route", "/items/{id}"));
 
 	/* not a route, cut at the capture, unreadable, an unknown state: none, counted */
@@ -315,7 +325,7 @@ static void test_http_router_route(struct span_assembler *sa)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		http_record(&r);
 		set_route(&r, bad[i].state, bad[i].text);
-		CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+		CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 		CHECK(!find(&s, "http.route"));
 		CHECK(named(&s, "POST"));
 		CHECK(s.invalid == 1);

@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "net_http_server/net_http_server.h"
 #include "net_http_server/record.h"
 
 #define SET_STR(rec, field, value)                                                         \
@@ -51,6 +52,31 @@ static inline void http_record(struct ot_http_server_rec *r)
 	SET_STR(r, remote, "127.0.0.1:51234");
 	SET_STR(r, pattern, "POST /items/{id}");
 	SET_STR(r, ua, "test-agent/1.0");
+}
+
+/* A record as the ring buffer carries it: an HTTP server request's packs its strings. */
+struct wire_record {
+	_Alignas(8) unsigned char bytes[sizeof(struct ot_http_server_wire) +
+					OT_HTTP_SERVER_STRINGS_MAX];
+	size_t size;
+};
+
+/* r's wire form, as BPF writes it (net_http_server__pack). */
+static inline const struct wire_record *http_wire(const struct ot_http_server_rec *r,
+						  struct wire_record *w)
+{
+	w->size = net_http_server__pack(r, w->bytes);
+	return w;
+}
+
+/* Decodes request r from its wire form. */
+static inline int decode_http(struct span_assembler *sa, const struct ot_http_server_rec *r,
+			      struct span *s)
+{
+	struct wire_record w;
+
+	http_wire(r, &w);
+	return span_assembler__decode(sa, w.bytes, w.size, s);
 }
 
 #endif

@@ -86,7 +86,7 @@ static void test_shape(struct span_assembler *sa)
 
 	http_record(&r);
 	r.status = 500;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http(sa, &r, &s) == 0);
 	doc = encode_and_parse(&ptr, 1);
 	if (!doc)
 		return;
@@ -129,7 +129,7 @@ static void test_link(struct span_assembler *sa)
 	json_t *doc, *sp, *link;
 
 	http_record(&r);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http(sa, &r, &s) == 0);
 	CHECK(!span__link_traceparent(&s, "00-zz", 5) && !s.has_link);
 	CHECK(span__link_traceparent(&s, tp, sizeof(tp) - 1));
 	doc = encode_and_parse(&ptr, 1);
@@ -177,7 +177,7 @@ static void test_escaping(struct span_assembler *sa)
 	 * escape whatever it is given
 	 */
 	http_record(&r);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http(sa, &r, &s) == 0);
 	for (size_t i = 0; i < s.nattrs; i++) {
 		if (!strcmp(s.attrs[i].key, "user_agent.original")) {
 			s.attrs[i].str = ua;
@@ -202,7 +202,7 @@ static void test_batch(struct span_assembler *sa)
 
 	http_record(&r);
 	for (int i = 0; i < 3; i++)
-		CHECK(span_assembler__decode(sa, &r, sizeof(r), &spans[i]) == 0);
+		CHECK(decode_http(sa, &r, &spans[i]) == 0);
 	doc = encode_and_parse(ptrs, 3);
 	if (!doc)
 		return;
@@ -327,7 +327,7 @@ static void test_integers(struct span_assembler *sa)
 	json_t *doc, *sp;
 
 	http_record(&r);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_http(sa, &r, &s) == 0);
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
 		s.start_unix_ns = values[i];
 		s.end_unix_ns = UINT64_MAX - values[i];

@@ -342,7 +342,7 @@ static void write_samples(const char *dir)
 
 	CHECK(span_assembler__new(&sa) == 0);
 	http_record(&hs);
-	CHECK(span_assembler__decode(sa, &hs, sizeof(hs), &spans[0]) == 0);
+	CHECK(decode_http(sa, &hs, &spans[0]) == 0);
 	spans[1] = sample_span();
 	spans[1].kind = SPAN_KIND_CLIENT;
 	spans[1].attrs[2] = (struct attr){

@@ -42,6 +42,7 @@ static void test_long_lines(void)
 	struct resource_cache *rc;
 	struct pipeline_stats st;
 	struct ot_http_server_rec rec;
+	struct wire_record w;
 	struct pipeline *p;
 	struct output *out;
 	size_t nlines;
@@ -67,7 +68,8 @@ static void test_long_lines(void)
 		memset(rec.pattern + 1, 0xff, OT_PATTERN_CAP - 1);
 		rec.pattern[0] = '/';
 		rec.pattern_len = OT_PATTERN_CAP;
-		CHECK(pipeline__record(p, &rec, sizeof(rec)) == 0);
+		http_wire(&rec, &w);
+		CHECK(pipeline__record(p, w.bytes, w.size) == 0);
 	}
 	pipeline__flush(p, true);
 	pipeline__stats(p, &st);

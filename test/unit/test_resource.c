@@ -213,6 +213,7 @@ static void test_pipeline_groups(void)
 	static const uint32_t pids[] = { 300, 100, 300, 200, 100, 300 };
 	char path[] = "/tmp/otrace-test-groups-XXXXXX";
 	struct ot_http_server_rec rec;
+	struct wire_record w;
 	struct resource_cache *rc;
 	struct pipeline *p;
 	struct output *out;
@@ -232,7 +233,8 @@ static void test_pipeline_groups(void)
 		http_record(&rec);
 		rec.pid = pids[i];
 		rec.status = 200 + (int)i; /* arrival order, visible in the output */
-		CHECK(pipeline__record(p, &rec, sizeof(rec)) == 0);
+		http_wire(&rec, &w);
+		CHECK(pipeline__record(p, w.bytes, w.size) == 0);
 	}
 	pipeline__flush(p, true);
 	pipeline__free(p);

@@ -60,16 +60,30 @@ static void test_traceparent(void)
 static void test_bad_records(struct span_assembler *sa)
 {
 	struct ot_http_server_rec r;
+	struct wire_record w;
+	struct ot_http_server_wire *wire = (struct ot_http_server_wire *)w.bytes;
 	struct span s;
 
 	http_record(&r);
-	CHECK(span_assembler__decode(sa, &r, 4, &s) == -EINVAL);
-	CHECK(span_assembler__decode(sa, &r, sizeof(r) - 1, &s) == -EINVAL);
-	r.hdr.type = 99;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == -EINVAL);
-	http_record(&r);
-	r.hdr.size = 16;
-	CHECK(span_assembler__decode(sa, &r, sizeof(r), &s) == -EINVAL);
+	http_wire(&r, &w);
+	CHECK(span_assembler__decode(sa, w.bytes, w.size, &s) == 0);
+	CHECK(span_assembler__decode(sa, w.bytes, 4, &s) == -EINVAL);
+	CHECK(span_assembler__decode(sa, w.bytes, w.size - 1, &s) == -EINVAL);
+	wire->hdr.type = 99;
+	CHECK(span_assembler__decode(sa, w.bytes, w.size, &s) == -EINVAL);
+	http_wire(&r, &w);
+	wire->hdr.size = 16;
+	CHECK(span_assembler__decode(sa, w.bytes, w.size, &s) == -EINVAL);
+	/* packed strings that end past the record, or before it */
+	http_wire(&r, &w);
+	wire->hdr.size = (uint32_t)w.size - 1;
+	CHECK(span_assembler__decode(sa, w.bytes, w.size, &s) == -EINVAL);
+	http_wire(&r, &w);
+	wire->ua_len += 1;
+	CHECK(span_assembler__decode(sa, w.bytes, w.size, &s) == -EINVAL);
+	http_wire(&r, &w);
+	wire->hdr.size = (uint32_t)w.size + 8;
+	CHECK(span_assembler__decode(sa, w.bytes, w.size + 8, &s) == -EINVAL);
 }
 
 /* A clock the test steps: CLOCK_REALTIME = CLOCK_MONOTONIC + fake_offset. */

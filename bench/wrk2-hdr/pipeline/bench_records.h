@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "net_http_server/net_http_server.h"
 #include "net_http_server/record.h"
 
 static const char *const methods[] = { "GET", "GET", "GET", "POST", "PUT",
@@ -86,6 +87,22 @@ static void make_record(struct ot_http_server_rec *r, int i)
 	snprintf(buf, sizeof(buf), "%s %s", method, route);
 	set_str(r->pattern, OT_PATTERN_CAP, &r->pattern_len, buf);
 	set_str(r->ua, OT_UA_CAP, &r->ua_len, agents[i % 4]);
+}
+
+/* A record as the ring buffer carries it (its strings packed). */
+struct bench_wire {
+	_Alignas(8) unsigned char bytes[sizeof(struct ot_http_server_wire) +
+					OT_HTTP_SERVER_STRINGS_MAX];
+	size_t size;
+};
+
+/* make_record's i-th request in its wire form. */
+static void make_wire(struct bench_wire *w, int i)
+{
+	struct ot_http_server_rec r;
+
+	make_record(&r, i);
+	w->size = net_http_server__pack(&r, w->bytes);
 }
 
 #endif

@@ -110,7 +110,7 @@ static double process_cpu_s(void)
 
 int main(int argc, char **argv)
 {
-	static struct ot_http_server_rec recs[NRECS];
+	static struct bench_wire recs[NRECS];
 	struct resource_defaults resource = {
 		.service_name = "checkout",
 		.exe_path = "/srv/checkout/bin/checkout-server",
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 			perror("sched_setaffinity");
 	}
 	for (i = 0; i < NRECS; i++)
-		make_record(&recs[i], (int)i);
+		make_wire(&recs[i], (int)i);
 	err = x.url ? export_start(&x) : output__open(path, &out);
 	if (err) {
 		fprintf(stderr, "pipeline_bench: %s: %s\n", x.url ?: path, strerror(-err));
@@ -192,7 +192,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		if (x.url && i % PIPELINE_BATCH_MAX == 0)
 			export_backpressure(&x);
-		pipeline__record(p, &recs[i % NRECS], sizeof(recs[0]));
+		pipeline__record(p, recs[i % NRECS].bytes, recs[i % NRECS].size);
 	}
 	pipeline__flush(p, true);
 	if (x.url) {

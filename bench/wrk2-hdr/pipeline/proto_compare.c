@@ -145,7 +145,7 @@ static size_t protobuf_c_encode(struct arena *a, const struct otlp_group *g, uin
 
 int main(int argc, char **argv)
 {
-	static struct ot_http_server_rec recs[BATCH];
+	static struct bench_wire recs[BATCH];
 	static struct span spans[BATCH];
 	static struct arena arena;
 	static const struct attr rattrs[] = {
@@ -181,8 +181,8 @@ int main(int argc, char **argv)
 	if (span_assembler__new(&sa))
 		return 1;
 	for (int i = 0; i < BATCH; i++) {
-		make_record(&recs[i], i);
-		if (span_assembler__decode(sa, &recs[i], sizeof(recs[i]), &spans[i]))
+		make_wire(&recs[i], i);
+		if (span_assembler__decode(sa, recs[i].bytes, recs[i].size, &spans[i]))
 			return 1;
 		ptrs[i] = &spans[i];
 	}
