@@ -1,22 +1,58 @@
 // SPDX-License-Identifier: MIT
 /* net/http client records to CLIENT spans (HTTP semantic conventions). */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "net_http_client.h"
 #include "net_http_client/record.h"
+#include "packed.h"
 #include "semconv.h"
+
+/* The strings of a record, in the order its wire form packs them. */
+static const struct packed_string packed[] = {
+	PACKED_STRING(struct ot_http_client_rec, method_len, method),
+	PACKED_STRING(struct ot_http_client_rec, scheme_len, scheme),
+	PACKED_STRING(struct ot_http_client_rec, host_len, host),
+	PACKED_STRING(struct ot_http_client_rec, path_len, path),
+	PACKED_STRING(struct ot_http_client_rec, query_len, query),
+	PACKED_STRING(struct ot_http_client_rec, fragment_len, fragment),
+};
+#define NPACKED (sizeof(packed) / sizeof(packed[0]))
+
+int net_http_client__unpack(const void *wire, size_t size, struct ot_http_client_rec *r)
+{
+	const struct ot_http_client_wire *w = wire;
+
+	if (size < sizeof(*w))
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	memcpy(r, w, sizeof(*w)); /* the heads are alike */
+	return packed__unpack(packed, NPACKED, w->strings, size - sizeof(*w), r);
+}
+
+size_t net_http_client__pack(const struct ot_http_client_rec *r, void *out)
+{
+	struct ot_http_client_wire *w = out;
+
+	memcpy(w, r, sizeof(*w));
+	w->hdr.size = (uint32_t)(sizeof(*w) + packed__pack(packed, NPACKED, r, w->strings));
+	return w->hdr.size;
+}
 
 int net_http_client__decode(const struct span_decoding *d, const void *rec, size_t size,
 			    struct span *s)
 {
 	const struct ot_http_client_rec *r;
+	struct ot_http_client_rec unpacked;
 	size_t mlen, slen, hlen;
 	struct url_parts parts;
 	char *url = s->scratch;
 	bool known;
 
-	if (size < sizeof(*r) || !(r = span__read_record(s, rec, sizeof(*r))))
+	if (net_http_client__unpack(rec, size, &unpacked) ||
+	    !(r = span__read_record(s, &unpacked, sizeof(unpacked))))
 		return -EINVAL;
 	mlen = span__captured(r->method_len, OT_METHOD_CAP);
 	span__set_identity(d, s, SPAN_KIND_CLIENT, r->pid, r->start_ns, r->end_ns, &r->ids,

@@ -129,24 +129,51 @@ int xnet_client_enter(struct pt_regs *ctx)
 	return start_client(ctx, req, http_client_cfg.xnet_enter_probe_vaddr);
 }
 
-static __always_inline void read_client_request(struct ot_http_client_rec *rec, __u64 req)
+/*
+ * The record being built on this CPU (struct ot_http_client_wire): its head
+ * and room for its packed strings past the mask's reach (pack_go_string),
+ * copied into the ring buffer at the size they took.
+ */
+#define HTTP_CLIENT_WIRE_ROOM (sizeof(struct ot_http_client_wire) + OT_PACK_MASK + 1 + OT_PATH_CAP)
+
+_Static_assert(OT_HTTP_CLIENT_STRINGS_MAX <= OT_PACK_MASK, "strings beyond the mask");
+_Static_assert(OT_QUERY_CAP <= OT_PATH_CAP, "room for the largest string");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[HTTP_CLIENT_WIRE_ROOM]);
+} http_client_wire SEC(".maps");
+
+/* The Go string field at addr, packed (pack_go_string). */
+static __always_inline __u32 pack_string_at(char *area, __u32 *pos, __u32 cap, __u64 addr)
+{
+	struct go_string str = {};
+
+	bpf_probe_read_user(&str, sizeof(str), (void *)addr);
+	return pack_go_string(area, pos, cap, str);
+}
+
+/* The request's method and URL, packed in their order (record.h). */
+static __always_inline void pack_client_request(struct ot_http_client_wire *w, __u32 *pos, __u64 req)
 {
 	const volatile struct ot_http_client_cfg *cfg = &http_client_cfg;
 	__u64 url;
 
-	rec->method_len = read_go_string(rec->method, OT_METHOD_CAP, req + cfg->req_method);
+	w->method_len = pack_string_at(w->strings, pos, OT_METHOD_CAP, req + cfg->req_method);
 	url = read_ptr(req + cfg->req_url);
 	if (!url)
 		return;
-	rec->scheme_len = read_go_string(rec->scheme, OT_SCHEME_CAP, url + cfg->url_scheme);
-	rec->host_len = read_go_string(rec->host, OT_HOST_CAP, url + cfg->url_host);
-	rec->path_len = read_go_string(rec->path, OT_PATH_CAP, url + cfg->url_path);
-	rec->query_len = read_go_string(rec->query, OT_QUERY_CAP, url + cfg->url_raw_query);
+	w->scheme_len = pack_string_at(w->strings, pos, OT_SCHEME_CAP, url + cfg->url_scheme);
+	w->host_len = pack_string_at(w->strings, pos, OT_HOST_CAP, url + cfg->url_host);
+	w->path_len = pack_string_at(w->strings, pos, OT_PATH_CAP, url + cfg->url_path);
+	w->query_len = pack_string_at(w->strings, pos, OT_QUERY_CAP, url + cfg->url_raw_query);
 	if (cfg->url_user >= 0 && read_ptr(url + cfg->url_user))
-		rec->flags |= OT_HTTP_CLIENT_USERINFO;
+		w->flags |= OT_HTTP_CLIENT_USERINFO;
 	if (cfg->url_fragment >= 0)
-		rec->fragment_len =
-			read_go_string(rec->fragment, OT_FRAGMENT_CAP, url + cfg->url_fragment);
+		w->fragment_len =
+			pack_string_at(w->strings, pos, OT_FRAGMENT_CAP, url + cfg->url_fragment);
 }
 
 /*
@@ -159,8 +186,9 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 {
 	const volatile struct ot_http_client_cfg *cfg = &http_client_cfg;
 	struct goroutine_key key = goroutine_of(ctx);
-	struct ot_http_client_rec *rec;
+	struct ot_http_client_wire *rec;
 	struct http_client_start *start;
+	__u32 zero = 0, pos = 0, size;
 
 	start = bpf_map_lookup_elem(&http_client_inflight, &key);
 	if (!start) {
@@ -171,13 +199,10 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 		return 0; /* an end hit again by the same round trip */
 	/* ended before it is written: evicted from now on, it is no loss (evictwatch) */
 	start->state = err_tab ? CLIENT_FAILED : CLIENT_DONE;
-	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-	if (!rec) {
-		count_drop(OT_DROP_RINGBUF_FULL);
-	} else {
+	rec = bpf_map_lookup_elem(&http_client_wire, &zero);
+	if (rec) {
 		__builtin_memset(rec, 0, sizeof(*rec));
 		rec->hdr.type = OT_REC_HTTP_CLIENT;
-		rec->hdr.size = sizeof(*rec);
 		rec->pid = key.pid;
 		rec->goroutine = key.g;
 		rec->start_ns = start->start_ns;
@@ -196,8 +221,10 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 			rec->proto_major = read_s64(resp + cfg->resp_proto_major);
 			rec->proto_minor = read_s64(resp + cfg->resp_proto_minor);
 		}
-		read_client_request(rec, start->req);
-		submit(rec);
+		pack_client_request(rec, &pos, start->req);
+		size = sizeof(*rec) + pack_offset(pos);
+		rec->hdr.size = size;
+		submit_copy(rec, size);
 	}
 	propagate_forget(key.pid, start);
 	if (!err_tab)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 
+#include "net_http_client/net_http_client.h"
 #include "net_http_client/record.h"
 #include "fake_records.h"
 #include "semconv.h"
@@ -29,13 +30,23 @@ static void http_client_record(struct ot_http_client_rec *r)
 	SET_STR(r, query, "a=1&sig=s3cr3t&b=2");
 }
 
+/* Decodes round trip r from its wire form, in the ring buffer's place (decode_from_ring). */
+static int decode_client_from_ring(struct span_assembler *sa, const struct ot_http_client_rec *r,
+				   struct span *s)
+{
+	_Alignas(8) unsigned char wire[sizeof(struct ot_http_client_wire) +
+				       OT_HTTP_CLIENT_STRINGS_MAX];
+
+	return decode_from_ring(sa, wire, net_http_client__pack(r, wire), s);
+}
+
 static void test_http_client(struct span_assembler *sa)
 {
 	struct ot_http_client_rec r;
 	struct span s;
 
 	http_client_record(&r);
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_client_from_ring(sa, &r, &s) == 0);
 	CHECK(s.kind == SPAN_KIND_CLIENT && s.status == STATUS_UNSET);
 	CHECK(s.name_len == 3 && !memcmp(s.name, "GET", 3));
 	CHECK(str_is(&s, "http.request.method", "GET"));
@@ -45,13 +56,26 @@ static void test_http_client(struct span_assembler *sa)
 	CHECK(int_is(&s, "http.response.status_code", 200));
 	CHECK(str_is(&s, "network.protocol.version", "1.1"));
 	CHECK(!find(&s, "error.type"));
+	{
+		/* packed strings must end where the record does: a length off by one is refused */
+		_Alignas(8) unsigned char wire[sizeof(struct ot_http_client_wire) +
+					       OT_HTTP_CLIENT_STRINGS_MAX];
+		size_t n = net_http_client__pack(&r, wire);
+
+		((struct ot_http_client_wire *)wire)->path_len++;
+		CHECK(decode_from_ring(sa, wire, n, &s) == -EINVAL);
+		((struct ot_http_client_wire *)wire)->path_len -= 2;
+		CHECK(decode_from_ring(sa, wire, n, &s) == -EINVAL);
+		((struct ot_http_client_wire *)wire)->path_len++;
+		CHECK(decode_from_ring(sa, wire, n, &s) == 0);
+	}
 
 	/* 4xx is an error for a client */
 	http_client_record(&r);
 	r.status = 404;
 	SET_STR(&r, host, "127.0.0.1:8080");
 	SET_STR(&r, scheme, "http");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_client_from_ring(sa, &r, &s) == 0);
 	CHECK(s.status == STATUS_ERROR && str_is(&s, "error.type", "404"));
 	CHECK(int_is(&s, "server.port", 8080));
 
@@ -59,7 +83,7 @@ static void test_http_client(struct span_assembler *sa)
 	http_client_record(&r);
 	r.status = 0;
 	r.flags |= OT_HTTP_CLIENT_TRANSPORT_ERROR;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_client_from_ring(sa, &r, &s) == 0);
 	CHECK(s.status == STATUS_ERROR && str_is(&s, "error.type", "_OTHER"));
 	CHECK(!find(&s, "http.response.status_code"));
 }
@@ -73,27 +97,27 @@ static void test_http_client_values(struct span_assembler *sa)
 	/* a resent attempt */
 	http_client_record(&r);
 	r.resend_count = 1;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_client_from_ring(sa, &r, &s) == 0);
 	CHECK(int_is(&s, "http.request.resend_count", 1));
 	http_client_record(&r);
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_client_from_ring(sa, &r, &s) == 0);
 	CHECK(!find(&s, "http.request.resend_count"));
 
 	/* the host's end cut off: no server.address, no default port */
 	http_client_record(&r);
 	memset(r.host, 'h', sizeof(r.host));
 	r.host_len = OT_HOST_CAP + 7;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_client_from_ring(sa, &r, &s) == 0);
 	CHECK(!find(&s, "server.address") && !find(&s, "server.port"));
 	/* cut in the port: the host only */
 	memcpy(r.host + OT_HOST_CAP - 3, ":45", 3);
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_client_from_ring(sa, &r, &s) == 0);
 	CHECK(find(&s, "server.address") && !find(&s, "server.port"));
 
 	/* a pointer read as the status: left out, not an error */
 	http_client_record(&r);
 	r.status = 0xc000123456;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_client_from_ring(sa, &r, &s) == 0);
 	CHECK(!find(&s, "http.response.status_code") && s.status == STATUS_UNSET && s.invalid == 1);
 }
 
@@ -146,7 +170,7 @@ static void test_url_full(struct span_assembler *sa)
 	http_client_record(&r);
 	r.flags |= OT_HTTP_CLIENT_USERINFO;
 	SET_STR(&r, fragment, "top");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_client_from_ring(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "url.full",
 		     "https://REDACTED:REDACTED@api.example.com/v1/items?a=1&sig=REDACTED&b=2#top"));
 }

@@ -6,6 +6,7 @@
 
 #include "net_http_server.h"
 #include "net_http_server/record.h"
+#include "packed.h"
 #include "semconv.h"
 
 /* The route is the pattern's path: "GET example.com/items/{id}" -> "/items/{id}". */
@@ -75,33 +76,20 @@ static void add_url_path(struct span *s, const struct ot_http_server_rec *r)
 }
 
 /* The strings of a record, in the order its wire form packs them. */
-static const struct {
-	size_t len; /* offset of its full length (__u32) in the decoded form */
-	size_t buf; /* offset of its buffer there */
-	size_t cap;
-} packed[] = {
-#define PACKED(len, buf) \
-	{ offsetof(struct ot_http_server_rec, len), offsetof(struct ot_http_server_rec, buf), \
-	  sizeof(((struct ot_http_server_rec *)0)->buf) }
-	PACKED(method_len, method),   PACKED(path_len, path), PACKED(host_len, host),
-	PACKED(remote_len, remote),   PACKED(pattern_len, pattern), PACKED(ua_len, ua),
-	PACKED(route.len, route.text),
-#undef PACKED
+static const struct packed_string packed[] = {
+	PACKED_STRING(struct ot_http_server_rec, method_len, method),
+	PACKED_STRING(struct ot_http_server_rec, path_len, path),
+	PACKED_STRING(struct ot_http_server_rec, host_len, host),
+	PACKED_STRING(struct ot_http_server_rec, remote_len, remote),
+	PACKED_STRING(struct ot_http_server_rec, pattern_len, pattern),
+	PACKED_STRING(struct ot_http_server_rec, ua_len, ua),
+	PACKED_STRING(struct ot_http_server_rec, route.len, route.text),
 };
-
-/* A packed string's captured length: its full length, at most its cap. */
-static size_t packed_len(const struct ot_http_server_rec *r, size_t i)
-{
-	uint32_t full;
-
-	memcpy(&full, (const char *)r + packed[i].len, sizeof(full));
-	return span__captured(full, packed[i].cap);
-}
+#define NPACKED (sizeof(packed) / sizeof(packed[0]))
 
 int net_http_server__unpack(const void *wire, size_t size, struct ot_http_server_rec *r)
 {
 	const struct ot_http_server_wire *w = wire;
-	size_t at = 0, n;
 
 	if (size < sizeof(*w))
 		return -EINVAL;
@@ -109,32 +97,18 @@ int net_http_server__unpack(const void *wire, size_t size, struct ot_http_server
 	memcpy(r, w, offsetof(struct ot_http_server_wire, route_state)); /* the heads are alike */
 	r->route.state = w->route_state;
 	r->route.len = w->route_len;
-	size -= sizeof(*w);
-	for (size_t i = 0; i < sizeof(packed) / sizeof(packed[0]); i++) {
-		n = packed_len(r, i);
-		if (n > size - at)
-			return -EINVAL;
-		memcpy((char *)r + packed[i].buf, w->strings + at, n);
-		at += n;
-	}
-	return at == size ? 0 : -EINVAL;
+	return packed__unpack(packed, NPACKED, w->strings, size - sizeof(*w), r);
 }
 
 size_t net_http_server__pack(const struct ot_http_server_rec *r, void *out)
 {
 	struct ot_http_server_wire *w = out;
-	size_t at = 0, n;
 
 	memcpy(w, r, offsetof(struct ot_http_server_wire, route_state));
 	w->route_state = r->route.state;
 	w->route_len = r->route.len;
-	for (size_t i = 0; i < sizeof(packed) / sizeof(packed[0]); i++) {
-		n = packed_len(r, i);
-		memcpy(w->strings + at, (const char *)r + packed[i].buf, n);
-		at += n;
-	}
-	w->hdr.size = (uint32_t)(sizeof(*w) + at);
-	return sizeof(*w) + at;
+	w->hdr.size = (uint32_t)(sizeof(*w) + packed__pack(packed, NPACKED, r, w->strings));
+	return w->hdr.size;
 }
 
 int net_http_server__decode(const struct span_decoding *d, const void *rec, size_t size,
