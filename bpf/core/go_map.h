@@ -134,6 +134,31 @@ static __always_inline __u8 *map_chunk(void)
 }
 
 /*
+ * Reads size bytes (a bucket or a group) at addr into chunk; 0 when read.
+ * A page of the Go heap that the program never wrote is not mapped yet,
+ * and a read reaching into one fails whole (BPF cannot fault it in): a
+ * table's last slots often lie there. Then the part before that page is
+ * read and the rest left zero, which is what those slots hold: a full
+ * slot was written, and its page is mapped. Seen in the wild as an
+ * incoming traceparent missed now and then (a gRPC metadata map of more
+ * than eight keys, its second group across a page boundary).
+ */
+static __always_inline int map_chunk_read(__u8 *chunk, __u32 size, __u64 addr)
+{
+	__u64 n;
+
+	if (!bpf_probe_read_user(chunk, size, (void *)addr))
+		return 0;
+	n = 4096 - (addr & 4095);
+	__builtin_memset(chunk, 0, MAP_CHUNK_MAX);
+	barrier_var(n);
+	/* the first 8 bytes (control word, tophashes) at least; less than the whole */
+	if (n < 8 || n >= size)
+		return -1;
+	return bpf_probe_read_user(chunk, n, (void *)addr) ? -1 : 0;
+}
+
+/*
  * The slots of the bucket (swiss: false) or group (swiss: true) at group,
  * copied into chunk: 1 once every key has been found. A bucket's slot is
  * full when its tophash is at least HMAP_MIN_TOPHASH, a group's when its
@@ -166,7 +191,7 @@ __attribute__((noinline)) int ot_hmap_chain_scan(struct map_scan *s, __u64 bucke
 	for (int chain = 0; chain < HMAP_MAX_CHAIN && bucket; chain++) {
 		__u8 *chunk = map_chunk();
 
-		if (!chunk || bpf_probe_read_user(chunk, MAP_CHUNK_MAX, (void *)bucket))
+		if (!chunk || map_chunk_read(chunk, MAP_CHUNK_MAX, bucket))
 			return 0;
 		s->group = bucket;
 		if (slots_scan(s, chunk, bucket, false))
@@ -194,7 +219,7 @@ __attribute__((noinline)) int ot_swiss_group_scan(struct map_scan *s, __u64 grou
 
 	if (!s)
 		return 1;
-	if (!chunk || bpf_probe_read_user(chunk, SWISS_GROUP_SIZE, (void *)group))
+	if (!chunk || map_chunk_read(chunk, SWISS_GROUP_SIZE, group))
 		return 0;
 	s->group = group;
 	return slots_scan(s, chunk, group, true);
