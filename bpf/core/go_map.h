@@ -151,9 +151,16 @@ static __always_inline int map_chunk_read(__u8 *chunk, __u32 size, __u64 addr)
 		return 0;
 	n = 4096 - (addr & 4095);
 	__builtin_memset(chunk, 0, MAP_CHUNK_MAX);
+	/*
+	 * Less than the whole, and the first 8 bytes (control word, tophashes)
+	 * at least. Two checks the compiler may not merge: Linux 6.1 bounds
+	 * only the register a comparison is made on, and a merged one is made
+	 * on n - 8.
+	 */
+	if (n >= size)
+		return -1;
 	barrier_var(n);
-	/* the first 8 bytes (control word, tophashes) at least; less than the whole */
-	if (n < 8 || n >= size)
+	if (n < 8)
 		return -1;
 	return bpf_probe_read_user(chunk, n, (void *)addr) ? -1 : 0;
 }
