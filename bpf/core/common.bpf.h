@@ -628,4 +628,25 @@ static __always_inline __u32 pack_go_string(char *area, __u32 *pos, __u32 cap, s
 	return len;
 }
 
+/* The Go string field at addr, packed (pack_go_string): read_go_string's counterpart. */
+static __always_inline __u32 pack_go_string_at(char *area, __u32 *pos, __u32 cap, __u64 addr)
+{
+	struct go_string s = {};
+
+	bpf_probe_read_user(&s, sizeof(s), (void *)addr);
+	return pack_go_string(area, pos, cap, s);
+}
+
+/*
+ * Submits a record built with packed strings (submit_copy): its head of
+ * head bytes and the pos bytes its strings took; sets hdr.size.
+ */
+static __always_inline void submit_packed(void *rec, __u32 head, __u32 pos)
+{
+	__u32 size = head + pack_offset(pos);
+
+	((struct ot_rec_hdr *)rec)->size = size;
+	submit_copy(rec, size);
+}
+
 #endif

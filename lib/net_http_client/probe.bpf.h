@@ -146,34 +146,25 @@ struct {
 	__type(value, __u8[HTTP_CLIENT_WIRE_ROOM]);
 } http_client_wire SEC(".maps");
 
-/* The Go string field at addr, packed (pack_go_string). */
-static __always_inline __u32 pack_string_at(char *area, __u32 *pos, __u32 cap, __u64 addr)
-{
-	struct go_string str = {};
-
-	bpf_probe_read_user(&str, sizeof(str), (void *)addr);
-	return pack_go_string(area, pos, cap, str);
-}
-
 /* The request's method and URL, packed in their order (record.h). */
 static __always_inline void pack_client_request(struct ot_http_client_wire *w, __u32 *pos, __u64 req)
 {
 	const volatile struct ot_http_client_cfg *cfg = &http_client_cfg;
 	__u64 url;
 
-	w->method_len = pack_string_at(w->strings, pos, OT_METHOD_CAP, req + cfg->req_method);
+	w->method_len = pack_go_string_at(w->strings, pos, OT_METHOD_CAP, req + cfg->req_method);
 	url = read_ptr(req + cfg->req_url);
 	if (!url)
 		return;
-	w->scheme_len = pack_string_at(w->strings, pos, OT_SCHEME_CAP, url + cfg->url_scheme);
-	w->host_len = pack_string_at(w->strings, pos, OT_HOST_CAP, url + cfg->url_host);
-	w->path_len = pack_string_at(w->strings, pos, OT_PATH_CAP, url + cfg->url_path);
-	w->query_len = pack_string_at(w->strings, pos, OT_QUERY_CAP, url + cfg->url_raw_query);
+	w->scheme_len = pack_go_string_at(w->strings, pos, OT_SCHEME_CAP, url + cfg->url_scheme);
+	w->host_len = pack_go_string_at(w->strings, pos, OT_HOST_CAP, url + cfg->url_host);
+	w->path_len = pack_go_string_at(w->strings, pos, OT_PATH_CAP, url + cfg->url_path);
+	w->query_len = pack_go_string_at(w->strings, pos, OT_QUERY_CAP, url + cfg->url_raw_query);
 	if (cfg->url_user >= 0 && read_ptr(url + cfg->url_user))
 		w->flags |= OT_HTTP_CLIENT_USERINFO;
 	if (cfg->url_fragment >= 0)
 		w->fragment_len =
-			pack_string_at(w->strings, pos, OT_FRAGMENT_CAP, url + cfg->url_fragment);
+			pack_go_string_at(w->strings, pos, OT_FRAGMENT_CAP, url + cfg->url_fragment);
 }
 
 /*
@@ -188,7 +179,7 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 	struct goroutine_key key = goroutine_of(ctx);
 	struct ot_http_client_wire *rec;
 	struct http_client_start *start;
-	__u32 zero = 0, pos = 0, size;
+	__u32 zero = 0, pos = 0;
 
 	start = bpf_map_lookup_elem(&http_client_inflight, &key);
 	if (!start) {
@@ -222,9 +213,7 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 			rec->proto_minor = read_s64(resp + cfg->resp_proto_minor);
 		}
 		pack_client_request(rec, &pos, start->req);
-		size = sizeof(*rec) + pack_offset(pos);
-		rec->hdr.size = size;
-		submit_copy(rec, size);
+		submit_packed(rec, sizeof(*rec), pos);
 	}
 	propagate_forget(key.pid, start);
 	if (!err_tab)

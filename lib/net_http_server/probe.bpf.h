@@ -395,7 +395,7 @@ static __always_inline void emit_server(struct goroutine_key *key, struct gorout
 {
 	struct http_start *start = http_state(gs);
 	struct ot_http_server_wire *w;
-	__u32 zero = 0, pos = 0, size;
+	__u32 zero = 0, pos = 0;
 
 	/* ended before it is written: evicted from now on, it is no loss (evictwatch) */
 	gs->live = 0;
@@ -419,9 +419,7 @@ static __always_inline void emit_server(struct goroutine_key *key, struct gorout
 	if (start->flags & OT_HTTP_UA_FOUND)
 		w->ua_len = pack_go_string(w->strings, &pos, OT_UA_CAP, start->ua);
 	route_pack(gs, w->strings, &pos, &w->route_state, &w->route_len);
-	size = sizeof(*w) + pack_offset(pos);
-	w->hdr.size = size;
-	submit_copy(w, size);
+	submit_packed(w, sizeof(*w), pos);
 }
 
 /*
