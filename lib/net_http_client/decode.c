@@ -19,26 +19,17 @@ static const struct packed_string packed[] = {
 	PACKED_STRING(struct ot_http_client_rec, query_len, query),
 	PACKED_STRING(struct ot_http_client_rec, fragment_len, fragment),
 };
-#define NPACKED (sizeof(packed) / sizeof(packed[0]))
+static const struct packed_record wire_form =
+	PACKED_RECORD(struct ot_http_client_rec, struct ot_http_client_wire, packed);
 
 int net_http_client__unpack(const void *wire, size_t size, struct ot_http_client_rec *r)
 {
-	const struct ot_http_client_wire *w = wire;
-
-	if (size < sizeof(*w))
-		return -EINVAL;
-	memset(r, 0, sizeof(*r));
-	memcpy(r, w, sizeof(*w)); /* the heads are alike */
-	return packed__unpack(packed, NPACKED, w->strings, size - sizeof(*w), r);
+	return packed__unpack_record(&wire_form, wire, size, r);
 }
 
 size_t net_http_client__pack(const struct ot_http_client_rec *r, void *out)
 {
-	struct ot_http_client_wire *w = out;
-
-	memcpy(w, r, sizeof(*w));
-	w->hdr.size = (uint32_t)(sizeof(*w) + packed__pack(packed, NPACKED, r, w->strings));
-	return w->hdr.size;
+	return packed__pack_record(&wire_form, r, out);
 }
 
 int net_http_client__decode(const struct span_decoding *d, const void *rec, size_t size,

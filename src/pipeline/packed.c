@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "packed.h"
+#include "records.h"
 
 /* A string's captured bytes: its full length, at most its cap. */
 static size_t captured(const void *r, const struct packed_string *p)
@@ -39,4 +40,24 @@ size_t packed__pack(const struct packed_string *ps, size_t nps, const void *r, c
 		at += k;
 	}
 	return at;
+}
+
+int packed__unpack_record(const struct packed_record *pr, const void *wire, size_t size, void *r)
+{
+	if (size < pr->head)
+		return -EINVAL;
+	memset(r, 0, pr->decoded);
+	memcpy(r, wire, pr->head); /* the heads are alike */
+	return packed__unpack(pr->strings, pr->nstrings, (const char *)wire + pr->head,
+			      size - pr->head, r);
+}
+
+size_t packed__pack_record(const struct packed_record *pr, const void *r, void *out)
+{
+	struct ot_rec_hdr *hdr = out;
+
+	memcpy(out, r, pr->head);
+	hdr->size = (uint32_t)(pr->head +
+			       packed__pack(pr->strings, pr->nstrings, r, (char *)out + pr->head));
+	return hdr->size;
 }

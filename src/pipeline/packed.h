@@ -32,4 +32,25 @@ int packed__unpack(const struct packed_string *ps, size_t nps, const char *strin
 /* The inverse: packs r's strings into strings (room for the sum of the caps); returns the bytes. */
 size_t packed__pack(const struct packed_string *ps, size_t nps, const void *r, char *strings);
 
+/*
+ * A record whose wire form is its decoded form's first head bytes (a
+ * struct ot_rec_hdr first), then its packed strings: the decoded form is
+ * decoded bytes long.
+ */
+struct packed_record {
+	const struct packed_string *strings;
+	size_t nstrings;
+	size_t head;
+	size_t decoded;
+};
+
+#define PACKED_RECORD(decoded_type, wire_type, table)                                 \
+	{ (table), sizeof(table) / sizeof((table)[0]), sizeof(wire_type),              \
+	  sizeof(decoded_type) }
+
+/* The wire record (size bytes) into its decoded form r, cleared first; -EINVAL if malformed. */
+int packed__unpack_record(const struct packed_record *pr, const void *wire, size_t size, void *r);
+/* The decoded form r into its wire form at out (room for head and caps); sets and returns its size. */
+size_t packed__pack_record(const struct packed_record *pr, const void *r, void *out);
+
 #endif
