@@ -144,8 +144,8 @@ static __always_inline __u64 error_type(struct go_iface err, __u64 bias)
  * Each is read only when the error's dynamic type is that one; any other is
  * Unknown (what status.Code says), one whose type cannot be told is counted.
  */
-static __always_inline void read_call_error(struct ot_grpc_rec *rec, struct go_iface err,
-					    __u64 bias)
+static __always_inline void read_call_error(struct ot_grpc_wire *rec, struct go_iface err,
+					    __u64 bias, struct go_string *msg)
 {
 	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
 	struct go_string s = {};
@@ -175,11 +175,11 @@ static __always_inline void read_call_error(struct ot_grpc_rec *rec, struct go_i
 		if (proto && cfg->error_kind == OT_GRPC_ERROR_STATUS)
 			proto = read_ptr(proto + cfg->status_proto);
 	}
-	read_status_proto(rec, proto);
+	read_status_proto(rec, proto, msg);
 	/* not a status error after all: status.Code would say Unknown */
 	if (!proto || rec->code < GRPC_OK || rec->code > GRPC_MAX_CODE) {
 		rec->code = GRPC_UNKNOWN;
-		rec->message_len = 0;
+		*msg = (struct go_string){};
 		rec->flags |= OT_GRPC_NO_STATUS;
 	} else if (rec->code == GRPC_OK) {
 		rec->code = GRPC_UNKNOWN; /* a non-nil error never means OK */
@@ -194,23 +194,18 @@ static __always_inline void read_call_error(struct ot_grpc_rec *rec, struct go_i
 static __always_inline bool end_call(struct grpc_client_call *call, __u32 pid, struct go_iface err)
 {
 	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
-	struct ot_grpc_rec *rec;
+	struct go_string msg = {};
+	struct ot_grpc_wire *rec;
 
 	if (__sync_val_compare_and_swap(&call->ended, 0, 1))
 		return false;
-	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-	if (!rec) {
-		count_drop(OT_DROP_RINGBUF_FULL);
+	rec = grpc_rec_init(OT_REC_GRPC_CLIENT, pid, call->g, call->start_ns, &call->ids);
+	if (!rec)
 		return true;
-	}
-	grpc_rec_init(rec, OT_REC_GRPC_CLIENT, pid, call->g, call->start_ns, &call->ids);
 	rec->flags = call->flags;
-	read_call_error(rec, err, call->bias);
-	rec->method_len = read_go_string_at(rec->method, OT_GRPC_METHOD_CAP, call->method);
-	if (cfg->cc_authority >= 0 && call->cc)
-		rec->authority_len = read_go_string(rec->authority, OT_HOST_CAP,
-						    call->cc + cfg->cc_authority);
-	submit(rec);
+	read_call_error(rec, err, call->bias, &msg);
+	grpc_submit(rec, call->method,
+		    cfg->cc_authority >= 0 && call->cc ? call->cc + cfg->cc_authority : 0, msg);
 	return true;
 }
 

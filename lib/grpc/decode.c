@@ -7,6 +7,7 @@
 
 #include "grpc.h"
 #include "grpc/record.h"
+#include "packed.h"
 #include "semconv.h"
 #include "validate.h"
 
@@ -96,15 +97,36 @@ static void add_grpc_local_address(struct span *s, const struct ot_grpc_rec *r)
 	span__add_int(s, "server.port", r->local_port);
 }
 
+/* The strings of a record, in the order its wire form packs them. */
+static const struct packed_string packed[] = {
+	PACKED_STRING(struct ot_grpc_rec, method_len, method),
+	PACKED_STRING(struct ot_grpc_rec, authority_len, authority),
+	PACKED_STRING(struct ot_grpc_rec, message_len, message),
+};
+static const struct packed_record wire_form =
+	PACKED_RECORD(struct ot_grpc_rec, struct ot_grpc_wire, packed);
+
+int grpc__unpack(const void *wire, size_t size, struct ot_grpc_rec *r)
+{
+	return packed__unpack_record(&wire_form, wire, size, r);
+}
+
+size_t grpc__pack(const struct ot_grpc_rec *r, void *out)
+{
+	return packed__pack_record(&wire_form, r, out);
+}
+
 int grpc__decode(const struct span_decoding *d, const void *rec, size_t size, struct span *s)
 {
 	const struct ot_grpc_rec *r;
+	struct ot_grpc_rec unpacked;
 	bool server, recognised;
 	size_t mlen, cap = OT_GRPC_METHOD_CAP, full;
 	const char *method, *code_name;
 	char code_buf[16];
 
-	if (size < sizeof(*r) || !(r = span__read_record(s, rec, sizeof(*r))))
+	if (grpc__unpack(rec, size, &unpacked) ||
+	    !(r = span__read_record(s, &unpacked, sizeof(unpacked))))
 		return -EINVAL;
 	server = r->hdr.type == OT_REC_GRPC_SERVER;
 	mlen = span__captured(r->method_len, OT_GRPC_METHOD_CAP);

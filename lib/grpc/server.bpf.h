@@ -34,6 +34,24 @@
 const volatile struct ot_grpc_cfg grpc_cfg = {};
 
 /*
+ * The record being built on this CPU (struct ot_grpc_wire), for a call
+ * served or made: its head and room for its packed strings past the mask's
+ * reach (pack_go_string), copied into the ring buffer at the size they took.
+ */
+#define GRPC_WIRE_ROOM (sizeof(struct ot_grpc_wire) + OT_PACK_MASK + 1 + OT_HOST_CAP)
+
+_Static_assert(OT_GRPC_STRINGS_MAX <= OT_PACK_MASK, "strings beyond the mask");
+_Static_assert(OT_GRPC_METHOD_CAP <= OT_HOST_CAP && OT_GRPC_MESSAGE_CAP <= OT_HOST_CAP,
+	       "room for the largest string");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[GRPC_WIRE_ROOM]);
+} grpc_wire SEC(".maps");
+
+/*
  * Go runtime type descriptors (internal/abi.Type; the same layout since Go
  * 1.0 in reflect's rtype): size at 0, kind byte at 23, and for a map type
  * the key and element types right after the 48-byte common part.
@@ -265,8 +283,12 @@ int grpc_server_start(struct pt_regs *ctx)
 	return 0;
 }
 
-/* Reads code and message of a status proto (spb.Status; nil: OK). */
-static __always_inline void read_status_proto(struct ot_grpc_rec *rec, __u64 proto)
+/*
+ * Reads the code of a status proto (spb.Status; nil: OK) and where its
+ * message is (*msg), packed last (grpc_submit).
+ */
+static __always_inline void read_status_proto(struct ot_grpc_wire *rec, __u64 proto,
+					      struct go_string *msg)
 {
 	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
 	__s32 code = GRPC_OK;
@@ -275,28 +297,54 @@ static __always_inline void read_status_proto(struct ot_grpc_rec *rec, __u64 pro
 		return;
 	bpf_probe_read_user(&code, sizeof(code), (void *)(proto + cfg->proto_code));
 	rec->code = code;
-	rec->message_len = read_go_string(rec->message, OT_GRPC_MESSAGE_CAP,
-					  proto + cfg->proto_message);
+	bpf_probe_read_user(msg, sizeof(*msg), (void *)(proto + cfg->proto_message));
 }
 
 /* A *status.Status (nil, or with a nil proto: OK). */
-static __always_inline void read_status(struct ot_grpc_rec *rec, __u64 st)
+static __always_inline void read_status(struct ot_grpc_wire *rec, __u64 st, struct go_string *msg)
 {
 	if (st)
-		read_status_proto(rec, read_ptr(st + grpc_cfg.status_proto));
+		read_status_proto(rec, read_ptr(st + grpc_cfg.status_proto), msg);
 }
 
-static __always_inline void grpc_rec_init(struct ot_grpc_rec *rec, __u32 type, __u32 pid, __u64 g,
-					  __u64 start_ns, const struct ot_span_ids *ids)
+/*
+ * The record of this CPU (grpc_wire), its head cleared and started; NULL
+ * only if the per-CPU buffer is missing.
+ */
+static __always_inline struct ot_grpc_wire *grpc_rec_init(__u32 type, __u32 pid, __u64 g,
+							  __u64 start_ns,
+							  const struct ot_span_ids *ids)
 {
+	__u32 zero = 0;
+	struct ot_grpc_wire *rec = bpf_map_lookup_elem(&grpc_wire, &zero);
+
+	if (!rec)
+		return NULL;
 	__builtin_memset(rec, 0, sizeof(*rec));
 	rec->hdr.type = type;
-	rec->hdr.size = sizeof(*rec);
 	rec->pid = pid;
 	rec->goroutine = g;
 	rec->start_ns = start_ns;
 	rec->end_ns = bpf_ktime_get_ns();
 	rec->ids = *ids;
+	return rec;
+}
+
+/*
+ * Packs a call's strings in their order (record.h): the method (a Go
+ * string), the authority (a Go string field at authority; 0: none) and the
+ * status message msg; then submits the record (submit_packed).
+ */
+static __always_inline void grpc_submit(struct ot_grpc_wire *rec, struct go_string method,
+					__u64 authority, struct go_string msg)
+{
+	__u32 pos = 0;
+
+	rec->method_len = pack_go_string(rec->strings, &pos, OT_GRPC_METHOD_CAP, method);
+	if (authority)
+		rec->authority_len = pack_go_string_at(rec->strings, &pos, OT_HOST_CAP, authority);
+	rec->message_len = pack_go_string(rec->strings, &pos, OT_GRPC_MESSAGE_CAP, msg);
+	submit_packed(rec, sizeof(*rec), pos);
 }
 
 /* The transport's writeStatus(t, stream, st) / WriteStatus: the call's final status. */
@@ -306,7 +354,7 @@ int grpc_server_end(struct pt_regs *ctx)
 	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
 	struct grpc_stream_key key = { .pid = pid_of_current(), .stream = GO_ARG2(ctx) };
 	struct grpc_server_call *call;
-	struct ot_grpc_rec *rec;
+	struct ot_grpc_wire *rec;
 
 	if (entry_repeats(ctx))
 		return 0;
@@ -328,23 +376,21 @@ int grpc_server_end(struct pt_regs *ctx)
 
 		goroutine_span_end(&gk, OT_REC_GRPC_SERVER);
 	}
-	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-	if (!rec) {
-		count_drop(OT_DROP_RINGBUF_FULL);
-	} else {
-		grpc_rec_init(rec, OT_REC_GRPC_SERVER, key.pid, call->g, call->start_ns,
-			      &call->ids);
+	rec = grpc_rec_init(OT_REC_GRPC_SERVER, key.pid, call->g, call->start_ns, &call->ids);
+	if (rec) {
+		struct go_string method = {}, msg = {};
+
 		rec->flags = call->flags;
-		read_status(rec, GO_ARG3(ctx));
-		rec->method_len = read_go_string(rec->method, OT_GRPC_METHOD_CAP,
-						 field_path_addr(&cfg->stream_method, key.stream));
+		read_status(rec, GO_ARG3(ctx), &msg);
+		bpf_probe_read_user(&method, sizeof(method),
+				    (void *)field_path_addr(&cfg->stream_method, key.stream));
 		if (call->local_ip_len) {
 			rec->flags |= OT_GRPC_LOCAL_ADDR;
 			__builtin_memcpy(rec->local_ip, call->local_ip, sizeof(rec->local_ip));
 			rec->local_ip_len = call->local_ip_len;
 			rec->local_port = call->local_port;
 		}
-		submit(rec);
+		grpc_submit(rec, method, 0, msg);
 	}
 	/* last: a deleted entry's memory may be the next call's at once */
 	grpc_mark_ended(key, GRPC_SERVER);
