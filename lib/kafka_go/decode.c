@@ -6,6 +6,7 @@
 
 #include "kafka_go.h"
 #include "kafka_go/record.h"
+#include "packed.h"
 #include "semconv.h"
 
 /* A Kafka topic name: 1 to 249 of [a-zA-Z0-9._-], all of it captured. */
@@ -38,13 +39,34 @@ static void add_position(struct span *s, const struct ot_kafka_rec *r)
 	span__add_int(s, "messaging.kafka.offset", r->offset);
 }
 
+/* The strings of a record, in the order its wire form packs them. */
+static const struct packed_string packed[] = {
+	PACKED_STRING(struct ot_kafka_rec, topic_len, topic),
+	PACKED_STRING(struct ot_kafka_rec, group_len, group),
+	PACKED_STRING(struct ot_kafka_rec, traceparent_len, traceparent),
+};
+static const struct packed_record wire_form =
+	PACKED_RECORD(struct ot_kafka_rec, struct ot_kafka_wire, packed);
+
+int kafka_go__unpack(const void *wire, size_t size, struct ot_kafka_rec *r)
+{
+	return packed__unpack_record(&wire_form, wire, size, r);
+}
+
+size_t kafka_go__pack(const struct ot_kafka_rec *r, void *out)
+{
+	return packed__pack_record(&wire_form, r, out);
+}
+
 int kafka_go__decode(const struct span_decoding *d, const void *rec, size_t size, struct span *s)
 {
 	const struct ot_kafka_rec *r;
+	struct ot_kafka_rec unpacked;
 	const char *op;
 	bool send, topic;
 
-	if (size < sizeof(*r) || !(r = span__read_record(s, rec, sizeof(*r))))
+	if (kafka_go__unpack(rec, size, &unpacked) ||
+	    !(r = span__read_record(s, &unpacked, sizeof(unpacked))))
 		return -EINVAL;
 	send = r->hdr.type == OT_REC_KAFKA_SEND;
 	op = send ? "send" : "receive";

@@ -8,6 +8,21 @@
 
 #include "span.h"
 
+struct ot_kafka_rec;
+
+/*
+ * A wire record of size bytes (struct ot_kafka_wire: its strings packed)
+ * into its decoded form; -EINVAL when its strings do not end where the
+ * record does.
+ */
+int kafka_go__unpack(const void *wire, size_t size, struct ot_kafka_rec *r);
+/*
+ * The inverse, as BPF writes it (for tests): r's wire form into out (room
+ * for sizeof(struct ot_kafka_wire) + OT_KAFKA_STRINGS_MAX bytes); returns
+ * its size.
+ */
+size_t kafka_go__pack(const struct ot_kafka_rec *r, void *out);
+
 /* OT_REC_KAFKA_SEND -> a PRODUCER span, OT_REC_KAFKA_RECEIVE -> a CLIENT span (receive). */
 int kafka_go__decode(const struct span_decoding *d, const void *rec, size_t size, struct span *s);
 

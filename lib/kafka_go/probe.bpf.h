@@ -190,20 +190,48 @@ int kafka_batch_add(struct pt_regs *ctx)
 	return 0;
 }
 
-static __always_inline void kafka_rec_init(struct ot_kafka_rec *rec, __u32 type, __u32 pid, __u64 g,
-					   __u64 start_ns, const struct ot_span_ids *ids,
-					   __u32 flags)
+/*
+ * The record being built on this CPU (struct ot_kafka_wire): its head and
+ * room for its packed strings past the mask's reach (pack_go_string),
+ * copied into the ring buffer at the size they took.
+ */
+#define KAFKA_WIRE_ROOM (sizeof(struct ot_kafka_wire) + OT_PACK_MASK + 1 + OT_KAFKA_TOPIC_CAP)
+
+_Static_assert(OT_KAFKA_STRINGS_MAX <= OT_PACK_MASK, "strings beyond the mask");
+_Static_assert(OT_KAFKA_GROUP_CAP <= OT_KAFKA_TOPIC_CAP &&
+		       OT_TRACEPARENT_CAP <= OT_KAFKA_TOPIC_CAP,
+	       "room for the largest string");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[KAFKA_WIRE_ROOM]);
+} kafka_wire SEC(".maps");
+
+/*
+ * The record of this CPU (kafka_wire), its head cleared and started; NULL
+ * only if the per-CPU buffer is missing.
+ */
+static __always_inline struct ot_kafka_wire *kafka_rec_init(__u32 type, __u32 pid, __u64 g,
+							    __u64 start_ns,
+							    const struct ot_span_ids *ids,
+							    __u32 flags)
 {
-	/* the strings are copied over the buffer; only their first *_len bytes are read */
-	__builtin_memset(rec, 0, __builtin_offsetof(struct ot_kafka_rec, topic));
+	__u32 zero = 0;
+	struct ot_kafka_wire *rec = bpf_map_lookup_elem(&kafka_wire, &zero);
+
+	if (!rec)
+		return NULL;
+	__builtin_memset(rec, 0, sizeof(*rec));
 	rec->hdr.type = type;
-	rec->hdr.size = sizeof(*rec);
 	rec->pid = pid;
 	rec->goroutine = g;
 	rec->start_ns = start_ns;
 	rec->end_ns = bpf_ktime_get_ns();
 	rec->ids = *ids;
 	rec->flags = flags;
+	return rec;
 }
 
 /* What each message of a completed batch needs. */
@@ -222,24 +250,24 @@ static long kafka_send_one(__u64 i, void *data)
 	struct kafka_done *d = data;
 	struct kafka_msg_key mk = { .pid = d->pid, .index = (__u32)i, .batch = d->batch };
 	struct kafka_msg *m = bpf_map_lookup_elem(&kafka_msgs, &mk);
-	struct ot_kafka_rec *rec;
+	struct ot_kafka_wire *rec;
+	__u32 pos = 0;
 	__u64 msg;
 
 	if (!m)
 		return 0; /* queued before otrace attached */
-	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	rec = kafka_rec_init(OT_REC_KAFKA_SEND, d->pid, m->goroutine, m->start_ns, &m->ids,
+			     m->flags);
 	if (!rec) {
-		count_drop(OT_DROP_RINGBUF_FULL);
 		bpf_map_delete_elem(&kafka_msgs, &mk);
 		return 0;
 	}
-	kafka_rec_init(rec, OT_REC_KAFKA_SEND, d->pid, m->goroutine, m->start_ns, &m->ids,
-		       m->flags);
 	msg = d->msgs.ptr + i * cfg->msg_size;
-	rec->topic_len = read_go_string(rec->topic, OT_KAFKA_TOPIC_CAP, msg + cfg->msg_topic);
+	/* the strings in their order (record.h): a send has only its topic */
+	rec->topic_len = pack_go_string_at(rec->strings, &pos, OT_KAFKA_TOPIC_CAP, msg + cfg->msg_topic);
 	if (!rec->topic_len && m->writer && cfg->writer_topic >= 0)
-		rec->topic_len =
-		    read_go_string(rec->topic, OT_KAFKA_TOPIC_CAP, m->writer + cfg->writer_topic);
+		rec->topic_len = pack_go_string_at(rec->strings, &pos, OT_KAFKA_TOPIC_CAP,
+						   m->writer + cfg->writer_topic);
 	if (d->err.tab) {
 		rec->flags |= OT_KAFKA_ERROR;
 		rec->error_itab = d->err.tab - d->bias;
@@ -251,7 +279,7 @@ static long kafka_send_one(__u64 i, void *data)
 	}
 	/* gone before it is written: evicted from now on, it is no loss (evictwatch) */
 	bpf_map_delete_elem(&kafka_msgs, &mk);
-	submit(rec);
+	submit_packed(rec, sizeof(*rec), pos);
 	return 0;
 }
 
@@ -334,8 +362,8 @@ static __always_inline bool is_traceparent(const char name[11])
 	return true;
 }
 
-/* The value of msg's traceparent header, if it has one, into rec. */
-static __always_inline void kafka_read_traceparent(struct ot_kafka_rec *rec, __u64 msg)
+/* The value of msg's traceparent header, if it has one, packed last into rec (at *pos). */
+static __always_inline void kafka_pack_traceparent(struct ot_kafka_wire *rec, __u32 *pos, __u64 msg)
 {
 	const volatile struct ot_kafka_cfg *cfg = &kafka_cfg;
 	struct go_slice headers = {};
@@ -358,8 +386,8 @@ static __always_inline void kafka_read_traceparent(struct ot_kafka_rec *rec, __u
 		if (bpf_probe_read_user(&v, sizeof(v), (void *)(h + cfg->header_value)))
 			return;
 		rec->traceparent_len =
-		    read_go_string_at(rec->traceparent, OT_TRACEPARENT_CAP,
-				      (struct go_string){ .ptr = v.ptr, .len = v.len });
+		    pack_go_string(rec->strings, pos, OT_TRACEPARENT_CAP,
+				   (struct go_string){ .ptr = v.ptr, .len = v.len });
 		return;
 	}
 }
@@ -376,7 +404,8 @@ int kafka_fetch_msg(struct pt_regs *ctx)
 	struct goroutine_key key = goroutine_of(ctx);
 	struct kafka_fetch *f = bpf_map_lookup_elem(&kafka_fetches, &key);
 	struct go_iface err = {};
-	struct ot_kafka_rec *rec;
+	struct ot_kafka_wire *rec;
+	__u32 pos = 0;
 	__u64 sp = PT_REGS_SP(ctx), msg = sp + cfg->fetch_msg_sp;
 
 	if (!f) {
@@ -389,13 +418,12 @@ int kafka_fetch_msg(struct pt_regs *ctx)
 		bpf_map_delete_elem(&kafka_fetches, &key);
 		return 0;
 	}
-	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	rec = kafka_rec_init(OT_REC_KAFKA_RECEIVE, key.pid, key.g, f->start_ns, &f->ids, f->flags);
 	if (!rec) {
-		count_drop(OT_DROP_RINGBUF_FULL);
 		bpf_map_delete_elem(&kafka_fetches, &key);
 		return 0;
 	}
-	kafka_rec_init(rec, OT_REC_KAFKA_RECEIVE, key.pid, key.g, f->start_ns, &f->ids, f->flags);
+	/* the strings in their order (record.h): topic, group, traceparent */
 	if (err.tab) {
 		rec->flags |= OT_KAFKA_ERROR;
 		rec->error_itab = err.tab - (PT_REGS_IP(ctx) - cfg->fetch_vaddr);
@@ -403,15 +431,16 @@ int kafka_fetch_msg(struct pt_regs *ctx)
 		rec->flags |= OT_KAFKA_HAS_OFFSET;
 		rec->partition = read_s64(msg + cfg->msg_partition);
 		rec->offset = read_s64(msg + cfg->msg_offset);
-		rec->topic_len =
-		    read_go_string(rec->topic, OT_KAFKA_TOPIC_CAP, msg + cfg->msg_topic);
-		kafka_read_traceparent(rec, msg);
+		rec->topic_len = pack_go_string_at(rec->strings, &pos, OT_KAFKA_TOPIC_CAP,
+						   msg + cfg->msg_topic);
 	}
 	if (cfg->reader_group >= 0)
-		rec->group_len =
-		    read_go_string(rec->group, OT_KAFKA_GROUP_CAP, f->reader + cfg->reader_group);
+		rec->group_len = pack_go_string_at(rec->strings, &pos, OT_KAFKA_GROUP_CAP,
+						   f->reader + cfg->reader_group);
+	if (!err.tab)
+		kafka_pack_traceparent(rec, &pos, msg);
 	bpf_map_delete_elem(&kafka_fetches, &key); /* before it is written, as above */
-	submit(rec);
+	submit_packed(rec, sizeof(*rec), pos);
 	return 0;
 }
 
