@@ -2,12 +2,14 @@
 /* go-redis records to CLIENT spans (database and Redis semantic conventions). */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "go_redis.h"
 #include "go_redis/record.h"
 #include "itabs.h"
+#include "packed.h"
 #include "semconv.h"
 
 #define QUERY_TEXT_MAX 512
@@ -182,16 +184,60 @@ static void add_server(struct span *s, const struct ot_redis_rec *r)
 		span__add_int(s, "server.port", port);
 }
 
+/* The strings of a record, in the order its wire form packs them. */
+#define COMMAND_NAME(i) PACKED_STRING(struct ot_redis_rec, cmds[i].name_len, cmds[i].name)
+static const struct packed_string packed[] = {
+	COMMAND_NAME(0), COMMAND_NAME(1), COMMAND_NAME(2), COMMAND_NAME(3),
+	COMMAND_NAME(4), COMMAND_NAME(5), COMMAND_NAME(6), COMMAND_NAME(7),
+	PACKED_STRING(struct ot_redis_rec, addr_len, addr),
+	PACKED_STRING(struct ot_redis_rec, error_len, error),
+};
+#define NPACKED (sizeof(packed) / sizeof(packed[0]))
+
+_Static_assert(OT_REDIS_CMDS == 8, "a name for each command");
+_Static_assert(offsetof(struct ot_redis_wire, cmds) == offsetof(struct ot_redis_rec, cmds),
+	       "the heads are alike");
+
+int go_redis__unpack(const void *wire, size_t size, struct ot_redis_rec *r)
+{
+	const struct ot_redis_wire *w = wire;
+
+	if (size < sizeof(*w))
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	memcpy(r, w, offsetof(struct ot_redis_wire, cmds));
+	for (size_t i = 0; i < OT_REDIS_CMDS; i++) {
+		r->cmds[i].name_len = w->cmds[i].name_len;
+		r->cmds[i].nargs = w->cmds[i].nargs;
+	}
+	return packed__unpack(packed, NPACKED, w->strings, size - sizeof(*w), r);
+}
+
+size_t go_redis__pack(const struct ot_redis_rec *r, void *out)
+{
+	struct ot_redis_wire *w = out;
+
+	memcpy(w, r, offsetof(struct ot_redis_wire, cmds));
+	for (size_t i = 0; i < OT_REDIS_CMDS; i++) {
+		w->cmds[i].name_len = r->cmds[i].name_len;
+		w->cmds[i].nargs = r->cmds[i].nargs;
+	}
+	w->hdr.size = (uint32_t)(sizeof(*w) + packed__pack(packed, NPACKED, r, w->strings));
+	return w->hdr.size;
+}
+
 int go_redis__decode(const struct span_decoding *d, const void *rec, size_t size, struct span *s)
 {
 	const struct ot_redis_rec *r;
+	struct ot_redis_rec unpacked;
 	char buf[QUERY_TEXT_MAX];
 	const char *op = NULL, *text;
 	const struct ot_redis_cmd *cmds;
 	uint32_t n, total;
 	size_t len, op_len, full;
 
-	if (size < sizeof(*r) || !(r = span__read_record(s, rec, sizeof(*r))))
+	if (go_redis__unpack(rec, size, &unpacked) ||
+	    !(r = span__read_record(s, &unpacked, sizeof(unpacked))))
 		return -EINVAL;
 	if (r->kind < OT_REDIS_COMMAND || r->kind > OT_REDIS_TX)
 		return -EINVAL;

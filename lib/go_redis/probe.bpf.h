@@ -202,17 +202,34 @@ int redis_tx_start(struct pt_regs *ctx)
 }
 
 /*
- * A command's name and argument count from its Cmder's data: the command
- * types all embed baseCmd first, whose args[0] is the name when it is a
- * string (its dynamic type says so).
+ * The record being built on this CPU (struct ot_redis_wire): its head and
+ * room for its packed strings past the mask's reach (pack_go_string),
+ * copied into the ring buffer at the size they took.
  */
-static __always_inline void redis_read_cmd(__u64 cmd, struct ot_redis_cmd *out)
+#define REDIS_WIRE_ROOM (sizeof(struct ot_redis_wire) + OT_PACK_MASK + 1 + OT_HOST_CAP)
+
+_Static_assert(OT_REDIS_STRINGS_MAX <= OT_PACK_MASK, "strings beyond the mask");
+_Static_assert(OT_REDIS_NAME_CAP <= OT_HOST_CAP && OT_REDIS_ERROR_CAP <= OT_HOST_CAP,
+	       "room for the largest string");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u8[REDIS_WIRE_ROOM]);
+} redis_wire SEC(".maps");
+
+/*
+ * A command's argument count from its Cmder's data, and its name packed
+ * (rec's strings at *pos): the command types all embed baseCmd first, whose
+ * args[0] is the name when it is a string (its dynamic type says so).
+ */
+static __always_inline void redis_pack_cmd(__u64 cmd, struct ot_redis_cmd_head *out,
+					   struct ot_redis_wire *rec, __u32 *pos)
 {
 	struct go_slice args = {};
 	struct go_iface name = {};
 
-	out->name_len = 0;
-	out->nargs = 0;
 	if (redis_cfg.cmd_args < 0 || !cmd ||
 	    bpf_probe_read_user(&args, sizeof(args), (void *)(cmd + redis_cfg.cmd_args)) ||
 	    args.len < 1 || !args.ptr)
@@ -221,10 +238,36 @@ static __always_inline void redis_read_cmd(__u64 cmd, struct ot_redis_cmd *out)
 	if (bpf_probe_read_user(&name, sizeof(name), (void *)args.ptr) ||
 	    go_rtype_kind(name.tab) != GO_RKIND_STRING)
 		return;
-	out->name_len = read_go_string(out->name, OT_REDIS_NAME_CAP, name.data);
+	out->name_len = pack_go_string_at(rec->strings, pos, OT_REDIS_NAME_CAP, name.data);
 }
 
-static __always_inline void redis_read_client(struct ot_redis_rec *rec, __u64 client)
+/*
+ * A pipeline's or transaction's commands, packed by bpf_loop: unrolled, the
+ * eight commands' paths multiply past the verifier's limit; a callback is
+ * walked once. cmds: the []Cmder's data.
+ */
+struct redis_pack_ctx {
+	__u64 cmds;
+	__u32 pos;
+};
+
+static long redis_pack_cmd_cb(__u64 i, void *data)
+{
+	struct redis_pack_ctx *c = data;
+	struct go_iface cmd = {};
+	struct ot_redis_wire *rec;
+	__u32 zero = 0;
+
+	rec = bpf_map_lookup_elem(&redis_wire, &zero);
+	if (!rec || i >= OT_REDIS_CMDS)
+		return 1;
+	bpf_probe_read_user(&cmd, sizeof(cmd), (void *)(c->cmds + i * 16));
+	redis_pack_cmd(cmd.data, &rec->cmds[i], rec, &c->pos);
+	return 0;
+}
+
+/* The client's Options: its DB, and its Addr packed (rec's strings at *pos). */
+static __always_inline void redis_pack_client(struct ot_redis_wire *rec, __u32 *pos, __u64 client)
 {
 	const volatile struct ot_redis_cfg *cfg = &redis_cfg;
 	__u64 opt;
@@ -232,7 +275,8 @@ static __always_inline void redis_read_client(struct ot_redis_rec *rec, __u64 cl
 	if (cfg->client_opt < 0 || !(opt = read_ptr(client + cfg->client_opt)))
 		return;
 	if (cfg->opt_addr >= 0)
-		rec->addr_len = read_go_string(rec->addr, OT_HOST_CAP, opt + cfg->opt_addr);
+		rec->addr_len =
+			pack_go_string_at(rec->strings, pos, OT_HOST_CAP, opt + cfg->opt_addr);
 	if (cfg->opt_db >= 0) {
 		rec->db = read_s64(opt + cfg->opt_db);
 		rec->flags |= OT_REDIS_HAS_DB;
@@ -243,18 +287,16 @@ static __always_inline void redis_read_client(struct ot_redis_rec *rec, __u64 cl
 static __always_inline void redis_emit(const struct goroutine_key *key, const struct redis_op *op,
 				       struct go_iface err, __u64 bias, __u32 flags)
 {
-	struct ot_redis_rec *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	struct ot_redis_wire *rec;
 	struct go_string msg = {};
-	int shape;
+	__u32 zero = 0, pos = 0;
+	int shape = 0;
 
-	if (!rec) {
-		count_drop(OT_DROP_RINGBUF_FULL);
+	rec = bpf_map_lookup_elem(&redis_wire, &zero);
+	if (!rec)
 		return;
-	}
-	/* the strings are copied over the buffer; only their first *_len bytes are read */
-	__builtin_memset(rec, 0, __builtin_offsetof(struct ot_redis_rec, cmds));
+	__builtin_memset(rec, 0, sizeof(*rec));
 	rec->hdr.type = OT_REC_REDIS;
-	rec->hdr.size = sizeof(*rec);
 	rec->pid = key->pid;
 	rec->goroutine = key->g;
 	rec->start_ns = op->start_ns;
@@ -267,24 +309,23 @@ static __always_inline void redis_emit(const struct goroutine_key *key, const st
 		rec->flags |= OT_REDIS_ERROR;
 		rec->error_itab = err.tab - bias;
 		shape = go_error_message(err, &msg);
-		if (shape) {
+		if (shape)
 			rec->flags |= shape == 1 ? OT_REDIS_ERROR_STRING : OT_REDIS_ERROR_MSG;
-			rec->error_len = read_go_string_at(rec->error, OT_REDIS_ERROR_CAP, msg);
-		}
 	}
+	/* the strings in their order (record.h): the commands' names, addr, error */
 	if (op->kind == OT_REDIS_COMMAND) {
-		redis_read_cmd(op->cmds, &rec->cmds[0]);
+		redis_pack_cmd(op->cmds, &rec->cmds[0], rec, &pos);
 	} else {
-		for (__u32 i = 0; i < OT_REDIS_CMDS; i++) {
-			struct go_iface cmd = {};
+		struct redis_pack_ctx c = { .cmds = op->cmds };
 
-			if (i < op->ncmds)
-				bpf_probe_read_user(&cmd, sizeof(cmd), (void *)(op->cmds + i * 16));
-			redis_read_cmd(cmd.data, &rec->cmds[i]);
-		}
+		bpf_loop(op->ncmds < OT_REDIS_CMDS ? op->ncmds : OT_REDIS_CMDS, redis_pack_cmd_cb,
+			 &c, 0);
+		pos = c.pos;
 	}
-	redis_read_client(rec, op->client);
-	submit(rec);
+	redis_pack_client(rec, &pos, op->client);
+	if (shape)
+		rec->error_len = pack_go_string(rec->strings, &pos, OT_REDIS_ERROR_CAP, msg);
+	submit_packed(rec, sizeof(*rec), pos);
 }
 
 /* The release of cn by client, with the error of the operation that used it. */

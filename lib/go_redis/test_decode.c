@@ -36,6 +36,14 @@ static void redis_record(struct ot_redis_rec *r)
 	SET_STR(r, addr, "127.0.0.1:6380");
 }
 
+/* Decodes operation r from its wire form, in the ring buffer's place (decode_from_ring). */
+static int decode_redis(struct span_assembler *sa, const struct ot_redis_rec *r, struct span *s)
+{
+	_Alignas(8) unsigned char wire[sizeof(struct ot_redis_wire) + OT_REDIS_STRINGS_MAX];
+
+	return decode_from_ring(sa, wire, go_redis__pack(r, wire), s);
+}
+
 static void set_error(struct ot_redis_rec *r, uint32_t shape, uint64_t itab, const char *msg)
 {
 	r->flags |= OT_REDIS_ERROR | shape;
@@ -60,7 +68,7 @@ static void test_command(struct span_assembler *sa)
 
 	configure(sa, NULL, false);
 	redis_record(&r);
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(s.kind == SPAN_KIND_CLIENT && s.status == STATUS_UNSET);
 	CHECK(s.has_parent && s.parent_span_id[0] == 9);
 	CHECK(s.end_unix_ns - s.start_unix_ns == 200000);
@@ -75,13 +83,13 @@ static void test_command(struct span_assembler *sa)
 	/* --db-statement: every argument is a '?' */
 	configure(sa, NULL, true);
 	set_cmd(&r.cmds[0], "set", 5);
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "db.query.text", "SET ? ? ? ?") && name_is(&s, "SET"));
 	CHECK(!find(&s, "db.query.text")->truncated);
 
 	/* module commands keep their dot */
 	set_cmd(&r.cmds[0], "json.get", 2);
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "db.operation.name", "JSON.GET"));
 
 	/* a name otrace cannot vouch for: no operation, no text, named after the system */
@@ -93,7 +101,7 @@ static void test_command(struct span_assembler *sa)
 			set_cmd(&r.cmds[0], "ge t\n", 2);
 		else
 			r.cmds[0].name_len = OT_REDIS_NAME_CAP + 1; /* cut short */
-		CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+		CHECK(decode_redis(sa, &r, &s) == 0);
 		CHECK(name_is(&s, "redis") && !find(&s, "db.operation.name"));
 		CHECK(!find(&s, "db.query.text"));
 	}
@@ -101,14 +109,14 @@ static void test_command(struct span_assembler *sa)
 	/* a unix socket; an address cut short; no Options fields known */
 	redis_record(&r);
 	SET_STR(&r, addr, "/run/redis/redis.sock");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "server.address", "/run/redis/redis.sock") && !find(&s, "server.port"));
 	r.addr_len = OT_HOST_CAP + 10;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(!find(&s, "server.address"));
 	r.addr_len = 0;
 	r.flags &= ~OT_REDIS_HAS_DB;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(!find(&s, "server.address") && !find(&s, "db.namespace"));
 }
 
@@ -125,7 +133,7 @@ static void test_batches(struct span_assembler *sa)
 	set_cmd(&r.cmds[0], "set", 3);
 	set_cmd(&r.cmds[1], "incr", 2);
 	set_cmd(&r.cmds[2], "get", 2);
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(name_is(&s, "PIPELINE") && str_is(&s, "db.operation.name", "PIPELINE"));
 	CHECK(int_is(&s, "db.operation.batch.size", 3));
 	CHECK(str_is(&s, "db.query.text", "SET ? ?; INCR ?; GET ?"));
@@ -133,20 +141,20 @@ static void test_batches(struct span_assembler *sa)
 	/* the same command: PIPELINE GET */
 	set_cmd(&r.cmds[0], "get", 2);
 	set_cmd(&r.cmds[1], "GET", 2);
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(name_is(&s, "PIPELINE GET") && int_is(&s, "db.operation.batch.size", 3));
 
 	/* more commands than the record keeps: not known to be the same; text cut */
 	r.ncmds = 20;
 	for (int i = 0; i < OT_REDIS_CMDS; i++)
 		set_cmd(&r.cmds[i], "get", 2);
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(name_is(&s, "PIPELINE") && int_is(&s, "db.operation.batch.size", 20));
 	CHECK(find(&s, "db.query.text")->truncated);
 
 	/* a single command in a pipeline: not a batch, but still pipelined */
 	r.ncmds = 1;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(name_is(&s, "PIPELINE GET") && !find(&s, "db.operation.batch.size"));
 
 	/* a transaction: MULTI and EXEC are go-redis's, not the application's */
@@ -157,16 +165,16 @@ static void test_batches(struct span_assembler *sa)
 	set_cmd(&r.cmds[1], "incr", 2);
 	set_cmd(&r.cmds[2], "incr", 2);
 	set_cmd(&r.cmds[3], "exec", 1);
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(name_is(&s, "MULTI INCR") && int_is(&s, "db.operation.batch.size", 2));
 	CHECK(str_is(&s, "db.query.text", "INCR ?; INCR ?"));
 	r.ncmds = 3;
 	set_cmd(&r.cmds[2], "exec", 1);
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(name_is(&s, "MULTI INCR") && !find(&s, "db.operation.batch.size"));
 	r.ncmds = 2; /* an empty transaction: a batch of none */
 	set_cmd(&r.cmds[1], "exec", 1);
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(name_is(&s, "MULTI") && int_is(&s, "db.operation.batch.size", 0));
 }
 
@@ -194,7 +202,7 @@ static void test_errors(struct span_assembler *sa)
 		set_cmd(&r.cmds[0], "lpush", 3);
 		set_error(&r, OT_REDIS_ERROR_STRING, 0x600100,
 			  "WRONGTYPE Operation against a key holding the wrong kind of value");
-		CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+		CHECK(decode_redis(sa, &r, &s) == 0);
 		CHECK(s.status == STATUS_ERROR && name_is(&s, "LPUSH"));
 		CHECK(str_is(&s, "db.response.status_code", "WRONGTYPE"));
 		CHECK(str_is(&s, "error.type", "WRONGTYPE"));
@@ -202,7 +210,7 @@ static void test_errors(struct span_assembler *sa)
 		/* redis.Nil: a missing key is an answer, not an error */
 		redis_record(&r);
 		set_error(&r, OT_REDIS_ERROR_STRING, 0x600100, "redis: nil");
-		CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+		CHECK(decode_redis(sa, &r, &s) == 0);
 		CHECK(s.status == STATUS_UNSET && !find(&s, "error.type"));
 	}
 
@@ -210,51 +218,72 @@ static void test_errors(struct span_assembler *sa)
 	configure(sa, itabs, false);
 	redis_record(&r);
 	set_error(&r, OT_REDIS_ERROR_MSG, 0x600200, "LOADING Redis is loading the dataset");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "db.response.status_code", "LOADING"));
 
 	/* not a reply: the Go type, whatever the message says */
 	redis_record(&r);
 	set_error(&r, OT_REDIS_ERROR_MSG, 0x600400, "EOF");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(s.status == STATUS_ERROR && str_is(&s, "error.type", "*errors.errorString"));
 	CHECK(!find(&s, "db.response.status_code"));
 	redis_record(&r);
 	set_error(&r, OT_REDIS_NO_CONN, 0x600300, "");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(s.status == STATUS_ERROR && str_is(&s, "error.type", "*net.OpError"));
 
 	/* a reply of a string type without a prefix; a string-typed error that is not go-redis's */
 	redis_record(&r);
 	set_error(&r, OT_REDIS_ERROR_STRING, 0x600100, "weird reply");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(s.status == STATUS_ERROR && !find(&s, "db.response.status_code"));
 	CHECK(str_is(&s, "error.type", "github.com/redis/go-redis/v9/internal/proto.RedisError"));
 	redis_record(&r);
 	set_error(&r, OT_REDIS_ERROR_STRING, 0x600300, "ERR looks like a reply");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "error.type", "*net.OpError") && !find(&s, "db.response.status_code"));
 
 	/* unnamed (stripped): only a string type is taken for a reply */
 	configure(sa, NULL, false);
 	redis_record(&r);
 	set_error(&r, OT_REDIS_ERROR_MSG, 0x600400, "EOF");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "error.type", "_OTHER") && !find(&s, "db.response.status_code"));
 	redis_record(&r);
 	set_error(&r, OT_REDIS_ERROR_MSG, 0x600200, "LOADING Redis is loading the dataset");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "error.type", "_OTHER"));
 	redis_record(&r);
 	set_error(&r, 0, 0x600300, "");
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == 0);
+	CHECK(decode_redis(sa, &r, &s) == 0);
 	CHECK(s.status == STATUS_ERROR && str_is(&s, "error.type", "_OTHER"));
 
-	/* records that are not go-redis's */
+	/* records that are not go-redis's: cut short, strings ending before or past them */
+	configure(sa, NULL, true);
 	redis_record(&r);
-	CHECK(decode_from_ring(sa, &r, sizeof(r) - 1, &s) == -EINVAL);
+	set_cmd(&r.cmds[1], "set", 3);
+	r.kind = OT_REDIS_PIPELINE;
+	r.ncmds = 2;
+	{
+		_Alignas(8) unsigned char wire[sizeof(struct ot_redis_wire) + OT_REDIS_STRINGS_MAX];
+		struct ot_redis_wire *w = (struct ot_redis_wire *)wire;
+		size_t n = go_redis__pack(&r, wire);
+
+		CHECK(n == sizeof(*w) + strlen("get") + strlen("set") + strlen("127.0.0.1:6380"));
+		CHECK(decode_from_ring(sa, wire, n - 1, &s) == -EINVAL);
+		CHECK(decode_from_ring(sa, wire, sizeof(*w) - 1, &s) == -EINVAL);
+		w->cmds[1].name_len++;
+		CHECK(decode_from_ring(sa, wire, n, &s) == -EINVAL);
+		w->cmds[1].name_len -= 2;
+		CHECK(decode_from_ring(sa, wire, n, &s) == -EINVAL);
+		w->cmds[1].name_len++;
+		CHECK(decode_from_ring(sa, wire, n, &s) == 0);
+		CHECK(str_is(&s, "db.query.text", "GET ?; SET ? ?"));
+		CHECK(str_is(&s, "server.address", "127.0.0.1"));
+	}
+	redis_record(&r);
 	r.kind = 7;
-	CHECK(decode_from_ring(sa, &r, sizeof(r), &s) == -EINVAL);
+	CHECK(decode_redis(sa, &r, &s) == -EINVAL);
 	itab_names__free(itabs);
 }
 
