@@ -19,6 +19,7 @@
 #include "records.h"
 #include "go_abi.h"
 #include "traceparent.h"
+#include "slots.h"
 
 /* context chains deeper than this end the walk (no parent) */
 #define CTX_MAX_DEPTH 12
@@ -169,6 +170,79 @@ static __always_inline void count_drop(enum ot_drop_reason r)
 {
 	if (r < OT_DROP__COUNT)
 		__sync_fetch_and_add(&drops[r], 1);
+}
+
+/*
+ * Per-CPU buffers too large for a program's stack (a record being built, a
+ * request's copy) come in OT_SLOTS slots, each program claiming one of its
+ * own (slots.h: another thread preempted on the same CPU may be using one).
+ * A slot is an entry of the map: the verifier sees the same pointer
+ * whichever slot a program got (an offset per slot would multiply the
+ * states it walks by the slots, past its limit for the larger programs).
+ * Each entry's first 8 bytes are entry 0's busy bits, unused in the others.
+ */
+#define DEFINE_SLOTS(name, size)                                                  \
+	struct {                                                                  \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                          \
+		__uint(max_entries, OT_SLOTS);                                    \
+		__type(key, __u32);                                               \
+		__type(value, __u8[8 + (((size) + 7) / 8 * 8)]);                  \
+	} name SEC(".maps")
+
+/* The slot a program holds: slot_put releases it, on every path out. */
+struct slot_hold {
+	__u64 *busy; /* NULL: none held */
+	int index;
+};
+
+/* A free slot of map (DEFINE_SLOTS) on this CPU, held in *h; NULL when all are held. */
+static __always_inline void *slot_get(void *map, struct slot_hold *h)
+{
+	__u32 key = 0;
+	__u64 *busy = bpf_map_lookup_elem(map, &key);
+	__u8 *v;
+	int i;
+
+	h->busy = NULL;
+	if (!busy)
+		return NULL;
+	i = ot_slot_claim(busy);
+	if (i < 0)
+		return NULL;
+	key = i;
+	v = bpf_map_lookup_elem(map, &key);
+	if (!v) {
+		ot_slot_release(busy, i);
+		return NULL;
+	}
+	h->busy = busy;
+	h->index = i;
+	return v + 8;
+}
+
+static __always_inline void slot_put(struct slot_hold *h)
+{
+	if (h->busy)
+		ot_slot_release(h->busy, h->index);
+	h->busy = NULL;
+}
+
+/*
+ * Slots for records of type wire whose packed strings follow their head
+ * (pack_go_string): room for the head, the mask's reach and the largest
+ * string, whose cap is largest_cap. record_get takes one.
+ */
+#define DEFINE_RECORD_SLOTS(name, wire, largest_cap)                              \
+	DEFINE_SLOTS(name, sizeof(wire) + OT_PACK_MASK + 1 + (largest_cap))
+
+/* A slot of map (DEFINE_RECORD_SLOTS), or NULL with the span counted lost (OT_DROP_BUSY). */
+static __always_inline void *record_get(void *map, struct slot_hold *h)
+{
+	void *rec = slot_get(map, h);
+
+	if (!rec)
+		count_drop(OT_DROP_BUSY);
+	return rec;
 }
 
 /*
@@ -516,35 +590,47 @@ static __always_inline bool entry_repeats(struct pt_regs *ctx)
  * map shares its 512 bytes with the scan's bpf_loop callback, and kernels
  * before 6.x count the two frames together.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, char[OT_TRACEPARENT_CAP]);
-} traceparent_scratch SEC(".maps");
+DEFINE_SLOTS(traceparent_scratch, OT_TRACEPARENT_CAP);
 
 /*
- * Continues the trace of an incoming traceparent value tp: ids get its trace
- * id, its span id as parent, and its flags. False when tp is not a valid
- * traceparent; ids are then a new root.
+ * Continues the trace of an incoming traceparent value (the Go string at
+ * ptr, len bytes): ids get its trace id, its span id as parent, and its
+ * flags. 0 when it is not a valid traceparent, or went unread
+ * (OT_DROP_VALUE_BUSY); ids are then a new root. A function of its own:
+ * its slot would otherwise add to the stack of callers that scan a header
+ * map, which kernels before 6.x count together with the scan's callback
+ * (grpc_server_start went past 512 bytes on 6.1).
  */
-static __always_inline bool continue_traceparent(struct go_string tp, struct ot_span_ids *ids)
+static __noinline int continue_traceparent_at(__u64 ptr, __s64 len, struct ot_span_ids *ids)
 {
-	__u32 zero = 0;
-	char *buf = bpf_map_lookup_elem(&traceparent_scratch, &zero);
+	struct slot_hold hold;
+	int ok = 0;
+	char *buf;
 
-	if (!buf || tp.len < OT_TRACEPARENT_LEN || !tp.ptr ||
-	    bpf_probe_read_user(buf, tp.len > OT_TRACEPARENT_LEN ? OT_TRACEPARENT_LEN + 1 :
-								  OT_TRACEPARENT_LEN,
-				(void *)tp.ptr))
-		return false;
-	if (ot_parse_traceparent(buf, tp.len, ids->trace_id, ids->parent_span_id,
+	if (len < OT_TRACEPARENT_LEN || !ptr || !ids)
+		return 0;
+	buf = slot_get(&traceparent_scratch, &hold);
+	if (!buf) {
+		count_drop(OT_DROP_VALUE_BUSY);
+		return 0;
+	}
+	if (!bpf_probe_read_user(buf, len > OT_TRACEPARENT_LEN ? OT_TRACEPARENT_LEN + 1 :
+								OT_TRACEPARENT_LEN,
+				 (void *)ptr) &&
+	    ot_parse_traceparent(buf, len, ids->trace_id, ids->parent_span_id,
 				 &ids->trace_flags) == 0) {
 		ids->parent_remote = 1;
-		return true;
+		ok = 1;
 	}
-	new_root(ids); /* the parse may have written part of the ids */
-	return false;
+	slot_put(&hold);
+	if (!ok)
+		new_root(ids); /* the parse may have written part of the ids */
+	return ok;
+}
+
+static __always_inline bool continue_traceparent(struct go_string tp, struct ot_span_ids *ids)
+{
+	return continue_traceparent_at(tp.ptr, tp.len, ids);
 }
 
 /*

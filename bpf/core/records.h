@@ -93,6 +93,14 @@ enum ot_drop_reason {
 	 */
 	OT_DROP_IN_FLIGHT,
 	OT_DROP_EVICTED, /* in progress, and its entry evicted from a full LRU map */
+	/*
+	 * Record lost: every slot of the CPU's buffer for building it was held
+	 * by threads preempted inside a program (slots.h; kernels booted
+	 * preempt=full).
+	 */
+	OT_DROP_BUSY,
+	/* Not a lost span: a value (a traceparent, a route) went unread, as for OT_DROP_BUSY. */
+	OT_DROP_VALUE_BUSY,
 	OT_DROP__COUNT,
 };
 

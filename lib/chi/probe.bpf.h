@@ -27,12 +27,7 @@ _Static_assert(CHI_ROUTE_CAP == OT_ROUTE_CAP, "a chi route fills the route slot"
 const volatile struct ot_chi_cfg chi_cfg = {};
 
 /* A route being built: twice the slot, so that a pattern may start anywhere in its first half. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, char[2 * CHI_ROUTE_CAP]);
-} chi_route_buf SEC(".maps");
+DEFINE_SLOTS(chi_route_buf, 2 * CHI_ROUTE_CAP);
 
 /* routeHTTP calls FindRoute(n, rctx, method, path) */
 SEC("uprobe")
@@ -90,9 +85,10 @@ int chi_route_found(struct pt_regs *ctx)
 {
 	struct goroutine_route *slot = route_slot(ctx);
 	struct go_slice patterns = {};
-	__u32 zero = 0, len;
+	struct slot_hold hold;
 	__u64 rctx;
 	char *buf;
+	__u32 len;
 
 	if (!slot || !slot->scratch[0])
 		return 0;
@@ -100,22 +96,28 @@ int chi_route_found(struct pt_regs *ctx)
 	slot->scratch[0] = 0;
 	if (!GO_ARG3(ctx))
 		return 0; /* no route: unmatched since the call */
-	buf = bpf_map_lookup_elem(&chi_route_buf, &zero);
-	if (!buf || bpf_probe_read_user(&patterns, sizeof(patterns),
-					(void *)(rctx + chi_cfg.context_route_patterns))) {
+	if (bpf_probe_read_user(&patterns, sizeof(patterns),
+				(void *)(rctx + chi_cfg.context_route_patterns))) {
+		slot->route.state = OT_ROUTE_UNREADABLE;
+		return 0;
+	}
+	buf = slot_get(&chi_route_buf, &hold);
+	if (!buf) {
+		count_drop(OT_DROP_VALUE_BUSY);
 		slot->route.state = OT_ROUTE_UNREADABLE;
 		return 0;
 	}
 	len = chi_join(buf, patterns);
 	if (!len) {
 		slot->route.state = patterns.len ? OT_ROUTE_UNREADABLE : OT_ROUTE_UNMATCHED;
-		return 0;
+	} else {
+		if (len <= CHI_ROUTE_CAP)
+			len = chi_route__trim(buf, len);
+		__builtin_memcpy(slot->route.text, buf, OT_ROUTE_CAP);
+		slot->route.len = len;
+		slot->route.state = len ? OT_ROUTE_MATCHED : OT_ROUTE_UNMATCHED;
 	}
-	if (len <= CHI_ROUTE_CAP)
-		len = chi_route__trim(buf, len);
-	__builtin_memcpy(slot->route.text, buf, OT_ROUTE_CAP);
-	slot->route.len = len;
-	slot->route.state = len ? OT_ROUTE_MATCHED : OT_ROUTE_UNMATCHED;
+	slot_put(&hold);
 	return 0;
 }
 

@@ -206,18 +206,11 @@ int redis_tx_start(struct pt_regs *ctx)
  * room for its packed strings past the mask's reach (pack_go_string),
  * copied into the ring buffer at the size they took.
  */
-#define REDIS_WIRE_ROOM (sizeof(struct ot_redis_wire) + OT_PACK_MASK + 1 + OT_HOST_CAP)
-
 _Static_assert(OT_REDIS_STRINGS_MAX <= OT_PACK_MASK, "strings beyond the mask");
 _Static_assert(OT_REDIS_NAME_CAP <= OT_HOST_CAP && OT_REDIS_ERROR_CAP <= OT_HOST_CAP,
 	       "room for the largest string");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u8[REDIS_WIRE_ROOM]);
-} redis_wire SEC(".maps");
+DEFINE_RECORD_SLOTS(redis_wire, struct ot_redis_wire, OT_HOST_CAP);
 
 /*
  * A command's argument count from its Cmder's data, and its name packed
@@ -247,6 +240,7 @@ static __always_inline void redis_pack_cmd(__u64 cmd, struct ot_redis_cmd_head *
  * walked once. cmds: the []Cmder's data.
  */
 struct redis_pack_ctx {
+	struct ot_redis_wire *rec; /* the record being built, in its slot */
 	__u64 cmds;
 	__u32 pos;
 };
@@ -254,12 +248,10 @@ struct redis_pack_ctx {
 static long redis_pack_cmd_cb(__u64 i, void *data)
 {
 	struct redis_pack_ctx *c = data;
+	struct ot_redis_wire *rec = c->rec;
 	struct go_iface cmd = {};
-	struct ot_redis_wire *rec;
-	__u32 zero = 0;
 
-	rec = bpf_map_lookup_elem(&redis_wire, &zero);
-	if (!rec || i >= OT_REDIS_CMDS)
+	if (i >= OT_REDIS_CMDS)
 		return 1;
 	bpf_probe_read_user(&cmd, sizeof(cmd), (void *)(c->cmds + i * 16));
 	redis_pack_cmd(cmd.data, &rec->cmds[i], rec, &c->pos);
@@ -289,10 +281,11 @@ static __always_inline void redis_emit(const struct goroutine_key *key, const st
 {
 	struct ot_redis_wire *rec;
 	struct go_string msg = {};
-	__u32 zero = 0, pos = 0;
+	struct slot_hold hold;
+	__u32 pos = 0;
 	int shape = 0;
 
-	rec = bpf_map_lookup_elem(&redis_wire, &zero);
+	rec = record_get(&redis_wire, &hold);
 	if (!rec)
 		return;
 	__builtin_memset(rec, 0, sizeof(*rec));
@@ -316,7 +309,7 @@ static __always_inline void redis_emit(const struct goroutine_key *key, const st
 	if (op->kind == OT_REDIS_COMMAND) {
 		redis_pack_cmd(op->cmds, &rec->cmds[0], rec, &pos);
 	} else {
-		struct redis_pack_ctx c = { .cmds = op->cmds };
+		struct redis_pack_ctx c = { .rec = rec, .cmds = op->cmds };
 
 		bpf_loop(op->ncmds < OT_REDIS_CMDS ? op->ncmds : OT_REDIS_CMDS, redis_pack_cmd_cb,
 			 &c, 0);
@@ -326,6 +319,7 @@ static __always_inline void redis_emit(const struct goroutine_key *key, const st
 	if (shape)
 		rec->error_len = pack_go_string(rec->strings, &pos, OT_REDIS_ERROR_CAP, msg);
 	submit_packed(rec, sizeof(*rec), pos);
+	slot_put(&hold);
 }
 
 /* The release of cn by client, with the error of the operation that used it. */

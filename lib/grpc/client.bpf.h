@@ -196,15 +196,16 @@ static __always_inline bool end_call(struct grpc_client_call *call, __u32 pid, s
 	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
 	struct go_string msg = {};
 	struct ot_grpc_wire *rec;
+	struct slot_hold hold;
 
 	if (__sync_val_compare_and_swap(&call->ended, 0, 1))
 		return false;
-	rec = grpc_rec_init(OT_REC_GRPC_CLIENT, pid, call->g, call->start_ns, &call->ids);
+	rec = grpc_rec_init(OT_REC_GRPC_CLIENT, pid, call->g, call->start_ns, &call->ids, &hold);
 	if (!rec)
 		return true;
 	rec->flags = call->flags;
 	read_call_error(rec, err, call->bias, &msg);
-	grpc_submit(rec, call->method,
+	grpc_submit(rec, &hold, call->method,
 		    cfg->cc_authority >= 0 && call->cc ? call->cc + cfg->cc_authority : 0, msg);
 	return true;
 }

@@ -38,18 +38,11 @@ const volatile struct ot_grpc_cfg grpc_cfg = {};
  * served or made: its head and room for its packed strings past the mask's
  * reach (pack_go_string), copied into the ring buffer at the size they took.
  */
-#define GRPC_WIRE_ROOM (sizeof(struct ot_grpc_wire) + OT_PACK_MASK + 1 + OT_HOST_CAP)
-
 _Static_assert(OT_GRPC_STRINGS_MAX <= OT_PACK_MASK, "strings beyond the mask");
 _Static_assert(OT_GRPC_METHOD_CAP <= OT_HOST_CAP && OT_GRPC_MESSAGE_CAP <= OT_HOST_CAP,
 	       "room for the largest string");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u8[GRPC_WIRE_ROOM]);
-} grpc_wire SEC(".maps");
+DEFINE_RECORD_SLOTS(grpc_wire, struct ot_grpc_wire, OT_HOST_CAP);
 
 /*
  * Go runtime type descriptors (internal/abi.Type; the same layout since Go
@@ -308,15 +301,15 @@ static __always_inline void read_status(struct ot_grpc_wire *rec, __u64 st, stru
 }
 
 /*
- * The record of this CPU (grpc_wire), its head cleared and started; NULL
- * only if the per-CPU buffer is missing.
+ * A record slot (grpc_wire, held in *hold), its head cleared and started;
+ * NULL when none is free (counted lost). grpc_submit releases it.
  */
 static __always_inline struct ot_grpc_wire *grpc_rec_init(__u32 type, __u32 pid, __u64 g,
 							  __u64 start_ns,
-							  const struct ot_span_ids *ids)
+							  const struct ot_span_ids *ids,
+							  struct slot_hold *hold)
 {
-	__u32 zero = 0;
-	struct ot_grpc_wire *rec = bpf_map_lookup_elem(&grpc_wire, &zero);
+	struct ot_grpc_wire *rec = record_get(&grpc_wire, hold);
 
 	if (!rec)
 		return NULL;
@@ -333,10 +326,12 @@ static __always_inline struct ot_grpc_wire *grpc_rec_init(__u32 type, __u32 pid,
 /*
  * Packs a call's strings in their order (record.h): the method (a Go
  * string), the authority (a Go string field at authority; 0: none) and the
- * status message msg; then submits the record (submit_packed).
+ * status message msg; then submits the record (submit_packed) and releases
+ * its slot.
  */
-static __always_inline void grpc_submit(struct ot_grpc_wire *rec, struct go_string method,
-					__u64 authority, struct go_string msg)
+static __always_inline void grpc_submit(struct ot_grpc_wire *rec, struct slot_hold *hold,
+					struct go_string method, __u64 authority,
+					struct go_string msg)
 {
 	__u32 pos = 0;
 
@@ -345,6 +340,7 @@ static __always_inline void grpc_submit(struct ot_grpc_wire *rec, struct go_stri
 		rec->authority_len = pack_go_string_at(rec->strings, &pos, OT_HOST_CAP, authority);
 	rec->message_len = pack_go_string(rec->strings, &pos, OT_GRPC_MESSAGE_CAP, msg);
 	submit_packed(rec, sizeof(*rec), pos);
+	slot_put(hold);
 }
 
 /* The transport's writeStatus(t, stream, st) / WriteStatus: the call's final status. */
@@ -355,6 +351,7 @@ int grpc_server_end(struct pt_regs *ctx)
 	struct grpc_stream_key key = { .pid = pid_of_current(), .stream = GO_ARG2(ctx) };
 	struct grpc_server_call *call;
 	struct ot_grpc_wire *rec;
+	struct slot_hold hold;
 
 	if (entry_repeats(ctx))
 		return 0;
@@ -376,7 +373,8 @@ int grpc_server_end(struct pt_regs *ctx)
 
 		goroutine_span_end(&gk, OT_REC_GRPC_SERVER);
 	}
-	rec = grpc_rec_init(OT_REC_GRPC_SERVER, key.pid, call->g, call->start_ns, &call->ids);
+	rec = grpc_rec_init(OT_REC_GRPC_SERVER, key.pid, call->g, call->start_ns, &call->ids,
+			    &hold);
 	if (rec) {
 		struct go_string method = {}, msg = {};
 
@@ -390,7 +388,7 @@ int grpc_server_end(struct pt_regs *ctx)
 			rec->local_ip_len = call->local_ip_len;
 			rec->local_port = call->local_port;
 		}
-		grpc_submit(rec, method, 0, msg);
+		grpc_submit(rec, &hold, method, 0, msg);
 	}
 	/* last: a deleted entry's memory may be the next call's at once */
 	grpc_mark_ended(key, GRPC_SERVER);

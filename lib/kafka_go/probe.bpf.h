@@ -195,31 +195,23 @@ int kafka_batch_add(struct pt_regs *ctx)
  * room for its packed strings past the mask's reach (pack_go_string),
  * copied into the ring buffer at the size they took.
  */
-#define KAFKA_WIRE_ROOM (sizeof(struct ot_kafka_wire) + OT_PACK_MASK + 1 + OT_KAFKA_TOPIC_CAP)
-
 _Static_assert(OT_KAFKA_STRINGS_MAX <= OT_PACK_MASK, "strings beyond the mask");
 _Static_assert(OT_KAFKA_GROUP_CAP <= OT_KAFKA_TOPIC_CAP &&
 		       OT_TRACEPARENT_CAP <= OT_KAFKA_TOPIC_CAP,
 	       "room for the largest string");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u8[KAFKA_WIRE_ROOM]);
-} kafka_wire SEC(".maps");
+DEFINE_RECORD_SLOTS(kafka_wire, struct ot_kafka_wire, OT_KAFKA_TOPIC_CAP);
 
 /*
- * The record of this CPU (kafka_wire), its head cleared and started; NULL
- * only if the per-CPU buffer is missing.
+ * A record slot (kafka_wire, held in *hold), its head cleared and started;
+ * NULL when none is free (counted lost).
  */
 static __always_inline struct ot_kafka_wire *kafka_rec_init(__u32 type, __u32 pid, __u64 g,
 							    __u64 start_ns,
 							    const struct ot_span_ids *ids,
-							    __u32 flags)
+							    __u32 flags, struct slot_hold *hold)
 {
-	__u32 zero = 0;
-	struct ot_kafka_wire *rec = bpf_map_lookup_elem(&kafka_wire, &zero);
+	struct ot_kafka_wire *rec = record_get(&kafka_wire, hold);
 
 	if (!rec)
 		return NULL;
@@ -251,13 +243,14 @@ static long kafka_send_one(__u64 i, void *data)
 	struct kafka_msg_key mk = { .pid = d->pid, .index = (__u32)i, .batch = d->batch };
 	struct kafka_msg *m = bpf_map_lookup_elem(&kafka_msgs, &mk);
 	struct ot_kafka_wire *rec;
+	struct slot_hold hold;
 	__u32 pos = 0;
 	__u64 msg;
 
 	if (!m)
 		return 0; /* queued before otrace attached */
 	rec = kafka_rec_init(OT_REC_KAFKA_SEND, d->pid, m->goroutine, m->start_ns, &m->ids,
-			     m->flags);
+			     m->flags, &hold);
 	if (!rec) {
 		bpf_map_delete_elem(&kafka_msgs, &mk);
 		return 0;
@@ -280,6 +273,7 @@ static long kafka_send_one(__u64 i, void *data)
 	/* gone before it is written: evicted from now on, it is no loss (evictwatch) */
 	bpf_map_delete_elem(&kafka_msgs, &mk);
 	submit_packed(rec, sizeof(*rec), pos);
+	slot_put(&hold);
 	return 0;
 }
 
@@ -405,6 +399,7 @@ int kafka_fetch_msg(struct pt_regs *ctx)
 	struct kafka_fetch *f = bpf_map_lookup_elem(&kafka_fetches, &key);
 	struct go_iface err = {};
 	struct ot_kafka_wire *rec;
+	struct slot_hold hold;
 	__u32 pos = 0;
 	__u64 sp = PT_REGS_SP(ctx), msg = sp + cfg->fetch_msg_sp;
 
@@ -418,7 +413,8 @@ int kafka_fetch_msg(struct pt_regs *ctx)
 		bpf_map_delete_elem(&kafka_fetches, &key);
 		return 0;
 	}
-	rec = kafka_rec_init(OT_REC_KAFKA_RECEIVE, key.pid, key.g, f->start_ns, &f->ids, f->flags);
+	rec = kafka_rec_init(OT_REC_KAFKA_RECEIVE, key.pid, key.g, f->start_ns, &f->ids, f->flags,
+			     &hold);
 	if (!rec) {
 		bpf_map_delete_elem(&kafka_fetches, &key);
 		return 0;
@@ -441,6 +437,7 @@ int kafka_fetch_msg(struct pt_regs *ctx)
 		kafka_pack_traceparent(rec, &pos, msg);
 	bpf_map_delete_elem(&kafka_fetches, &key); /* before it is written, as above */
 	submit_packed(rec, sizeof(*rec), pos);
+	slot_put(&hold);
 	return 0;
 }
 

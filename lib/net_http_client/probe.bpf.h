@@ -134,17 +134,10 @@ int xnet_client_enter(struct pt_regs *ctx)
  * and room for its packed strings past the mask's reach (pack_go_string),
  * copied into the ring buffer at the size they took.
  */
-#define HTTP_CLIENT_WIRE_ROOM (sizeof(struct ot_http_client_wire) + OT_PACK_MASK + 1 + OT_PATH_CAP)
-
 _Static_assert(OT_HTTP_CLIENT_STRINGS_MAX <= OT_PACK_MASK, "strings beyond the mask");
 _Static_assert(OT_QUERY_CAP <= OT_PATH_CAP, "room for the largest string");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u8[HTTP_CLIENT_WIRE_ROOM]);
-} http_client_wire SEC(".maps");
+DEFINE_RECORD_SLOTS(http_client_wire, struct ot_http_client_wire, OT_PATH_CAP);
 
 /* The request's method and URL, packed in their order (record.h). */
 static __always_inline void pack_client_request(struct ot_http_client_wire *w, __u32 *pos, __u64 req)
@@ -179,7 +172,8 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 	struct goroutine_key key = goroutine_of(ctx);
 	struct ot_http_client_wire *rec;
 	struct http_client_start *start;
-	__u32 zero = 0, pos = 0;
+	struct slot_hold hold;
+	__u32 pos = 0;
 
 	start = bpf_map_lookup_elem(&http_client_inflight, &key);
 	if (!start) {
@@ -190,7 +184,7 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 		return 0; /* an end hit again by the same round trip */
 	/* ended before it is written: evicted from now on, it is no loss (evictwatch) */
 	start->state = err_tab ? CLIENT_FAILED : CLIENT_DONE;
-	rec = bpf_map_lookup_elem(&http_client_wire, &zero);
+	rec = record_get(&http_client_wire, &hold);
 	if (rec) {
 		__builtin_memset(rec, 0, sizeof(*rec));
 		rec->hdr.type = OT_REC_HTTP_CLIENT;
@@ -214,6 +208,7 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 		}
 		pack_client_request(rec, &pos, start->req);
 		submit_packed(rec, sizeof(*rec), pos);
+		slot_put(&hold);
 	}
 	propagate_forget(key.pid, start);
 	if (!err_tab)

@@ -100,30 +100,34 @@ static __always_inline struct goroutine_span *live_request(struct goroutine_key 
  * found them all within OT_HTTP_REQ_PREFIX_MAX bytes (req_prefix), else one
  * by one from the target: one read where there were up to ten.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u8[OT_HTTP_REQ_PREFIX_MAX]);
-} http_request_copy SEC(".maps");
+DEFINE_SLOTS(http_request_copy, OT_HTTP_REQ_PREFIX_MAX);
 
 struct req_copy {
 	__u64 req;	    /* the *Request */
 	const __u8 *bytes; /* its first req_prefix bytes; NULL: read each field from req */
+	struct slot_hold hold; /* the slot bytes are in: request_done releases it */
 };
 
-static __always_inline struct req_copy request_copy(__u64 req)
+/* A copy of req's fields; with no slot free, they are read one by one. */
+static __always_inline void request_copy(__u64 req, struct req_copy *rc)
 {
-	__u32 n = http_server_cfg.req_prefix, zero = 0;
-	struct req_copy rc = { .req = req };
+	__u32 n = http_server_cfg.req_prefix;
 	__u8 *buf;
 
+	rc->req = req;
+	rc->bytes = NULL;
+	rc->hold.busy = NULL;
 	if (!n || n > OT_HTTP_REQ_PREFIX_MAX)
-		return rc;
-	buf = bpf_map_lookup_elem(&http_request_copy, &zero);
+		return;
+	buf = slot_get(&http_request_copy, &rc->hold);
 	if (buf && !bpf_probe_read_user(buf, n, (void *)req))
-		rc.bytes = buf;
-	return rc;
+		rc->bytes = buf;
+}
+
+static __always_inline void request_done(struct req_copy *rc)
+{
+	rc->bytes = NULL;
+	slot_put(&rc->hold);
 }
 
 /* The 8-byte field of the Request at off (off >= 0 and within req_prefix). */
@@ -281,10 +285,11 @@ static __always_inline int start_request(struct pt_regs *ctx, __u64 req, __u64 r
 	start->ctx = 0;
 	start->flags = 0;
 	start->ua = (struct go_string){};
-	rc = request_copy(req);
+	request_copy(req, &rc);
 	start->path = url_path(&rc);
 	read_start_headers(gs, &rc);
 	req_pair(&rc, cfg->req_ctx, &rctx);
+	request_done(&rc);
 	if (rctx.data) {
 		start->ctx = rctx.data;
 		ck.data = rctx.data;
@@ -313,17 +318,10 @@ int xnet_handler_start(struct pt_regs *ctx)
  * and room for its packed strings past the mask's reach (pack_go_string),
  * copied into the ring buffer at the size they took.
  */
-#define HTTP_WIRE_ROOM (sizeof(struct ot_http_server_wire) + OT_PACK_MASK + 1 + OT_UA_CAP)
-
 _Static_assert(OT_HTTP_SERVER_STRINGS_MAX <= OT_PACK_MASK, "strings beyond the mask");
 _Static_assert(OT_PATH_CAP <= OT_UA_CAP && OT_ROUTE_CAP <= OT_UA_CAP, "room for the largest string");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u8[HTTP_WIRE_ROOM]);
-} http_wire SEC(".maps");
+DEFINE_RECORD_SLOTS(http_wire, struct ot_http_server_wire, OT_UA_CAP);
 
 /*
  * The path the request arrived with: the URL.Path read at its start, whose
@@ -354,8 +352,10 @@ static __always_inline void pack_request(struct ot_http_server_wire *w, __u32 *p
 					 struct http_start *start)
 {
 	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
-	struct req_copy rc = request_copy(start->req);
 	struct go_string str = {};
+	struct req_copy rc;
+
+	request_copy(start->req, &rc);
 
 	req_pair(&rc, cfg->req_method, &str);
 	w->method_len = pack_go_string(w->strings, pos, OT_METHOD_CAP, str);
@@ -382,6 +382,7 @@ static __always_inline void pack_request(struct ot_http_server_wire *w, __u32 *p
 			bpf_probe_read_user(&str, sizeof(str), (void *)(pat + cfg->pattern_str));
 	}
 	w->pattern_len = pack_go_string(w->strings, pos, OT_PATTERN_CAP, str);
+	request_done(&rc);
 }
 
 /*
@@ -395,11 +396,12 @@ static __always_inline void emit_server(struct goroutine_key *key, struct gorout
 {
 	struct http_start *start = http_state(gs);
 	struct ot_http_server_wire *w;
-	__u32 zero = 0, pos = 0;
+	struct slot_hold hold;
+	__u32 pos = 0;
 
 	/* ended before it is written: evicted from now on, it is no loss (evictwatch) */
 	gs->live = 0;
-	w = bpf_map_lookup_elem(&http_wire, &zero);
+	w = record_get(&http_wire, &hold);
 	if (!w)
 		return;
 	__builtin_memset(w, 0, sizeof(*w));
@@ -414,12 +416,13 @@ static __always_inline void emit_server(struct goroutine_key *key, struct gorout
 		w->flags |= OT_HTTP_SERVED_H2;
 	w->ids = gs->ids;
 	pack_request(w, &pos, start);
-	if (!(w->flags & OT_HTTP_SERVED_H2) && w->proto_major == 2)
-		return;
-	if (start->flags & OT_HTTP_UA_FOUND)
-		w->ua_len = pack_go_string(w->strings, &pos, OT_UA_CAP, start->ua);
-	route_pack(gs, w->strings, &pos, &w->route_state, &w->route_len);
-	submit_packed(w, sizeof(*w), pos);
+	if (w->flags & OT_HTTP_SERVED_H2 || w->proto_major != 2) {
+		if (start->flags & OT_HTTP_UA_FOUND)
+			w->ua_len = pack_go_string(w->strings, &pos, OT_UA_CAP, start->ua);
+		route_pack(gs, w->strings, &pos, &w->route_state, &w->route_len);
+		submit_packed(w, sizeof(*w), pos);
+	}
+	slot_put(&hold);
 }
 
 /*

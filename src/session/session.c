@@ -622,7 +622,7 @@ static uint64_t lost_upstream(const uint64_t drops[OT_DROP__COUNT],
 {
 	return drops[OT_DROP_RINGBUF_FULL] + drops[OT_DROP_INFLIGHT_FULL] +
 	       drops[OT_DROP_READ_FAULT] + drops[OT_DROP_UNFINISHED] + drops[OT_DROP_IN_FLIGHT] +
-	       drops[OT_DROP_EVICTED] + st->undecodable;
+	       drops[OT_DROP_EVICTED] + drops[OT_DROP_BUSY] + st->undecodable;
 }
 
 /*
@@ -648,7 +648,7 @@ static void print_export_summary(const struct session *s, const uint64_t drops[O
 	fprintf(stderr,
 		"otrace: %llu spans exported to %s, %llu lost (ringbuf_full=%llu "
 		"inflight_full=%llu read_fault=%llu unfinished=%llu in_flight=%llu evicted=%llu "
-		"undecodable=%llu queue_full=%llu export_failed=%llu rejected=%llu), %llu "
+		"busy=%llu undecodable=%llu queue_full=%llu export_failed=%llu rejected=%llu), %llu "
 		"requests in flight at attach not traced\n",
 		(unsigned long long)ex.exported, s->cfg->otel->otlp.url,
 		(unsigned long long)(lost_upstream(drops, st) + ex.queue_full +
@@ -658,7 +658,8 @@ static void print_export_summary(const struct session *s, const uint64_t drops[O
 		(unsigned long long)drops[OT_DROP_READ_FAULT],
 		(unsigned long long)drops[OT_DROP_UNFINISHED],
 		(unsigned long long)drops[OT_DROP_IN_FLIGHT], (unsigned long long)drops[OT_DROP_EVICTED],
-		(unsigned long long)st->undecodable, (unsigned long long)ex.queue_full,
+		(unsigned long long)drops[OT_DROP_BUSY], (unsigned long long)st->undecodable,
+		(unsigned long long)ex.queue_full,
 		(unsigned long long)ex.export_failed, (unsigned long long)ex.rejected,
 		(unsigned long long)begun_before_attach(drops));
 }
@@ -670,15 +671,16 @@ static void print_lines_summary(const uint64_t drops[OT_DROP__COUNT],
 
 	fprintf(stderr,
 		"otrace: %llu spans written, %llu lost (ringbuf_full=%llu inflight_full=%llu "
-		"read_fault=%llu unfinished=%llu in_flight=%llu evicted=%llu undecodable=%llu "
-		"unwritten=%llu), %llu requests in flight at attach not traced\n",
+		"read_fault=%llu unfinished=%llu in_flight=%llu evicted=%llu busy=%llu "
+		"undecodable=%llu unwritten=%llu), %llu requests in flight at attach not traced\n",
 		(unsigned long long)st->written, (unsigned long long)lost,
 		(unsigned long long)drops[OT_DROP_RINGBUF_FULL],
 		(unsigned long long)drops[OT_DROP_INFLIGHT_FULL],
 		(unsigned long long)drops[OT_DROP_READ_FAULT],
 		(unsigned long long)drops[OT_DROP_UNFINISHED],
 		(unsigned long long)drops[OT_DROP_IN_FLIGHT], (unsigned long long)drops[OT_DROP_EVICTED],
-		(unsigned long long)st->undecodable, (unsigned long long)st->unwritten,
+		(unsigned long long)drops[OT_DROP_BUSY], (unsigned long long)st->undecodable,
+		(unsigned long long)st->unwritten,
 		(unsigned long long)begun_before_attach(drops));
 }
 
@@ -696,10 +698,13 @@ static void print_summary(const struct session *s)
 	if (s->cfg->out)
 		print_lines_summary(drops, &st);
 	/* values left out of spans that were written: not lost spans */
-	fprintf(stderr, "otrace: %llu values not recorded (wrong_type=%llu invalid=%llu)\n",
-		(unsigned long long)(drops[OT_DROP_WRONG_TYPE] + st.invalid_values),
+	fprintf(stderr,
+		"otrace: %llu values not recorded (wrong_type=%llu invalid=%llu busy=%llu)\n",
+		(unsigned long long)(drops[OT_DROP_WRONG_TYPE] + st.invalid_values +
+				     drops[OT_DROP_VALUE_BUSY]),
 		(unsigned long long)drops[OT_DROP_WRONG_TYPE],
-		(unsigned long long)st.invalid_values);
+		(unsigned long long)st.invalid_values,
+		(unsigned long long)drops[OT_DROP_VALUE_BUSY]);
 	if (follower__untraceable(s->follower) == 1)
 		fprintf(stderr, "otrace: 1 exec into a program otrace cannot trace (its requests "
 				"were not traced)\n");
