@@ -40,6 +40,7 @@
 #   OTRACE_VM_TIMEOUT  seconds before the guest is killed (default 600)
 #   OTRACE_VM_MEMORY   guest memory (default 2G); OTRACE_VM_CPUS (default 2)
 #   OTRACE_VM_DMESG=1  always print the guest's kernel log on stderr
+#   OTRACE_VM_APPEND   more kernel command line, e.g. preempt=full
 #
 # The kernel package is downloaded with apt-get download and unpacked into
 # the cache, never installed: the host's /boot and bootloader are untouched.
@@ -362,7 +363,7 @@ timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
 	"${machine[@]}" -m "$memory" -smp "$cpus" \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-kernel "$kdir/vmlinuz" -initrd "$run/initramfs.gz" \
-	-append "console=ttyS0 quiet panic=-1 rdinit=/init" \
+	-append "console=ttyS0 quiet panic=-1 rdinit=/init${OTRACE_VM_APPEND:+ $OTRACE_VM_APPEND}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,multidevs=remap \
 	-serial "file:$run/console.log" -chardev stdio,id=out,signal=off -serial chardev:out \
 	</dev/null 2>"$run/qemu.stderr" &

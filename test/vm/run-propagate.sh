@@ -5,6 +5,14 @@
 # lockdown, where those tests can only check that otrace refuses. For the same
 # reason TestInFlightEvicted runs there too: lockdown refuses the fexit
 # program that counts live spans evicted from full maps (bpf/evictwatch.bpf.c).
+# TestRedis and TestKafka run there as well (their newest release each): the
+# go-redis and kafka-go programs are the largest otrace has, and Debian 12's
+# verifier is older than the host's.
+#
+# The guest boots with preempt=full (OTRACE_VM_APPEND; Debian's kernels are
+# PREEMPT_DYNAMIC): a thread can then be preempted inside a BPF program and
+# another run one on the same CPU, which is what the per-CPU buffers' slots
+# (bpf/core/slots.h) are for. The script checks the guest ran in that mode.
 #
 # Usage: test/vm/run-propagate.sh OTRACE_BIN [WORK_DIR]
 #
@@ -68,6 +76,26 @@ for release in $releases; do
 	fi
 done
 
+# TestRedis's and TestKafka's fixtures, as goFixture names them (OTRACE_PREBUILT):
+# the newest go-redis v9 and kafka-go release of their lists
+redis_release=$(sed -n 's/^[[:space:]]*"\(github.com\/redis\/go-redis\/v9@v[0-9.]*\)".*/\1/p' \
+	"$root/test/go/integration/redis_test.go" | tail -1)
+kafka_release=$(sed -n 's/^var kafkaReleases = .*"\(v[0-9.]*\)")$/\1/p' \
+	"$root/test/go/integration/kafka_test.go")
+if [[ -z $redis_release || -z $kafka_release ]]; then
+	echo "$0: cannot find the go-redis or kafka-go release in the tests' lists" >&2
+	exit 1
+fi
+redis_key="redisapp-$(echo "$redis_release" | tr / _ | tr @ -)"
+sh "$root/test/fixtures/redisapp/build.sh" go "$work/$redis_key" "$redis_release" >"$work/build-redisapp.log" 2>&1 &&
+	sh "$root/test/fixtures/kafkaapp/build.sh" go "$work/kafkaapp-$kafka_release" "$kafka_release" >"$work/build-kafkaapp.log" 2>&1 &&
+	(cd "$root/test/fixtures/kfake" && GOWORK=off CGO_ENABLED=0 go build -o "$work/kfake" .) || {
+	cat "$work"/build-redisapp.log "$work"/build-kafkaapp.log >&2
+	exit 1
+}
+export OTRACE_PREBUILT="$work" OTRACE_REDIS_RELEASES="$redis_release" OTRACE_KAFKA_RELEASES="$kafka_release"
+export OTRACE_VM_APPEND="${OTRACE_VM_APPEND-preempt=full}"
+
 # TestInFlightEvicted's services fixture, as grpcFixture names it
 newest=$(sed -n 's/^[[:space:]]*newestGRPC *= *"\(v[0-9.]*\)".*/\1/p' "$root/test/go/integration/grpc_test.go")
 "$root/test/fixtures/services/build.sh" go "$work/services-grpc$newest" "$newest" >"$work/build-services.log" 2>&1 || {
@@ -82,8 +110,9 @@ log="$work/guest.log"
 rc=0
 # from the package directory, as go test runs it: the tests find the fixtures' sources from there
 (cd "$root/test/go/integration" &&
-	"$root/test/vm/run-in-vm.sh" "$work/integration.test" -test.v -test.count=1 -test.timeout=10m \
-		-test.run "${OTRACE_VM_TESTS:-^(TestPropagate.*|TestInFlightEvicted)\$}" -test.skip "${OTRACE_VM_SKIP-Plan$}") |
+	"$root/test/vm/run-in-vm.sh" sh -c 'echo "guest preemption: $(cat /sys/kernel/debug/sched/preempt 2>&1)"; exec "$@"' sh \
+		"$work/integration.test" -test.v -test.count=1 -test.timeout=10m \
+		-test.run "${OTRACE_VM_TESTS:-^(TestPropagate.*|TestInFlightEvicted|TestRedis|TestKafka)\$}" -test.skip "${OTRACE_VM_SKIP-Plan$}") |
 	tee "$log" || rc=$?
 
 if ((rc == 77)); then
@@ -101,14 +130,20 @@ if ! grep -q '^--- PASS: TestPropagate ' "$log"; then
 	echo "run-propagate: FAIL: TestPropagate did not run and pass in the guest" >&2
 	exit 1
 fi
+if [[ $OTRACE_VM_APPEND == *preempt=full* ]] && ! grep -q '^guest preemption: .*(full)' "$log"; then
+	echo "run-propagate: FAIL: the guest did not run with full preemption (preempt=full)" >&2
+	exit 1
+fi
 if [[ -z ${OTRACE_VM_TESTS:-} ]]; then
-	if ! grep -q '^--- PASS: TestInFlightEvicted ' "$log"; then
-		echo "run-propagate: FAIL: TestInFlightEvicted did not run and pass in the guest" >&2
-		exit 1
-	fi
+	for t in TestInFlightEvicted TestRedis TestKafka; do
+		if ! grep -q "^--- PASS: $t " "$log"; then
+			echo "run-propagate: FAIL: $t did not run and pass in the guest" >&2
+			exit 1
+		fi
+	done
 	if grep -q "this kernel refuses the eviction watch" "$log"; then
 		echo "run-propagate: FAIL: the guest's kernel refused the eviction watch: its count did not run" >&2
 		exit 1
 	fi
 fi
-echo "run-propagate: the --propagate write path and the eviction watch passed in the guest"
+echo "run-propagate: the --propagate write path, the eviction watch, go-redis and kafka-go passed in the guest"

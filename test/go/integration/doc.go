@@ -22,6 +22,14 @@
 //	                a directory of prebuilt gRPC fixtures, named
 //	                NAME-grpcRELEASE (grpcchain-grpcv1.14.0; stripped:
 //	                services-grpcv1.14.0-ldflagssw); others are built
+//	OTRACE_REDIS_RELEASES, OTRACE_KAFKA_RELEASES
+//	                go-redis (module@version) and kafka-go releases TestRedis
+//	                and TestKafka build their fixtures with (space-separated)
+//	                instead of their lists (redisReleases, kafkaReleases)
+//	OTRACE_PREBUILT a directory of fixtures built earlier, named as goFixture
+//	                names them (kfake, kafkaapp-v0.4.51,
+//	                redisapp-github.com_redis_go-redis_v9-v9.23.0); others
+//	                are built
 //
 // The tests attach BPF programs, so they need root. TestSQL and
 // TestNoModuleInfo also start a PostgreSQL server (test/db/postgres.sh;

@@ -37,6 +37,15 @@ const (
 // runtime type data alone.
 var strippedFlags = []string{"-ldflags=-s -w"}
 
+// releasesFromEnv: the releases the environment variable name lists
+// (space-separated), when it is set; else defaults.
+func releasesFromEnv(name string, defaults ...string) []string {
+	if v, ok := os.LookupEnv(name); ok {
+		return strings.Fields(v)
+	}
+	return defaults
+}
+
 func grpcReleases() []string {
 	if v, ok := os.LookupEnv("OTRACE_GRPC_RELEASES"); ok {
 		return strings.Fields(v)

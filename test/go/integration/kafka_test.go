@@ -22,7 +22,7 @@ import (
 
 // The kafka-go releases the tests build test/fixtures/kafkaapp with: the
 // oldest and the newest the module proxy serves of v0.4.
-var kafkaReleases = []string{"v0.4.42", "v0.4.51"}
+var kafkaReleases = releasesFromEnv("OTRACE_KAFKA_RELEASES", "v0.4.42", "v0.4.51")
 
 // The traceparent the producer puts into its messages, as an upstream
 // instrumented service would: the consumer's receive spans link to it.
@@ -35,13 +35,17 @@ var (
 
 // goFixture builds test/fixtures/NAME, with its build.sh and args when it
 // has one, else with go build, once per test binary run; key names the
-// build.
+// build. A file named key in OTRACE_PREBUILT is that build, made earlier.
 func goFixture(t *testing.T, name, key string, args ...string) string {
 	t.Helper()
 	kafkaBuildsMu.Lock()
 	defer kafkaBuildsMu.Unlock()
 	if path, ok := kafkaBuilds[key]; ok {
 		return path
+	}
+	if pre := os.Getenv("OTRACE_PREBUILT"); pre != "" && isFile(filepath.Join(pre, key)) {
+		kafkaBuilds[key] = filepath.Join(pre, key)
+		return kafkaBuilds[key]
 	}
 	dir, err := filepath.Abs(filepath.Join("..", "..", "fixtures", name))
 	if err != nil {

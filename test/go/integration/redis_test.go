@@ -21,11 +21,11 @@ import (
 
 // The go-redis releases the tests build test/fixtures/redisapp with: the
 // oldest v9, the newest v9 (which needs Go 1.26), and the last v8.
-var redisReleases = []string{
+var redisReleases = releasesFromEnv("OTRACE_REDIS_RELEASES",
 	"github.com/redis/go-redis/v9@v9.0.0",
 	"github.com/redis/go-redis/v9@v9.23.0",
 	"github.com/go-redis/redis/v8@v8.11.5",
-}
+)
 
 const redisDB = 2 // not the default: db.namespace must say which
 
