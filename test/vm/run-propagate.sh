@@ -12,7 +12,9 @@
 # The guest boots with preempt=full (OTRACE_VM_APPEND; Debian's kernels are
 # PREEMPT_DYNAMIC): a thread can then be preempted inside a BPF program and
 # another run one on the same CPU, which is what the per-CPU buffers' slots
-# (bpf/core/slots.h) are for. The script checks the guest ran in that mode.
+# (bpf/core/slots.h) are for. The script checks the guest ran in that mode,
+# and TestConcurrentRequests sends 2,000 requests there
+# (OTRACE_CONCURRENT_REQUESTS), each span checked against its own request.
 #
 # Usage: test/vm/run-propagate.sh OTRACE_BIN [WORK_DIR]
 #
@@ -95,6 +97,7 @@ sh "$root/test/fixtures/redisapp/build.sh" go "$work/$redis_key" "$redis_release
 }
 export OTRACE_PREBUILT="$work" OTRACE_REDIS_RELEASES="$redis_release" OTRACE_KAFKA_RELEASES="$kafka_release"
 export OTRACE_VM_APPEND="${OTRACE_VM_APPEND-preempt=full}"
+export OTRACE_CONCURRENT_REQUESTS="${OTRACE_CONCURRENT_REQUESTS-2000}"
 
 # TestInFlightEvicted's services fixture, as grpcFixture names it
 newest=$(sed -n 's/^[[:space:]]*newestGRPC *= *"\(v[0-9.]*\)".*/\1/p' "$root/test/go/integration/grpc_test.go")
@@ -112,7 +115,7 @@ rc=0
 (cd "$root/test/go/integration" &&
 	"$root/test/vm/run-in-vm.sh" sh -c 'echo "guest preemption: $(cat /sys/kernel/debug/sched/preempt 2>&1)"; exec "$@"' sh \
 		"$work/integration.test" -test.v -test.count=1 -test.timeout=10m \
-		-test.run "${OTRACE_VM_TESTS:-^(TestPropagate.*|TestInFlightEvicted|TestRedis|TestKafka)\$}" -test.skip "${OTRACE_VM_SKIP-Plan$}") |
+		-test.run "${OTRACE_VM_TESTS:-^(TestPropagate.*|TestInFlightEvicted|TestRedis|TestKafka|TestConcurrentRequests)\$}" -test.skip "${OTRACE_VM_SKIP-Plan$}") |
 	tee "$log" || rc=$?
 
 if ((rc == 77)); then
@@ -135,7 +138,7 @@ if [[ $OTRACE_VM_APPEND == *preempt=full* ]] && ! grep -q '^guest preemption: .*
 	exit 1
 fi
 if [[ -z ${OTRACE_VM_TESTS:-} ]]; then
-	for t in TestInFlightEvicted TestRedis TestKafka; do
+	for t in TestInFlightEvicted TestRedis TestKafka TestConcurrentRequests; do
 		if ! grep -q "^--- PASS: $t " "$log"; then
 			echo "run-propagate: FAIL: $t did not run and pass in the guest" >&2
 			exit 1

@@ -26,6 +26,8 @@
 //	                go-redis (module@version) and kafka-go releases TestRedis
 //	                and TestKafka build their fixtures with (space-separated)
 //	                instead of their lists (redisReleases, kafkaReleases)
+//	OTRACE_CONCURRENT_REQUESTS
+//	                how many requests TestConcurrentRequests sends (default 64)
 //	OTRACE_PREBUILT a directory of fixtures built earlier, named as goFixture
 //	                names them (kfake, kafkaapp-v0.4.51,
 //	                redisapp-github.com_redis_go-redis_v9-v9.23.0); others
