@@ -242,7 +242,6 @@ static __always_inline void redis_pack_cmd(__u64 cmd, struct ot_redis_cmd_head *
 struct redis_pack_ctx {
 	struct ot_redis_wire *rec; /* the record being built, in its slot */
 	__u64 cmds;
-	__u32 pos;
 };
 
 static long redis_pack_cmd_cb(__u64 i, void *data)
@@ -254,7 +253,7 @@ static long redis_pack_cmd_cb(__u64 i, void *data)
 	if (i >= OT_REDIS_CMDS)
 		return 1;
 	bpf_probe_read_user(&cmd, sizeof(cmd), (void *)(c->cmds + i * 16));
-	redis_pack_cmd(cmd.data, &rec->cmds[i], rec, &c->pos);
+	redis_pack_cmd(cmd.data, &rec->cmds[i], rec, record_pos(rec));
 	return 0;
 }
 
@@ -282,12 +281,13 @@ static __always_inline void redis_emit(const struct goroutine_key *key, const st
 	struct ot_redis_wire *rec;
 	struct go_string msg = {};
 	struct slot_hold hold;
-	__u32 pos = 0;
+	__u32 *pos;
 	int shape = 0;
 
 	rec = record_get(&redis_wire, &hold);
 	if (!rec)
 		return;
+	pos = record_pos(rec);
 	__builtin_memset(rec, 0, sizeof(*rec));
 	rec->hdr.type = OT_REC_REDIS;
 	rec->pid = key->pid;
@@ -307,18 +307,17 @@ static __always_inline void redis_emit(const struct goroutine_key *key, const st
 	}
 	/* the strings in their order (record.h): the commands' names, addr, error */
 	if (op->kind == OT_REDIS_COMMAND) {
-		redis_pack_cmd(op->cmds, &rec->cmds[0], rec, &pos);
+		redis_pack_cmd(op->cmds, &rec->cmds[0], rec, pos);
 	} else {
 		struct redis_pack_ctx c = { .rec = rec, .cmds = op->cmds };
 
 		bpf_loop(op->ncmds < OT_REDIS_CMDS ? op->ncmds : OT_REDIS_CMDS, redis_pack_cmd_cb,
 			 &c, 0);
-		pos = c.pos;
 	}
-	redis_pack_client(rec, &pos, op->client);
+	redis_pack_client(rec, pos, op->client);
 	if (shape)
-		rec->error_len = pack_go_string(rec->strings, &pos, OT_REDIS_ERROR_CAP, msg);
-	submit_packed(rec, sizeof(*rec), pos);
+		rec->error_len = pack_go_string(rec->strings, pos, OT_REDIS_ERROR_CAP, msg);
+	submit_packed(rec, sizeof(*rec), *pos);
 	slot_put(&hold);
 }
 

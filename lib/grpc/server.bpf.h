@@ -333,13 +333,13 @@ static __always_inline void grpc_submit(struct ot_grpc_wire *rec, struct slot_ho
 					struct go_string method, __u64 authority,
 					struct go_string msg)
 {
-	__u32 pos = 0;
+	__u32 *pos = record_pos(rec);
 
-	rec->method_len = pack_go_string(rec->strings, &pos, OT_GRPC_METHOD_CAP, method);
+	rec->method_len = pack_go_string(rec->strings, pos, OT_GRPC_METHOD_CAP, method);
 	if (authority)
-		rec->authority_len = pack_go_string_at(rec->strings, &pos, OT_HOST_CAP, authority);
-	rec->message_len = pack_go_string(rec->strings, &pos, OT_GRPC_MESSAGE_CAP, msg);
-	submit_packed(rec, sizeof(*rec), pos);
+		rec->authority_len = pack_go_string_at(rec->strings, pos, OT_HOST_CAP, authority);
+	rec->message_len = pack_go_string(rec->strings, pos, OT_GRPC_MESSAGE_CAP, msg);
+	submit_packed(rec, sizeof(*rec), *pos);
 	slot_put(hold);
 }
 

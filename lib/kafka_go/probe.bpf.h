@@ -244,7 +244,7 @@ static long kafka_send_one(__u64 i, void *data)
 	struct kafka_msg *m = bpf_map_lookup_elem(&kafka_msgs, &mk);
 	struct ot_kafka_wire *rec;
 	struct slot_hold hold;
-	__u32 pos = 0;
+	__u32 *pos;
 	__u64 msg;
 
 	if (!m)
@@ -255,11 +255,12 @@ static long kafka_send_one(__u64 i, void *data)
 		bpf_map_delete_elem(&kafka_msgs, &mk);
 		return 0;
 	}
+	pos = record_pos(rec);
 	msg = d->msgs.ptr + i * cfg->msg_size;
 	/* the strings in their order (record.h): a send has only its topic */
-	rec->topic_len = pack_go_string_at(rec->strings, &pos, OT_KAFKA_TOPIC_CAP, msg + cfg->msg_topic);
+	rec->topic_len = pack_go_string_at(rec->strings, pos, OT_KAFKA_TOPIC_CAP, msg + cfg->msg_topic);
 	if (!rec->topic_len && m->writer && cfg->writer_topic >= 0)
-		rec->topic_len = pack_go_string_at(rec->strings, &pos, OT_KAFKA_TOPIC_CAP,
+		rec->topic_len = pack_go_string_at(rec->strings, pos, OT_KAFKA_TOPIC_CAP,
 						   m->writer + cfg->writer_topic);
 	if (d->err.tab) {
 		rec->flags |= OT_KAFKA_ERROR;
@@ -272,7 +273,7 @@ static long kafka_send_one(__u64 i, void *data)
 	}
 	/* gone before it is written: evicted from now on, it is no loss (evictwatch) */
 	bpf_map_delete_elem(&kafka_msgs, &mk);
-	submit_packed(rec, sizeof(*rec), pos);
+	submit_packed(rec, sizeof(*rec), *pos);
 	slot_put(&hold);
 	return 0;
 }
@@ -400,7 +401,7 @@ int kafka_fetch_msg(struct pt_regs *ctx)
 	struct go_iface err = {};
 	struct ot_kafka_wire *rec;
 	struct slot_hold hold;
-	__u32 pos = 0;
+	__u32 *pos;
 	__u64 sp = PT_REGS_SP(ctx), msg = sp + cfg->fetch_msg_sp;
 
 	if (!f) {
@@ -419,6 +420,7 @@ int kafka_fetch_msg(struct pt_regs *ctx)
 		bpf_map_delete_elem(&kafka_fetches, &key);
 		return 0;
 	}
+	pos = record_pos(rec);
 	/* the strings in their order (record.h): topic, group, traceparent */
 	if (err.tab) {
 		rec->flags |= OT_KAFKA_ERROR;
@@ -427,16 +429,16 @@ int kafka_fetch_msg(struct pt_regs *ctx)
 		rec->flags |= OT_KAFKA_HAS_OFFSET;
 		rec->partition = read_s64(msg + cfg->msg_partition);
 		rec->offset = read_s64(msg + cfg->msg_offset);
-		rec->topic_len = pack_go_string_at(rec->strings, &pos, OT_KAFKA_TOPIC_CAP,
+		rec->topic_len = pack_go_string_at(rec->strings, pos, OT_KAFKA_TOPIC_CAP,
 						   msg + cfg->msg_topic);
 	}
 	if (cfg->reader_group >= 0)
-		rec->group_len = pack_go_string_at(rec->strings, &pos, OT_KAFKA_GROUP_CAP,
+		rec->group_len = pack_go_string_at(rec->strings, pos, OT_KAFKA_GROUP_CAP,
 						   f->reader + cfg->reader_group);
 	if (!err.tab)
-		kafka_pack_traceparent(rec, &pos, msg);
+		kafka_pack_traceparent(rec, pos, msg);
 	bpf_map_delete_elem(&kafka_fetches, &key); /* before it is written, as above */
-	submit_packed(rec, sizeof(*rec), pos);
+	submit_packed(rec, sizeof(*rec), *pos);
 	slot_put(&hold);
 	return 0;
 }

@@ -173,7 +173,6 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 	struct ot_http_client_wire *rec;
 	struct http_client_start *start;
 	struct slot_hold hold;
-	__u32 pos = 0;
 
 	start = bpf_map_lookup_elem(&http_client_inflight, &key);
 	if (!start) {
@@ -206,8 +205,8 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
 			rec->proto_major = read_s64(resp + cfg->resp_proto_major);
 			rec->proto_minor = read_s64(resp + cfg->resp_proto_minor);
 		}
-		pack_client_request(rec, &pos, start->req);
-		submit_packed(rec, sizeof(*rec), pos);
+		pack_client_request(rec, record_pos(rec), start->req);
+		submit_packed(rec, sizeof(*rec), *record_pos(rec));
 		slot_put(&hold);
 	}
 	propagate_forget(key.pid, start);

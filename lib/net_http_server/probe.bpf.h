@@ -397,13 +397,14 @@ static __always_inline void emit_server(struct goroutine_key *key, struct gorout
 	struct http_start *start = http_state(gs);
 	struct ot_http_server_wire *w;
 	struct slot_hold hold;
-	__u32 pos = 0;
+	__u32 *pos;
 
 	/* ended before it is written: evicted from now on, it is no loss (evictwatch) */
 	gs->live = 0;
 	w = record_get(&http_wire, &hold);
 	if (!w)
 		return;
+	pos = record_pos(w);
 	__builtin_memset(w, 0, sizeof(*w));
 	w->hdr.type = OT_REC_HTTP_SERVER;
 	w->pid = key->pid;
@@ -415,12 +416,12 @@ static __always_inline void emit_server(struct goroutine_key *key, struct gorout
 	if (start->writer == WRITER_H2 || start->writer == WRITER_XNET)
 		w->flags |= OT_HTTP_SERVED_H2;
 	w->ids = gs->ids;
-	pack_request(w, &pos, start);
+	pack_request(w, pos, start);
 	if (w->flags & OT_HTTP_SERVED_H2 || w->proto_major != 2) {
 		if (start->flags & OT_HTTP_UA_FOUND)
-			w->ua_len = pack_go_string(w->strings, &pos, OT_UA_CAP, start->ua);
-		route_pack(gs, w->strings, &pos, &w->route_state, &w->route_len);
-		submit_packed(w, sizeof(*w), pos);
+			w->ua_len = pack_go_string(w->strings, pos, OT_UA_CAP, start->ua);
+		route_pack(gs, w->strings, pos, &w->route_state, &w->route_len);
+		submit_packed(w, sizeof(*w), *pos);
 	}
 	slot_put(&hold);
 }
