@@ -272,12 +272,16 @@ const volatile __u64 pidns_ino = 0;
 
 static __always_inline __u32 pid_of_current(void)
 {
-	struct bpf_pidns_info ns = {};
+	/* struct bpf_pidns_info (UAPI), not vmlinux.h's: no CO-RE relocation (go_abi.h) */
+	struct {
+		__u32 pid;
+		__u32 tgid;
+	} ns = {};
 
 	if (!pidns_ino)
 		return bpf_get_current_pid_tgid() >> 32;
 	/* otrace attaches only to processes of its own namespace, where this holds */
-	if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)))
+	if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, (void *)&ns, sizeof(ns)))
 		return 0;
 	return ns.tgid;
 }
@@ -600,7 +604,7 @@ static __always_inline const struct ot_span_ids *find_goroutine_parent(__u32 pid
 static __always_inline bool entry_repeats(struct pt_regs *ctx)
 {
 	return bpf_get_attach_cookie(ctx) == OT_COOKIE_STACK_CHECK &&
-	       (ctx->flags & (X86_EFLAGS_CF | X86_EFLAGS_ZF));
+	       (REGS_FLAGS(ctx) & (X86_EFLAGS_CF | X86_EFLAGS_ZF));
 }
 
 /*

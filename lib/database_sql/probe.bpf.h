@@ -80,7 +80,7 @@ static __always_inline int sql_start_dc(struct pt_regs *ctx, __u64 probe_vaddr, 
 					__u64 dc, struct go_string query)
 {
 	struct goroutine_key key = goroutine_of(ctx);
-	struct sql_call c = { .query = query, .bias = PT_REGS_IP(ctx) - probe_vaddr };
+	struct sql_call c = { .query = query, .bias = REGS_IP(ctx) - probe_vaddr };
 	struct sql_call *prev = bpf_map_lookup_elem(&sql_inflight, &key);
 
 	if (prev && prev->active && prev->query.ptr == query.ptr)
@@ -141,7 +141,7 @@ static __always_inline int sql_start_stmt(struct pt_regs *ctx, __u64 probe_vaddr
 	if (bpf_probe_read_user(&query, sizeof(query), (void *)(c->stmt + sql_cfg.stmt_query)))
 		return 0;
 	c->query = query;
-	c->bias = PT_REGS_IP(ctx) - probe_vaddr;
+	c->bias = REGS_IP(ctx) - probe_vaddr;
 	c->conn_itab = link_addr(GO_ARG3(ctx), c->bias);
 	sql_begin(c, key.pid, key.g, GO_ARG2(ctx));
 	return 0;

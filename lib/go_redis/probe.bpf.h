@@ -327,7 +327,7 @@ static __always_inline int redis_release(struct pt_regs *ctx, __u64 client, __u6
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct redis_conn_key ck = { .pid = key.pid, .cn = cn };
-	__u64 bias = PT_REGS_IP(ctx) - redis_cfg.release_vaddr;
+	__u64 bias = REGS_IP(ctx) - redis_cfg.release_vaddr;
 	struct redis_stack *s;
 	struct redis_op *op;
 	__u32 depth, at = 0;
@@ -410,7 +410,7 @@ int redis_should_retry(struct pt_regs *ctx)
 	op = redis_op_at(s, depth - 1);
 	s->depth = depth - 1; /* before it is written, as above */
 	if (!op->released)
-		redis_emit(&key, op, err, PT_REGS_IP(ctx) - redis_cfg.retry_vaddr,
+		redis_emit(&key, op, err, REGS_IP(ctx) - redis_cfg.retry_vaddr,
 			   OT_REDIS_NO_CONN);
 	return 0;
 }

@@ -76,7 +76,7 @@ int grpc_client_start(struct pt_regs *ctx)
 		.start_ns = bpf_ktime_get_ns(),
 		.g = key.g,
 		.cc = GO_ARG4(ctx),
-		.bias = PT_REGS_IP(ctx) - grpc_cfg.client_start_vaddr,
+		.bias = REGS_IP(ctx) - grpc_cfg.client_start_vaddr,
 		.method = { .ptr = GO_ARG5(ctx), .len = (__s64)GO_ARG6(ctx) },
 	};
 	const struct ot_span_ids *parent;

@@ -258,7 +258,7 @@ int grpc_server_start(struct pt_regs *ctx)
 		sctx.data = 0;
 	read_incoming_md(&call, sctx.data);
 	read_local_addr(&call, (struct go_iface){ .tab = GO_ARG2(ctx), .data = GO_ARG3(ctx) },
-			PT_REGS_IP(ctx) - cfg->server_start_vaddr);
+			REGS_IP(ctx) - cfg->server_start_vaddr);
 	call.ctx = sctx.data;
 	if (bpf_map_update_elem(&grpc_server_calls, &key, &call, BPF_ANY)) {
 		count_drop(OT_DROP_INFLIGHT_FULL);

@@ -286,7 +286,7 @@ static __always_inline int kafka_batch_end(struct pt_regs *ctx, __u64 batch, str
 		.pid = pid_of_current(),
 		.batch = batch,
 		.err = err,
-		.bias = PT_REGS_IP(ctx) - cfg->done_vaddr,
+		.bias = REGS_IP(ctx) - cfg->done_vaddr,
 	};
 	__u64 n;
 
@@ -402,7 +402,7 @@ int kafka_fetch_msg(struct pt_regs *ctx)
 	struct ot_kafka_wire *rec;
 	struct slot_hold hold;
 	__u32 *pos;
-	__u64 sp = PT_REGS_SP(ctx), msg = sp + cfg->fetch_msg_sp;
+	__u64 sp = REGS_SP(ctx), msg = sp + cfg->fetch_msg_sp;
 
 	if (!f) {
 		count_drop(OT_DROP_NO_START);
@@ -424,7 +424,7 @@ int kafka_fetch_msg(struct pt_regs *ctx)
 	/* the strings in their order (record.h): topic, group, traceparent */
 	if (err.tab) {
 		rec->flags |= OT_KAFKA_ERROR;
-		rec->error_itab = err.tab - (PT_REGS_IP(ctx) - cfg->fetch_vaddr);
+		rec->error_itab = err.tab - (REGS_IP(ctx) - cfg->fetch_vaddr);
 	} else {
 		rec->flags |= OT_KAFKA_HAS_OFFSET;
 		rec->partition = read_s64(msg + cfg->msg_partition);

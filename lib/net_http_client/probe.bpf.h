@@ -72,7 +72,7 @@ static __always_inline int start_client(struct pt_regs *ctx, __u64 req, __u64 pr
 	struct http_client_start start = {
 		.start_ns = bpf_ktime_get_ns(),
 		.req = req,
-		.bias = PT_REGS_IP(ctx) - probe_vaddr,
+		.bias = REGS_IP(ctx) - probe_vaddr,
 	};
 	const struct ot_span_ids *parent = NULL;
 	struct http_client_start *prev;

@@ -204,14 +204,14 @@ int http1_write_headers(struct pt_regs *ctx)
 	const struct propagate_claim *claim;
 	struct go_slice buf = {};
 	__u64 w = GO_ARG3(ctx), itab = GO_ARG2(ctx), method = 0, ret = 0;
-	__u64 bias = PT_REGS_IP(ctx) - cfg->write_subset_probe_vaddr;
+	__u64 bias = REGS_IP(ctx) - cfg->write_subset_probe_vaddr;
 	__s64 n = 0;
 
 	claim = live_claim(&key);
 	if (!claim)
 		return 0;
 	if (claim->writer_g != GO_G(ctx) ||
-	    bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx)) ||
+	    bpf_probe_read_user(&ret, sizeof(ret), (void *)REGS_SP(ctx)) ||
 	    ret - bias < cfg->req_write_vaddr || ret - bias >= cfg->req_write_end) {
 		count_propagate(OT_PROPAGATE_STALE); /* not the claimed request being written */
 		return 0;

@@ -208,7 +208,7 @@ static __always_inline void forget_context(__u32 pid, struct http_start *start)
 static __always_inline __u32 writer_of(struct pt_regs *ctx, __u64 tab)
 {
 	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
-	__u64 bias = PT_REGS_IP(ctx) - cfg->serve_probe_vaddr;
+	__u64 bias = REGS_IP(ctx) - cfg->serve_probe_vaddr;
 	__u64 header;
 
 	if (cfg->itab_http1 || cfg->itab_h2 || cfg->itab_xnet) {
