@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,9 +14,15 @@
 
 static enum log_level current_level = LOG_INFO;
 
-/* libbpf's warnings while an operation runs; shown only if it fails */
+/*
+ * libbpf's warnings while an operation of the thread holding them runs;
+ * shown only if it fails. Other threads' (the BPF watches loading in
+ * prefetch.c, links removed in attach.c) are not held. Not thread-local:
+ * 64 KiB of static TLS would not fit the removal threads' small stacks.
+ */
 static struct {
 	bool on;
+	pthread_t owner;
 	char buf[HELD_MAX];
 	size_t len;
 	size_t dropped; /* bytes of the oldest messages that did not fit */
@@ -76,7 +83,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	enum log_level ours = level == LIBBPF_WARN ? LOG_DEBUG : LOG_LIBBPF;
 
 	if (ours > current_level) {
-		if (held.on && level == LIBBPF_WARN)
+		if (held.on && level == LIBBPF_WARN && pthread_equal(held.owner, pthread_self()))
 			hold(fmt, ap);
 		return 0;
 	}
@@ -86,6 +93,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 void log__hold_libbpf(void)
 {
+	held.owner = pthread_self();
 	held.on = true;
 	held.len = 0;
 	held.dropped = 0;

@@ -17,6 +17,7 @@
 #include "otel_setup.h"
 #include "output.h"
 #include "plan.h"
+#include "prefetch.h"
 #include "preflight.h"
 #include "session.h"
 #include "traced.h"
@@ -246,6 +247,8 @@ static int trace(const struct otrace_opts *o)
 		otel_setup__free(&otel);
 		return code;
 	}
+	/* the BPF watches load while the binaries are planned: -p and --exec follow execs */
+	prefetch__start(!o->all && !o->binary);
 	code = traced__resolve(o, &set);
 	if (code == EXIT_OK)
 		code = check_plans(&set);
@@ -274,6 +277,7 @@ static int trace(const struct otrace_opts *o)
 	};
 	code = session__run(&cfg);
 cleanup:
+	prefetch__end();
 	output__close(out);
 	traced__free(&set);
 	otel_setup__free(&otel);

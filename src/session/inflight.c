@@ -7,6 +7,7 @@
 #include <bpf/btf.h>
 
 #include "evictwatch.skel.h"
+#include "prefetch.h"
 #include "inflight.h"
 #include "inflight_desc.h"
 #include "library.h"
@@ -233,9 +234,12 @@ static void watch_evictions(struct inflight *in)
 	int err = 0;
 
 	log__hold_libbpf();
-	w = evictwatch__open_and_load();
-	if (!w)
-		err = -errno;
+	w = prefetch__take_evictwatch(&err); /* loaded while the binaries were planned */
+	if (!w && !err) {
+		w = evictwatch__open_and_load();
+		if (!w)
+			err = -errno;
+	}
 	for (size_t i = 0; !err && i < in->nmaps; i++)
 		if (in->maps[i].counts && in->maps[i].lru)
 			err = describe(w, &in->maps[i]);

@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "prefetch.h"
 #include "procwatch.skel.h"
 #include "process_watch.h"
 
@@ -38,15 +39,22 @@ int process_watch__new(bool listen, bool watched_execs, process_watch_fn cb, voi
 	pw->cb = cb;
 	pw->ctx = ctx;
 	log__hold_libbpf();
-	pw->skel = procwatch__open();
+	/* a follower's, loaded while the binaries were planned (prefetch.c) */
+	if (!listen && watched_execs)
+		pw->skel = prefetch__take_procwatch();
 	if (!pw->skel) {
-		err = -errno;
-		goto fail;
+		pw->skel = procwatch__open();
+		if (!pw->skel) {
+			err = -errno;
+			goto fail;
+		}
+		pw->skel->rodata->report_listen = listen;
+		pw->skel->rodata->watched_execs = watched_execs;
+		bpf_program__set_autoload(pw->skel->progs.proc_listen, listen);
+		err = procwatch__load(pw->skel);
+	} else {
+		err = 0;
 	}
-	pw->skel->rodata->report_listen = listen;
-	pw->skel->rodata->watched_execs = watched_execs;
-	bpf_program__set_autoload(pw->skel->progs.proc_listen, listen);
-	err = procwatch__load(pw->skel);
 	if (!err)
 		err = procwatch__attach(pw->skel);
 	if (err)
