@@ -6,8 +6,9 @@
  * are tp_btf and fexit ones): 60-80 ms apiece on a 2-core machine, which a
  * start otherwise waited for after the plan and the main object's load.
  *
- * Best effort: what the thread could not load, the main thread loads again
- * where it always did, and says why it failed there.
+ * Best effort: a process watch the thread could not load, the main thread
+ * loads again where it always did (and says why, if it fails there too);
+ * the eviction watch's failure is said where it always was.
  */
 #ifndef OTRACE_PREFETCH_H
 #define OTRACE_PREFETCH_H
