@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 
 #include <bpf/libbpf.h>
 
@@ -40,10 +41,24 @@ static void *load_watches(void *arg)
 	return NULL;
 }
 
+/*
+ * Below this many descriptors the watches load after the plan, as they did
+ * before: loading at the same time as the main object, they would take
+ * descriptors it needs, and where a load fails would depend on timing.
+ */
+#define PREFETCH_MIN_FDS 1024
+
 void prefetch__start(bool follow_execs)
 {
+	struct rlimit rl;
+
 	if (pf.started)
 		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < PREFETCH_MIN_FDS) {
+		pr_debug("the BPF watches load after the plan: fewer than %d descriptors allowed",
+			 PREFETCH_MIN_FDS);
+		return;
+	}
 	pf.follow_execs = follow_execs;
 	if (pthread_create(&pf.thread, NULL, load_watches, NULL)) {
 		pr_debug("the BPF watches load after the plan: no thread for them");
