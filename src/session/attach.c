@@ -50,6 +50,13 @@ struct attachment {
 	pid_t pid;	 /* the process it is for, -1: every process running the file */
 };
 
+/* A thread removing the links of binding (-1: any) for process pid (0: any). */
+struct detacher {
+	pthread_t thread;
+	ssize_t binding;
+	pid_t pid;
+};
+
 struct tracer {
 	struct instance *instances;
 	size_t ninstances, instances_cap;
@@ -60,7 +67,7 @@ struct tracer {
 	bool multi; /* the kernel has multi-uprobe links (src/session/uprobe_multi.h) */
 	struct attachment *links;
 	size_t nlinks, links_cap;
-	pthread_t *detachers; /* tracer__detach_plan's threads, joined at the end */
+	struct detacher *detachers; /* threads removing links (detach_links) */
 	size_t ndetachers;
 	size_t ringbuf_bytes;
 	uint32_t max_inflight; /* every in-flight map's size; 0: each its own */
@@ -501,12 +508,21 @@ static int attach_plan(struct tracer *t, size_t binding, const char *binary, pid
 	return attached;
 }
 
+static void join_detachers(struct tracer *t, ssize_t binding, pid_t pid);
+
 int tracer__attach(struct tracer *t, size_t binding, const char *binary, pid_t pid)
 {
 	int n;
 
 	if (binding >= t->nbindings)
 		return -EINVAL;
+	/*
+	 * Links of pid still being removed (it exec'd) may still fire, in its
+	 * new image too when that is the same file: until they are gone, each
+	 * hit would run the same program twice, and a start seen twice counts
+	 * the first one as unfinished. A kernel grace period, at an exec.
+	 */
+	join_detachers(t, (ssize_t)binding, pid);
 	log__hold_libbpf(); /* shown if an attach fails */
 	if (t->multi)
 		n = attach_plan_multi(t, binding, binary, pid);
@@ -564,17 +580,31 @@ static void destroy_all(struct attachment *links, size_t n)
 		attachment__destroy(&links[i]);
 }
 
-static void join_detachers(struct tracer *t)
+/*
+ * Waits for the threads removing links that binding's links for process pid
+ * would fire with: binding -1 is any; pid 0 or -1 (every process running
+ * the file) is any process.
+ */
+static void join_detachers(struct tracer *t, ssize_t binding, pid_t pid)
 {
-	for (size_t i = 0; i < t->ndetachers; i++)
-		pthread_join(t->detachers[i], NULL);
-	t->ndetachers = 0;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < t->ndetachers; i++) {
+		const struct detacher *d = &t->detachers[i];
+
+		if ((binding < 0 || d->binding < 0 || d->binding == binding) &&
+		    (pid <= 0 || d->pid <= 0 || d->pid == pid))
+			pthread_join(d->thread, NULL);
+		else
+			t->detachers[kept++] = t->detachers[i];
+	}
+	t->ndetachers = kept;
 }
 
 /* Every link, from several threads (see destroy_all). */
 void tracer__detach(struct tracer *t)
 {
-	join_detachers(t);
+	join_detachers(t, -1, 0);
 	destroy_all(t->links, t->nlinks);
 	t->nlinks = 0;
 }
@@ -584,10 +614,25 @@ struct detach_job {
 	size_t n;
 };
 
+/*
+ * OTRACE_TEST_DETACH_DELAY_MS: fault injection for the tests, which cannot
+ * slow the kernel's grace periods: removing links waits this long first,
+ * as a slow removal on a loaded host would (TestExecFollowed).
+ */
+static void test_detach_delay(void)
+{
+	const char *v = getenv("OTRACE_TEST_DETACH_DELAY_MS");
+	long ms = v ? strtol(v, NULL, 10) : 0;
+
+	if (ms > 0 && ms <= 10000)
+		usleep((useconds_t)ms * 1000);
+}
+
 static void *detach_job__run(void *arg)
 {
 	struct detach_job *job = arg;
 
+	test_detach_delay();
 	destroy_all(job->links, job->n);
 	free(job->links);
 	free(job);
@@ -598,7 +643,7 @@ static void *detach_job__run(void *arg)
 static int detach_links(struct tracer *t, ssize_t binding, pid_t pid)
 {
 	struct detach_job *job = calloc(1, sizeof(*job));
-	pthread_t *more = realloc(t->detachers, (t->ndetachers + 1) * sizeof(*more));
+	struct detacher *more = realloc(t->detachers, (t->ndetachers + 1) * sizeof(*more));
 	size_t kept = 0;
 
 	if (more)
@@ -615,8 +660,9 @@ static int detach_links(struct tracer *t, ssize_t binding, pid_t pid)
 			t->links[kept++] = t->links[i];
 	}
 	t->nlinks = kept;
-	if (!pthread_create(&t->detachers[t->ndetachers], NULL, detach_job__run, job)) {
-		t->ndetachers++;
+	if (!pthread_create(&t->detachers[t->ndetachers].thread, NULL, detach_job__run, job)) {
+		t->detachers[t->ndetachers].binding = binding;
+		t->detachers[t->ndetachers++].pid = pid;
 		return 0;
 	}
 	detach_job__run(job); /* no thread: here, then */

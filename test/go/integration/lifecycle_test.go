@@ -208,14 +208,21 @@ func execPath(path string, args ...string) string {
 // through a shell (not Go: otrace says it cannot trace it, and counts it),
 // which execs the fixture again, then hands over to another Go program (the
 // net/http fixture). The spans of requests cut short by an exec are counted
-// in flight. Both for -p and for --exec.
+// in flight. Both for -p and for --exec; and for -p with the old image's
+// probes removed slowly (OTRACE_TEST_DETACH_DELAY_MS, as on a loaded host):
+// still there when the same file runs again, each hit ran the program
+// twice and a request was counted twice (unfinished, then in flight).
 func TestExecFollowed(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
 	fx := grpcFixture(t, "services", newestGRPC)
 	httpFx := fixture(t)
-	for _, mode := range []string{"pid", "exec"} {
+	for _, mode := range []string{"pid", "exec", "pid-slow-removal"} {
 		t.Run(mode, func(t *testing.T) {
+			if mode == "pid-slow-removal" {
+				t.Setenv("OTRACE_TEST_DETACH_DELAY_MS", "1000")
+				mode = "pid"
+			}
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out.jsonl")
 			var otrace, target *proc
