@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
+#include <elf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "gobin.h"
@@ -203,6 +205,123 @@ static void test_devendor(void)
 	CHECK_STR(gobin__devendor("vendorish/pkg.F"), "vendorish/pkg.F");
 }
 
+
+/* One symbol of the ELF file symtab_elf writes. */
+struct test_sym {
+	const char *name;
+	uint64_t value, size;
+	unsigned char type; /* STT_FUNC, STT_OBJECT */
+};
+
+/*
+ * An x86-64 ELF file (relocatable: no program headers needed) whose only
+ * contents are a .symtab of syms, in their order, and its string tables.
+ * Returns its size; buf holds it.
+ */
+static size_t symtab_elf(uint8_t *buf, size_t cap, const struct test_sym *syms, size_t n)
+{
+	static const char shstr[] = "\0.symtab\0.strtab\0.shstrtab";
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)buf;
+	Elf64_Shdr sh[4] = {};
+	size_t off = sizeof(*eh), strsize = 1, symoff, stroff, shstroff;
+
+	memset(buf, 0, cap);
+	symoff = off;
+	off += (n + 1) * sizeof(Elf64_Sym); /* entry 0 is the null symbol */
+	stroff = off;
+	for (size_t i = 0; i < n; i++) {
+		Elf64_Sym *sym = (Elf64_Sym *)(buf + symoff) + i + 1;
+
+		sym->st_name = (Elf64_Word)strsize;
+		sym->st_info = ELF64_ST_INFO(STB_GLOBAL, syms[i].type);
+		sym->st_shndx = SHN_ABS;
+		sym->st_value = syms[i].value;
+		sym->st_size = syms[i].size;
+		memcpy(buf + stroff + strsize, syms[i].name, strlen(syms[i].name) + 1);
+		strsize += strlen(syms[i].name) + 1;
+	}
+	off = stroff + strsize;
+	shstroff = off;
+	memcpy(buf + shstroff, shstr, sizeof(shstr));
+	off = (off + sizeof(shstr) + 7) & ~(size_t)7;
+	sh[1] = (Elf64_Shdr){ .sh_name = 1, .sh_type = SHT_SYMTAB, .sh_offset = symoff,
+			      .sh_size = (n + 1) * sizeof(Elf64_Sym), .sh_link = 2, .sh_info = 1,
+			      .sh_addralign = 8, .sh_entsize = sizeof(Elf64_Sym) };
+	sh[2] = (Elf64_Shdr){ .sh_name = 9, .sh_type = SHT_STRTAB, .sh_offset = stroff,
+			      .sh_size = strsize, .sh_addralign = 1 };
+	sh[3] = (Elf64_Shdr){ .sh_name = 17, .sh_type = SHT_STRTAB, .sh_offset = shstroff,
+			      .sh_size = sizeof(shstr), .sh_addralign = 1 };
+	memcpy(buf + off, sh, sizeof(sh));
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_REL;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_shentsize = sizeof(Elf64_Shdr);
+	eh->e_shoff = off;
+	eh->e_shnum = 4;
+	eh->e_shstrndx = 3;
+	return off + sizeof(sh);
+}
+
+static void check_func(const struct go_func *f, uint64_t vaddr, uint64_t size)
+{
+	CHECK(f->vaddr == vaddr && f->size == size);
+	if (f->vaddr != vaddr || f->size != size)
+		fprintf(stderr, "  %s: got %#llx (%llu bytes), want %#llx (%llu)\n", f->name,
+			(unsigned long long)f->vaddr, (unsigned long long)f->size,
+			(unsigned long long)vaddr, (unsigned long long)size);
+}
+
+/*
+ * Functions by name from .symtab: an exact name wins over a vendored copy
+ * wherever it lies, the first of a name wins, a vendored copy stands in for
+ * a missing name, data symbols are no functions; the same answers on every
+ * lookup (the index is built on the first).
+ */
+static void test_find_funcs(void)
+{
+	static const struct test_sym syms[] = {
+		{ "app/vendor/net/http.serverHandler.ServeHTTP", 0x3000, 0x30, STT_FUNC },
+		{ "net/http.serverHandler.ServeHTTP", 0x1000, 0x10, STT_FUNC },
+		{ "net/http.serverHandler.ServeHTTP", 0x2000, 0x20, STT_FUNC },
+		{ "a/vendor/google.golang.org/grpc.(*Server).Serve", 0x4000, 0x40, STT_FUNC },
+		{ "b/vendor/google.golang.org/grpc.(*Server).Serve", 0x5000, 0x50, STT_FUNC },
+		{ "main.table", 0x6000, 0x60, STT_OBJECT },
+		{ "runtime.main", 0x7000, 0x70, STT_FUNC },
+	};
+	static uint8_t buf[4096];
+	size_t len = symtab_elf(buf, sizeof(buf), syms, sizeof(syms) / sizeof(syms[0]));
+	struct gobin *gb;
+
+	CHECK(gobin__open_mem(buf, len, &gb) == 0);
+	if (!gb)
+		return;
+	/* no build info, no .gopclntab: runtime.main in .symtab says Go */
+	CHECK(gobin__is_go(gb) && gobin__has_symtab(gb));
+	for (int round = 0; round < 2; round++) {
+		struct go_func w[] = {
+			{ .name = "net/http.serverHandler.ServeHTTP" },
+			{ .name = "google.golang.org/grpc.(*Server).Serve" },
+			{ .name = "main.table" },
+			{ .name = "main.missing", .vaddr = 0x99, .size = 9 },
+			{ .name = "runtime.main" },
+		};
+
+		CHECK(gobin__find_funcs(gb, w, 5) == 3);
+		check_func(&w[0], 0x1000, 0x10);
+		check_func(&w[1], 0x4000, 0x40);
+		check_func(&w[2], 0, 0);
+		check_func(&w[3], 0, 0);
+		check_func(&w[4], 0x7000, 0x70);
+	}
+	CHECK(gobin__find_funcs(gb, NULL, 0) == 0);
+	gobin__free(gb);
+}
+
 int main(void)
 {
 	test_versions();
@@ -213,5 +332,6 @@ int main(void)
 	test_after_calls();
 	test_calls();
 	test_devendor();
+	test_find_funcs();
 	return ut_summary();
 }
