@@ -662,11 +662,28 @@ static int find_funcs_symtab(const struct gobin *gb, struct go_func *funcs, size
 	return found;
 }
 
+/*
+ * A .symtab with at least as many functions as .gopclntab lists is whole
+ * (Go's linker writes every function into both): a name it lacks, the
+ * pclntab lacks too, and indexing the pclntab only to learn that took a
+ * fifth of planning a large program. A partial .symtab leaves the pclntab
+ * to look in.
+ */
+static bool symtab_complete(const struct gobin *gb)
+{
+	const struct pclntab *p;
+
+	if (!gb->funcs)
+		return false;
+	p = gobin__pclntab(gb);
+	return p && gb->funcs->nsyms >= pclntab__nfunc(p);
+}
+
 int gobin__find_funcs(const struct gobin *gb, struct go_func *funcs, size_t n)
 {
 	int found = gb->has_symtab ? find_funcs_symtab(gb, funcs, n) : 0;
 
-	if ((size_t)found < n) {
+	if ((size_t)found < n && !symtab_complete(gb)) {
 		for (size_t i = 0; i < n; i++)
 			if (!funcs[i].vaddr)
 				funcs[i].size = 0;
