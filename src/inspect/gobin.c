@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "gobin.h"
+#include "name_index.h"
 #include "pclntab.h"
 #include "typedata.h"
 
@@ -473,12 +474,10 @@ int gobin__for_each_symbol(const struct gobin *gb,
 }
 
 /*
- * .symtab's functions by name, built in one pass on the first lookup: every
- * library's plan looks up its own few names, and a pass over a large
- * program's symbols for each (two when one is missing: vendored copies)
- * took 40% of planning a 59 MB program. Open addressing over indices into
- * syms; by_plain holds vendored copies under their name without the
- * prefix. The first symbol of a name wins, as a pass in symbol order did.
+ * .symtab's functions, indexed by name (name_index.h) on the first lookup:
+ * a pass over a large program's symbols for each library's few names (two
+ * when one was missing: vendored copies) took 40% of planning a 59 MB
+ * program. The first symbol of a name wins, as that pass in symbol order did.
  */
 struct func_sym {
 	const char *name; /* in the file's string table, mapped by libelf */
@@ -488,51 +487,15 @@ struct func_sym {
 struct func_index {
 	struct func_sym *syms;
 	size_t nsyms, cap;
-	uint32_t *by_name, *by_plain; /* 0: empty, else index + 1 */
-	size_t mask;
+	struct name_index index;
 };
-
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
-static const char *index_name(const struct func_index *x, uint32_t slot, bool plain)
-{
-	const char *name = x->syms[slot - 1].name;
-
-	return plain ? gobin__devendor(name) : name;
-}
-
-static void index_insert(struct func_index *x, uint32_t *t, size_t i, const char *name, bool plain)
-{
-	size_t s = name_hash(name) & x->mask;
-
-	for (; t[s]; s = (s + 1) & x->mask)
-		if (!strcmp(index_name(x, t[s], plain), name))
-			return;
-	t[s] = (uint32_t)i + 1;
-}
-
-static long index_find(const struct func_index *x, const uint32_t *t, const char *name, bool plain)
-{
-	for (size_t s = name_hash(name) & x->mask; t[s]; s = (s + 1) & x->mask)
-		if (!strcmp(index_name(x, t[s], plain), name))
-			return (long)t[s] - 1;
-	return -1;
-}
 
 static void func_index_free(struct func_index *x)
 {
 	if (!x)
 		return;
+	name_index__free(&x->index);
 	free(x->syms);
-	free(x->by_name);
-	free(x->by_plain);
 	free(x);
 }
 
@@ -555,31 +518,23 @@ static int collect_func(void *ctx, const GElf_Sym *sym, const char *name)
 	return 0;
 }
 
+static const char *func_sym_name(const void *ctx, size_t i)
+{
+	const struct func_index *x = ctx;
+
+	return x->syms[i].name;
+}
+
 static struct func_index *func_index_build(const struct gobin *gb)
 {
 	struct func_index *x = calloc(1, sizeof(*x));
-	size_t size = 64;
 
-	if (!x || gobin__for_each_symbol(gb, collect_func, x))
-		goto fail;
-	while (size < 2 * x->nsyms)
-		size <<= 1;
-	x->mask = size - 1;
-	x->by_name = calloc(size, sizeof(*x->by_name));
-	x->by_plain = calloc(size, sizeof(*x->by_plain));
-	if (!x->by_name || !x->by_plain)
-		goto fail;
-	for (size_t i = 0; i < x->nsyms; i++) {
-		const char *name = x->syms[i].name, *plain = gobin__devendor(name);
-
-		index_insert(x, x->by_name, i, name, false);
-		if (plain != name)
-			index_insert(x, x->by_plain, i, plain, true);
+	if (!x || gobin__for_each_symbol(gb, collect_func, x) ||
+	    name_index__build(&x->index, x->nsyms, func_sym_name, x)) {
+		func_index_free(x);
+		return NULL;
 	}
 	return x;
-fail:
-	func_index_free(x);
-	return NULL;
 }
 
 struct find_funcs_pass {
@@ -648,10 +603,8 @@ static int find_funcs_symtab(const struct gobin *gb, struct go_func *funcs, size
 		return find_funcs_scanning(gb, funcs, n);
 	for (size_t i = 0; i < n; i++) {
 		/* an exact name wins; only then may a vendored copy stand in */
-		long f = index_find(x, x->by_name, funcs[i].name, false);
+		long f = name_index__find(&x->index, funcs[i].name);
 
-		if (f < 0)
-			f = index_find(x, x->by_plain, funcs[i].name, true);
 		funcs[i].vaddr = funcs[i].size = 0;
 		if (f < 0)
 			continue;

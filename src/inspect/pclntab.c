@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "name_index.h"
 #include "pclntab.h"
 
 #define MAGIC_GO12  0xfffffffbu
@@ -61,14 +62,12 @@ struct pclntab {
 	const uint8_t *pcln;
 	size_t pcln_len;
 	/*
-	 * Every function by name, and the vendored copies by their names without
-	 * the vendor prefix: open-addressed tables of function index + 1, built
-	 * on the first lookup (each library's plan looks up a few dozen names;
-	 * scanning .gopclntab for each was most of a stripped binary's planning).
+	 * Every function by name (name_index.h), built on the first lookup: each
+	 * library's plan looks up a few dozen names, and scanning .gopclntab for
+	 * each was most of a stripped binary's planning.
 	 */
-	uint32_t *by_name, *by_plain;
-	size_t index_mask;
-	bool index_tried;
+	struct name_index index;
+	bool index_tried, indexed;
 };
 
 static uint64_t rd(const uint8_t *p, unsigned int size)
@@ -269,8 +268,7 @@ void pclntab__free(struct pclntab *p)
 {
 	if (!p)
 		return;
-	free(p->by_name);
-	free(p->by_plain);
+	name_index__free(&p->index);
 	free(p);
 }
 
@@ -306,18 +304,9 @@ uint64_t pclntab__moduledata(const struct pclntab *p, bool *rela)
 #define SLOT_EMPTY  0
 #define SLOT_DONE   UINT32_MAX /* found: keeps probe chains intact */
 
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
 static void slots_insert(uint32_t *slots, size_t mask, const char *name, uint32_t idx)
 {
-	size_t s = name_hash(name) & mask;
+	size_t s = name_index__hash(name) & mask;
 
 	while (slots[s] != SLOT_EMPTY)
 		s = (s + 1) & mask;
@@ -342,7 +331,7 @@ static int match_func(const struct pclntab *p, size_t i, uint32_t *slots, size_t
 		name = plain;
 	}
 
-	for (size_t s = name_hash(name) & mask; slots[s] != SLOT_EMPTY; s = (s + 1) & mask) {
+	for (size_t s = name_index__hash(name) & mask; slots[s] != SLOT_EMPTY; s = (s + 1) & mask) {
 		struct go_func *f;
 
 		if (slots[s] == SLOT_DONE)
@@ -360,65 +349,19 @@ static int match_func(const struct pclntab *p, size_t i, uint32_t *slots, size_t
 
 static int find_funcs_scanning(const struct pclntab *p, struct go_func *funcs, size_t n);
 
-/* The name function i has in table t: its own, or without the vendor prefix. */
-static const char *index_name(const struct pclntab *p, size_t i, bool plain)
+static const char *index_func_name(const void *ctx, size_t i)
 {
-	const char *name = func_name(p, i);
-
-	return plain ? gobin__devendor(name) : name;
+	return func_name(ctx, i);
 }
 
-/* Function i into t under name, unless a function of that name is there (the first wins). */
-static void index_insert(const struct pclntab *p, uint32_t *t, size_t mask, size_t i,
-			 const char *name, bool plain)
-{
-	size_t s = name_hash(name) & mask;
-
-	for (; t[s] != SLOT_EMPTY; s = (s + 1) & mask)
-		if (!strcmp(index_name(p, t[s] - 1, plain), name))
-			return;
-	t[s] = (uint32_t)i + 1;
-}
-
-/* Builds the name tables once; false (lookups then scan) when memory is short. */
+/* Builds the name index once; false (lookups then scan) when memory is short. */
 static bool build_index(struct pclntab *p)
 {
-	size_t size = 64;
-
-	if (p->index_tried)
-		return p->by_name;
-	p->index_tried = true;
-	if (p->nfunc > UINT32_MAX / 4)
-		return false;
-	while (size < 2 * p->nfunc)
-		size <<= 1;
-	p->by_name = calloc(size, sizeof(*p->by_name));
-	p->by_plain = calloc(size, sizeof(*p->by_plain));
-	if (!p->by_name || !p->by_plain) {
-		free(p->by_name);
-		free(p->by_plain);
-		p->by_name = p->by_plain = NULL;
-		return false;
+	if (!p->index_tried) {
+		p->index_tried = true;
+		p->indexed = !name_index__build(&p->index, p->nfunc, index_func_name, p);
 	}
-	p->index_mask = size - 1;
-	for (size_t i = 0; i < p->nfunc; i++) {
-		const char *name = func_name(p, i), *plain = gobin__devendor(name);
-
-		index_insert(p, p->by_name, p->index_mask, i, name, false);
-		if (plain != name)
-			index_insert(p, p->by_plain, p->index_mask, i, plain, true);
-	}
-	return true;
-}
-
-/* The index of the function named name in table t, or -1. */
-static long index_find(const struct pclntab *p, const uint32_t *t, const char *name, bool plain)
-{
-	for (size_t s = name_hash(name) & p->index_mask; t[s] != SLOT_EMPTY;
-	     s = (s + 1) & p->index_mask)
-		if (!strcmp(index_name(p, t[s] - 1, plain), name))
-			return (long)t[s] - 1;
-	return -1;
+	return p->indexed;
 }
 
 int pclntab__find_funcs(const struct pclntab *p, struct go_func *funcs, size_t n)
@@ -430,10 +373,8 @@ int pclntab__find_funcs(const struct pclntab *p, struct go_func *funcs, size_t n
 
 		for (size_t i = 0; i < n; i++) {
 			/* an exact name wins; only then may a vendored copy stand in */
-			long f = index_find(p, p->by_name, funcs[i].name, false);
+			long f = name_index__find(&p->index, funcs[i].name);
 
-			if (f < 0)
-				f = index_find(p, p->by_plain, funcs[i].name, true);
 			funcs[i].vaddr = funcs[i].size = 0;
 			if (f < 0)
 				continue;
