@@ -235,6 +235,13 @@ static void watch_evictions(struct inflight *in)
 
 	log__hold_libbpf();
 	w = prefetch__take_evictwatch(&err); /* loaded while the binaries were planned */
+	/*
+	 * Out of descriptors there may be only because the main thread held
+	 * some at that moment: once more, here. Not after other errors (a
+	 * kernel in lockdown refuses it every time, 60-80 ms of BTF each).
+	 */
+	if (!w && (err == -EMFILE || err == -ENFILE))
+		err = 0;
 	if (!w && !err) {
 		w = evictwatch__open_and_load();
 		if (!w)

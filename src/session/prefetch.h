@@ -8,7 +8,8 @@
  *
  * Best effort: a process watch the thread could not load, the main thread
  * loads again where it always did (and says why, if it fails there too);
- * the eviction watch's failure is said where it always was.
+ * so it does the eviction watch when the thread ran out of descriptors,
+ * and says any other failure where it always did.
  */
 #ifndef OTRACE_PREFETCH_H
 #define OTRACE_PREFETCH_H
