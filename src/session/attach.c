@@ -520,9 +520,14 @@ int tracer__attach(struct tracer *t, size_t binding, const char *binary, pid_t p
 	 * Links of pid still being removed (it exec'd) may still fire, in its
 	 * new image too when that is the same file: until they are gone, each
 	 * hit would run the same program twice, and a start seen twice counts
-	 * the first one as unfinished. A kernel grace period, at an exec.
+	 * the first one as unfinished. A kernel grace period, at an exec. Not
+	 * for every process of a file (--all): waiting there would hold up
+	 * tracing every other new process, and its links go well before a new
+	 * process of a file that went idle runs (each link's removal starts at
+	 * once, in a thread of its own).
 	 */
-	join_detachers(t, (ssize_t)binding, pid);
+	if (pid > 0)
+		join_detachers(t, (ssize_t)binding, pid);
 	log__hold_libbpf(); /* shown if an attach fails */
 	if (t->multi)
 		n = attach_plan_multi(t, binding, binary, pid);
@@ -582,8 +587,7 @@ static void destroy_all(struct attachment *links, size_t n)
 
 /*
  * Waits for the threads removing links that binding's links for process pid
- * would fire with: binding -1 is any; pid 0 or -1 (every process running
- * the file) is any process.
+ * would fire with: binding -1 is any; pid 0 (tracer__detach) is any process.
  */
 static void join_detachers(struct tracer *t, ssize_t binding, pid_t pid)
 {
