@@ -519,12 +519,12 @@ int tracer__attach(struct tracer *t, size_t binding, const char *binary, pid_t p
 	/*
 	 * Links of pid still being removed (it exec'd) may still fire, in its
 	 * new image too when that is the same file: until they are gone, each
-	 * hit would run the same program twice, and a start seen twice counts
-	 * the first one as unfinished. A kernel grace period, at an exec. Not
-	 * for every process of a file (--all): waiting there would hold up
-	 * tracing every other new process, and its links go well before a new
-	 * process of a file that went idle runs (each link's removal starts at
-	 * once, in a thread of its own).
+	 * hit would run the same program twice, which not every program takes
+	 * as one hit (a request was counted twice, TestExecFollowed). A kernel
+	 * grace period, at an exec. Not for every process of a file (--all):
+	 * waiting there would hold up tracing every other new process, and its
+	 * links go well before a new process of a file that went idle runs
+	 * (each link's removal starts at once, in a thread of its own).
 	 */
 	if (pid > 0)
 		join_detachers(t, (ssize_t)binding, pid);
