@@ -22,7 +22,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/seed-typedata.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 ${CC:-cc} -O1 -D_GNU_SOURCE -I"$src/src/inspect" "$src/src/inspect/typedata.c" "$src/src/inspect/pclntab.c" \
-	"$src/src/inspect/gobin.c" "$src/test/unit/test_typedata.c" -lelf -o "$tmp/test_typedata"
+	"$src/src/inspect/gobin.c" "$src/src/inspect/name_index.c" "$src/test/unit/test_typedata.c" -lelf \
+	-o "$tmp/test_typedata"
 "$tmp/test_typedata" --seeds "$out"
 
 n=0

@@ -67,7 +67,8 @@ fails=0
 dump=$work/pclntab_dump
 build_dump() {
 	${CC:-cc} -O2 -g -Wall -Wextra -D_GNU_SOURCE -I"$src/src/inspect" "$src/src/inspect/pclntab.c" \
-		"$src/src/inspect/gobin.c" "$src/src/inspect/typedata.c" "$src/test/pclntab/pclntab_dump.c" \
+		"$src/src/inspect/gobin.c" "$src/src/inspect/typedata.c" "$src/src/inspect/name_index.c" \
+		"$src/test/pclntab/pclntab_dump.c" \
 		-lelf -o "$dump"
 }
 

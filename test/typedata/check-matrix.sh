@@ -57,7 +57,8 @@ fails=0
 # Always rebuilt (a second): the sources under test may come from any tree.
 dump=$work/typedata_dump
 ${CC:-cc} -O2 -g -Wall -Wextra -D_GNU_SOURCE -I"$src/src/inspect" "$src/src/inspect/typedata.c" \
-	"$src/src/inspect/pclntab.c" "$src/src/inspect/gobin.c" "$src/test/typedata/typedata_dump.c" \
+	"$src/src/inspect/pclntab.c" "$src/src/inspect/gobin.c" "$src/src/inspect/name_index.c" \
+	"$src/test/typedata/typedata_dump.c" \
 	-ldw -lelf -o "$dump" || exit 1
 
 fixture_dir() {
