@@ -45,13 +45,21 @@ struct map_scan {
 	/* exact keys, shorter than HDR_KEY_MAX, zero-padded, 8-byte aligned */
 	char key[MAP_SCAN_KEYS][HDR_KEY_MAX] __attribute__((aligned(8)));
 	__u32 key_len[MAP_SCAN_KEYS];
-	__u64 elem_addr[MAP_SCAN_KEYS]; /* address of each []string value, 0 if absent */
+	/*
+	 * Each key's []string value as the scan's copy of its bucket or group
+	 * held it (no read of its own); len 0 (and ptr 0) when absent.
+	 */
+	struct map_value {
+		__u64 ptr;
+		__s64 len;
+	} value[MAP_SCAN_KEYS];
 	__u32 nkeys;
-	__u32 found;  /* how many keys were found */
+	__u32 found;	  /* how many keys were found */
+	__u32 found_mask; /* which: bit i for key[i] */
+	__u32 _pad;
 	__u64 base;   /* bucket array or group array being walked */
 	__u64 stride;
 	__u64 dir;	  /* Swiss map: its directory of tables */
-	__u64 group;	  /* the group or bucket being scanned */
 	__u64 prev_table; /* the last table scanned (directory entries repeat) */
 };
 
@@ -71,8 +79,7 @@ static __always_inline int key_equals(const char *a, const char *b)
 
 /*
  * Checks one slot, whose key is the string k_ptr, k_len, against the wanted
- * keys; records the element address of a match. Returns 1 once every key
- * has been found, which ends the scan.
+ * keys not found yet: the index of the key it is, or -1.
  *
  * This and the scans of a group and of a bucket are global functions: the
  * verifier checks each once, whatever its caller knows, where inlined in
@@ -80,18 +87,17 @@ static __always_inline int key_equals(const char *a, const char *b)
  * every state of the one around it (140,000 instructions, 150 ms to load
  * each program that continues an incoming trace).
  */
-__attribute__((noinline)) int ot_map_slot_check(struct map_scan *s, __u64 k_ptr, __s64 k_len,
-						__u64 elem_addr)
+__attribute__((noinline)) int ot_map_slot_check(struct map_scan *s, __u64 k_ptr, __s64 k_len)
 {
 	char buf[HDR_KEY_MAX] __attribute__((aligned(8))) = {};
 	struct go_string k = { .ptr = k_ptr, .len = k_len };
 
 	if (!s || k.len <= 0 || k.len > HDR_KEY_MAX)
-		return 0;
+		return -1;
 	for (int i = 0; i < MAP_SCAN_KEYS; i++) {
 		__u32 n = s->key_len[i];
 
-		if (i >= s->nkeys || s->elem_addr[i] || k.len != n || n >= HDR_KEY_MAX)
+		if (i >= s->nkeys || s->found_mask & (1U << i) || k.len != n || n >= HDR_KEY_MAX)
 			continue;
 		/*
 		 * Older verifiers (6.1) lose n's bound when the compiler spills it
@@ -101,15 +107,12 @@ __attribute__((noinline)) int ot_map_slot_check(struct map_scan *s, __u64 k_ptr,
 		barrier_var(n);
 		n &= HDR_KEY_MAX - 1;
 		if (bpf_probe_read_user(buf, n, (void *)k.ptr))
-			return 0;
+			return -1;
 		/* buf is zero beyond n (k.len is the same for every key), as is the key */
-		if (!key_equals(buf, s->key[i]))
-			continue;
-		s->elem_addr[i] = elem_addr;
-		s->found++;
-		break;
+		if (key_equals(buf, s->key[i]))
+			return i;
 	}
-	return s->found >= s->nkeys;
+	return -1;
 }
 
 /*
@@ -166,25 +169,34 @@ static __always_inline int map_chunk_read(__u8 *chunk, __u32 size, __u64 addr)
 }
 
 /*
- * The slots of the bucket (swiss: false) or group (swiss: true) at group,
- * copied into chunk: 1 once every key has been found. A bucket's slot is
+ * The slots of a bucket (swiss: false) or a group (swiss: true), copied
+ * into chunk: 1 once every key has been found. A bucket's slot is
  * full when its tophash is at least HMAP_MIN_TOPHASH, a group's when its
  * control byte has the high bit clear. Unrolled: in a global function the
  * verifier walks them once, and bpf_loop would need s on that function's
  * stack.
  */
-static __always_inline int slots_scan(struct map_scan *s, const __u8 *chunk, __u64 group,
-				      bool swiss)
+static __always_inline int slots_scan(struct map_scan *s, const __u8 *chunk, bool swiss)
 {
 	for (int i = 0; i < GO_MAP_SLOTS; i++) {
 		__u64 key_off = swiss ? 8 + i * SWISS_SLOT_SIZE : HMAP_KEYS_OFF + i * GO_STRING_SIZE;
 		__u64 elem_off = swiss ? key_off + GO_STRING_SIZE : HMAP_ELEMS_OFF + i * GO_SLICE_SIZE;
 		struct go_string k;
+		int key;
 
 		if (swiss ? chunk[i] & 0x80 : chunk[i] < HMAP_MIN_TOPHASH)
 			continue;
 		__builtin_memcpy(&k, chunk + key_off, sizeof(k));
-		if (ot_map_slot_check(s, k.ptr, k.len, group + elem_off))
+		key = ot_map_slot_check(s, k.ptr, k.len);
+		if (key < 0)
+			continue;
+		/* bounded for the verifier by a mask the compiler keeps (it drops a compare) */
+		_Static_assert(MAP_SCAN_KEYS == 2, "one bit of mask");
+		asm volatile("%[k] &= 1" : [k] "+r"(key));
+		/* the slice header's pointer and length, from the copy */
+		__builtin_memcpy(&s->value[key], chunk + elem_off, sizeof(s->value[key]));
+		s->found_mask |= 1U << key;
+		if (++s->found >= s->nkeys)
 			return 1;
 	}
 	return 0;
@@ -200,8 +212,7 @@ __attribute__((noinline)) int ot_hmap_chain_scan(struct map_scan *s, __u64 bucke
 
 		if (!chunk || map_chunk_read(chunk, MAP_CHUNK_MAX, bucket))
 			return 0;
-		s->group = bucket;
-		if (slots_scan(s, chunk, bucket, false))
+		if (slots_scan(s, chunk, false))
 			return 1;
 		__builtin_memcpy(&bucket, chunk + HMAP_OVERFLOW_OFF, sizeof(bucket));
 	}
@@ -228,8 +239,7 @@ __attribute__((noinline)) int ot_swiss_group_scan(struct map_scan *s, __u64 grou
 		return 1;
 	if (!chunk || map_chunk_read(chunk, SWISS_GROUP_SIZE, group))
 		return 0;
-	s->group = group;
-	return slots_scan(s, chunk, group, true);
+	return slots_scan(s, chunk, true);
 }
 
 static long swiss_group_cb(__u64 index, void *data)
@@ -347,8 +357,8 @@ static __always_inline void swiss_lookup(const struct map_head *h, struct map_sc
 }
 
 /*
- * Finds the keys in the map at address m; s->elem_addr[i] is each value
- * found. An empty map (its count says) is not scanned.
+ * Finds the keys in the map at address m; s->value[i] is each value found
+ * (bit i of found_mask). An empty map (its count says) is not scanned.
  */
 static __always_inline int go_header_lookup(__u64 m, struct map_scan *s)
 {

@@ -174,15 +174,11 @@ static __always_inline __u64 find_incoming_md(__u64 ctx_data)
 	return 0;
 }
 
-/* The single string value of a metadata key (elem_addr: its []string), or false. */
-static __always_inline bool md_single_value(__u64 elem_addr, struct go_string *out)
+/* The single string value of a metadata key, whose []string the scan found, or false. */
+static __always_inline bool md_single_value(const struct map_value *values, struct go_string *out)
 {
-	struct go_slice values = {};
-
-	if (!elem_addr || bpf_probe_read_user(&values, sizeof(values), (void *)elem_addr) ||
-	    values.len != 1 || !values.ptr)
-		return false;
-	return !bpf_probe_read_user(out, sizeof(*out), (void *)values.ptr);
+	return values->len == 1 && values->ptr &&
+	       !bpf_probe_read_user(out, sizeof(*out), (void *)values->ptr);
 }
 
 /*
@@ -203,7 +199,7 @@ static __always_inline void read_incoming_md(struct grpc_server_call *call, __u6
 	if (!go_header_lookup(find_incoming_md(ctx_data), &scan))
 		return;
 	/* W3C: several traceparent values make none of them valid */
-	if (md_single_value(scan.elem_addr[0], &tp) && continue_traceparent(tp, &call->ids))
+	if (md_single_value(&scan.value[0], &tp) && continue_traceparent(tp, &call->ids))
 		call->flags |= OT_GRPC_HAS_PARENT;
 }
 

@@ -169,22 +169,17 @@ static __always_inline void read_start_headers(struct goroutine_span *gs, const 
 		.key_len = { sizeof("User-Agent") - 1, sizeof("Traceparent") - 1 },
 		.nkeys = 2,
 	};
-	struct go_slice values = {};
 	struct go_string tp = {};
 
 	new_root(&gs->ids);
 	if (!go_header_lookup(req_u64(rc, cfg->req_header), &scan))
 		return;
-	if (scan.elem_addr[0] &&
-	    !bpf_probe_read_user(&values, sizeof(values), (void *)scan.elem_addr[0]) &&
-	    values.len > 0 && values.ptr &&
-	    !bpf_probe_read_user(&start->ua, sizeof(start->ua), (void *)values.ptr))
+	if (scan.value[0].len > 0 && scan.value[0].ptr &&
+	    !bpf_probe_read_user(&start->ua, sizeof(start->ua), (void *)scan.value[0].ptr))
 		start->flags |= OT_HTTP_UA_FOUND;
 	/* W3C: a request with several traceparent headers has no valid one */
-	if (!scan.elem_addr[1] ||
-	    bpf_probe_read_user(&values, sizeof(values), (void *)scan.elem_addr[1]) ||
-	    values.len != 1 || !values.ptr ||
-	    bpf_probe_read_user(&tp, sizeof(tp), (void *)values.ptr))
+	if (scan.value[1].len != 1 || !scan.value[1].ptr ||
+	    bpf_probe_read_user(&tp, sizeof(tp), (void *)scan.value[1].ptr))
 		return;
 	if (continue_traceparent(tp, &gs->ids))
 		start->flags |= OT_HTTP_HAS_PARENT;
