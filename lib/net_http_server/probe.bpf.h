@@ -328,13 +328,19 @@ static __always_inline void pack_path(struct ot_http_server_wire *w, __u32 *pos,
 				      struct http_start *start, const struct req_copy *rc)
 {
 	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
-	struct go_string now = url_path(rc), uri = {};
+	struct go_string now, uri = {};
+	bool kept;
 
 	if (cfg->req_request_uri >= 0)
 		req_pair(rc, cfg->req_request_uri, &uri);
-	if ((now.ptr == start->path.ptr && now.len == start->path.len) || !uri.ptr ||
-	    (start->path.ptr >= uri.ptr && start->path.len >= 0 && uri.len >= 0 &&
-	     start->path.ptr + start->path.len <= uri.ptr + uri.len)) {
+	/* within RequestURI, the common case, its bytes are the request's: URL.Path is not read */
+	kept = !uri.ptr || (start->path.ptr >= uri.ptr && start->path.len >= 0 && uri.len >= 0 &&
+			    start->path.ptr + start->path.len <= uri.ptr + uri.len);
+	if (!kept) {
+		now = url_path(rc);
+		kept = now.ptr == start->path.ptr && now.len == start->path.len;
+	}
+	if (kept) {
 		w->path_len = pack_go_string(w->strings, pos, OT_PATH_CAP, start->path);
 		return;
 	}

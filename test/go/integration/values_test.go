@@ -41,7 +41,8 @@ func rawGet(t *testing.T, port int, target, host, ua string) string {
 // parsed from the cut string, nor the default), and no server.address when
 // the cut falls inside the host name; url.path is the path received even
 // when the handler rewrites r.URL.Path in place (the fixture's /spa/
-// serves its index for every path, as single-page apps do).
+// serves its index for every path, as single-page apps do), and the decoded
+// URL.Path of an escaped one it left alone.
 func TestServerValues(t *testing.T) {
 	_, port, otrace, out := tracedFixture(t)
 	long := strings.Repeat("h", 200)
@@ -61,6 +62,7 @@ func TestServerValues(t *testing.T) {
 		"/spa/deep/link":    "/spa/deep/link",
 		"/spa/a%20b?x=1":    "/spa/a%20b", // rewritten and escaped: as it came on the wire
 		"/spa/settings?x=1": "/spa/settings",
+		"/status/2%300?x=1": "/status/200", // escaped, left alone: URL.Path, decoded
 	}
 	for target := range paths {
 		if got := rawGet(t, port, target, "example.com", "values/path"+target); !strings.HasPrefix(got, "HTTP/1.1 200") {
