@@ -41,8 +41,9 @@ extract_section() {
 results="$root/bench/wrk2-hdr/results"
 extract_section bench-saturation "$results/latest/summary.md" \
 	"## Saturation throughput" "## Latency at"
+# the latency tables and, next to them, the CPU per request at the same rate
 extract_section bench-summary "$results/latest/summary.md" \
-	"## Latency at" "### CPU per request"
+	"## Latency at" "![latency by percentile]"
 
 # bench/cost: the CPU tables, not the per-program detail
 cost="$root/bench/cost/results.md"
