@@ -664,6 +664,19 @@ static int detach_links(struct tracer *t, ssize_t binding, pid_t pid)
 			t->links[kept++] = t->links[i];
 	}
 	t->nlinks = kept;
+	/*
+	 * A process's links (binding -1) are all one binding's, normally: the
+	 * job is recorded as that binding's, so that an exec into another file,
+	 * whose new links those cannot fire with, does not wait for it.
+	 */
+	if (binding < 0 && job->n) {
+		size_t same = 1;
+
+		while (same < job->n && job->links[same].binding == job->links[0].binding)
+			same++;
+		if (same == job->n)
+			binding = (ssize_t)job->links[0].binding;
+	}
 	if (!pthread_create(&t->detachers[t->ndetachers].thread, NULL, detach_job__run, job)) {
 		t->detachers[t->ndetachers].binding = binding;
 		t->detachers[t->ndetachers++].pid = pid;

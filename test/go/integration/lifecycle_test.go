@@ -211,7 +211,11 @@ func execPath(path string, args ...string) string {
 // in flight. Both for -p and for --exec; and for -p with the old image's
 // probes removed slowly (OTRACE_TEST_DETACH_DELAY_MS, as on a loaded host):
 // still there when the same file runs again, each hit ran the program
-// twice and a request was counted twice (unfinished, then in flight).
+// twice and a request was counted twice (unfinished, then in flight). otrace
+// waits for that removal before it attaches to the same file again, and
+// only then: an exec into another file, which the old probes cannot fire
+// in, is traced without waiting for them to go (it waited the whole
+// removal, and the new program's first requests went untraced).
 func TestExecFollowed(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
@@ -219,8 +223,9 @@ func TestExecFollowed(t *testing.T) {
 	httpFx := fixture(t)
 	for _, mode := range []string{"pid", "exec", "pid-slow-removal"} {
 		t.Run(mode, func(t *testing.T) {
-			if mode == "pid-slow-removal" {
-				t.Setenv("OTRACE_TEST_DETACH_DELAY_MS", "1000")
+			slow := mode == "pid-slow-removal"
+			if slow {
+				t.Setenv("OTRACE_TEST_DETACH_DELAY_MS", "3000")
 				mode = "pid"
 			}
 			dir := t.TempDir()
@@ -266,12 +271,14 @@ func TestExecFollowed(t *testing.T) {
 			d, args := next("self")
 			held := startInFlight(t, svc.port, heldPaths...)
 			settle()
+			execAt := time.Now()
 			get(svc.port, execPath("/proc/self/exe", args...), 1)
 			served += heldSpans
 			svc = waitServices(t, d, target)
 			samePID(svc)
 			held.wait()
 			waitStderrCount(t, otrace, "exec'd", 1)
+			sameFile := time.Since(execAt)
 			client.CloseIdleConnections()
 			get(svc.port, "/hello", 1)
 			get(svc.port, "/grpc?op=ok", 3)
@@ -294,11 +301,19 @@ func TestExecFollowed(t *testing.T) {
 			portFile := filepath.Join(dir, "http-port")
 			held = startInFlight(t, svc.port, "/hold?ms=30000")
 			settle()
+			execAt = time.Now()
 			get(svc.port, execPath(httpFx.path, "httpserver", "-portfile", portFile), 1)
 			served++
 			httpPort := waitPortFile(t, portFile, target)
 			held.wait()
 			waitStderrCount(t, otrace, "exec'd", 4)
+			otherFile := time.Since(execAt)
+			// compared within the run: the same file waited out the 3 s removal
+			t.Logf("exec to traced: the same file %v, another file %v", sameFile, otherFile)
+			if slow && otherFile > sameFile/2 {
+				t.Errorf("the exec into another file was traced %v after it, the same file's %v: "+
+					"it waited for the old image's probes to go", otherFile, sameFile)
+			}
 			client.CloseIdleConnections()
 			get(httpPort, "/hello", 1)
 			get(httpPort, "/items/7", 1)
