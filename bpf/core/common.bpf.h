@@ -422,11 +422,9 @@ static __always_inline __u64 field_path_addr(const volatile struct ot_field_path
 
 static __always_inline void random_bytes(__u8 *dst, int n)
 {
-	for (int i = 0; i < 16; i += 4) {
+	for (int i = 0; i < 16 && i < n; i += 4) {
 		__u32 r = bpf_get_prandom_u32();
 
-		if (i >= n)
-			break;
 		__builtin_memcpy(dst + i, &r, 4);
 	}
 }
