@@ -47,7 +47,6 @@ struct {
 } unwoken_bytes SEC(".maps");
 
 __u64 drops[OT_DROP__COUNT] = {};
-__u64 spans_emitted = 0;
 
 struct goroutine_key {
 	__u32 pid;
@@ -701,23 +700,19 @@ static __always_inline void submit(void *rec)
 		return;
 	}
 	bpf_ringbuf_submit(rec, wakeup_for(((const struct ot_rec_hdr *)rec)->size));
-	__sync_fetch_and_add(&spans_emitted, 1);
 }
 
 /*
  * Copies a record built elsewhere (a per-CPU buffer), its hdr.size bytes of
  * it, into the ring buffer: for records whose size is known only once they
- * are built. Counted as submit() counts.
+ * are built; a record the ring has no room for is counted lost.
  */
 static __always_inline void submit_copy(void *rec, __u32 size)
 {
 	if (!traced_here())
 		return;
-	if (bpf_ringbuf_output(&events, rec, size, wakeup_for(size))) {
+	if (bpf_ringbuf_output(&events, rec, size, wakeup_for(size)))
 		count_drop(OT_DROP_RINGBUF_FULL);
-		return;
-	}
-	__sync_fetch_and_add(&spans_emitted, 1);
 }
 
 /*
