@@ -7,7 +7,8 @@
 #     send time) must show the stall at its high percentiles, while the
 #     naive uncorrected latency (from the actual send time) hides most of it.
 #  2. Against the same server without stalls, wrk2hdr's median and p99 must
-#     be within a sane factor of vegeta's at the same constant rate.
+#     be within a sane factor of vegeta's at the same constant rate (each
+#     tool's lower figure of two rounds, the order swapped in the second).
 # Assertions are on ratios and on the known 50 ms stall, never on how fast
 # this machine is. Loopback only; every run is bounded by `timeout`.
 # Exit status: 0 if every check passed. Last line: "N passed, N failed".
@@ -196,9 +197,35 @@ within() {
 	ok "($1 - $2 <= $4 && $2 - $1 <= $4) || ($1 <= $3 * $2 && $2 <= $3 * $1)"
 }
 
+# run_vegeta NAME: vegeta at the same rate for 3 s, its JSON report to $SCRATCH/NAME.json
+run_vegeta() {
+	echo "GET http://127.0.0.1:$PORT/" |
+		timeout 30 "$VEGETA" attack -rate="$RATE" -duration=3s \
+			-timeout=2s 2>"$SCRATCH/$1.err" |
+		timeout 30 "$VEGETA" report -type=json >"$SCRATCH/$1.json"
+}
+
+# vegeta_us FILE KEY: a latency of vegeta's JSON report (nanoseconds) in us
+vegeta_us() {
+	local ns
+
+	ns=$(sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$1" | head -1)
+	awk -v ns="${ns:-0}" 'BEGIN { print ns / 1000 }'
+}
+
+# min A B: the smaller number
+min() {
+	awk "BEGIN { print ($1 < $2) ? $1 : $2 }"
+}
+
 # --- 2: cross-check against vegeta at the same rate, no stalls ---
+# Two rounds, the order swapped in the second, and each tool's lower figure
+# compared: the tools run one after the other, and a pause of this shared
+# host in one run (a wrk2hdr p99 of 8.6 ms against vegeta's 1.1 ms, its
+# uncorrected p99 3.7 ms, in a fresh-clone CI run) measures the host, not
+# the tools.
 vegeta_test() {
-	local j=$SCRATCH/plain.json v=$SCRATCH/vegeta.json vm v99 vs wm w99
+	local vm=999999999 v99=999999999 wm=999999999 w99=999999999 vs=1 r x
 
 	if ! install_vegeta; then
 		tail -5 "$SCRATCH/vegeta-install.log"
@@ -209,31 +236,37 @@ vegeta_test() {
 		check "plain server started" false
 		return
 	fi
-	check "wrk2hdr run against the plain server" run_wrk2hdr plain 3s
-	echo "GET http://127.0.0.1:$PORT/" |
-		timeout 30 "$VEGETA" attack -rate="$RATE" -duration=3s \
-			-timeout=2s 2>"$SCRATCH/vegeta.err" |
-		timeout 30 "$VEGETA" report -type=json >"$v"
+	for r in 1 2; do
+		if [ "$r" = 1 ]; then
+			check "wrk2hdr run $r against the plain server" run_wrk2hdr "plain$r" 3s
+			run_vegeta "vegeta$r"
+		else
+			run_vegeta "vegeta$r"
+			check "wrk2hdr run $r against the plain server" run_wrk2hdr "plain$r" 3s
+		fi
+		x=$(json_lat "$SCRATCH/plain$r.json" corrected p50)
+		wm=$(min "$wm" "${x:-999999999}")
+		x=$(json_lat "$SCRATCH/plain$r.json" corrected p99)
+		w99=$(min "$w99" "${x:-999999999}")
+		vm=$(min "$vm" "$(vegeta_us "$SCRATCH/vegeta$r.json" 50th)")
+		v99=$(min "$v99" "$(vegeta_us "$SCRATCH/vegeta$r.json" 99th)")
+		x=$(sed -n 's/.*"success":\([0-9.]*\).*/\1/p' "$SCRATCH/vegeta$r.json")
+		vs=$(min "$vs" "${x:-0}")
+		echo
+		printf '%-14s %12s %12s %12s\n' "round $r (us)" wrk2hdr "(uncorr.)" vegeta
+		printf '%-14s %12s %12s %12s\n' p50 "$(json_lat "$SCRATCH/plain$r.json" corrected p50)" \
+			"$(json_lat "$SCRATCH/plain$r.json" uncorrected p50)" \
+			"$(vegeta_us "$SCRATCH/vegeta$r.json" 50th)"
+		printf '%-14s %12s %12s %12s\n' p99 "$(json_lat "$SCRATCH/plain$r.json" corrected p99)" \
+			"$(json_lat "$SCRATCH/plain$r.json" uncorrected p99)" \
+			"$(vegeta_us "$SCRATCH/vegeta$r.json" 99th)"
+		printf '%-14s %12s %12s %12s\n' requests "$(json_top "$SCRATCH/plain$r.json" requests)" "" \
+			"$(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$SCRATCH/vegeta$r.json")"
+	done
 	stop_server
-	# vegeta reports nanoseconds
-	vm=$(sed -n 's/.*"50th":\([0-9]*\).*/\1/p' "$v")
-	v99=$(sed -n 's/.*"99th":\([0-9]*\).*/\1/p' "$v")
-	vm=$(awk "BEGIN { print ${vm:-0} / 1000 }")
-	v99=$(awk "BEGIN { print ${v99:-0} / 1000 }")
-	wm=$(json_lat "$j" corrected p50)
-	w99=$(json_lat "$j" corrected p99)
-	echo
-	printf '%-14s %12s %12s %12s\n' "latency (us)" wrk2hdr "(uncorr.)" vegeta
-	printf '%-14s %12s %12s %12s\n' p50 "$wm" \
-		"$(json_lat "$j" uncorrected p50)" "$vm"
-	printf '%-14s %12s %12s %12s\n' p99 "$w99" \
-		"$(json_lat "$j" uncorrected p99)" "$v99"
-	printf '%-14s %12s %12s %12s\n' requests "$(json_top "$j" requests)" "" \
-		"$(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$v")"
-	: "${wm:=-1}" "${w99:=-1}"
-	vs=$(sed -n 's/.*"success":\([0-9.]*\).*/\1/p' "$v")
-	check "vegeta ran (>= 99% 2xx)" ok "${vs:-0} >= 0.99"
-	check "both medians measured" ok "$wm > 0 && $vm > 0"
+	echo "lower of the two rounds: wrk2hdr p50 $wm p99 $w99, vegeta p50 $vm p99 $v99 (us)"
+	check "vegeta ran (>= 99% 2xx in both rounds)" ok "$vs >= 0.99"
+	check "both medians measured" ok "$wm > 0 && $wm < 999999999 && $vm > 0 && $vm < 999999999"
 	check "medians within 3x or 1 ms" within "$wm" "$vm" 3 1000
 	check "p99s within 5x or 2 ms" within "$w99" "$v99" 5 2000
 }
