@@ -15,7 +15,16 @@
 /* 0x00, name length, "traceparent", value length, value */
 #define TRACEPARENT_HPACK_LEN (1 + 1 + 11 + 1 + OT_TRACEPARENT_LEN)
 
-__u64 propagate_stats[OT_PROPAGATE__COUNT] = {};
+/*
+ * What --propagate did, per CPU: a count every instance shares, which CPUs
+ * writing traceparents at once do not contend for.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, OT_PROPAGATE__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} propagate_counts SEC(".maps");
 
 /*
  * HTTP/2 and gRPC: goroutines that are to write a request's HEADERS frame
@@ -67,7 +76,12 @@ static __always_inline void format_traceparent(char *dst, const struct ot_span_i
 
 static __always_inline void count_propagate(enum ot_propagate_stat s)
 {
-	__sync_fetch_and_add(&propagate_stats[s], 1);
+	__u32 key = s;
+	__u64 *n = bpf_map_lookup_elem(&propagate_counts, &key);
+
+	/* atomic still: a program preempted on this CPU may share it with another */
+	if (n)
+		__sync_fetch_and_add(n, 1);
 }
 
 #define HTTP2_FRAME_HEADER 9

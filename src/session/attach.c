@@ -26,7 +26,6 @@ struct instance {
 	struct otrace *skel;
 	struct bpf_object *obj;
 	const __u64 *drops; /* in the instance's .bss */
-	const __u64 *propagate_stats;
 	const struct plan *plan; /* the plan it was loaded for */
 };
 
@@ -263,7 +262,6 @@ static int instance__load(struct instance *in, const struct plan *plan, const st
 		return err;
 	}
 	in->drops = in->skel->bss->drops;
-	in->propagate_stats = in->skel->bss->propagate_stats;
 	return 0;
 }
 
@@ -774,13 +772,20 @@ uint64_t tracer__sweep(struct tracer *t, bool (*alive)(pid_t pid))
 
 void tracer__propagate_stats(const struct tracer *t, uint64_t stats[OT_PROPAGATE__COUNT])
 {
-	for (int r = 0; r < OT_PROPAGATE__COUNT; r++) {
+	int ncpus = libbpf_num_possible_cpus();
+	__u64 *per_cpu = ncpus > 0 ? calloc((size_t)ncpus, sizeof(*per_cpu)) : NULL;
+	int fd = t->ninstances && t->instances[0].drops
+			 ? bpf_map__fd(t->instances[0].skel->maps.propagate_counts)
+			 : -1;
+
+	for (__u32 r = 0; r < OT_PROPAGATE__COUNT; r++) {
 		stats[r] = 0;
-		for (size_t i = 0; i < t->ninstances; i++)
-			if (t->instances[i].propagate_stats)
-				stats[r] += __atomic_load_n(&t->instances[i].propagate_stats[r],
-							    __ATOMIC_RELAXED);
+		if (!per_cpu || fd < 0 || bpf_map_lookup_elem(fd, &r, per_cpu))
+			continue;
+		for (int c = 0; c < ncpus; c++)
+			stats[r] += per_cpu[c];
 	}
+	free(per_cpu);
 }
 
 void tracer__free(struct tracer *t)
