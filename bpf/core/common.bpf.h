@@ -600,9 +600,38 @@ static __always_inline const struct ot_span_ids *find_goroutine_parent(__u32 pid
  */
 static __always_inline bool entry_repeats(struct pt_regs *ctx)
 {
-	return bpf_get_attach_cookie(ctx) == OT_COOKIE_STACK_CHECK &&
+	return (bpf_get_attach_cookie(ctx) & OT_COOKIE_STACK_CHECK) &&
 	       (REGS_FLAGS(ctx) & (X86_EFLAGS_CF | X86_EFLAGS_ZF));
 }
+
+/* Which attach tokens' links run their programs (records.h); shared by every instance. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, OT_LINK_TOKENS);
+	__type(key, __u32);
+	__type(value, __u8);
+} link_live SEC(".maps");
+
+/* Whether the link this hit came through is still wanted (its token live). */
+static __always_inline bool link_is_live(struct pt_regs *ctx)
+{
+	__u32 token = (__u32)(bpf_get_attach_cookie(ctx) >> OT_COOKIE_TOKEN_SHIFT);
+	const __u8 *live = bpf_map_lookup_elem(&link_live, &token);
+
+	return live && *live;
+}
+
+/*
+ * Defines uprobe program name, whose body follows: it runs only for hits
+ * through a live link (link_is_live). Every uprobe program is defined so.
+ */
+#define OT_UPROBE(name)                                                                        \
+	static __always_inline int name##__run(struct pt_regs *ctx);                           \
+	SEC("uprobe") int name(struct pt_regs *ctx)                                            \
+	{                                                                                      \
+		return link_is_live(ctx) ? name##__run(ctx) : 0;                               \
+	}                                                                                      \
+	static __always_inline int name##__run(struct pt_regs *ctx)
 
 /*
  * Room for a traceparent value, off the stack: a program scanning a header

@@ -68,11 +68,19 @@ struct ot_route {
 };
 
 /*
- * BPF cookie of a probe on a Go prologue's stack-check branch: the flags of
- * its cmp tell whether the branch to morestack is taken, after which the
- * function starts over (and the probe hits again).
+ * A probe's BPF cookie. Bit 0, OT_COOKIE_STACK_CHECK: the probe is on a Go
+ * prologue's stack-check branch; the flags of its cmp tell whether the
+ * branch to morestack is taken, after which the function starts over (and
+ * the probe hits again). The bits above it: the token of the attach that put
+ * the probe there. Its programs run only while link_live[token] is set: user
+ * space clears it before it removes the links, which takes the kernel a
+ * grace period, so that links on their way out never run a program a second
+ * time for the same hit as the links that replace them.
  */
 #define OT_COOKIE_STACK_CHECK 1
+#define OT_COOKIE_TOKEN_SHIFT 1
+/* tokens 1 to OT_LINK_TOKENS - 1 (0 is never live) */
+#define OT_LINK_TOKENS 4096
 
 /* Why a span was not produced; indexes the drop counters in BPF .bss. */
 enum ot_drop_reason {

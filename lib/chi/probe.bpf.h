@@ -30,8 +30,7 @@ const volatile struct ot_chi_cfg chi_cfg = {};
 DEFINE_SLOTS(chi_route_buf, 2 * CHI_ROUTE_CAP);
 
 /* routeHTTP calls FindRoute(n, rctx, method, path) */
-SEC("uprobe")
-int chi_find_route(struct pt_regs *ctx)
+OT_UPROBE(chi_find_route)
 {
 	struct goroutine_route *slot = route_slot(ctx);
 
@@ -80,8 +79,7 @@ static __always_inline __u32 chi_join(char *buf, struct go_slice patterns)
 }
 
 /* FindRoute returned (node, endpoints, handler): the handler's itab is in RCX */
-SEC("uprobe")
-int chi_route_found(struct pt_regs *ctx)
+OT_UPROBE(chi_route_found)
 {
 	struct goroutine_route *slot = route_slot(ctx);
 	struct go_slice patterns = {};

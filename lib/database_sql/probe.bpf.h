@@ -95,16 +95,14 @@ static __always_inline int sql_start_dc(struct pt_regs *ctx, __u64 probe_vaddr, 
 	return 0;
 }
 
-SEC("uprobe")
-int sql_exec_start(struct pt_regs *ctx)
+OT_UPROBE(sql_exec_start)
 {
 	struct go_string query = { .ptr = GO_ARG6(ctx), .len = (__s64)GO_ARG7(ctx) };
 
 	return sql_start_dc(ctx, sql_cfg.exec_vaddr, GO_ARG3(ctx), GO_ARG4(ctx), query);
 }
 
-SEC("uprobe")
-int sql_query_start(struct pt_regs *ctx)
+OT_UPROBE(sql_query_start)
 {
 	struct go_string query = { .ptr = GO_ARG8(ctx), .len = (__s64)GO_ARG9(ctx) };
 
@@ -112,8 +110,7 @@ int sql_query_start(struct pt_regs *ctx)
 }
 
 /* (*Stmt).ExecContext and QueryContext: remember the statement. */
-SEC("uprobe")
-int sql_stmt_enter(struct pt_regs *ctx)
+OT_UPROBE(sql_stmt_enter)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct sql_call *c = bpf_map_lookup_elem(&sql_inflight, &key);
@@ -147,14 +144,12 @@ static __always_inline int sql_start_stmt(struct pt_regs *ctx, __u64 probe_vaddr
 	return 0;
 }
 
-SEC("uprobe")
-int sql_stmt_exec_start(struct pt_regs *ctx)
+OT_UPROBE(sql_stmt_exec_start)
 {
 	return sql_start_stmt(ctx, sql_cfg.stmt_exec_vaddr);
 }
 
-SEC("uprobe")
-int sql_stmt_query_start(struct pt_regs *ctx)
+OT_UPROBE(sql_stmt_query_start)
 {
 	return sql_start_stmt(ctx, sql_cfg.stmt_query_vaddr);
 }
@@ -209,22 +204,19 @@ static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_tab)
 }
 
 /* (*DB).putConn(db, dc, err, resetSession) */
-SEC("uprobe")
-int sql_put_conn(struct pt_regs *ctx)
+OT_UPROBE(sql_put_conn)
 {
 	return sql_end(ctx, GO_ARG3(ctx));
 }
 
 /* The release method values of Conn and Tx: (err) */
-SEC("uprobe")
-int sql_release(struct pt_regs *ctx)
+OT_UPROBE(sql_release)
 {
 	return sql_end(ctx, GO_ARG1(ctx));
 }
 
 /* (*Rows).initContextClose: the query succeeded. */
-SEC("uprobe")
-int sql_rows_ready(struct pt_regs *ctx)
+OT_UPROBE(sql_rows_ready)
 {
 	return sql_end(ctx, 0);
 }

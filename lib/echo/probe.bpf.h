@@ -23,8 +23,7 @@
 const volatile struct ot_echo_cfg echo_cfg = {};
 
 /* ServeHTTP calls Find(r, method, path string, c Context) */
-SEC("uprobe")
-int echo_find(struct pt_regs *ctx)
+OT_UPROBE(echo_find)
 {
 	struct goroutine_route *slot = route_slot(ctx);
 
@@ -37,8 +36,7 @@ int echo_find(struct pt_regs *ctx)
 }
 
 /* Find returned: c.path is the route */
-SEC("uprobe")
-int echo_found(struct pt_regs *ctx)
+OT_UPROBE(echo_found)
 {
 	struct goroutine_route *slot = route_slot(ctx);
 	struct go_string path = {};

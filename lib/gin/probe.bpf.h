@@ -24,8 +24,7 @@
 const volatile struct ot_gin_cfg gin_cfg = {};
 
 /* ServeHTTP calls engine.pool.Put(c): c.fullPath is the route, empty for none */
-SEC("uprobe")
-int gin_route(struct pt_regs *ctx)
+OT_UPROBE(gin_route)
 {
 	struct goroutine_route *slot = route_slot(ctx);
 

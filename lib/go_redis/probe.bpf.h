@@ -133,8 +133,7 @@ static __always_inline void redis_op_init(struct redis_op *op, const struct goro
 }
 
 /* (*baseClient)._process(c, ctx, cmd Cmder, attempt, ...) */
-SEC("uprobe")
-int redis_cmd_start(struct pt_regs *ctx)
+OT_UPROBE(redis_cmd_start)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	__u64 client = GO_ARG1(ctx);
@@ -189,14 +188,12 @@ static __always_inline int redis_pipeline_begin(struct pt_regs *ctx, __u8 kind)
 	return 0;
 }
 
-SEC("uprobe")
-int redis_pipeline_start(struct pt_regs *ctx)
+OT_UPROBE(redis_pipeline_start)
 {
 	return redis_pipeline_begin(ctx, OT_REDIS_PIPELINE);
 }
 
-SEC("uprobe")
-int redis_tx_start(struct pt_regs *ctx)
+OT_UPROBE(redis_tx_start)
 {
 	return redis_pipeline_begin(ctx, OT_REDIS_TX);
 }
@@ -371,8 +368,7 @@ static __always_inline int redis_release(struct pt_regs *ctx, __u64 client, __u6
 }
 
 /* (*baseClient).releaseConn(c, ctx, cn, err) */
-SEC("uprobe")
-int redis_release_conn(struct pt_regs *ctx)
+OT_UPROBE(redis_release_conn)
 {
 	struct go_iface err = { .tab = GO_ARG5(ctx), .data = GO_ARG6(ctx) };
 
@@ -380,8 +376,7 @@ int redis_release_conn(struct pt_regs *ctx)
 }
 
 /* (*baseClient).releaseConnToPool(c, ctx, p pool.Pooler, cn, err) */
-SEC("uprobe")
-int redis_release_to_pool(struct pt_regs *ctx)
+OT_UPROBE(redis_release_to_pool)
 {
 	struct go_iface err = { .tab = GO_ARG7(ctx), .data = GO_ARG8(ctx) };
 
@@ -392,8 +387,7 @@ int redis_release_to_pool(struct pt_regs *ctx)
  * shouldRetry(err, retryTimeout): an operation released with an error is
  * done; one still open failed before it had a connection, with err.
  */
-SEC("uprobe")
-int redis_should_retry(struct pt_regs *ctx)
+OT_UPROBE(redis_should_retry)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct go_iface err = { .tab = GO_ARG1(ctx), .data = GO_ARG2(ctx) };

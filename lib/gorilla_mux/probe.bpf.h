@@ -20,8 +20,7 @@
 const volatile struct ot_gorilla_mux_cfg gorilla_mux_cfg = {};
 
 /* ServeHTTP calls Match(req, &match) */
-SEC("uprobe")
-int gorilla_mux_match(struct pt_regs *ctx)
+OT_UPROBE(gorilla_mux_match)
 {
 	struct goroutine_route *slot = route_slot(ctx);
 
@@ -31,8 +30,7 @@ int gorilla_mux_match(struct pt_regs *ctx)
 }
 
 /* ServeHTTP calls requestWithRoute(req, route *Route) */
-SEC("uprobe")
-int gorilla_mux_route(struct pt_regs *ctx)
+OT_UPROBE(gorilla_mux_route)
 {
 	const volatile struct ot_gorilla_mux_cfg *cfg = &gorilla_mux_cfg;
 	struct goroutine_route *slot = route_slot(ctx);

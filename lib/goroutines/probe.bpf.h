@@ -19,8 +19,7 @@
 
 const volatile struct ot_goroutines_cfg goroutines_cfg = {};
 
-SEC("uprobe")
-int goroutine_spawn(struct pt_regs *ctx)
+OT_UPROBE(goroutine_spawn)
 {
 	const volatile struct ot_goroutines_cfg *cfg = &goroutines_cfg;
 	struct goroutine_key parent = { .pid = pid_of_current() };

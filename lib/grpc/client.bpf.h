@@ -68,8 +68,7 @@ struct {
 } grpc_client_calls SEC(".maps");
 
 
-SEC("uprobe")
-int grpc_client_start(struct pt_regs *ctx)
+OT_UPROBE(grpc_client_start)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct grpc_client_call call = {
@@ -106,8 +105,7 @@ int grpc_client_start(struct pt_regs *ctx)
  * call being created on this goroutine gives it its clientStream. Later
  * attempts (retries) find nothing to link.
  */
-SEC("uprobe")
-int grpc_client_attempt(struct pt_regs *ctx)
+OT_UPROBE(grpc_client_attempt)
 {
 	struct goroutine_key gk = goroutine_of(ctx);
 	struct grpc_stream_key sk = { .pid = gk.pid, .stream = GO_ARG1(ctx) };
@@ -257,8 +255,7 @@ static __always_inline void end_stream(struct grpc_stream_key *key, struct go_if
 }
 
 /* (*clientStream).finish(cs, err): called once a call is over (then no-ops). */
-SEC("uprobe")
-int grpc_client_finish(struct pt_regs *ctx)
+OT_UPROBE(grpc_client_finish)
 {
 	struct goroutine_key gk = goroutine_of(ctx);
 	struct grpc_stream_key key = { .pid = gk.pid, .stream = GO_ARG1(ctx) };
@@ -275,8 +272,7 @@ int grpc_client_finish(struct pt_regs *ctx)
  * A failed creation ends the call here (finish is not called on that path);
  * either way this goroutine's entry is done.
  */
-SEC("uprobe")
-int grpc_client_created(struct pt_regs *ctx)
+OT_UPROBE(grpc_client_created)
 {
 	struct goroutine_key gk = goroutine_of(ctx);
 	struct go_iface err = { .tab = GO_ARG3(ctx), .data = GO_ARG4(ctx) };

@@ -39,8 +39,7 @@ struct {
 } propagate_grpc_hf SEC(".maps");
 
 /* transport.(*controlBuffer).executeAndPut(c, f, it cbItem): RCX:RDI = it */
-SEC("uprobe")
-int grpc_put_headers(struct pt_regs *ctx)
+OT_UPROBE(grpc_put_headers)
 {
 	struct goroutine_key gk = goroutine_of(ctx);
 	struct ctx_key key = { .pid = gk.pid };
@@ -78,8 +77,7 @@ int grpc_put_headers(struct pt_regs *ctx)
 }
 
 /* transport.(*loopyWriter).writeHeader(l, streamID, endStream, hf, onWrite) */
-SEC("uprobe")
-int grpc_write_header(struct pt_regs *ctx)
+OT_UPROBE(grpc_write_header)
 {
 	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
 	struct goroutine_key gk = goroutine_of(ctx);
@@ -115,8 +113,7 @@ static __always_inline int read_bufwriter_buf(__u64 writer, struct go_slice *buf
 }
 
 /* Right after writeHeader's call of http2.(*Framer).WriteHeaders returned. */
-SEC("uprobe")
-int grpc_headers_written(struct pt_regs *ctx)
+OT_UPROBE(grpc_headers_written)
 {
 	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
 	struct goroutine_key gk = goroutine_of(ctx);

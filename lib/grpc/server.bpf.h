@@ -234,8 +234,7 @@ static __always_inline void read_local_addr(struct grpc_server_call *call, struc
 }
 
 /* (*Server).handleStream(s, t ServerTransport, stream): stream is the 4th word. */
-SEC("uprobe")
-int grpc_server_start(struct pt_regs *ctx)
+OT_UPROBE(grpc_server_start)
 {
 	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
 	struct grpc_stream_key key = { .pid = pid_of_current(), .stream = GO_ARG4(ctx) };
@@ -340,8 +339,7 @@ static __always_inline void grpc_submit(struct ot_grpc_wire *rec, struct slot_ho
 }
 
 /* The transport's writeStatus(t, stream, st) / WriteStatus: the call's final status. */
-SEC("uprobe")
-int grpc_server_end(struct pt_regs *ctx)
+OT_UPROBE(grpc_server_end)
 {
 	const volatile struct ot_grpc_cfg *cfg = &grpc_cfg;
 	struct grpc_stream_key key = { .pid = pid_of_current(), .stream = GO_ARG2(ctx) };

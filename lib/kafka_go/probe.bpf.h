@@ -125,8 +125,7 @@ static __always_inline __u32 kafka_child(const struct goroutine_key *key, __u64 
 }
 
 /* (*Writer).WriteMessages(w, ctx, msgs ...Message) */
-SEC("uprobe")
-int kafka_write_start(struct pt_regs *ctx)
+OT_UPROBE(kafka_write_start)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct kafka_write wr = { .writer = GO_ARG1(ctx) };
@@ -150,8 +149,7 @@ int kafka_write_start(struct pt_regs *ctx)
 }
 
 /* (*writeBatch).add(b, msg Message, maxSize, maxBytes): msg joins b at b.size */
-SEC("uprobe")
-int kafka_batch_add(struct pt_regs *ctx)
+OT_UPROBE(kafka_batch_add)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct kafka_msg_key mk = { .pid = key.pid, .batch = GO_ARG1(ctx) };
@@ -304,8 +302,7 @@ static __always_inline int kafka_batch_end(struct pt_regs *ctx, __u64 batch, str
 }
 
 /* (*writeBatch).complete(b, err), when it is not inlined: b.err is not set yet */
-SEC("uprobe")
-int kafka_batch_complete(struct pt_regs *ctx)
+OT_UPROBE(kafka_batch_complete)
 {
 	struct go_iface err = { .tab = GO_ARG2(ctx), .data = GO_ARG3(ctx) };
 
@@ -315,8 +312,7 @@ int kafka_batch_complete(struct pt_regs *ctx)
 }
 
 /* The call of runtime.closechan(b.done) in writeBatch, complete inlined: b.err is set. */
-SEC("uprobe")
-int kafka_batch_done(struct pt_regs *ctx)
+OT_UPROBE(kafka_batch_done)
 {
 	struct kafka_ptr_key bk = { .pid = pid_of_current(), .ptr = GO_ARG1(ctx) };
 	__u64 *batch = bpf_map_lookup_elem(&kafka_batches, &bk);
@@ -333,8 +329,7 @@ int kafka_batch_done(struct pt_regs *ctx)
 }
 
 /* (*Reader).FetchMessage(r, ctx) */
-SEC("uprobe")
-int kafka_fetch_start(struct pt_regs *ctx)
+OT_UPROBE(kafka_fetch_start)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct kafka_fetch f = { .start_ns = bpf_ktime_get_ns(), .reader = GO_ARG1(ctx) };
@@ -392,8 +387,7 @@ static __always_inline void kafka_pack_traceparent(struct ot_kafka_wire *rec, __
  * about to return, is in its frame. That RSP + fetch_err_sp holds the error
  * in RAX:RBX confirms where.
  */
-SEC("uprobe")
-int kafka_fetch_msg(struct pt_regs *ctx)
+OT_UPROBE(kafka_fetch_msg)
 {
 	const volatile struct ot_kafka_cfg *cfg = &kafka_cfg;
 	struct goroutine_key key = goroutine_of(ctx);

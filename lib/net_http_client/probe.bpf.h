@@ -106,8 +106,7 @@ static __always_inline int start_client(struct pt_regs *ctx, __u64 req, __u64 pr
 }
 
 /* (*Transport).roundTrip(t, req) */
-SEC("uprobe")
-int http_client_enter(struct pt_regs *ctx)
+OT_UPROBE(http_client_enter)
 {
 	return start_client(ctx, GO_ARG2(ctx), http_client_cfg.enter_probe_vaddr);
 }
@@ -117,8 +116,7 @@ int http_client_enter(struct pt_regs *ctx)
  * Called by net/http's roundTrip (a Transport set up by ConfigureTransport)
  * the request already has its span, live or between attempts.
  */
-SEC("uprobe")
-int xnet_client_enter(struct pt_regs *ctx)
+OT_UPROBE(xnet_client_enter)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct http_client_start *prev = bpf_map_lookup_elem(&http_client_inflight, &key);
@@ -226,8 +224,7 @@ static __always_inline int end_client(struct pt_regs *ctx, __u64 resp, __u64 err
  * tracing ends before it does; it is also where its traceparent is
  * registered.
  */
-SEC("uprobe")
-int http_client_conn_done(struct pt_regs *ctx)
+OT_UPROBE(http_client_conn_done)
 {
 	struct goroutine_key key;
 	struct http_client_start *start;
@@ -244,15 +241,13 @@ int http_client_conn_done(struct pt_regs *ctx)
 }
 
 /* After an HTTP/1.1 or HTTP/2 round trip returns (resp, err). */
-SEC("uprobe")
-int http_client_done(struct pt_regs *ctx)
+OT_UPROBE(http_client_done)
 {
 	return end_client(ctx, GO_ARG1(ctx), GO_ARG2(ctx), false);
 }
 
 /* After Go 1.27's HTTP/2 round trip returns (*ClientResponse, err): HTTP/2 by definition. */
-SEC("uprobe")
-int http_client_h2_done(struct pt_regs *ctx)
+OT_UPROBE(http_client_h2_done)
 {
 	return end_client(ctx, GO_ARG1(ctx), GO_ARG2(ctx), true);
 }

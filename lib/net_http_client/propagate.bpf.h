@@ -174,8 +174,7 @@ static __always_inline struct propagate_claim *claim_of(__u64 req, struct ctx_ke
  * request with the same header map (one sent without a round trip, by
  * Request.Write) is not.
  */
-SEC("uprobe")
-int http1_request_write(struct pt_regs *ctx)
+OT_UPROBE(http1_request_write)
 {
 	struct ctx_key key = { .pid = pid_of_current() };
 	struct propagate_claim *claim;
@@ -195,8 +194,7 @@ int http1_request_write(struct pt_regs *ctx)
  * prologue's stack check, is in there) on the goroutine writing the claimed
  * request, never for a server's response.
  */
-SEC("uprobe")
-int http1_write_headers(struct pt_regs *ctx)
+OT_UPROBE(http1_write_headers)
 {
 	const volatile struct ot_http_client_cfg *cfg = &http_client_cfg;
 	struct ctx_key key = { .pid = pid_of_current(), .data = GO_ARG1(ctx) };
@@ -251,8 +249,7 @@ int http1_write_headers(struct pt_regs *ctx)
  * goroutine (req is the *http.Request, from Go 1.27 a ClientRequest sharing its
  * header map)
  */
-SEC("uprobe")
-int h2_do_request(struct pt_regs *ctx)
+OT_UPROBE(h2_do_request)
 {
 	struct ctx_key key = { .pid = pid_of_current() };
 	struct goroutine_key gk = { .pid = key.pid, .g = GO_G(ctx) };
@@ -275,8 +272,7 @@ int h2_do_request(struct pt_regs *ctx)
 }
 
 /* net/http.(*http2ClientConn).writeHeaders(cc, streamID, endStream, maxFrameSize, hdrs) */
-SEC("uprobe")
-int h2_write_headers(struct pt_regs *ctx)
+OT_UPROBE(h2_write_headers)
 {
 	struct goroutine_key gk = goroutine_of(ctx);
 	struct frame_to_extend *f;
@@ -299,8 +295,7 @@ int h2_write_headers(struct pt_regs *ctx)
 }
 
 /* Right after writeHeaders' call of (*http2Framer).WriteHeaders returned. */
-SEC("uprobe")
-int h2_headers_written(struct pt_regs *ctx)
+OT_UPROBE(h2_headers_written)
 {
 	const volatile struct ot_http_client_cfg *cfg = &http_client_cfg;
 	struct goroutine_key gk = goroutine_of(ctx);

@@ -295,15 +295,13 @@ static __always_inline int start_request(struct pt_regs *ctx, __u64 req, __u64 r
 }
 
 /* serverHandler.ServeHTTP(sh, rw ResponseWriter, req) */
-SEC("uprobe")
-int serve_http_enter(struct pt_regs *ctx)
+OT_UPROBE(serve_http_enter)
 {
 	return start_request(ctx, GO_ARG4(ctx), GO_ARG3(ctx), writer_of(ctx, GO_ARG2(ctx)));
 }
 
 /* golang.org/x/net/http2.(*serverConn).runHandler(sc, rw *responseWriter, req, handler) */
-SEC("uprobe")
-int xnet_handler_start(struct pt_regs *ctx)
+OT_UPROBE(xnet_handler_start)
 {
 	return start_request(ctx, GO_ARG3(ctx), GO_ARG2(ctx), WRITER_XNET);
 }
@@ -483,8 +481,7 @@ static __always_inline __s64 writer_status(struct http_start *start)
 	return -1;
 }
 
-SEC("uprobe")
-int finish_request_enter(struct pt_regs *ctx)
+OT_UPROBE(finish_request_enter)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct goroutine_span *gs = http_entry(&key);
@@ -519,8 +516,7 @@ int finish_request_enter(struct pt_regs *ctx)
  * the connection (then the hijack probe marked it). A live HTTP/2 request
  * here is a leftover of an earlier goroutine at the same address.
  */
-SEC("uprobe")
-int conn_serve_done(struct pt_regs *ctx)
+OT_UPROBE(conn_serve_done)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct goroutine_span *gs = live_request(&key);
@@ -565,15 +561,13 @@ static __always_inline int h2_done(struct pt_regs *ctx, __u64 rw,
 }
 
 /* (*responseWriter).handlerDone(w) of net/http's HTTP/2 server: the handler returned. */
-SEC("uprobe")
-int h2_handler_done(struct pt_regs *ctx)
+OT_UPROBE(h2_handler_done)
 {
 	return h2_done(ctx, GO_ARG1(ctx), &http_server_cfg.h2_status);
 }
 
 /* golang.org/x/net/http2.(*responseWriter).handlerDone(w) */
-SEC("uprobe")
-int xnet_handler_done(struct pt_regs *ctx)
+OT_UPROBE(xnet_handler_done)
 {
 	return h2_done(ctx, GO_ARG1(ctx), &http_server_cfg.xnet_status);
 }
@@ -584,8 +578,7 @@ int xnet_handler_done(struct pt_regs *ctx)
  * program for the bundled server and x/net's: the writer's dynamic type,
  * known since the start, says whose layout its status has.
  */
-SEC("uprobe")
-int h2_handler_panicked(struct pt_regs *ctx)
+OT_UPROBE(h2_handler_panicked)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct goroutine_span *gs = live_request(&key);
@@ -603,8 +596,7 @@ int h2_handler_panicked(struct pt_regs *ctx)
  * "PRI *" preface or an Upgrade whose request HTTP/2 serves again as stream
  * 1, is no request of its own.
  */
-SEC("uprobe")
-int xnet_serve_conn(struct pt_regs *ctx)
+OT_UPROBE(xnet_serve_conn)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct goroutine_span *gs = live_request(&key);
@@ -615,8 +607,7 @@ int xnet_serve_conn(struct pt_regs *ctx)
 }
 
 /* (*conn).hijackLocked: the handler takes the connection over. */
-SEC("uprobe")
-int http_hijack(struct pt_regs *ctx)
+OT_UPROBE(http_hijack)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct goroutine_span *gs = live_request(&key);
@@ -631,8 +622,7 @@ int http_hijack(struct pt_regs *ctx)
  * where return-probe tracers end their spans, and does the per-goroutine
  * lookup such an end needs. Spans still end at finishRequest.
  */
-SEC("uprobe")
-int return_probe(struct pt_regs *ctx)
+OT_UPROBE(return_probe)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 

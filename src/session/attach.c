@@ -47,13 +47,14 @@ struct attachment {
 	int fd;
 	size_t binding;	 /* the binding whose probes it attaches */
 	pid_t pid;	 /* the process it is for, -1: every process running the file */
+	uint16_t token;	 /* its attach's (records.h), in its probes' cookies */
 };
 
-/* A thread removing the links of binding (-1: any) for process pid (0: any). */
+/* A thread removing links; their tokens are free once it is joined. */
 struct detacher {
 	pthread_t thread;
-	ssize_t binding;
-	pid_t pid;
+	uint16_t *tokens;
+	size_t ntokens;
 };
 
 struct tracer {
@@ -68,6 +69,9 @@ struct tracer {
 	size_t nlinks, links_cap;
 	struct detacher *detachers; /* threads removing links (detach_links) */
 	size_t ndetachers;
+	/* tokens that links have, live or on their way out (records.h) */
+	bool token_used[OT_LINK_TOKENS];
+	uint32_t token_last; /* the last one taken */
 	size_t ringbuf_bytes;
 	uint32_t max_inflight; /* every in-flight map's size; 0: each its own */
 	const struct pidns *pidns;
@@ -418,11 +422,75 @@ static int keep_link(struct tracer *t, struct attachment a)
 	return 0;
 }
 
+/* Probe p's BPF cookie, in an attach whose token is token (records.h). */
+static __u64 probe_cookie(const struct probe *p, uint16_t token)
+{
+	return (__u64)token << OT_COOKIE_TOKEN_SHIFT |
+	       (p->point.stack_check ? OT_COOKIE_STACK_CHECK : 0);
+}
+
+/* Lets the programs run for the links of token, or not (link_live, shared); 0 or -errno. */
+static int token_set_live(const struct tracer *t, uint16_t token, bool live)
+{
+	__u32 key = token;
+	__u8 value = live;
+
+	return bpf_map_update_elem(bpf_map__fd(t->instances[0].skel->maps.link_live), &key, &value,
+				   BPF_ANY)
+		       ? -errno
+		       : 0;
+}
+
+/*
+ * Joins the threads removing links that have finished (wait: every one),
+ * whose links' tokens are then free.
+ */
+static void reap_detachers(struct tracer *t, bool wait)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < t->ndetachers; i++) {
+		struct detacher *d = &t->detachers[i];
+
+		if (wait ? pthread_join(d->thread, NULL) : pthread_tryjoin_np(d->thread, NULL)) {
+			t->detachers[kept++] = *d;
+			continue;
+		}
+		for (size_t k = 0; k < d->ntokens; k++)
+			t->token_used[d->tokens[k]] = false;
+		free(d->tokens);
+	}
+	t->ndetachers = kept;
+}
+
+/*
+ * A token for an attach, marked used; 0 when every one is (the links of
+ * OT_LINK_TOKENS - 1 attaches, live or still being removed).
+ */
+static uint16_t token_take(struct tracer *t)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		/* the tokens of finished removals first; then those of removals still running */
+		reap_detachers(t, pass > 0);
+		for (uint32_t k = 1; k < OT_LINK_TOKENS; k++) {
+			uint32_t token = (t->token_last + k) % OT_LINK_TOKENS;
+
+			if (!token || t->token_used[token])
+				continue;
+			t->token_used[token] = true;
+			t->token_last = token;
+			return (uint16_t)token;
+		}
+	}
+	return 0;
+}
+
 /*
  * One multi-uprobe link per program, with every offset the plan puts it at,
  * in the order the plan first names each program. Returns the probes attached.
  */
-static int attach_plan_multi(struct tracer *t, size_t binding, const char *binary, pid_t pid)
+static int attach_plan_multi(struct tracer *t, size_t binding, const char *binary, pid_t pid,
+			     uint16_t token)
 {
 	const struct binding *b = &t->bindings[binding];
 	const struct instance *in = &t->instances[b->instance];
@@ -449,7 +517,7 @@ static int attach_plan_multi(struct tracer *t, size_t binding, const char *binar
 			if (!q->planned || strcmp(q->program, p->program))
 				continue;
 			offsets[n] = q->file_offset;
-			cookies[n++] = q->point.stack_check ? OT_COOKIE_STACK_CHECK : 0;
+			cookies[n++] = probe_cookie(q, token);
 		}
 		prog = bpf_object__find_program_by_name(in->obj, p->program);
 		if (!prog)
@@ -462,7 +530,8 @@ static int attach_plan_multi(struct tracer *t, size_t binding, const char *binar
 			       binary, n, strerror(-fd));
 			return fd;
 		}
-		err = keep_link(t, (struct attachment){ .fd = fd, .binding = binding, .pid = pid });
+		err = keep_link(t, (struct attachment){
+					   .fd = fd, .binding = binding, .pid = pid, .token = token });
 		if (err)
 			return err;
 		attached += (int)n;
@@ -470,7 +539,8 @@ static int attach_plan_multi(struct tracer *t, size_t binding, const char *binar
 	return attached;
 }
 
-static int attach_plan(struct tracer *t, size_t binding, const char *binary, pid_t pid)
+static int attach_plan(struct tracer *t, size_t binding, const char *binary, pid_t pid,
+		       uint16_t token)
 {
 	const struct binding *b = &t->bindings[binding];
 	const struct instance *in = &t->instances[b->instance];
@@ -478,8 +548,7 @@ static int attach_plan(struct tracer *t, size_t binding, const char *binary, pid
 
 	for (size_t i = 0; i < b->plan->nprobes; i++) {
 		const struct probe *p = &b->plan->probes[i];
-		LIBBPF_OPTS(bpf_uprobe_opts, opts,
-			    .bpf_cookie = p->point.stack_check ? OT_COOKIE_STACK_CHECK : 0);
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = probe_cookie(p, token));
 		struct bpf_program *prog;
 		struct bpf_link *link;
 		int err;
@@ -497,8 +566,8 @@ static int attach_plan(struct tracer *t, size_t binding, const char *binary, pid
 			       (unsigned long long)p->file_offset, strerror(-err));
 			return err;
 		}
-		err = keep_link(t,
-				(struct attachment){ .link = link, .binding = binding, .pid = pid });
+		err = keep_link(t, (struct attachment){
+					   .link = link, .binding = binding, .pid = pid, .token = token });
 		if (err)
 			return err;
 		attached++;
@@ -506,32 +575,55 @@ static int attach_plan(struct tracer *t, size_t binding, const char *binary, pid
 	return attached;
 }
 
-static void join_detachers(struct tracer *t, ssize_t binding, pid_t pid);
+/* Whether a link has token. */
+static bool token_has_links(const struct tracer *t, uint16_t token)
+{
+	for (size_t i = 0; i < t->nlinks; i++)
+		if (t->links[i].token == token)
+			return true;
+	return false;
+}
 
+/*
+ * Links still being removed (a process exec'd the same file; the last
+ * process of a file exited and another started, --all) fire for the new
+ * image as well as the new links, until the kernel is done with them (a
+ * grace period each, seconds on a loaded host). Each hit would then run
+ * the same program twice, which not every program takes as one hit (a
+ * request was counted twice). Their token was cleared before their removal
+ * began: their programs return at once, and the new links, with a token of
+ * their own, are attached without waiting. (A run that began before the
+ * clear ends within microseconds, before any new link is in.)
+ */
 int tracer__attach(struct tracer *t, size_t binding, const char *binary, pid_t pid)
 {
+	uint16_t token;
 	int n;
 
 	if (binding >= t->nbindings)
 		return -EINVAL;
-	/*
-	 * Links of pid still being removed (it exec'd) may still fire, in its
-	 * new image too when that is the same file: until they are gone, each
-	 * hit would run the same program twice, which not every program takes
-	 * as one hit (a request was counted twice, TestExecFollowed). A kernel
-	 * grace period, at an exec. Not for every process of a file (--all):
-	 * waiting there would hold up tracing every other new process, and its
-	 * links go well before a new process of a file that went idle runs
-	 * (each link's removal starts at once, in a thread of its own).
-	 */
-	if (pid > 0)
-		join_detachers(t, (ssize_t)binding, pid);
+	token = token_take(t);
+	if (!token) {
+		pr_err("cannot attach to %s: %d attaches hold probes already", binary,
+		       OT_LINK_TOKENS - 1);
+		return -ENOSPC;
+	}
+	n = token_set_live(t, token, true);
+	if (n) {
+		pr_err("cannot attach to %s: BPF map update: %s", binary, strerror(-n));
+		t->token_used[token] = false;
+		return n;
+	}
 	log__hold_libbpf(); /* shown if an attach fails */
 	if (t->multi)
-		n = attach_plan_multi(t, binding, binary, pid);
+		n = attach_plan_multi(t, binding, binary, pid, token);
 	else
-		n = attach_plan(t, binding, binary, pid);
+		n = attach_plan(t, binding, binary, pid, token);
 	log__release_libbpf(false);
+	if (!token_has_links(t, token)) {
+		token_set_live(t, token, false);
+		t->token_used[token] = false;
+	}
 	return n;
 }
 
@@ -583,30 +675,10 @@ static void destroy_all(struct attachment *links, size_t n)
 		attachment__destroy(&links[i]);
 }
 
-/*
- * Waits for the threads removing links that binding's links for process pid
- * would fire with: binding -1 is any; pid 0 (tracer__detach) is any process.
- */
-static void join_detachers(struct tracer *t, ssize_t binding, pid_t pid)
-{
-	size_t kept = 0;
-
-	for (size_t i = 0; i < t->ndetachers; i++) {
-		const struct detacher *d = &t->detachers[i];
-
-		if ((binding < 0 || d->binding < 0 || d->binding == binding) &&
-		    (pid <= 0 || d->pid <= 0 || d->pid == pid))
-			pthread_join(d->thread, NULL);
-		else
-			t->detachers[kept++] = t->detachers[i];
-	}
-	t->ndetachers = kept;
-}
-
 /* Every link, from several threads (see destroy_all). */
 void tracer__detach(struct tracer *t)
 {
-	join_detachers(t, -1, 0);
+	reap_detachers(t, true);
 	destroy_all(t->links, t->nlinks);
 	t->nlinks = 0;
 }
@@ -646,6 +718,7 @@ static int detach_links(struct tracer *t, ssize_t binding, pid_t pid)
 {
 	struct detach_job *job = calloc(1, sizeof(*job));
 	struct detacher *more = realloc(t->detachers, (t->ndetachers + 1) * sizeof(*more));
+	struct detacher *d;
 	size_t kept = 0;
 
 	if (more)
@@ -654,33 +727,42 @@ static int detach_links(struct tracer *t, ssize_t binding, pid_t pid)
 		free(job);
 		return -ENOMEM;
 	}
+	d = &t->detachers[t->ndetachers];
+	*d = (struct detacher){ .tokens = calloc(t->nlinks ? t->nlinks : 1, sizeof(*d->tokens)) };
+	if (!d->tokens) {
+		free(job->links);
+		free(job);
+		return -ENOMEM;
+	}
+	/* an attach's links have one binding and one pid: a token's links go together */
 	for (size_t i = 0; i < t->nlinks; i++) {
-		if ((binding < 0 || t->links[i].binding == (size_t)binding) &&
-		    (!pid || t->links[i].pid == pid))
-			job->links[job->n++] = t->links[i];
-		else
-			t->links[kept++] = t->links[i];
+		const struct attachment *a = &t->links[i];
+		bool seen = false;
+
+		if ((binding >= 0 && a->binding != (size_t)binding) || (pid && a->pid != pid)) {
+			t->links[kept++] = *a;
+			continue;
+		}
+		job->links[job->n++] = *a;
+		for (size_t k = 0; k < d->ntokens && !seen; k++)
+			seen = d->tokens[k] == a->token;
+		if (!seen)
+			d->tokens[d->ntokens++] = a->token;
 	}
 	t->nlinks = kept;
-	/*
-	 * A process's links (binding -1) are all one binding's, normally: the
-	 * job is recorded as that binding's, so that an exec into another file,
-	 * whose new links those cannot fire with, does not wait for it.
-	 */
-	if (binding < 0 && job->n) {
-		size_t same = 1;
-
-		while (same < job->n && job->links[same].binding == job->links[0].binding)
-			same++;
-		if (same == job->n)
-			binding = (ssize_t)job->links[0].binding;
-	}
-	if (!pthread_create(&t->detachers[t->ndetachers].thread, NULL, detach_job__run, job)) {
-		t->detachers[t->ndetachers].binding = binding;
-		t->detachers[t->ndetachers++].pid = pid;
+	/* silenced now: they may fire until the kernel has removed them (tracer__attach) */
+	for (size_t k = 0; k < d->ntokens; k++)
+		if (token_set_live(t, d->tokens[k], false))
+			pr_warn("probes being removed could not be silenced: a hit of a process "
+				"attached again meanwhile may be counted twice");
+	if (!pthread_create(&d->thread, NULL, detach_job__run, job)) {
+		t->ndetachers++;
 		return 0;
 	}
 	detach_job__run(job); /* no thread: here, then */
+	for (size_t k = 0; k < d->ntokens; k++)
+		t->token_used[d->tokens[k]] = false;
+	free(d->tokens);
 	return 0;
 }
 

@@ -247,6 +247,72 @@ func TestAllProcesses(t *testing.T) {
 	}
 }
 
+// TestAllRunAgain: the only process of an executable exits, so its probes are
+// removed, and a new process of it starts while they still are (removal
+// slowed by the test hook, as a loaded host's grace periods would). The
+// probes on their way out fire for the new process too, beside its own: its
+// HTTP and gRPC requests must each be counted once, written + lost exactly
+// the spans of the requests served, none unfinished.
+func TestAllRunAgain(t *testing.T) {
+	bin := otraceBin(t)
+	requireRoot(t)
+	t.Setenv("OTRACE_TEST_DETACH_DELAY_MS", "4000")
+	dir := t.TempDir()
+	fx := filepath.Join(dir, "svc")
+	copyFile(t, grpcFixture(t, "services", newestGRPC), fx, 0o755)
+	out := filepath.Join(dir, "out.jsonl")
+	otrace, _ := startAgent(t, dir, bin, "--all", "--include", dir+"/*", "-o", out, "-v")
+	client := newClient()
+	served := map[int]int{} // spans of the requests each process served
+	run := func(name string, requests int) (*proc, servicesProc) {
+		t.Helper()
+		d := filepath.Join(dir, name)
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := startProc(t, d, name, nil, fx, servicesArgs(d)...)
+		svc := waitServices(t, d, p)
+		otrace.waitStderrLine(t, fmt.Sprintf("PID %d (%s) traced", svc.pid, fx), readyTimeout)
+		for i := 0; i < requests; i++ {
+			getOK(t, client, svc.port, "/hello")
+			getOK(t, client, svc.port, "/grpc?op=ok")
+			served[svc.pid] += 1 + 3 // a server span; a server, a gRPC client and a gRPC server span
+		}
+		return p, svc
+	}
+	first, svc := run("first", 2)
+	client.CloseIdleConnections()
+	first.signal(t, syscall.SIGTERM)
+	first.expectExit(t, exitTimeout, 0)
+	otrace.waitStderrLine(t, fmt.Sprintf("PID %d exited", svc.pid), exitTimeout)
+	removing := otrace.waitStderrLine(t, "no process runs it any more", exitTimeout)
+	start := time.Now()
+	_, svc = run("second", 5)
+	if took := time.Since(start); took > 3*time.Second {
+		// the removal takes 4 s: the probes were not slowed down by it, or
+		// the test's premise (it runs while they are removed) does not hold
+		t.Logf("the second process was traced and served %v after %q", took, removing)
+	}
+	client.CloseIdleConnections()
+	time.Sleep(300 * time.Millisecond) // the last spans' flush
+	otrace.signal(t, syscall.SIGINT)
+	otrace.expectExit(t, agentExitTimeout, 0)
+	byPID := readOutputByPID(t, out)
+	written, total := 0, 0
+	for pid, want := range served {
+		written += len(byPID[pid])
+		total += want
+		if len(byPID[pid]) != want {
+			t.Errorf("PID %d: %d spans, want %d: one per span of each request it served", pid, len(byPID[pid]), want)
+		}
+	}
+	c := exitLine(t, otrace.stderr())
+	checkAccounting(t, c, written, total, 0)
+	if c.reasons["unfinished"] != 0 {
+		t.Errorf("%q: spans counted unfinished, but every call ended", c.line)
+	}
+}
+
 // TestAllProcessesPort: --port N traces the processes listening on port N:
 // one that listened before otrace started and one that starts listening
 // after (the listen tracepoint admits it), not another process of the same
