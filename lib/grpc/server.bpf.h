@@ -137,18 +137,42 @@ static __always_inline __u8 go_type_kind(__u64 type)
 	return kind & GO_KIND_MASK;
 }
 
-/* metadata.NewIncomingContext's pair: key struct{}{} (size 0), value a map[string][]string. */
+/*
+ * The head of a Go type descriptor, read in one piece: its size (at 0) and
+ * kind byte; and, for a map type (whose descriptor is longer), its key and
+ * element types.
+ */
+struct go_type_head {
+	__u64 size;
+	__u8 _before_kind[GO_TYPE_KIND_OFF - 8];
+	__u8 kind;
+	__u8 _before_key[GO_MAPTYPE_KEY_OFF - GO_TYPE_KIND_OFF - 1];
+	__u64 key;
+	__u64 elem;
+};
+_Static_assert(__builtin_offsetof(struct go_type_head, key) == GO_MAPTYPE_KEY_OFF &&
+		       __builtin_offsetof(struct go_type_head, elem) == GO_MAPTYPE_ELEM_OFF,
+	       "a map type's key and element types");
+
+/*
+ * metadata.NewIncomingContext's pair: key struct{}{} (size 0), value a
+ * map[string][]string. Each descriptor's head is one read (four reads where
+ * there were seven); a key type's head is read only as far as its kind,
+ * within the common part every descriptor has.
+ */
 static __always_inline bool is_incoming_md(const struct go_value_ctx *vc)
 {
-	__u64 key_size = 1;
+	/* one buffer for both heads: the scan's callback shares this stack (560 bytes with two) */
+	struct go_type_head h = { .size = 1 };
 
 	if (!vc->key.tab || !vc->val.tab || !vc->val.data)
 		return false;
-	if (bpf_probe_read_user(&key_size, sizeof(key_size), (void *)vc->key.tab) || key_size ||
-	    go_type_kind(vc->key.tab) != GO_KIND_STRUCT || go_type_kind(vc->val.tab) != GO_KIND_MAP)
+	if (bpf_probe_read_user(&h, GO_TYPE_KIND_OFF + 1, (void *)vc->key.tab) || h.size ||
+	    (h.kind & GO_KIND_MASK) != GO_KIND_STRUCT ||
+	    bpf_probe_read_user(&h, sizeof(h), (void *)vc->val.tab) ||
+	    (h.kind & GO_KIND_MASK) != GO_KIND_MAP)
 		return false;
-	return go_type_kind(read_ptr(vc->val.tab + GO_MAPTYPE_KEY_OFF)) == GO_KIND_STRING &&
-	       go_type_kind(read_ptr(vc->val.tab + GO_MAPTYPE_ELEM_OFF)) == GO_KIND_SLICE;
+	return go_type_kind(h.key) == GO_KIND_STRING && go_type_kind(h.elem) == GO_KIND_SLICE;
 }
 
 /*
