@@ -57,16 +57,16 @@ int tracer__attach(struct tracer *t, size_t index, const char *binary, pid_t pid
  */
 void tracer__detach(struct tracer *t);
 /*
- * Removes the probes of plan number index (tracer__add) in a thread of its
- * own (they take seconds: see tracer__detach); tracer__detach and
- * tracer__free wait for it. Its instance stays loaded, to be attached again.
+ * Removes the probes of plan number index (tracer__add): silenced at once
+ * (their programs return from then on), then removed in a thread of its own
+ * (they take seconds: see tracer__detach); tracer__detach and tracer__free
+ * wait for it. Its instance stays loaded, to be attached again, at once.
  * 0 or -errno.
  */
 int tracer__detach_plan(struct tracer *t, size_t index);
 /*
- * Removes the probes attached for process pid alone, in the background as
- * tracer__detach_plan does: it exec'd another file, where they do not
- * fire. 0 or -errno.
+ * Removes the probes attached for process pid alone, as tracer__detach_plan
+ * does: it exec'd, and its new image gets probes of its own. 0 or -errno.
  */
 int tracer__detach_process(struct tracer *t, pid_t pid);
 /* The fd to poll for records (an epoll fd). */
