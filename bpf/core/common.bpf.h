@@ -203,7 +203,9 @@ static __always_inline void *slot_get(void *map, struct slot_hold *h)
 	__u8 *v;
 	int i;
 
+	/* both set on every path: an unset index is spilled unread (Linux 6.1 refuses that) */
 	h->busy = NULL;
+	h->index = 0;
 	if (!busy)
 		return NULL;
 	i = ot_slot_claim(busy);
@@ -329,6 +331,58 @@ static __always_inline __u64 read_ptr(__u64 addr)
 	__u64 v = 0;
 
 	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+/*
+ * A struct's window (struct ot_window, from the plan) copied in one read,
+ * and its fields taken from the copy: one read where there would be one a
+ * field. A field outside the copy, or every field when the copy failed or
+ * the plan found no window, is read from the target.
+ */
+struct window_copy {
+	__u64 base;	   /* the struct's address */
+	__s64 lo;	   /* the copy's first byte in it */
+	__u32 len;	   /* bytes copied, 0: none */
+	const __u8 *bytes; /* the copy */
+};
+
+/* Copies base's window w into buf (cap bytes, cap a constant). */
+static __always_inline void window_read(struct window_copy *wc, __u64 base,
+					const volatile struct ot_window *w, __u8 *buf, __u32 cap)
+{
+	__u32 n = w->len;
+
+	wc->base = base;
+	wc->lo = w->lo;
+	wc->len = 0;
+	wc->bytes = buf;
+	if (!buf || !n || n > cap || wc->lo < 0)
+		return;
+	if (!bpf_probe_read_user(buf, n, (void *)(base + wc->lo)))
+		wc->len = n;
+}
+
+/* The size bytes (a constant) of the field at off into dst; off < 0: dst untouched. */
+static __always_inline void window_field(const struct window_copy *wc, __s64 off, void *dst,
+					 __u32 size, __u32 cap)
+{
+	__s64 rel = off - wc->lo;
+
+	if (off < 0)
+		return;
+	if (rel >= 0 && rel + size <= wc->len && rel <= cap - size)
+		__builtin_memcpy(dst, wc->bytes + rel, size);
+	else
+		bpf_probe_read_user(dst, size, (void *)(wc->base + off)); /* zeroes dst on a fault */
+}
+
+/* The 8-byte field at off (0 when off < 0 or unreadable). */
+static __always_inline __u64 window_u64(const struct window_copy *wc, __s64 off, __u32 cap)
+{
+	__u64 v = 0;
+
+	window_field(wc, off, &v, sizeof(v), cap);
 	return v;
 }
 

@@ -26,6 +26,18 @@ struct ot_field_path {
 	__u32 _pad;
 };
 
+/*
+ * The bytes of a struct that hold every field a probe reads, from the plan
+ * (plan__window): read in one piece into a copy (window_read in
+ * common.bpf.h) where each field would be a read of its own. len 0: the
+ * fields lie too far apart, or none is known; each is read alone.
+ */
+struct ot_window {
+	__s64 lo;  /* the first byte's offset in the struct */
+	__u32 len; /* bytes from lo */
+	__u32 _pad;
+};
+
 /* Layout of the Go runtime map behind http.Header and gRPC metadata. */
 enum ot_map_kind {
 	OT_MAP_NONE = 0,

@@ -5,7 +5,12 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
+/* The most of a Message read in one piece (v0.4: its first 112 bytes). */
+#define OT_KAFKA_MSG_WINDOW_MAX 128
+
 #endif
+
+#include "core_config.h"
 
 /*
  * Field offsets (negative: unknown), where FetchMessage keeps the message it
@@ -19,6 +24,7 @@ struct ot_kafka_cfg {
 	__s64 msg_offset;
 	__s64 msg_headers;
 	__s64 msg_size; /* its size: the stride of []Message */
+	struct ot_window msg_window; /* its fields above, read in one piece */
 	/* protocol.Header: Key string then Value []byte, traceparent read when known */
 	__s64 header_key;
 	__s64 header_value;
@@ -36,5 +42,8 @@ struct ot_kafka_cfg {
 	__u64 done_vaddr;	/* the batch's end probe */
 	__u64 fetch_vaddr;	/* the message's probe in FetchMessage */
 };
+
+/* The most of a Message read in one piece (v0.4: its first 112 bytes). */
+#define OT_KAFKA_MSG_WINDOW_MAX 128
 
 #endif

@@ -181,6 +181,13 @@ static void fill_cfg(struct ot_kafka_cfg *c, const struct field_req *f)
 	c->msg_offset = f[F_MSG_OFFSET].offset;
 	c->msg_size = f[F_RMSG_WATERMARK].offset - f[F_RMSG_MESSAGE].offset;
 	c->msg_headers = headers ? plan__offset_or_none(&f[F_MSG_HEADERS]) : -1;
+	const struct plan_window_field msg[] = {
+		{ c->msg_topic, 16 },
+		{ c->msg_partition, 8 },
+		{ c->msg_offset, 8 },
+		{ c->msg_headers, 24 },
+	};
+	c->msg_window = plan__window(msg, ARRAY_SIZE(msg), OT_KAFKA_MSG_WINDOW_MAX);
 	c->header_key = headers ? f[F_HEADER_KEY].offset : -1;
 	c->header_value = headers ? f[F_HEADER_VALUE].offset : -1;
 	c->batch_msgs = f[F_BATCH_MSGS].offset;

@@ -198,7 +198,18 @@ _Static_assert(OT_KAFKA_GROUP_CAP <= OT_KAFKA_TOPIC_CAP &&
 		       OT_TRACEPARENT_CAP <= OT_KAFKA_TOPIC_CAP,
 	       "room for the largest string");
 
-DEFINE_RECORD_SLOTS(kafka_wire, struct ot_kafka_wire, OT_KAFKA_TOPIC_CAP);
+/*
+ * Record slots (DEFINE_RECORD_SLOTS) with room past the strings' reach for a
+ * copy of the message's fields (kafka_msg_copy): the stack has no room for
+ * it in kafka_batch_done's loop.
+ */
+#define KAFKA_COPY_AT (sizeof(struct ot_kafka_wire) + OT_PACK_MASK + 1 + OT_KAFKA_TOPIC_CAP)
+DEFINE_SLOTS(kafka_wire, KAFKA_COPY_AT + OT_KAFKA_MSG_WINDOW_MAX);
+
+static __always_inline __u8 *kafka_msg_copy(struct ot_kafka_wire *rec)
+{
+	return (__u8 *)rec + KAFKA_COPY_AT;
+}
 
 /*
  * A record slot (kafka_wire, held in *hold), its head cleared and started;
@@ -240,7 +251,9 @@ static long kafka_send_one(__u64 i, void *data)
 	struct kafka_done *d = data;
 	struct kafka_msg_key mk = { .pid = d->pid, .index = (__u32)i, .batch = d->batch };
 	struct kafka_msg *m = bpf_map_lookup_elem(&kafka_msgs, &mk);
+	struct go_string topic = {};
 	struct ot_kafka_wire *rec;
+	struct window_copy mw = {};
 	struct slot_hold hold;
 	__u32 *pos;
 	__u64 msg;
@@ -255,8 +268,10 @@ static long kafka_send_one(__u64 i, void *data)
 	}
 	pos = record_pos(rec);
 	msg = d->msgs.ptr + i * cfg->msg_size;
+	window_read(&mw, msg, &cfg->msg_window, kafka_msg_copy(rec), OT_KAFKA_MSG_WINDOW_MAX);
+	window_field(&mw, cfg->msg_topic, &topic, 16, OT_KAFKA_MSG_WINDOW_MAX);
 	/* the strings in their order (record.h): a send has only its topic */
-	rec->topic_len = pack_go_string_at(rec->strings, pos, OT_KAFKA_TOPIC_CAP, msg + cfg->msg_topic);
+	rec->topic_len = pack_go_string(rec->strings, pos, OT_KAFKA_TOPIC_CAP, topic);
 	if (!rec->topic_len && m->writer && cfg->writer_topic >= 0)
 		rec->topic_len = pack_go_string_at(rec->strings, pos, OT_KAFKA_TOPIC_CAP,
 						   m->writer + cfg->writer_topic);
@@ -266,8 +281,8 @@ static long kafka_send_one(__u64 i, void *data)
 	} else if (!m->acks_none) {
 		/* writeBatch set them from the broker's answer */
 		rec->flags |= OT_KAFKA_HAS_OFFSET;
-		rec->partition = read_s64(msg + cfg->msg_partition);
-		rec->offset = read_s64(msg + cfg->msg_offset);
+		rec->partition = window_u64(&mw, cfg->msg_partition, OT_KAFKA_MSG_WINDOW_MAX);
+		rec->offset = window_u64(&mw, cfg->msg_offset, OT_KAFKA_MSG_WINDOW_MAX);
 	}
 	/* gone before it is written: evicted from now on, it is no loss (evictwatch) */
 	bpf_map_delete_elem(&kafka_msgs, &mk);
@@ -352,15 +367,16 @@ static __always_inline bool is_traceparent(const char name[11])
 	return true;
 }
 
-/* The value of msg's traceparent header, if it has one, packed last into rec (at *pos). */
-static __always_inline void kafka_pack_traceparent(struct ot_kafka_wire *rec, __u32 *pos, __u64 msg)
+/* The value of the message's traceparent header, if it has one, packed last into rec (at *pos). */
+static __always_inline void kafka_pack_traceparent(struct ot_kafka_wire *rec, __u32 *pos,
+						   const struct window_copy *mw)
 {
 	const volatile struct ot_kafka_cfg *cfg = &kafka_cfg;
 	struct go_slice headers = {};
 
-	if (cfg->msg_headers < 0 || cfg->header_key < 0 ||
-	    bpf_probe_read_user(&headers, sizeof(headers), (void *)(msg + cfg->msg_headers)))
+	if (cfg->msg_headers < 0 || cfg->header_key < 0)
 		return;
+	window_field(mw, cfg->msg_headers, &headers, sizeof(headers), OT_KAFKA_MSG_WINDOW_MAX);
 	for (int i = 0; i < KAFKA_HEADERS_MAX; i++) {
 		struct go_string k = {};
 		struct go_slice v = {};
@@ -392,8 +408,10 @@ OT_UPROBE(kafka_fetch_msg)
 	const volatile struct ot_kafka_cfg *cfg = &kafka_cfg;
 	struct goroutine_key key = goroutine_of(ctx);
 	struct kafka_fetch *f = bpf_map_lookup_elem(&kafka_fetches, &key);
+	struct go_string topic = {};
 	struct go_iface err = {};
 	struct ot_kafka_wire *rec;
+	struct window_copy mw = {};
 	struct slot_hold hold;
 	__u32 *pos;
 	__u64 sp = REGS_SP(ctx), msg = sp + cfg->fetch_msg_sp;
@@ -421,16 +439,17 @@ OT_UPROBE(kafka_fetch_msg)
 		rec->error_itab = err.tab - (REGS_IP(ctx) - cfg->fetch_vaddr);
 	} else {
 		rec->flags |= OT_KAFKA_HAS_OFFSET;
-		rec->partition = read_s64(msg + cfg->msg_partition);
-		rec->offset = read_s64(msg + cfg->msg_offset);
-		rec->topic_len = pack_go_string_at(rec->strings, pos, OT_KAFKA_TOPIC_CAP,
-						   msg + cfg->msg_topic);
+		window_read(&mw, msg, &cfg->msg_window, kafka_msg_copy(rec), OT_KAFKA_MSG_WINDOW_MAX);
+		window_field(&mw, cfg->msg_topic, &topic, 16, OT_KAFKA_MSG_WINDOW_MAX);
+		rec->partition = window_u64(&mw, cfg->msg_partition, OT_KAFKA_MSG_WINDOW_MAX);
+		rec->offset = window_u64(&mw, cfg->msg_offset, OT_KAFKA_MSG_WINDOW_MAX);
+		rec->topic_len = pack_go_string(rec->strings, pos, OT_KAFKA_TOPIC_CAP, topic);
 	}
 	if (cfg->reader_group >= 0)
 		rec->group_len = pack_go_string_at(rec->strings, pos, OT_KAFKA_GROUP_CAP,
 						   f->reader + cfg->reader_group);
 	if (!err.tab)
-		kafka_pack_traceparent(rec, pos, msg);
+		kafka_pack_traceparent(rec, pos, &mw);
 	bpf_map_delete_elem(&kafka_fetches, &key); /* before it is written, as above */
 	submit_packed(rec, sizeof(*rec), *pos);
 	slot_put(&hold);

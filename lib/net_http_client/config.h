@@ -9,7 +9,13 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
+/* The most of a url.URL, and of a Response, read in one piece (Go 1.19-1.27: 128 and 48). */
+#define OT_URL_WINDOW_MAX 160
+#define OT_RESP_WINDOW_MAX 64
+
 #endif
+
+#include "core_config.h"
 
 struct ot_http_client_cfg {
 	__s64 req_method;
@@ -25,6 +31,8 @@ struct ot_http_client_cfg {
 	__s64 resp_proto_major;
 	__s64 resp_proto_minor;
 	__s64 h2_resp_status; /* Go 1.27: net/http/internal/http2.ClientResponse.StatusCode */
+	struct ot_window url_window;  /* the url.URL fields above, read in one piece */
+	struct ot_window resp_window; /* the Response's, likewise */
 	__u64 enter_probe_vaddr; /* link-time address of http_client_enter: PIE load bias */
 	__u64 xnet_enter_probe_vaddr; /* and of xnet_client_enter */
 	/* --propagate (see propagate.bpf.h) */
@@ -40,5 +48,9 @@ struct ot_http_client_cfg {
 	__u64 req_write_vaddr;		/* net/http.(*Request).write, link-time: its code */
 	__u64 req_write_end;
 };
+
+/* The most of a url.URL, and of a Response, read in one piece (Go 1.19-1.27: 128 and 48). */
+#define OT_URL_WINDOW_MAX 160
+#define OT_RESP_WINDOW_MAX 64
 
 #endif

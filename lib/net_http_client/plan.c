@@ -120,6 +120,23 @@ static void plan_xnet_client(const struct gobin *gb, struct plan *plan,
 		lib);
 }
 
+/* The url.URL's and the Response's fields the probes read, each struct's in one piece. */
+static void client_windows(struct ot_http_client_cfg *c)
+{
+	const struct plan_window_field url[] = {
+		{ c->url_scheme, 16 },	  { c->url_host, 16 }, { c->url_path, 16 },
+		{ c->url_raw_query, 16 }, { c->url_user, 8 },  { c->url_fragment, 16 },
+	};
+	const struct plan_window_field resp[] = {
+		{ c->resp_status, 8 },
+		{ c->resp_proto_major, 8 },
+		{ c->resp_proto_minor, 8 },
+	};
+
+	c->url_window = plan__window(url, ARRAY_SIZE(url), OT_URL_WINDOW_MAX);
+	c->resp_window = plan__window(resp, ARRAY_SIZE(resp), OT_RESP_WINDOW_MAX);
+}
+
 static void plan_client(const struct gobin *gb, struct plan *plan, struct lib_state *state)
 {
 	static const char lib[] = "net/http client";
@@ -208,6 +225,7 @@ static void plan_client(const struct gobin *gb, struct plan *plan, struct lib_st
 		.enter_probe_vaddr = start->point.vaddr,
 		.xnet_enter_probe_vaddr = c->xnet_enter_probe_vaddr,
 	};
+	client_windows(c);
 	state->active = true;
 }
 

@@ -137,94 +137,47 @@ _Static_assert(OT_QUERY_CAP <= OT_PATH_CAP, "room for the largest string");
 
 DEFINE_RECORD_SLOTS(http_client_wire, struct ot_http_client_wire, OT_PATH_CAP);
 
-/*
- * url.URL's fields that otrace reads, copied in one read when they lie in
- * its first this many bytes (Go 1.19 to 1.27: 128), else read one by one.
- */
-#define OT_URL_COPY_MAX 160
-
-static __always_inline __s64 max_s64(__s64 a, __s64 b)
-{
-	return a > b ? a : b;
-}
-
-/* The 16 bytes at off of a struct: from copy when its n bytes hold them, else from addr. */
-static __always_inline void copied_pair(void *dst, const __u8 *copy, __s64 n, __u64 addr, __s64 off)
-{
-	if (off < 0)
-		return;
-	if (copy && off + 16 <= n && off <= OT_URL_COPY_MAX - 16)
-		__builtin_memcpy(dst, copy + off, 16);
-	else if (bpf_probe_read_user(dst, 16, (void *)(addr + off)))
-		__builtin_memset(dst, 0, 16);
-}
-
 /* The request's method and URL, packed in their order (record.h). */
 static __always_inline void pack_client_request(struct ot_http_client_wire *w, __u32 *pos, __u64 req)
 {
 	const volatile struct ot_http_client_cfg *cfg = &http_client_cfg;
-	__s64 n = max_s64(max_s64(cfg->url_scheme, cfg->url_host),
-			  max_s64(cfg->url_path, cfg->url_raw_query));
 	struct go_string scheme = {}, host = {}, path = {}, query = {}, fragment = {};
-	__u8 copy[OT_URL_COPY_MAX] = {};
-	const __u8 *u = NULL;
-	__u64 url, user = 0;
+	__u8 copy[OT_URL_WINDOW_MAX] = {};
+	struct window_copy u;
+	__u64 url;
 
-	n = max_s64(n, cfg->url_fragment) + 16;
-	n = max_s64(n, cfg->url_user + 8);
 	w->method_len = pack_go_string_at(w->strings, pos, OT_METHOD_CAP, req + cfg->req_method);
 	url = read_ptr(req + cfg->req_url);
 	if (!url)
 		return;
-	if (n > 0 && n <= OT_URL_COPY_MAX && !bpf_probe_read_user(copy, n, (void *)url))
-		u = copy;
-	copied_pair(&scheme, u, n, url, cfg->url_scheme);
-	copied_pair(&host, u, n, url, cfg->url_host);
-	copied_pair(&path, u, n, url, cfg->url_path);
-	copied_pair(&query, u, n, url, cfg->url_raw_query);
+	window_read(&u, url, &cfg->url_window, copy, OT_URL_WINDOW_MAX);
+	window_field(&u, cfg->url_scheme, &scheme, 16, OT_URL_WINDOW_MAX);
+	window_field(&u, cfg->url_host, &host, 16, OT_URL_WINDOW_MAX);
+	window_field(&u, cfg->url_path, &path, 16, OT_URL_WINDOW_MAX);
+	window_field(&u, cfg->url_raw_query, &query, 16, OT_URL_WINDOW_MAX);
 	w->scheme_len = pack_go_string(w->strings, pos, OT_SCHEME_CAP, scheme);
 	w->host_len = pack_go_string(w->strings, pos, OT_HOST_CAP, host);
 	w->path_len = pack_go_string(w->strings, pos, OT_PATH_CAP, path);
 	w->query_len = pack_go_string(w->strings, pos, OT_QUERY_CAP, query);
-	if (cfg->url_user >= 0) {
-		if (u && cfg->url_user + 8 <= n && cfg->url_user <= OT_URL_COPY_MAX - 8)
-			__builtin_memcpy(&user, u + cfg->url_user, sizeof(user));
-		else
-			user = read_ptr(url + cfg->url_user);
-	}
-	if (user)
+	if (window_u64(&u, cfg->url_user, OT_URL_WINDOW_MAX))
 		w->flags |= OT_HTTP_CLIENT_USERINFO;
 	if (cfg->url_fragment >= 0) {
-		copied_pair(&fragment, u, n, url, cfg->url_fragment);
+		window_field(&u, cfg->url_fragment, &fragment, 16, OT_URL_WINDOW_MAX);
 		w->fragment_len = pack_go_string(w->strings, pos, OT_FRAGMENT_CAP, fragment);
 	}
 }
 
-/* http.Response's status and protocol version: one read when they lie within this many bytes. */
-#define OT_RESP_WINDOW 64
-
+/* http.Response's status and protocol version, read in one piece. */
 static __always_inline void read_response(struct ot_http_client_wire *rec, __u64 resp)
 {
 	const volatile struct ot_http_client_cfg *cfg = &http_client_cfg;
-	__s64 lo = cfg->resp_status, hi = cfg->resp_status;
-	__u8 win[OT_RESP_WINDOW] = {};
+	__u8 copy[OT_RESP_WINDOW_MAX] = {};
+	struct window_copy r;
 
-	lo = cfg->resp_proto_major < lo ? cfg->resp_proto_major : lo;
-	lo = cfg->resp_proto_minor < lo ? cfg->resp_proto_minor : lo;
-	hi = max_s64(max_s64(hi, cfg->resp_proto_major), cfg->resp_proto_minor) + 8;
-	if (lo < 0 || hi - lo > OT_RESP_WINDOW ||
-	    bpf_probe_read_user(win, hi - lo, (void *)(resp + lo))) {
-		rec->status = read_s64(resp + cfg->resp_status);
-		rec->proto_major = read_s64(resp + cfg->resp_proto_major);
-		rec->proto_minor = read_s64(resp + cfg->resp_proto_minor);
-		return;
-	}
-	if (cfg->resp_status - lo <= OT_RESP_WINDOW - 8)
-		__builtin_memcpy(&rec->status, win + (cfg->resp_status - lo), 8);
-	if (cfg->resp_proto_major - lo <= OT_RESP_WINDOW - 8)
-		__builtin_memcpy(&rec->proto_major, win + (cfg->resp_proto_major - lo), 8);
-	if (cfg->resp_proto_minor - lo <= OT_RESP_WINDOW - 8)
-		__builtin_memcpy(&rec->proto_minor, win + (cfg->resp_proto_minor - lo), 8);
+	window_read(&r, resp, &cfg->resp_window, copy, OT_RESP_WINDOW_MAX);
+	rec->status = window_u64(&r, cfg->resp_status, OT_RESP_WINDOW_MAX);
+	rec->proto_major = window_u64(&r, cfg->resp_proto_major, OT_RESP_WINDOW_MAX);
+	rec->proto_minor = window_u64(&r, cfg->resp_proto_minor, OT_RESP_WINDOW_MAX);
 }
 
 /*

@@ -52,15 +52,11 @@ struct ot_http_server_cfg {
 	__u64 header_http1;
 	__u64 header_h2;
 	__u64 header_xnet;
-	/*
-	 * The Request's first req_prefix bytes hold every Request field above:
-	 * they are read in one piece (0: the fields are read one by one).
-	 */
-	__u32 req_prefix;
-	__u32 _pad;
+	/* The bytes of the Request that hold every Request field above, read in one piece. */
+	struct ot_window req_window;
 };
 
 /* The most of a Request read in one piece (Go 1.26's is 256 bytes). */
-#define OT_HTTP_REQ_PREFIX_MAX 512
+#define OT_HTTP_REQ_WINDOW_MAX 512
 
 #endif

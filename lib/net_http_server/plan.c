@@ -95,24 +95,19 @@ static const struct h2_server {
 /*
  * The bytes of a Request that hold every field the probes read from it, so
  * that they take one read where they took one per field (each read of the
- * target's memory costs the traced thread ~0.1-0.2 us here); 0 when that
- * would pass OT_HTTP_REQ_PREFIX_MAX.
+ * target's memory costs the traced thread ~0.1-0.2 us here); none when that
+ * would pass OT_HTTP_REQ_WINDOW_MAX.
  */
-static __u32 request_prefix(const struct ot_http_server_cfg *c)
+static struct ot_window request_window(const struct ot_http_server_cfg *c)
 {
-	/* (offset, size) of each Request field read; an offset < 0 is not read */
-	const __s64 fields[][2] = {
-		{ c->req_method, 16 },	 { c->req_url, 8 },	    { c->req_proto_major, 8 },
-		{ c->req_proto_minor, 8 }, { c->req_header, 8 },	    { c->req_host, 16 },
-		{ c->req_remote_addr, 16 }, { c->req_tls, 8 },	    { c->req_pattern, 16 },
-		{ c->req_pat, 8 },	 { c->req_ctx, 16 },	    { c->req_request_uri, 16 },
+	const struct plan_window_field fields[] = {
+		{ c->req_method, 16 },	    { c->req_url, 8 },	   { c->req_proto_major, 8 },
+		{ c->req_proto_minor, 8 },  { c->req_header, 8 }, { c->req_host, 16 },
+		{ c->req_remote_addr, 16 }, { c->req_tls, 8 },	   { c->req_pattern, 16 },
+		{ c->req_pat, 8 },	    { c->req_ctx, 16 },	   { c->req_request_uri, 16 },
 	};
-	__s64 end = 0;
 
-	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
-		if (fields[i][0] >= 0 && fields[i][0] + fields[i][1] > end)
-			end = fields[i][0] + fields[i][1];
-	return end <= OT_HTTP_REQ_PREFIX_MAX ? (__u32)end : 0;
+	return plan__window(fields, ARRAY_SIZE(fields), OT_HTTP_REQ_WINDOW_MAX);
 }
 
 static void fill_http_cfg(struct ot_http_server_cfg *c, const struct field_req *f)
@@ -139,7 +134,7 @@ static void fill_http_cfg(struct ot_http_server_cfg *c, const struct field_req *
 		c->req_pat = f[F_REQ_PAT].offset;
 		c->pattern_str = f[F_PATTERN_STR].offset;
 	}
-	c->req_prefix = request_prefix(c);
+	c->req_window = request_window(c);
 }
 
 /*

@@ -96,63 +96,43 @@ static __always_inline struct goroutine_span *live_request(struct goroutine_key 
 }
 
 /*
- * A Request's fields, read in one piece into a per-CPU copy when the plan
- * found them all within OT_HTTP_REQ_PREFIX_MAX bytes (req_prefix), else one
- * by one from the target: one read where there were up to ten.
+ * A Request's fields, read in one piece into a per-CPU copy (req_window,
+ * from the plan): one read where there were up to ten.
  */
-DEFINE_SLOTS(http_request_copy, OT_HTTP_REQ_PREFIX_MAX);
+DEFINE_SLOTS(http_request_copy, OT_HTTP_REQ_WINDOW_MAX);
 
 struct req_copy {
-	__u64 req;	    /* the *Request */
-	const __u8 *bytes; /* its first req_prefix bytes; NULL: read each field from req */
-	struct slot_hold hold; /* the slot bytes are in: request_done releases it */
+	struct window_copy win;
+	struct slot_hold hold; /* the slot the copy is in: request_done releases it */
 };
 
 /* A copy of req's fields; with no slot free, they are read one by one. */
 static __always_inline void request_copy(__u64 req, struct req_copy *rc)
 {
-	__u32 n = http_server_cfg.req_prefix;
-	__u8 *buf;
+	__u8 *buf = NULL;
 
-	rc->req = req;
-	rc->bytes = NULL;
 	rc->hold.busy = NULL;
-	if (!n || n > OT_HTTP_REQ_PREFIX_MAX)
-		return;
-	buf = slot_get(&http_request_copy, &rc->hold);
-	if (buf && !bpf_probe_read_user(buf, n, (void *)req))
-		rc->bytes = buf;
+	if (http_server_cfg.req_window.len)
+		buf = slot_get(&http_request_copy, &rc->hold);
+	window_read(&rc->win, req, &http_server_cfg.req_window, buf, OT_HTTP_REQ_WINDOW_MAX);
 }
 
 static __always_inline void request_done(struct req_copy *rc)
 {
-	rc->bytes = NULL;
+	rc->win.len = 0;
 	slot_put(&rc->hold);
 }
 
-/* The 8-byte field of the Request at off (off >= 0 and within req_prefix). */
+/* The Request's 8-byte field at off (0 when off < 0). */
 static __always_inline __u64 req_u64(const struct req_copy *rc, __s64 off)
 {
-	__u64 v = 0;
-
-	if (off < 0)
-		return 0;
-	if (rc->bytes && off <= OT_HTTP_REQ_PREFIX_MAX - 8)
-		__builtin_memcpy(&v, rc->bytes + off, sizeof(v));
-	else
-		bpf_probe_read_user(&v, sizeof(v), (void *)(rc->req + off));
-	return v;
+	return window_u64(&rc->win, off, OT_HTTP_REQ_WINDOW_MAX);
 }
 
-/* The 16-byte field of the Request at off: a string header or an interface. */
+/* The Request's 16-byte field at off, a string header or an interface (dst untouched when off < 0). */
 static __always_inline void req_pair(const struct req_copy *rc, __s64 off, void *dst)
 {
-	if (off < 0)
-		return;
-	if (rc->bytes && off <= OT_HTTP_REQ_PREFIX_MAX - 16)
-		__builtin_memcpy(dst, rc->bytes + off, 16);
-	else if (bpf_probe_read_user(dst, 16, (void *)(rc->req + off)))
-		__builtin_memset(dst, 0, 16);
+	window_field(&rc->win, off, dst, 16, OT_HTTP_REQ_WINDOW_MAX);
 }
 
 /*

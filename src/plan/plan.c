@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -104,6 +105,26 @@ bool plan__go_at_least(const char *version, int minor)
 int64_t plan__offset_or_none(const struct field_req *f)
 {
 	return f->source ? f->offset : -1;
+}
+
+struct ot_window plan__window(const struct plan_window_field *f, size_t n, uint32_t cap)
+{
+	struct ot_window w = { 0 };
+	int64_t lo = INT64_MAX, hi = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (f[i].off < 0)
+			continue;
+		if (f[i].off < lo)
+			lo = f[i].off;
+		if (f[i].off + (int64_t)f[i].size > hi)
+			hi = f[i].off + (int64_t)f[i].size;
+	}
+	if (lo == INT64_MAX || hi - lo > (int64_t)cap)
+		return w;
+	w.lo = lo;
+	w.len = (uint32_t)(hi - lo);
+	return w;
 }
 
 /* The runtime's map headers: the Swiss table's (Go 1.24 on), then the bucket map's. */

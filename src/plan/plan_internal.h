@@ -72,6 +72,17 @@ void plan__field_blocks(const struct gobin *gb, struct plan *plan, struct lib_st
 bool plan__map_layout(const struct gobin *gb, struct plan *plan);
 /* A resolved field's offset, -1 for one the binary lacks (the BPF side's "absent"). */
 int64_t plan__offset_or_none(const struct field_req *f);
+/* A field a probe reads: its offset (< 0: not read) and size. */
+struct plan_window_field {
+	int64_t off;
+	uint32_t size;
+};
+/*
+ * The window of a struct that holds the n fields (struct ot_window,
+ * bpf/core/core_config.h); len 0 when none is read or it would pass cap, the
+ * most the probe copies.
+ */
+struct ot_window plan__window(const struct plan_window_field *f, size_t n, uint32_t cap);
 /* True for a Go release at or after 1.minor ("devel" and unparsable: false). */
 bool plan__go_at_least(const char *version, int minor);
 
