@@ -654,8 +654,9 @@ static __always_inline const struct ot_span_ids *find_goroutine_parent(__u32 pid
  */
 static __always_inline bool entry_repeats(struct pt_regs *ctx)
 {
-	return (bpf_get_attach_cookie(ctx) & OT_COOKIE_STACK_CHECK) &&
-	       (REGS_FLAGS(ctx) & (X86_EFLAGS_CF | X86_EFLAGS_ZF));
+	/* the flags first: the branch is rarely taken, and then no helper call is made */
+	return (REGS_FLAGS(ctx) & (X86_EFLAGS_CF | X86_EFLAGS_ZF)) &&
+	       (bpf_get_attach_cookie(ctx) & OT_COOKIE_STACK_CHECK);
 }
 
 /* Which attach tokens' links run their programs (records.h); shared by every instance. */

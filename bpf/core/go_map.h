@@ -297,7 +297,9 @@ static __always_inline void hmap_lookup(const struct map_head *h, struct map_sca
 	if (b > HMAP_MAX_B)
 		b = HMAP_MAX_B;
 	s->stride = HMAP_OVERFLOW_OFF + 8;
-	if (buckets) {
+	if (buckets && !b) /* one bucket (up to 8 keys), scanned without a loop */
+		ot_hmap_chain_scan(s, buckets);
+	else if (buckets) {
 		s->base = buckets;
 		bpf_loop(1U << b, hmap_bucket_cb, s, 0);
 	}
@@ -346,9 +348,8 @@ static __always_inline void swiss_lookup(const struct map_head *h, struct map_sc
 	s->dir = map_head_field(h, cfg->swiss_dir_ptr, 8);
 	if (!s->dir)
 		return;
-	if (dir_len == 0) { /* small map: dirPtr is the only group */
-		s->base = s->dir;
-		bpf_loop(1, swiss_group_cb, s, 0);
+	if (dir_len == 0) { /* small map: dirPtr is the only group, scanned without a loop */
+		ot_swiss_group_scan(s, s->dir);
 		return;
 	}
 	if (dir_len > SWISS_MAX_TABLES)
