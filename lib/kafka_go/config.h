@@ -5,9 +5,6 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
-/* The most of a Message read in one piece (v0.4: its first 112 bytes). */
-#define OT_KAFKA_MSG_WINDOW_MAX 128
-
 #endif
 
 #include "core_config.h"

@@ -9,10 +9,6 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
-/* The most of a url.URL, and of a Response, read in one piece (Go 1.19-1.27: 128 and 48). */
-#define OT_URL_WINDOW_MAX 160
-#define OT_RESP_WINDOW_MAX 64
-
 #endif
 
 #include "core_config.h"
@@ -49,7 +45,7 @@ struct ot_http_client_cfg {
 	__u64 req_write_end;
 };
 
-/* The most of a url.URL, and of a Response, read in one piece (Go 1.19-1.27: 128 and 48). */
+/* The most of a url.URL, and of a Response, read in one piece (Go 1.19-1.27: 128 and 40 bytes). */
 #define OT_URL_WINDOW_MAX 160
 #define OT_RESP_WINDOW_MAX 64
 
