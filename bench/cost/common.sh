@@ -30,12 +30,61 @@ steal_pct() {
 		printf "%.1f\n", (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0 }'
 }
 
+# median: the median of the numbers on stdin, one per line
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
 # steal_summary PCT...: one line, the median and worst steal of the runs and how
 # many passed 5% (their figures are suspect)
 steal_summary() {
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1; if ($1 > 5) n++ }
+	local med
+	med=$(printf '%s\n' "$@" | median)
+	printf '%s\n' "$@" | sort -g | awk -v med="$med" '{ v[NR] = $1; if ($1 > 5) n++ }
 		END { printf "hypervisor steal during the %d measured runs: median %.1f%%, worst %.1f%%, %d above 5%%\n",
-			NR, (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[NR], n }'
+			NR, med, v[NR], n + 0 }'
+}
+
+# busy_steal SECONDS: the steal, in percent, while both cores spin for SECONDS.
+# An idle guest shows none whatever its neighbours do; under load it shows what
+# a measured run would lose.
+busy_steal() {
+	local before pids=() i
+	before=$(cpu_stat)
+	for i in $(seq "$(nproc)"); do
+		timeout "$1" sh -c 'while :; do :; done' &
+		pids+=($!)
+	done
+	wait "${pids[@]}" 2>/dev/null || true
+	steal_pct "$before" "$(cpu_stat)"
+}
+
+# wait_quiet [MAX_PCT] [TRIES]: before measuring, probes the steal under load
+# (5 s) until it is at most MAX_PCT (2) or TRIES (12, a minute apart) have
+# passed; says on stderr what it found. Returns 1 when the host never quietened:
+# the caller measures anyway and its steal figures tell.
+wait_quiet() {
+	local max=${1:-2} tries=${2:-12} i s
+	for i in $(seq "$tries"); do
+		s=$(busy_steal 5)
+		if awk -v s="$s" -v m="$max" 'BEGIN { exit !(s <= m) }'; then
+			echo "host quiet: ${s}% steal under load" >&2
+			return 0
+		fi
+		echo "host busy: ${s}% steal under load (try $i of $tries)" >&2
+		((i < tries)) && sleep 55
+	done
+	return 1
+}
+
+# bpf_stats_off: turns kernel.bpf_stats_enabled off for what follows and sets
+# stats_was to what it was. With it on, every BPF program run reads the clock
+# twice (two kvm-clock reads here, ~0.3 µs a request of the HTTP server), which
+# would be charged to otrace; callers restore stats_was when they exit.
+bpf_stats_off() {
+	stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+	if [[ $stats_was != 0 ]]; then
+		echo "kernel.bpf_stats_enabled was $stats_was: off while measuring CPU time, restored at exit" >&2
+		sysctl -qw kernel.bpf_stats_enabled=0
+	fi
 }
 
 # The fixtures and the servers they talk to, in $work (the caller's, removed
