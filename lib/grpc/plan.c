@@ -486,7 +486,6 @@ const struct library lib_grpc = {
 		  { "grpc_client_calls", true, { { "ended", INFLIGHT_ZERO } } },
 		  /* a call not yet given its stream: once it is, grpc_client_calls has it */
 		  { "grpc_client_new", true, { { "ended", INFLIGHT_ZERO }, { "cs", INFLIGHT_ZERO } } },
-		  { "grpc_ended" },
 		  { "propagate_grpc_hf" } },
 	.records = { OT_REC_GRPC_SERVER, OT_REC_GRPC_CLIENT },
 	.decode = grpc__decode,
