@@ -33,15 +33,29 @@
 /* slots per buffer and CPU: programs preempted on one CPU inside the same buffer's use */
 #define OT_SLOTS 4
 
-/* Claims a free slot of busy: its index, or -1 when every slot is held. */
+/*
+ * Claims a free slot of busy: its index, or -1 when every slot is held.
+ *
+ * The slot is the lowest clear bit of what busy held when read, and its index
+ * is computed from that bit, with no branch per slot: a loop that tried each
+ * slot in turn returned a constant index on each of its paths, and the
+ * verifier then walked everything after the claim once per slot (the array
+ * lookup by that index made it precise): kafka-go's batch end took 91,000
+ * instructions to verify instead of about 20,000. Another program preempted
+ * here may take the bit between the read and the atomic or; then the next
+ * clear bit is tried.
+ */
 static __always_inline int ot_slot_claim(__u64 *busy)
 {
-	for (int i = 0; i < OT_SLOTS; i++) {
-		__u64 bit = 1ULL << i;
+	for (int tries = 0; tries < OT_SLOTS; tries++) {
+		__u64 held = *(volatile __u64 *)busy;
+		__u64 bit = ~held & (held + 1);
 
+		if (bit >= 1ULL << OT_SLOTS)
+			return -1;
 		/* setting a bit already set changes nothing: only a clear one is ours */
 		if (!(__sync_fetch_and_or(busy, bit) & bit))
-			return i;
+			return __builtin_popcountll(bit - 1);
 	}
 	return -1;
 }
