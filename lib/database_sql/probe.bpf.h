@@ -75,23 +75,43 @@ static __always_inline void sql_begin(struct sql_call *c, __u32 pid, __u64 g, __
 	c->active = 1;
 }
 
+/*
+ * The goroutine's entry, created (zeroed) when it has none. An entry lives as
+ * long as its goroutine is known to the LRU map and is rewritten in place at
+ * every call: replacing it whole would take an element from the map's free
+ * lists and return one, at every statement.
+ */
+static __always_inline struct sql_call *sql_entry(struct goroutine_key *key)
+{
+	struct sql_call *c = bpf_map_lookup_elem(&sql_inflight, key);
+	struct sql_call fresh = {};
+
+	if (c)
+		return c;
+	if (bpf_map_update_elem(&sql_inflight, key, &fresh, BPF_ANY)) {
+		count_drop(OT_DROP_INFLIGHT_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&sql_inflight, key);
+}
+
 /* execDC and queryDC: the statement and the driverConn are arguments. */
 static __always_inline int sql_start_dc(struct pt_regs *ctx, __u64 probe_vaddr, __u64 ctx_data,
 					__u64 dc, struct go_string query)
 {
 	struct goroutine_key key = goroutine_of(ctx);
-	struct sql_call c = { .query = query, .bias = REGS_IP(ctx) - probe_vaddr };
-	struct sql_call *prev = bpf_map_lookup_elem(&sql_inflight, &key);
+	struct sql_call *c = bpf_map_lookup_elem(&sql_inflight, &key);
 
-	if (prev && prev->active && prev->query.ptr == query.ptr)
+	if (c && c->active && c->query.ptr == query.ptr)
 		return 0; /* stack growth re-entered the prologue */
-	if (prev)
-		c.stmt = prev->stmt;
+	if (!c && !(c = sql_entry(&key)))
+		return 0;
+	c->query = query;
+	c->bias = REGS_IP(ctx) - probe_vaddr;
+	c->conn_itab = 0;
 	if (sql_cfg.dc_ci >= 0 && dc)
-		c.conn_itab = link_addr(read_ptr(dc + sql_cfg.dc_ci), c.bias);
-	sql_begin(&c, key.pid, key.g, ctx_data);
-	if (bpf_map_update_elem(&sql_inflight, &key, &c, BPF_ANY))
-		count_drop(OT_DROP_INFLIGHT_FULL);
+		c->conn_itab = link_addr(read_ptr(dc + sql_cfg.dc_ci), c->bias);
+	sql_begin(c, key.pid, key.g, ctx_data);
 	return 0;
 }
 
@@ -113,15 +133,10 @@ OT_UPROBE(sql_query_start)
 OT_UPROBE(sql_stmt_enter)
 {
 	struct goroutine_key key = goroutine_of(ctx);
-	struct sql_call *c = bpf_map_lookup_elem(&sql_inflight, &key);
-	struct sql_call fresh = { .stmt = GO_ARG1(ctx) };
+	struct sql_call *c = sql_entry(&key);
 
-	if (c) {
-		c->stmt = fresh.stmt;
-		return 0;
-	}
-	if (bpf_map_update_elem(&sql_inflight, &key, &fresh, BPF_ANY))
-		count_drop(OT_DROP_INFLIGHT_FULL);
+	if (c)
+		c->stmt = GO_ARG1(ctx);
 	return 0;
 }
 

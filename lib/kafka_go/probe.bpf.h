@@ -130,6 +130,7 @@ OT_UPROBE(kafka_write_start)
 	struct goroutine_key key = goroutine_of(ctx);
 	struct kafka_write wr = { .writer = GO_ARG1(ctx) };
 	const struct ot_span_ids *parent;
+	struct kafka_write *prev;
 
 	if (entry_repeats(ctx))
 		return 0;
@@ -143,7 +144,10 @@ OT_UPROBE(kafka_write_start)
 	/* unknown acks: no offsets either, they may not be the broker's */
 	wr.acks_none =
 	    kafka_cfg.writer_acks < 0 || read_s64(wr.writer + kafka_cfg.writer_acks) == 0;
-	if (bpf_map_update_elem(&kafka_writes, &key, &wr, BPF_ANY))
+	prev = bpf_map_lookup_elem(&kafka_writes, &key);
+	if (prev)
+		*prev = wr; /* in place, no round trip through the LRU's free lists */
+	else if (bpf_map_update_elem(&kafka_writes, &key, &wr, BPF_ANY))
 		count_drop(OT_DROP_INFLIGHT_FULL);
 	return 0;
 }
