@@ -156,13 +156,21 @@ static __always_inline struct goroutine_span *goroutine_span_claim(struct gorout
 	return gs;
 }
 
-/* Ends owner's span on goroutine key, if it has one there. */
+/*
+ * Ends owner's span on goroutine key, if it has one there. The entry stays,
+ * owned by nobody (0), for the goroutine's next span or its g's next life
+ * (goroutine_span_claim resets it): deleting it, and inserting it again at
+ * the next span, took an element from the LRU map's free lists and returned
+ * one at every span.
+ */
 static __always_inline void goroutine_span_end(struct goroutine_key *key, __u32 owner)
 {
 	struct goroutine_span *gs = bpf_map_lookup_elem(&goroutine_spans, key);
 
-	if (gs && gs->owner == owner)
-		bpf_map_delete_elem(&goroutine_spans, key);
+	if (gs && gs->owner == owner) {
+		gs->live = 0;
+		gs->owner = 0;
+	}
 }
 
 static __always_inline void count_drop(enum ot_drop_reason r)

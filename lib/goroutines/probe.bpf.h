@@ -26,18 +26,31 @@ OT_UPROBE(goroutine_spawn)
 	struct goroutine_key child = { .pid = parent.pid, .g = GO_ARG2(ctx) };
 	struct goroutine_span inherited = { .live = 1, .owner = GOROUTINE_INHERITED };
 	const struct goroutine_span *gs;
+	struct goroutine_span *cs;
 	__u64 m = read_ptr(GO_G(ctx) + cfg->g_m);
 
 	parent.g = m ? read_ptr(m + cfg->m_curg) : 0;
 	gs = parent.g ? bpf_map_lookup_elem(&goroutine_spans, &parent) : NULL;
+	/*
+	 * A reused g (Go keeps dead goroutines' g for new ones) has an entry
+	 * from its earlier life, which is not its parent's: it is overwritten
+	 * in place, as the entry of a goroutine that inherits nothing (owned by
+	 * nobody, not live) or that inherits the parent's span. In place: a
+	 * delete or a replacement would take an element from the LRU map's
+	 * free lists, or return one, at every `go` statement.
+	 */
+	cs = bpf_map_lookup_elem(&goroutine_spans, &child);
 	if (!gs || !gs->live) {
-		/*
-		 * a reused g: what its earlier life left there is not its parent's.
-		 * Looked up first: most have nothing there, and a lookup takes no
-		 * lock where a delete locks its bucket.
-		 */
-		if (bpf_map_lookup_elem(&goroutine_spans, &child))
-			bpf_map_delete_elem(&goroutine_spans, &child);
+		if (cs) {
+			cs->live = 0;
+			cs->owner = 0;
+		}
+		return 0;
+	}
+	if (cs) {
+		cs->ids = gs->ids;
+		cs->owner = GOROUTINE_INHERITED;
+		cs->live = 1;
 		return 0;
 	}
 	inherited.ids = gs->ids;
