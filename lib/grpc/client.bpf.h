@@ -95,7 +95,10 @@ OT_UPROBE(grpc_client_start)
 	} else {
 		new_root(&call.ids);
 	}
-	if (bpf_map_update_elem(&grpc_client_new, &key, &call, BPF_ANY))
+	/* in place: a replacement takes an element from the LRU's free lists and returns one */
+	if (prev)
+		*prev = call;
+	else if (bpf_map_update_elem(&grpc_client_new, &key, &call, BPF_ANY))
 		count_drop(OT_DROP_INFLIGHT_FULL);
 	return 0;
 }
@@ -209,6 +212,17 @@ static __always_inline bool end_call(struct grpc_client_call *call, __u32 pid, s
 }
 
 /*
+ * The goroutine's grpc_client_new entry is done with: marked ended, so that
+ * nothing takes it for a call being created, and kept, to be rewritten in
+ * place by the goroutine's next call (a delete and an insert took an element
+ * from the LRU map's free lists and returned one at every call).
+ */
+static __always_inline void done_creating(struct grpc_client_call *created)
+{
+	created->ended = 1;
+}
+
+/*
  * The call of stream key has ended: it is remembered as ended (before its
  * entry goes, so that a finish at the same time sees one or the other),
  * then its entry goes. Its goroutine's entry goes too, but only when this
@@ -229,7 +243,7 @@ static __always_inline void retire_call(struct grpc_client_call *call, struct gr
 	if (g == call->g) {
 		created = bpf_map_lookup_elem(&grpc_client_new, &gk);
 		if (created && created->cs == key->stream)
-			bpf_map_delete_elem(&grpc_client_new, &gk);
+			done_creating(created);
 	}
 	bpf_map_delete_elem(&grpc_client_calls, key);
 }
@@ -279,8 +293,8 @@ OT_UPROBE(grpc_client_created)
 	struct grpc_client_call *call;
 
 	call = bpf_map_lookup_elem(&grpc_client_new, &gk);
-	if (!call)
-		return 0;
+	if (!call || call->ended)
+		return 0; /* none started here, or the last one's entry, done with */
 	if (err.tab && call->cs) {
 		struct grpc_stream_key sk = { .pid = gk.pid, .stream = call->cs };
 
@@ -288,7 +302,7 @@ OT_UPROBE(grpc_client_created)
 	} else if (err.tab) {
 		end_call(call, gk.pid, err);
 	}
-	bpf_map_delete_elem(&grpc_client_new, &gk);
+	done_creating(call);
 	return 0;
 }
 
