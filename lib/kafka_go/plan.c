@@ -255,7 +255,7 @@ const struct library lib_kafka_go = {
 	.names_types = true,
 	/* messages queued and fetches in progress go when their span ends */
 	.maps = { { "kafka_msgs", true },
-		  { "kafka_fetches", true },
+		  { "kafka_fetches", true, { { "live", INFLIGHT_NONZERO } } },
 		  { "kafka_writes" },
 		  { "kafka_batches" } },
 	.records = { OT_REC_KAFKA_SEND, OT_REC_KAFKA_RECEIVE },

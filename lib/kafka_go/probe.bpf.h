@@ -76,7 +76,7 @@ struct kafka_fetch {
 	__u64 start_ns;
 	__u64 reader;
 	__u32 flags;
-	__u32 _pad;
+	__u32 live; /* a fetch started and has not ended: the entry is kept, rewritten in place */
 };
 
 struct {
@@ -351,12 +351,21 @@ OT_UPROBE(kafka_batch_done)
 OT_UPROBE(kafka_fetch_start)
 {
 	struct goroutine_key key = goroutine_of(ctx);
-	struct kafka_fetch f = { .start_ns = bpf_ktime_get_ns(), .reader = GO_ARG1(ctx) };
+	struct kafka_fetch f = { .start_ns = bpf_ktime_get_ns(), .reader = GO_ARG1(ctx), .live = 1 };
+	struct kafka_fetch *prev;
 
 	if (entry_repeats(ctx))
 		return 0;
 	f.flags = kafka_child(&key, GO_ARG3(ctx), &f.ids);
-	if (bpf_map_update_elem(&kafka_fetches, &key, &f, BPF_ANY))
+	/*
+	 * The goroutine's entry outlives its fetch (live cleared) and is
+	 * rewritten in place: replacing or deleting it would take an element
+	 * from the LRU map's free lists, or return one, at every message.
+	 */
+	prev = bpf_map_lookup_elem(&kafka_fetches, &key);
+	if (prev)
+		*prev = f;
+	else if (bpf_map_update_elem(&kafka_fetches, &key, &f, BPF_ANY))
 		count_drop(OT_DROP_INFLIGHT_FULL);
 	return 0;
 }
@@ -420,20 +429,20 @@ OT_UPROBE(kafka_fetch_msg)
 	__u32 *pos;
 	__u64 sp = REGS_SP(ctx), msg = sp + cfg->fetch_msg_sp;
 
-	if (!f) {
+	if (!f || !f->live) {
 		count_drop(OT_DROP_NO_START);
 		return 0;
 	}
 	if (bpf_probe_read_user(&err, sizeof(err), (void *)(sp + cfg->fetch_err_sp)) ||
 	    err.tab != GO_ARG1(ctx) || err.data != GO_ARG2(ctx)) {
 		count_drop(OT_DROP_READ_FAULT);
-		bpf_map_delete_elem(&kafka_fetches, &key);
+		f->live = 0;
 		return 0;
 	}
 	rec = kafka_rec_init(OT_REC_KAFKA_RECEIVE, key.pid, key.g, f->start_ns, &f->ids, f->flags,
 			     &hold);
 	if (!rec) {
-		bpf_map_delete_elem(&kafka_fetches, &key);
+		f->live = 0;
 		return 0;
 	}
 	pos = record_pos(rec);
@@ -454,7 +463,7 @@ OT_UPROBE(kafka_fetch_msg)
 						   f->reader + cfg->reader_group);
 	if (!err.tab)
 		kafka_pack_traceparent(rec, pos, &mw);
-	bpf_map_delete_elem(&kafka_fetches, &key); /* before it is written, as above */
+	f->live = 0; /* ended before it is written: evicted from now on, it is no loss */
 	submit_packed(rec, sizeof(*rec), *pos);
 	slot_put(&hold);
 	return 0;
