@@ -1,5 +1,10 @@
 # shellcheck shell=bash
-# What bench/cost/run and bench/cost/ab share; sourced.
+# What bench/cost/run, ab and where share; sourced. The steal and
+# kernel.bpf_stats_enabled checks (cpu_stat, steal_pct, wait_quiet,
+# bpf_stats_off, bpf_stats_restore) are bench/preflight's, shared with the
+# wrk2-hdr runner.
+# shellcheck source=../preflight
+. "$(dirname "${BASH_SOURCE[0]}")/../preflight"
 
 # cpu_ns PID: CPU time of the process's threads so far, in ns (their
 # schedstat; /proc/PID/stat counts clock ticks, 10 ms, which is 1 µs per
@@ -18,18 +23,6 @@ otrace_progs() {
 		'[.[] | select((.run_cnt // 0) > 0) | select(.id as $id | $ids | index($id))]'
 }
 
-# cpu_stat: "STEAL TOTAL", the host's CPU ticks stolen by the hypervisor and all
-# ticks so far (/proc/stat). A shared host's figures move with its neighbours'
-# load: idle, the guest shows none, so the steal is taken while measuring.
-cpu_stat() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print $9, t; exit }' /proc/stat; }
-
-# steal_pct "BEFORE" "AFTER": the share of the CPU time between two cpu_stat
-# samples that the hypervisor stole, in percent
-steal_pct() {
-	awk -v b="$1" -v a="$2" 'BEGIN { split(b, x, " "); split(a, y, " ")
-		printf "%.1f\n", (y[2] > x[2]) ? 100 * (y[1] - x[1]) / (y[2] - x[2]) : 0 }'
-}
-
 # median: the median of the numbers on stdin, one per line
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -43,48 +36,22 @@ steal_summary() {
 			NR, med, v[NR], n + 0 }'
 }
 
-# busy_steal SECONDS: the steal, in percent, while both cores spin for SECONDS.
-# An idle guest shows none whatever its neighbours do; under load it shows what
-# a measured run would lose.
-busy_steal() {
-	local before pids=() i
-	before=$(cpu_stat)
-	for i in $(seq "$(nproc)"); do
-		timeout "$1" sh -c 'while :; do :; done' &
-		pids+=($!)
-	done
-	wait "${pids[@]}" 2>/dev/null || true
-	steal_pct "$before" "$(cpu_stat)"
+# bench_init: $work (a new temporary directory), the load generator built
+# into $work/load, and an exit trap (bench_cleanup) that sets
+# kernel.bpf_stats_enabled back when bpf_stats_off changed it, stops the
+# script's children and removes $work
+bench_init() {
+	export PATH="/usr/local/go/bin:$PATH"
+	work="$(mktemp -d)"
+	stats_was=""
+	trap bench_cleanup EXIT
+	(cd "$here" && go build -o "$work/load" .)
 }
 
-# wait_quiet [MAX_PCT] [TRIES]: before measuring, probes the steal under load
-# (5 s) until it is at most MAX_PCT (2) or TRIES (12, a minute apart) have
-# passed; says on stderr what it found. Returns 1 when the host never quietened:
-# the caller measures anyway and its steal figures tell.
-wait_quiet() {
-	local max=${1:-2} tries=${2:-12} i s
-	for i in $(seq "$tries"); do
-		s=$(busy_steal 5)
-		if awk -v s="$s" -v m="$max" 'BEGIN { exit !(s <= m) }'; then
-			echo "host quiet: ${s}% steal under load" >&2
-			return 0
-		fi
-		echo "host busy: ${s}% steal under load (try $i of $tries)" >&2
-		((i < tries)) && sleep 55
-	done
-	return 1
-}
-
-# bpf_stats_off: turns kernel.bpf_stats_enabled off for what follows and sets
-# stats_was to what it was. With it on, every BPF program run reads the clock
-# twice (two kvm-clock reads here, ~0.3 µs a request of the HTTP server), which
-# would be charged to otrace; callers restore stats_was when they exit.
-bpf_stats_off() {
-	stats_was=$(sysctl -n kernel.bpf_stats_enabled)
-	if [[ $stats_was != 0 ]]; then
-		echo "kernel.bpf_stats_enabled was $stats_was: off while measuring CPU time, restored at exit" >&2
-		sysctl -qw kernel.bpf_stats_enabled=0
-	fi
+bench_cleanup() {
+	[[ -z $stats_was ]] || bpf_stats_restore "$stats_was"
+	pkill -P $$ 2>/dev/null || true
+	rm -rf "$work"
 }
 
 # The fixtures and the servers they talk to, in $work (the caller's, removed
