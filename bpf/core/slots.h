@@ -40,8 +40,8 @@
  * is computed from that bit, with no branch per slot: a loop that tried each
  * slot in turn returned a constant index on each of its paths, and the
  * verifier then walked everything after the claim once per slot (the array
- * lookup by that index made it precise): kafka-go's batch end took 91,000
- * instructions to verify instead of about 20,000. Another program preempted
+ * lookup by that index made it precise): kafka-go's batch end took 91,481
+ * instructions to verify, 11,489 now (Linux 6.18). Another program preempted
  * here may take the bit between the read and the atomic or; then the next
  * clear bit is tried.
  */
