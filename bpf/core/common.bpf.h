@@ -180,6 +180,24 @@ static __always_inline void count_drop(enum ot_drop_reason r)
 }
 
 /*
+ * Stores *value as key's entry of map: over prev, the entry the caller looked
+ * up, when there is one, else inserted (a refusal counted inflight_full);
+ * nonzero when the map refused. For entries kept per goroutine and rewritten
+ * at every call: replacing an entry of an LRU hash map takes an element from
+ * its free lists and returns the old one, where a write in place costs
+ * nothing beyond the lookup already made.
+ */
+#define map_store(map, key, prev, value)                                              \
+	({                                                                            \
+		long __err = 0;                                                       \
+		if (prev)                                                             \
+			*(prev) = *(value);                                           \
+		else if ((__err = bpf_map_update_elem(map, key, value, BPF_ANY)))     \
+			count_drop(OT_DROP_INFLIGHT_FULL);                            \
+		__err;                                                                \
+	})
+
+/*
  * Per-CPU buffers too large for a program's stack (a record being built, a
  * request's copy) come in OT_SLOTS slots, each program claiming one of its
  * own (slots.h: another thread preempted on the same CPU may be using one).

@@ -95,11 +95,7 @@ OT_UPROBE(grpc_client_start)
 	} else {
 		new_root(&call.ids);
 	}
-	/* in place: a replacement takes an element from the LRU's free lists and returns one */
-	if (prev)
-		*prev = call;
-	else if (bpf_map_update_elem(&grpc_client_new, &key, &call, BPF_ANY))
-		count_drop(OT_DROP_INFLIGHT_FULL);
+	map_store(&grpc_client_new, &key, prev, &call);
 	return 0;
 }
 

@@ -145,10 +145,7 @@ OT_UPROBE(kafka_write_start)
 	wr.acks_none =
 	    kafka_cfg.writer_acks < 0 || read_s64(wr.writer + kafka_cfg.writer_acks) == 0;
 	prev = bpf_map_lookup_elem(&kafka_writes, &key);
-	if (prev)
-		*prev = wr; /* in place, no round trip through the LRU's free lists */
-	else if (bpf_map_update_elem(&kafka_writes, &key, &wr, BPF_ANY))
-		count_drop(OT_DROP_INFLIGHT_FULL);
+	map_store(&kafka_writes, &key, prev, &wr);
 	return 0;
 }
 
@@ -357,16 +354,9 @@ OT_UPROBE(kafka_fetch_start)
 	if (entry_repeats(ctx))
 		return 0;
 	f.flags = kafka_child(&key, GO_ARG3(ctx), &f.ids);
-	/*
-	 * The goroutine's entry outlives its fetch (live cleared) and is
-	 * rewritten in place: replacing or deleting it would take an element
-	 * from the LRU map's free lists, or return one, at every message.
-	 */
+	/* the goroutine's entry outlives its fetch (live cleared), rewritten at the next */
 	prev = bpf_map_lookup_elem(&kafka_fetches, &key);
-	if (prev)
-		*prev = f;
-	else if (bpf_map_update_elem(&kafka_fetches, &key, &f, BPF_ANY))
-		count_drop(OT_DROP_INFLIGHT_FULL);
+	map_store(&kafka_fetches, &key, prev, &f);
 	return 0;
 }
 

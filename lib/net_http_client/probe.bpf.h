@@ -98,15 +98,8 @@ static __always_inline int start_client(struct pt_regs *ctx, __u64 req, __u64 pr
 		new_root(&start.ids);
 	}
 	propagate_register(key, &start);
-	/* in place: replacing the entry takes and returns an element of the LRU's free lists */
-	if (prev) {
-		*prev = start;
-		return 0;
-	}
-	if (bpf_map_update_elem(&http_client_inflight, &key, &start, BPF_ANY)) {
-		count_drop(OT_DROP_INFLIGHT_FULL);
+	if (map_store(&http_client_inflight, &key, prev, &start))
 		propagate_forget(key.pid, &start);
-	}
 	return 0;
 }
 
