@@ -6,17 +6,7 @@
 #include <string.h>
 
 #include "kvlist.h"
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "percent.h"
 
 static bool blank(char c)
 {
@@ -38,28 +28,19 @@ static const char *trim(const char *s, size_t *len)
 /* Percent-decodes s[0..len) into a new string; NULL with errno EINVAL or ENOMEM. */
 static char *decode(const char *s, size_t len)
 {
-	char *out = malloc(len + 1), *o = out;
+	char *out = malloc(len + 1);
+	ssize_t n;
 
 	if (!out)
 		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		int hi, lo;
-
-		if (s[i] != '%') {
-			*o++ = s[i];
-			continue;
-		}
-		hi = i + 2 < len ? hex_value(s[i + 1]) : -1;
-		lo = hi >= 0 ? hex_value(s[i + 2]) : -1;
-		if (lo < 0 || (hi == 0 && lo == 0)) {
-			free(out);
-			errno = EINVAL;
-			return NULL;
-		}
-		*o++ = (char)(hi << 4 | lo);
-		i += 2;
+	n = percent__decode(s, len, out);
+	/* a decoded NUL would cut the value short */
+	if (n < 0 || memchr(out, '\0', (size_t)n)) {
+		free(out);
+		errno = EINVAL;
+		return NULL;
 	}
-	*o = '\0';
+	out[n] = '\0';
 	return out;
 }
 

@@ -29,7 +29,7 @@ struct ot_http_server_cfg {
 	__s64 resp_req;
 	__s64 resp_status;
 	__s64 req_ctx;	     /* Request.ctx, where the request's context chain starts */
-	__s64 req_request_uri; /* Request.RequestURI: is the path read at the start still live */
+	__s64 req_request_uri; /* Request.RequestURI: the path as received */
 	/*
 	 * An HTTP/2 responseWriter's status, through its rws (a pointer): net/http's
 	 * own server's, and golang.org/x/net/http2's (absent: not read).

@@ -7,6 +7,7 @@
 #include "net_http_server.h"
 #include "net_http_server/record.h"
 #include "packed.h"
+#include "percent.h"
 #include "semconv.h"
 
 /* The route is the pattern's path: "GET example.com/items/{id}" -> "/items/{id}". */
@@ -57,10 +58,18 @@ static size_t path_of_request_uri(const char *uri, size_t n, const char **path)
 	return (size_t)((end ? end : uri + n) - p);
 }
 
+/*
+ * url.path: URL.Path as net/http parsed it. A record of RequestURI
+ * (OT_HTTP_PATH_RAW, the usual) has its path percent-decoded here as
+ * url.ParseRequestURI decodes it; one whose escapes net/http could not
+ * have accepted keeps them as received.
+ */
 static void add_url_path(struct span *s, const struct ot_http_server_rec *r)
 {
 	size_t got = span__captured(r->path_len, OT_PATH_CAP), n;
 	const char *path = NULL;
+	char decoded[OT_PATH_CAP];
+	ssize_t dn;
 	bool cut;
 
 	if (!(r->flags & OT_HTTP_PATH_RAW)) {
@@ -70,8 +79,17 @@ static void add_url_path(struct span *s, const struct ot_http_server_rec *r)
 	n = path_of_request_uri(r->path, got, &path);
 	if (!path)
 		return;
-	/* the capture ended inside the path */
+	/* the capture ended inside the path, maybe inside an escape */
 	cut = r->path_len > OT_PATH_CAP && path + n == r->path + got;
+	if (cut)
+		n = percent__whole_escapes(path, n);
+	if (memchr(path, '%', n) && (dn = percent__decode(path, n, decoded)) >= 0) {
+		/* the span keeps a copy: decoded is gone when this returns */
+		path = span__keep(s, decoded, (size_t)dn);
+		n = (size_t)dn;
+		if (!path)
+			return;
+	}
 	span__add_captured(s, "url.path", path, n, (uint32_t)(n + cut));
 }
 

@@ -54,7 +54,7 @@ static const struct field_req http_fields[F_HTTP_MAX] = {
 	[F_PATTERN_STR] = { "net/http.pattern", "str" },
 	/* where child spans find their parent */
 	[F_REQ_CTX] = { "net/http.Request", "ctx" },
-	/* whether the path read at the start still lies in the request */
+	/* the path as received (without it, URL.Path at the end) */
 	[F_REQ_REQUEST_URI] = { "net/http.Request", "RequestURI" },
 };
 

@@ -66,8 +66,7 @@ struct http_start {
 	__u64 finished_resp; /* response writer of the last finished request */
 	__u64 ctx;	     /* data pointer of req.ctx, registered in ctx_spans */
 	__u64 resp;	     /* the ResponseWriter's data pointer: *response, *http2responseWriter */
-	struct go_string ua;   /* the User-Agent value, read when the span ends */
-	struct go_string path; /* URL.Path at the start: handlers may rewrite it */
+	struct go_string ua; /* the User-Agent value, read when the span ends */
 	__u32 flags;
 	__u32 writer; /* enum http_writer: resp's dynamic type */
 };
@@ -207,7 +206,7 @@ static __always_inline __u32 writer_of(struct pt_regs *ctx, __u64 tab)
 	return WRITER_OTHER;
 }
 
-/* URL.Path as the request arrived, before any handler could rewrite it. */
+/* URL.Path now: a handler may have rewritten it. */
 static __always_inline struct go_string url_path(const struct req_copy *rc)
 {
 	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
@@ -261,7 +260,6 @@ static __always_inline int start_request(struct pt_regs *ctx, __u64 req, __u64 r
 	start->flags = 0;
 	start->ua = (struct go_string){};
 	request_copy(req, &rc);
-	start->path = url_path(&rc);
 	read_start_headers(gs, &rc);
 	req_pair(&rc, cfg->req_ctx, &rctx);
 	request_done(&rc);
@@ -297,33 +295,27 @@ _Static_assert(OT_PATH_CAP <= OT_UA_CAP && OT_ROUTE_CAP <= OT_UA_CAP, "room for 
 DEFINE_RECORD_SLOTS(http_wire, struct ot_http_server_wire, OT_UA_CAP);
 
 /*
- * The path the request arrived with: the URL.Path read at its start, whose
- * bytes are still the request's when the handler left the field alone or
- * they lie in RequestURI (Path is a slice of it unless it had escapes);
- * otherwise RequestURI itself (OT_HTTP_PATH_RAW), as received.
+ * The path the request arrived with: RequestURI, as received, which
+ * user space parses and decodes as net/http parsed URL.Path from it
+ * (OT_HTTP_PATH_RAW). A handler may rewrite URL.Path, never the
+ * RequestURI the server set, and reading it at the end costs no read of
+ * its own at the start. URL.Path only when the layout or the request
+ * has no RequestURI.
  */
 static __always_inline void pack_path(struct ot_http_server_wire *w, __u32 *pos,
-				      struct http_start *start, const struct req_copy *rc)
+				      const struct req_copy *rc)
 {
 	const volatile struct ot_http_server_cfg *cfg = &http_server_cfg;
-	struct go_string now, uri = {};
-	bool kept;
+	struct go_string uri = {};
 
 	if (cfg->req_request_uri >= 0)
 		req_pair(rc, cfg->req_request_uri, &uri);
-	/* within RequestURI, the common case, its bytes are the request's: URL.Path is not read */
-	kept = !uri.ptr || (start->path.ptr >= uri.ptr && start->path.len >= 0 && uri.len >= 0 &&
-			    start->path.ptr + start->path.len <= uri.ptr + uri.len);
-	if (!kept) {
-		now = url_path(rc);
-		kept = now.ptr == start->path.ptr && now.len == start->path.len;
-	}
-	if (kept) {
-		w->path_len = pack_go_string(w->strings, pos, OT_PATH_CAP, start->path);
+	if (uri.ptr && uri.len > 0) {
+		w->path_len = pack_go_string(w->strings, pos, OT_PATH_CAP, uri);
+		w->flags |= OT_HTTP_PATH_RAW;
 		return;
 	}
-	w->path_len = pack_go_string(w->strings, pos, OT_PATH_CAP, uri);
-	w->flags |= OT_HTTP_PATH_RAW;
+	w->path_len = pack_go_string(w->strings, pos, OT_PATH_CAP, url_path(rc));
 }
 
 /* The request's fields, its strings packed in their order (record.h) up to the user agent. */
@@ -338,7 +330,7 @@ static __always_inline void pack_request(struct ot_http_server_wire *w, __u32 *p
 
 	req_pair(&rc, cfg->req_method, &str);
 	w->method_len = pack_go_string(w->strings, pos, OT_METHOD_CAP, str);
-	pack_path(w, pos, start, &rc);
+	pack_path(w, pos, &rc);
 	w->proto_major = (__s64)req_u64(&rc, cfg->req_proto_major);
 	w->proto_minor = (__s64)req_u64(&rc, cfg->req_proto_minor);
 	str = (struct go_string){};

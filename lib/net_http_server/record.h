@@ -18,7 +18,7 @@ enum ot_http_flag {
 	OT_HTTP_PANICKED = 1 << 5,   /* the handler panicked, no response sent */
 	OT_HTTP_HIJACKED = 1 << 6,   /* the handler took over the connection */
 	OT_HTTP_SERVED_H2 = 1 << 7,  /* answered over HTTP/2 (also an h2c upgrade's request) */
-	OT_HTTP_PATH_RAW = 1 << 8,   /* path holds RequestURI: URL.Path was rewritten */
+	OT_HTTP_PATH_RAW = 1 << 8,   /* path holds RequestURI, as received (else URL.Path) */
 	OT_HTTP_STATUS_UNKNOWN = 1 << 9, /* the status could not be read: none, not 200 */
 };
 

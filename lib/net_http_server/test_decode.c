@@ -206,12 +206,34 @@ static void test_http_h2_and_paths(struct span_assembler *sa)
 	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(str_is(&s, "network.protocol.version", "2"));
 
-	/* URL.Path rewritten by the handler: RequestURI's path, as received */
+	/* RequestURI: its path, decoded as net/http decodes URL.Path ('+' stays) */
 	http_record(&r);
 	r.flags |= OT_HTTP_PATH_RAW;
-	SET_STR(&r, path, "/spa/a%20b?x=1");
+	SET_STR(&r, path, "/spa/a%20b+c%2fd?x=%20");
 	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
-	CHECK(str_is(&s, "url.path", "/spa/a%20b"));
+	CHECK(str_is(&s, "url.path", "/spa/a b+c/d"));
+	/* an escape net/http would have refused: kept as received */
+	http_record(&r);
+	r.flags |= OT_HTTP_PATH_RAW;
+	SET_STR(&r, path, "/a%zzb");
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
+	CHECK(str_is(&s, "url.path", "/a%zzb"));
+	/* a decoded control character is no path */
+	http_record(&r);
+	r.flags |= OT_HTTP_PATH_RAW;
+	SET_STR(&r, path, "/a%0Ab");
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
+	CHECK(!find(&s, "url.path"));
+	/* a capture cut inside an escape: the escapes before it, marked cut */
+	http_record(&r);
+	r.flags |= OT_HTTP_PATH_RAW;
+	memset(r.path, 'p', sizeof(r.path));
+	r.path[0] = '/';
+	memcpy(r.path + OT_PATH_CAP - 5, "%41%4", 5);
+	r.path_len = OT_PATH_CAP + 10;
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
+	CHECK(find(&s, "url.path") && find(&s, "url.path")->len == OT_PATH_CAP - 4 &&
+	      find(&s, "url.path")->truncated);
 	http_record(&r);
 	r.flags |= OT_HTTP_PATH_RAW;
 	SET_STR(&r, path, "http://example.com/p?q");

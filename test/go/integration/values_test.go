@@ -39,10 +39,10 @@ func rawGet(t *testing.T, port int, target, host, ua string) string {
 // TestServerValues: what otrace records is what the request was, or nothing.
 // A Host header longer than otrace's capture gives no server.port (not one
 // parsed from the cut string, nor the default), and no server.address when
-// the cut falls inside the host name; url.path is the path received even
-// when the handler rewrites r.URL.Path in place (the fixture's /spa/
-// serves its index for every path, as single-page apps do), and the decoded
-// URL.Path of an escaped one it left alone.
+// the cut falls inside the host name; url.path is the path received,
+// decoded as net/http decodes URL.Path ('+' stays), whether or not the
+// handler rewrites r.URL.Path in place (the fixture's /spa/ serves its index
+// for every path, as single-page apps do).
 func TestServerValues(t *testing.T) {
 	_, port, otrace, out := tracedFixture(t)
 	long := strings.Repeat("h", 200)
@@ -60,9 +60,9 @@ func TestServerValues(t *testing.T) {
 	}
 	paths := map[string]string{ // target -> url.path
 		"/spa/deep/link":    "/spa/deep/link",
-		"/spa/a%20b?x=1":    "/spa/a%20b", // rewritten and escaped: as it came on the wire
+		"/spa/a%20b+c?x=1":  "/spa/a b+c", // rewritten and escaped: as received, decoded
 		"/spa/settings?x=1": "/spa/settings",
-		"/status/2%300?x=1": "/status/200", // escaped, left alone: URL.Path, decoded
+		"/status/2%300?x=1": "/status/200", // escaped, left alone: the same
 	}
 	for target := range paths {
 		if got := rawGet(t, port, target, "example.com", "values/path"+target); !strings.HasPrefix(got, "HTTP/1.1 200") {
