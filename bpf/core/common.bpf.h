@@ -68,13 +68,46 @@ struct {
 	__uint(max_entries, 8 << 20); /* resized by user space */
 } events SEC(".maps");
 
-/* server spans in progress, by their request context; LRU so leaks age out */
+/*
+ * The request contexts of server spans in progress, for calls made with a
+ * context derived from one on any goroutine (find_ctx_parent): a hashed
+ * array of CTX_WAYS-way buckets, not a hash map. Registering in an LRU hash
+ * map took about 400 ns and removing 140, per request (bench/cost/ab,
+ * 2026-12-04); here both are a few compares and stores in one bucket.
+ *
+ * A way names the context (tag: its data pointer), and the goroutine whose
+ * goroutine_spans entry holds the span, with the span's id. A lookup takes
+ * the ids from that entry, and only while it is live with that id: a way
+ * whose end was never seen (the target exited, otrace missed the end), or
+ * that a race left half-written, names no span. With every way of a bucket
+ * taken, a registration takes one at random: that request's calls on other
+ * goroutines with its context then find no parent there (those on its own
+ * goroutine and the goroutines it started still do, through goroutine_spans).
+ */
+#define CTX_WAYS OT_CTX_WAYS
+#define CTX_CLAIMED 1 /* the tag of a way being written */
+
+struct ctx_way {
+	__u64 g;
+	__u64 span_id;
+	__u32 pid;
+	__u32 _pad;
+};
+
+/* the tags first, in one cache line: a lookup that finds none reads no more */
+struct ctx_bucket {
+	__u64 tag[CTX_WAYS]; /* each way's context data pointer; 0: free */
+	struct ctx_way way[CTX_WAYS];
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct ctx_key);
-	__type(value, struct ot_span_ids);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, OT_CTX_BUCKETS_DEFAULT); /* resized by user space, with the mask */
+	__type(key, __u32);
+	__type(value, struct ctx_bucket);
 } ctx_spans SEC(".maps");
+
+const volatile __u32 ctx_bucket_mask = OT_CTX_BUCKETS_DEFAULT - 1; /* ctx_spans' max_entries - 1 */
 
 /*
  * The server span in progress on each goroutine, whichever library serves
@@ -534,38 +567,92 @@ static __always_inline void new_child(struct ot_span_ids *ids, const struct ot_s
 	new_span_id(ids);
 }
 
-/*
- * Finds the span a call made with context data pointer ctx_data belongs to by
- * walking the context's parent chain; NULL when none is registered.
- */
-static __always_inline const struct ot_span_ids *find_ctx_parent(__u32 pid, __u64 ctx_data)
-{
-	struct ctx_key key = { .pid = pid };
-
-	for (int i = 0; i < CTX_MAX_DEPTH; i++) {
-		struct go_iface parent = {};
-		const struct ot_span_ids *ids;
-
-		if (!ctx_data)
-			return NULL;
-		key.data = ctx_data;
-		ids = bpf_map_lookup_elem(&ctx_spans, &key);
-		if (ids)
-			return ids;
-		/* std context types embed their parent Context first */
-		if (bpf_probe_read_user(&parent, sizeof(parent), (void *)ctx_data) || !parent.tab)
-			return NULL;
-		ctx_data = parent.data;
-	}
-	return NULL;
-}
-
 static __always_inline __u64 span_id_of(const struct ot_span_ids *ids)
 {
 	__u64 id;
 
 	__builtin_memcpy(&id, ids->span_id, sizeof(id));
 	return id;
+}
+
+/* The bucket of context data pointer data of process pid. */
+static __always_inline struct ctx_bucket *ctx_bucket_of(__u32 pid, __u64 data)
+{
+	__u32 i = (__u32)(((data ^ ((__u64)pid << 47)) * 0x9e3779b97f4a7c15ULL) >> 40) &
+		  ctx_bucket_mask;
+
+	return bpf_map_lookup_elem(&ctx_spans, &i);
+}
+
+/*
+ * Registers context data pointer data for the span ids, in progress on
+ * goroutine g of process pid (whose goroutine_spans entry holds ids).
+ */
+static __always_inline void ctx_register(__u32 pid, __u64 data, __u64 g,
+					 const struct ot_span_ids *ids)
+{
+	struct ctx_bucket *b = ctx_bucket_of(pid, data);
+	__u32 w = CTX_WAYS;
+
+	if (!b || data <= CTX_CLAIMED)
+		return;
+	for (__u32 i = 0; i < CTX_WAYS; i++)
+		if (!b->tag[i] && !__sync_val_compare_and_swap(&b->tag[i], 0, CTX_CLAIMED)) {
+			w = i;
+			break;
+		}
+	if (w >= CTX_WAYS) {
+		w = bpf_get_prandom_u32() & (CTX_WAYS - 1);
+		b->tag[w] = CTX_CLAIMED;
+	}
+	b->way[w].g = g;
+	b->way[w].span_id = span_id_of(ids);
+	b->way[w].pid = pid;
+	/* the way is whole before its tag names it (x86 keeps stores in order) */
+	barrier();
+	b->tag[w] = data;
+}
+
+/* Unregisters context data pointer data of span span_id (spans started later are not its children). */
+static __always_inline void ctx_unregister(__u32 pid, __u64 data, __u64 span_id)
+{
+	struct ctx_bucket *b = ctx_bucket_of(pid, data);
+
+	if (!b || data <= CTX_CLAIMED)
+		return;
+	for (__u32 i = 0; i < CTX_WAYS; i++)
+		if (b->tag[i] == data && b->way[i].pid == pid &&
+		    b->way[i].span_id == span_id) {
+			b->tag[i] = 0;
+			return;
+		}
+}
+
+/*
+ * The span in progress that context data pointer data was registered for,
+ * copied into out: 1, or 0 when none. A global function, which the
+ * verifier walks once for all the links of a context chain.
+ */
+__attribute__((noinline)) int ot_ctx_span(__u32 pid, __u64 data, struct ot_span_ids *out)
+{
+	struct ctx_bucket *b = ctx_bucket_of(pid, data);
+
+	if (!b || !out)
+		return 0;
+	for (__u32 i = 0; i < CTX_WAYS; i++) {
+		struct goroutine_key key = { .pid = pid };
+		struct goroutine_span *gs;
+
+		if (b->tag[i] != data || b->way[i].pid != pid)
+			continue;
+		key.g = b->way[i].g;
+		gs = bpf_map_lookup_elem(&goroutine_spans, &key);
+		if (gs && gs->live && span_id_of(&gs->ids) == b->way[i].span_id) {
+			*out = gs->ids;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -666,6 +753,56 @@ static __always_inline const struct ot_span_ids *find_goroutine_parent(__u32 pid
 	struct goroutine_span *gs = bpf_map_lookup_elem(&goroutine_spans, &key);
 
 	return gs && gs->live ? &gs->ids : NULL;
+}
+
+/*
+ * The span a call on goroutine g with context data pointer ctx_data belongs
+ * to, copied into out: the span registered for the context or one of its
+ * parents (std context types embed their parent Context first), else the
+ * server span live on the goroutine. 1 when found, 0 when the call has no
+ * parent. A global function: the verifier walks the context chain and its
+ * buckets' ways once, not again in every program that starts a child span.
+ */
+__attribute__((noinline)) int ot_span_parent(__u32 pid, __u64 g, __u64 ctx_data,
+					     struct ot_span_ids *out)
+{
+	const struct ot_span_ids *ids;
+
+	if (!out)
+		return 0;
+	for (int i = 0; i < CTX_MAX_DEPTH && ctx_data > CTX_CLAIMED; i++) {
+		struct go_iface parent = {};
+
+		if (ot_ctx_span(pid, ctx_data, out))
+			return 1;
+		if (bpf_probe_read_user(&parent, sizeof(parent), (void *)ctx_data) || !parent.tab)
+			break;
+		ctx_data = parent.data;
+	}
+	ids = find_goroutine_parent(pid, g);
+	if (!ids)
+		return 0;
+	*out = *ids;
+	return 1;
+}
+
+/*
+ * Makes ids the ids of a new span for a call on goroutine g with context
+ * data pointer ctx_data: a child of the span it belongs to (ot_span_parent),
+ * else a new root. True when it has a parent.
+ */
+static __always_inline bool child_ids(__u32 pid, __u64 g, __u64 ctx_data,
+				      struct ot_span_ids *ids)
+{
+	if (!ot_span_parent(pid, g, ctx_data, ids)) {
+		new_root(ids);
+		return false;
+	}
+	/* ids holds the parent's: it becomes the parent of a new span of the same trace */
+	__builtin_memcpy(ids->parent_span_id, ids->span_id, 8);
+	ids->parent_remote = 0;
+	new_span_id(ids);
+	return true;
 }
 
 #define X86_EFLAGS_CF 0x0001

@@ -11,6 +11,13 @@
 #include <linux/types.h>
 #endif
 
+/*
+ * The request contexts' registry (ctx_spans, common.bpf.h): ways per bucket,
+ * and buckets unless user space sizes it (inflight__ctx_buckets).
+ */
+#define OT_CTX_WAYS 8
+#define OT_CTX_BUCKETS_DEFAULT 2048
+
 /* Pointers a field path may go through (src/plan/field_path.h). */
 #define OT_FIELD_PATH_DEREFS 3
 

@@ -60,17 +60,7 @@ static __always_inline __u64 link_addr(__u64 runtime_addr, __u64 bias)
 /* Starts a span in c for a call on goroutine g with context data ctx_data. */
 static __always_inline void sql_begin(struct sql_call *c, __u32 pid, __u64 g, __u64 ctx_data)
 {
-	const struct ot_span_ids *parent = find_ctx_parent(pid, ctx_data);
-
-	if (!parent)
-		parent = find_goroutine_parent(pid, g);
-	c->flags = 0;
-	if (parent) {
-		new_child(&c->ids, parent);
-		c->flags |= OT_DB_HAS_PARENT;
-	} else {
-		new_root(&c->ids);
-	}
+	c->flags = child_ids(pid, g, ctx_data, &c->ids) ? OT_DB_HAS_PARENT : 0;
 	c->start_ns = bpf_ktime_get_ns();
 	c->active = 1;
 }

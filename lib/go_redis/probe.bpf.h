@@ -112,8 +112,6 @@ static __always_inline void redis_op_init(struct redis_op *op, const struct goro
 					  __u8 kind, __u64 client, __u64 ctx_data, __u64 cmds,
 					  __u64 ncmds)
 {
-	const struct ot_span_ids *parent;
-
 	op->start_ns = bpf_ktime_get_ns();
 	op->client = client;
 	op->cmds = cmds;
@@ -121,15 +119,8 @@ static __always_inline void redis_op_init(struct redis_op *op, const struct goro
 	op->kind = kind;
 	op->released = 0;
 	op->flags = 0;
-	parent = find_ctx_parent(key->pid, ctx_data);
-	if (!parent)
-		parent = find_goroutine_parent(key->pid, key->g);
-	if (parent) {
-		new_child(&op->ids, parent);
+	if (child_ids(key->pid, key->g, ctx_data, &op->ids))
 		op->flags = OT_REDIS_HAS_PARENT;
-	} else {
-		new_root(&op->ids);
-	}
 }
 
 /* (*baseClient)._process(c, ctx, cmd Cmder, attempt, ...) */

@@ -78,7 +78,6 @@ OT_UPROBE(grpc_client_start)
 		.bias = REGS_IP(ctx) - grpc_cfg.client_start_vaddr,
 		.method = { .ptr = GO_ARG5(ctx), .len = (__s64)GO_ARG6(ctx) },
 	};
-	const struct ot_span_ids *parent;
 	struct grpc_client_call *prev;
 
 	if (entry_repeats(ctx))
@@ -86,15 +85,8 @@ OT_UPROBE(grpc_client_start)
 	prev = bpf_map_lookup_elem(&grpc_client_new, &key);
 	if (prev && !prev->cs && !prev->ended)
 		count_drop(OT_DROP_UNFINISHED); /* a stream that failed before it existed */
-	parent = find_ctx_parent(key.pid, GO_ARG2(ctx));
-	if (!parent)
-		parent = find_goroutine_parent(key.pid, key.g);
-	if (parent) {
-		new_child(&call.ids, parent);
+	if (child_ids(key.pid, key.g, GO_ARG2(ctx), &call.ids))
 		call.flags |= OT_GRPC_HAS_PARENT;
-	} else {
-		new_root(&call.ids);
-	}
 	map_store(&grpc_client_new, &key, prev, &call);
 	return 0;
 }

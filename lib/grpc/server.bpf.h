@@ -329,14 +329,12 @@ OT_UPROBE(grpc_server_start)
 		count_drop(OT_DROP_INFLIGHT_FULL);
 		return 0;
 	}
-	if (sctx.data) {
-		struct ctx_key ck = { .pid = key.pid, .data = sctx.data };
-
-		bpf_map_update_elem(&ctx_spans, &ck, &call.ids, BPF_ANY);
-	}
+	/* the stream's context names this goroutine's entry, which holds the span */
 	if ((gs = goroutine_span_claim(&gk, OT_REC_GRPC_SERVER, false))) {
 		gs->ids = call.ids;
 		gs->live = 1;
+		if (sctx.data)
+			ctx_register(key.pid, sctx.data, call.g, &call.ids);
 	}
 	return 0;
 }
@@ -427,11 +425,8 @@ OT_UPROBE(grpc_server_end)
 	}
 	if (__sync_val_compare_and_swap(&call->ended, 0, 1))
 		return 0; /* ended by another goroutine at the same time */
-	if (call->ctx) {
-		struct ctx_key ck = { .pid = key.pid, .data = call->ctx };
-
-		bpf_map_delete_elem(&ctx_spans, &ck);
-	}
+	if (call->ctx)
+		ctx_unregister(key.pid, call->ctx, span_id_of(&call->ids));
 	{
 		struct goroutine_key gk = { .pid = key.pid, .g = call->g };
 

@@ -112,16 +112,7 @@ struct {
 static __always_inline __u32 kafka_child(const struct goroutine_key *key, __u64 ctx_data,
 					 struct ot_span_ids *ids)
 {
-	const struct ot_span_ids *parent = find_ctx_parent(key->pid, ctx_data);
-
-	if (!parent)
-		parent = find_goroutine_parent(key->pid, key->g);
-	if (!parent) {
-		new_root(ids);
-		return 0;
-	}
-	new_child(ids, parent);
-	return OT_KAFKA_HAS_PARENT;
+	return child_ids(key->pid, key->g, ctx_data, ids) ? OT_KAFKA_HAS_PARENT : 0;
 }
 
 /* (*Writer).WriteMessages(w, ctx, msgs ...Message) */
@@ -129,18 +120,12 @@ OT_UPROBE(kafka_write_start)
 {
 	struct goroutine_key key = goroutine_of(ctx);
 	struct kafka_write wr = { .writer = GO_ARG1(ctx) };
-	const struct ot_span_ids *parent;
 	struct kafka_write *prev;
 
 	if (entry_repeats(ctx))
 		return 0;
-	parent = find_ctx_parent(key.pid, GO_ARG3(ctx));
-	if (!parent)
-		parent = find_goroutine_parent(key.pid, key.g);
-	if (parent) {
-		wr.parent = *parent;
+	if (ot_span_parent(key.pid, key.g, GO_ARG3(ctx), &wr.parent))
 		wr.flags = OT_KAFKA_HAS_PARENT;
-	}
 	/* unknown acks: no offsets either, they may not be the broker's */
 	wr.acks_none =
 	    kafka_cfg.writer_acks < 0 || read_s64(wr.writer + kafka_cfg.writer_acks) == 0;

@@ -74,7 +74,6 @@ static __always_inline int start_client(struct pt_regs *ctx, __u64 req, __u64 pr
 		.req = req,
 		.bias = REGS_IP(ctx) - probe_vaddr,
 	};
-	const struct ot_span_ids *parent = NULL;
 	struct http_client_start *prev;
 	struct go_iface rctx = {};
 
@@ -86,17 +85,11 @@ static __always_inline int start_client(struct pt_regs *ctx, __u64 req, __u64 pr
 			count_drop(OT_DROP_UNFINISHED); /* returned early, before any end point */
 		propagate_forget(key.pid, prev);
 	}
-	if (cfg->req_ctx >= 0 &&
-	    !bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(req + cfg->req_ctx)))
-		parent = find_ctx_parent(key.pid, rctx.data);
-	if (!parent)
-		parent = find_goroutine_parent(key.pid, key.g);
-	if (parent) {
-		new_child(&start.ids, parent);
+	if (cfg->req_ctx < 0 ||
+	    bpf_probe_read_user(&rctx, sizeof(rctx), (void *)(req + cfg->req_ctx)))
+		rctx.data = 0;
+	if (child_ids(key.pid, key.g, rctx.data, &start.ids))
 		start.flags |= OT_HTTP_CLIENT_HAS_PARENT;
-	} else {
-		new_root(&start.ids);
-	}
 	propagate_register(key, &start);
 	if (map_store(&http_client_inflight, &key, prev, &start))
 		propagate_forget(key.pid, &start);

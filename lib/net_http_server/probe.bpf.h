@@ -165,13 +165,13 @@ static __always_inline void read_start_headers(struct goroutine_span *gs, const 
 }
 
 /* Unregisters the request's context: spans started later are not its children. */
-static __always_inline void forget_context(__u32 pid, struct http_start *start)
+static __always_inline void forget_context(__u32 pid, struct goroutine_span *gs)
 {
-	struct ctx_key ck = { .pid = pid, .data = start->ctx };
+	struct http_start *start = http_state(gs);
 
 	if (!start->ctx)
 		return;
-	bpf_map_delete_elem(&ctx_spans, &ck);
+	ctx_unregister(pid, start->ctx, span_id_of(&gs->ids));
 	start->ctx = 0;
 }
 
@@ -226,7 +226,6 @@ static __always_inline int start_request(struct pt_regs *ctx, __u64 req, __u64 r
 	struct goroutine_key key = goroutine_of(ctx);
 	struct goroutine_span *gs;
 	struct http_start *start;
-	struct ctx_key ck = { .pid = key.pid };
 	struct go_iface rctx = {};
 	struct req_copy rc;
 
@@ -242,7 +241,7 @@ static __always_inline int start_request(struct pt_regs *ctx, __u64 req, __u64 r
 	if (start->req) {
 		/* the goroutine moved on without an end we saw: forget that request */
 		count_drop(OT_DROP_UNFINISHED);
-		forget_context(key.pid, start);
+		forget_context(key.pid, gs);
 		start->req = 0;
 		gs->live = 0;
 	}
@@ -265,8 +264,7 @@ static __always_inline int start_request(struct pt_regs *ctx, __u64 req, __u64 r
 	request_done(&rc);
 	if (rctx.data) {
 		start->ctx = rctx.data;
-		ck.data = rctx.data;
-		bpf_map_update_elem(&ctx_spans, &ck, &gs->ids, BPF_ANY);
+		ctx_register(key.pid, rctx.data, key.g, &gs->ids);
 	}
 	gs->live = 1;
 	return 0;
@@ -406,7 +404,7 @@ static __always_inline void close_request(__u32 pid, struct goroutine_span *gs, 
 {
 	struct http_start *start = http_state(gs);
 
-	forget_context(pid, start);
+	forget_context(pid, gs);
 	start->req = 0;
 	start->finished_resp = finished;
 	gs->live = 0;

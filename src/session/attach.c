@@ -243,6 +243,7 @@ static int instance__load(struct instance *in, const struct plan *plan, const st
 		in->skel->rodata->pidns_ino = pidns->ino;
 	}
 	in->skel->rodata->pid_filter = t->pid_filter;
+	in->skel->rodata->ctx_bucket_mask = inflight__ctx_buckets(t->max_inflight) - 1;
 	in->skel->rodata->wakeup_bytes = wakeup_bytes(t->ringbuf_bytes);
 	err = configure_libraries(in->obj, plan);
 	if (err)

@@ -9,6 +9,7 @@
 #include "evictwatch.skel.h"
 #include "prefetch.h"
 #include "inflight.h"
+#include "core_config.h"
 #include "inflight_desc.h"
 #include "library.h"
 #include "log.h"
@@ -17,7 +18,13 @@
  * The core's maps of requests in progress: sized, and emptied of an ended
  * process's entries; which of their entries are spans, the libraries say.
  */
-static const char *const core_maps[] = { "goroutine_spans", "ctx_spans", "propagate_frames" };
+static const char *const core_maps[] = { "goroutine_spans", "propagate_frames" };
+
+/*
+ * The request contexts' registry, ctx_spans, is no hash map keyed by
+ * process: an array of buckets, which needs no emptying (a way names a span
+ * only while its goroutine's entry is live with it). Sized here.
+ */
 
 /* A live test resolved to where the member lies in the value. */
 struct resolved_test {
@@ -60,8 +67,27 @@ static struct bpf_map *find_map(struct bpf_object *obj, const char *name)
 	return bpf_object__find_map_by_name(obj, name);
 }
 
+uint32_t inflight__ctx_buckets(uint32_t max_entries)
+{
+	uint32_t n = 1;
+
+	if (!max_entries)
+		return OT_CTX_BUCKETS_DEFAULT;
+	while (n * OT_CTX_WAYS < max_entries)
+		n <<= 1;
+	return n;
+}
+
 int inflight__size_maps(struct bpf_object *obj, uint32_t max_entries)
 {
+	struct bpf_map *ctx_map = find_map(obj, "ctx_spans");
+
+	if (ctx_map) {
+		int err = bpf_map__set_max_entries(ctx_map, inflight__ctx_buckets(max_entries));
+
+		if (err)
+			return err;
+	}
 	for (size_t i = 0; i < sizeof(core_maps) / sizeof(core_maps[0]); i++) {
 		struct bpf_map *map = find_map(obj, core_maps[i]);
 		int err = map ? bpf_map__set_max_entries(map, max_entries) : 0;

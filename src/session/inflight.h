@@ -17,8 +17,16 @@
 
 struct inflight;
 
-/* Before loading obj: every map of spans in progress gets max_entries; 0 or -errno. */
+/*
+ * Before loading obj: every map of spans in progress gets max_entries, the
+ * request contexts' registry room for as many; 0 or -errno.
+ */
 int inflight__size_maps(struct bpf_object *obj, uint32_t max_entries);
+/*
+ * The buckets of the request contexts' registry for max_entries (0: the
+ * default), a power of two: its mask goes in every instance's ctx_bucket_mask.
+ */
+uint32_t inflight__ctx_buckets(uint32_t max_entries);
 
 /*
  * After loading: finds each library's maps in obj and resolves their live

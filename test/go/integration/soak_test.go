@@ -16,8 +16,13 @@ import (
 	"time"
 )
 
-// bpfMapEntries counts the entries of every BPF map process pid holds,
-// by map name (found through /proc/PID/fdinfo and bpftool).
+// A bucket of ctx_spans, the request contexts' registry (bpf/core/common.bpf.h),
+// begins with its ctxWays tags of 8 bytes each; a tag is 0 when its way is free.
+const ctxWays = 8
+
+// bpfMapEntries counts the entries of every hash map process pid holds,
+// by map name (found through /proc/PID/fdinfo and bpftool), and the ways
+// of ctx_spans, an array, that hold a context.
 func bpfMapEntries(t *testing.T, pid int) map[string]int {
 	t.Helper()
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fdinfo", pid))
@@ -46,18 +51,38 @@ func bpfMapEntries(t *testing.T, pid int) map[string]int {
 		if err := json.Unmarshal(show, &meta); err != nil {
 			t.Fatal(err)
 		}
-		if meta.Type != "lru_hash" && meta.Type != "hash" {
+		registry := meta.Type == "array" && meta.Name == "ctx_spans"
+		if meta.Type != "lru_hash" && meta.Type != "hash" && !registry {
 			continue
 		}
 		dump, err := exec.Command("bpftool", "-j", "map", "dump", "id", string(m[1])).Output()
 		if err != nil {
 			t.Fatalf("bpftool map dump id %s: %v", m[1], err)
 		}
-		var entries []json.RawMessage
+		var entries []struct {
+			Value []string `json:"value"` // bytes, "0x.."
+		}
 		if err := json.Unmarshal(dump, &entries); err != nil {
 			t.Fatal(err)
 		}
-		out[meta.Name] = len(entries)
+		if !registry {
+			out[meta.Name] = len(entries)
+			continue
+		}
+		out[meta.Name] = 0
+		for _, e := range entries {
+			if len(e.Value) < ctxWays*8 {
+				t.Fatalf("ctx_spans: a bucket of %d bytes, less than its tags", len(e.Value))
+			}
+			for w := 0; w < ctxWays*8; w += 8 {
+				for _, b := range e.Value[w : w+8] {
+					if b != "0x00" {
+						out[meta.Name]++
+						break
+					}
+				}
+			}
+		}
 	}
 	return out
 }
