@@ -70,7 +70,7 @@ struct {
 
 /*
  * The request contexts of server spans in progress, for calls made with a
- * context derived from one on any goroutine (find_ctx_parent): a hashed
+ * context derived from one on any goroutine (ot_span_parent): a hashed
  * array of CTX_WAYS-way buckets, not a hash map. Registering in an LRU hash
  * map took about 400 ns and removing 140, per request (bench/cost/ab,
  * 2026-12-04); here both are a few compares and stores in one bucket.
@@ -557,14 +557,19 @@ static __always_inline void new_root(struct ot_span_ids *ids)
 	ids->trace_flags = 1;
 }
 
+/* Makes ids, which hold a span's ids, those of a new child of that span. */
+static __always_inline void become_child(struct ot_span_ids *ids)
+{
+	__builtin_memcpy(ids->parent_span_id, ids->span_id, 8);
+	ids->parent_remote = 0;
+	new_span_id(ids);
+}
+
 /* Makes ids a child of parent. */
 static __always_inline void new_child(struct ot_span_ids *ids, const struct ot_span_ids *parent)
 {
-	__builtin_memcpy(ids->trace_id, parent->trace_id, 16);
-	__builtin_memcpy(ids->parent_span_id, parent->span_id, 8);
-	ids->trace_flags = parent->trace_flags;
-	ids->parent_remote = 0;
-	new_span_id(ids);
+	*ids = *parent;
+	become_child(ids);
 }
 
 static __always_inline __u64 span_id_of(const struct ot_span_ids *ids)
@@ -798,10 +803,7 @@ static __always_inline bool child_ids(__u32 pid, __u64 g, __u64 ctx_data,
 		new_root(ids);
 		return false;
 	}
-	/* ids holds the parent's: it becomes the parent of a new span of the same trace */
-	__builtin_memcpy(ids->parent_span_id, ids->span_id, 8);
-	ids->parent_remote = 0;
-	new_span_id(ids);
+	become_child(ids);
 	return true;
 }
 

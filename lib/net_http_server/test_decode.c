@@ -194,6 +194,19 @@ static void test_http_cut_host(struct span_assembler *sa)
 	CHECK(str_is(&s, "server.address", "::1") && !find(&s, "server.port"));
 }
 
+/* A record whose path is the RequestURI uri (OT_HTTP_PATH_RAW), decoded into s. */
+static int decode_request_uri(struct span_assembler *sa, const char *uri, struct span *s)
+{
+	struct ot_http_server_rec r;
+	size_t n = strlen(uri);
+
+	http_record(&r);
+	r.flags |= OT_HTTP_PATH_RAW;
+	r.path_len = (__u32)n;
+	memcpy(r.path, uri, n < sizeof(r.path) ? n : sizeof(r.path));
+	return decode_http_from_ring(sa, &r, s);
+}
+
 /* HTTP/2 answers, and paths recorded as received. */
 static void test_http_h2_and_paths(struct span_assembler *sa)
 {
@@ -207,22 +220,17 @@ static void test_http_h2_and_paths(struct span_assembler *sa)
 	CHECK(str_is(&s, "network.protocol.version", "2"));
 
 	/* RequestURI: its path, decoded as net/http decodes URL.Path ('+' stays) */
-	http_record(&r);
-	r.flags |= OT_HTTP_PATH_RAW;
-	SET_STR(&r, path, "/spa/a%20b+c%2fd?x=%20");
-	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
+	CHECK(decode_request_uri(sa, "/spa/a%20b+c%2fd?x=%20", &s) == 0);
 	CHECK(str_is(&s, "url.path", "/spa/a b+c/d"));
 	/* an escape net/http would have refused: kept as received */
-	http_record(&r);
-	r.flags |= OT_HTTP_PATH_RAW;
-	SET_STR(&r, path, "/a%zzb");
-	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
+	CHECK(decode_request_uri(sa, "/a%zzb", &s) == 0);
 	CHECK(str_is(&s, "url.path", "/a%zzb"));
 	/* a decoded control character is no path */
-	http_record(&r);
-	r.flags |= OT_HTTP_PATH_RAW;
-	SET_STR(&r, path, "/a%0Ab");
-	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
+	CHECK(decode_request_uri(sa, "/a%0Ab", &s) == 0);
+	CHECK(!find(&s, "url.path"));
+	CHECK(decode_request_uri(sa, "http://example.com/p?q", &s) == 0);
+	CHECK(str_is(&s, "url.path", "/p"));
+	CHECK(decode_request_uri(sa, "example.com:443", &s) == 0); /* CONNECT: no path */
 	CHECK(!find(&s, "url.path"));
 	/* a capture cut inside an escape: the escapes before it, marked cut */
 	http_record(&r);
@@ -234,16 +242,6 @@ static void test_http_h2_and_paths(struct span_assembler *sa)
 	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
 	CHECK(find(&s, "url.path") && find(&s, "url.path")->len == OT_PATH_CAP - 4 &&
 	      find(&s, "url.path")->truncated);
-	http_record(&r);
-	r.flags |= OT_HTTP_PATH_RAW;
-	SET_STR(&r, path, "http://example.com/p?q");
-	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
-	CHECK(str_is(&s, "url.path", "/p"));
-	http_record(&r);
-	r.flags |= OT_HTTP_PATH_RAW;
-	SET_STR(&r, path, "example.com:443"); /* CONNECT: no path */
-	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
-	CHECK(!find(&s, "url.path"));
 	http_record(&r);
 	r.flags |= OT_HTTP_PATH_RAW;
 	memset(r.path, 'p', sizeof(r.path));
