@@ -206,6 +206,59 @@ func TestClientSpans(t *testing.T) {
 	checkSummary(t, otrace.stderr(), len(spans))
 }
 
+// TestGoroutineReuse: Go gives a dead goroutine's g to the next one it
+// starts. Goroutines of a request that inherited its span die; then a
+// goroutine that serves nothing starts others, which likely get those g's,
+// and they call with context.Background(): their spans must be roots, in
+// no request's trace. Rounds alternate so that each round's goroutines
+// find the g's the last round's inheriting goroutines left.
+func TestGoroutineReuse(t *testing.T) {
+	_, port, otrace, out := tracedFixture(t)
+	self := fmt.Sprintf("http://127.0.0.1:%d", port)
+	const rounds, fan = 4, 32
+	client := newClient()
+	for r := 0; r < rounds; r++ {
+		callVia(t, client, port, url.Values{"to": {self + "/hello?c=heir"}, "bg": {"1"},
+			"n": {fmt.Sprint(fan)}}, fmt.Sprintf("reuse-test/heir-%d", r))
+		callVia(t, client, port, url.Values{"to": {self + "/hello?c=orphan"}, "bg": {"1"},
+			"n": {fmt.Sprint(fan)}, "worker": {"1"}}, fmt.Sprintf("reuse-test/orphan-%d", r))
+	}
+	otrace.signal(t, syscall.SIGINT)
+	otrace.expectExit(t, exitTimeout, 0)
+	spans := readOutput(t, out)
+
+	servers := map[string]otlp.Span{} // the /call server spans, by trace id
+	for r := 0; r < rounds; r++ {
+		for _, kind := range []string{"heir", "orphan"} {
+			ua := fmt.Sprintf("reuse-test/%s-%d", kind, r)
+			if s, ok := serverSpanByUA(spans, ua); ok {
+				servers[s.TraceID] = s
+			} else {
+				t.Errorf("no server span for %s", ua)
+			}
+		}
+	}
+	heirs, orphans := clientSpansTo(spans, "c=heir"), clientSpansTo(spans, "c=orphan")
+	if len(heirs) != rounds*fan || len(orphans) != rounds*fan {
+		t.Fatalf("%d and %d client spans, want %d of each", len(heirs), len(orphans), rounds*fan)
+	}
+	for _, s := range heirs {
+		server, ok := servers[s.TraceID]
+		ua, _ := server.Attributes["user_agent.original"].(string)
+		if !ok || !strings.Contains(ua, "heir") || s.ParentSpanID != server.SpanID {
+			t.Errorf("a call of an inheriting goroutine in trace %s (of %q) parent %q", s.TraceID,
+				ua, s.ParentSpanID)
+		}
+	}
+	for _, s := range orphans {
+		if server, ok := servers[s.TraceID]; ok || s.ParentSpanID != "" {
+			t.Errorf("a call of a goroutine with no request is in the trace of %v, parent %q",
+				server.Attributes["user_agent.original"], s.ParentSpanID)
+		}
+	}
+	checkSummary(t, otrace.stderr(), len(spans))
+}
+
 // TestClientSpanTrees: 64 concurrent requests, each fanning out to 4 client
 // calls from goroutines; every client span must name its own request's
 // server span as parent, never another's.
