@@ -93,6 +93,27 @@ static void add_url_path(struct span *s, const struct ot_http_server_rec *r)
 	span__add_captured(s, "url.path", path, n, (uint32_t)(n + cut));
 }
 
+/*
+ * url.query: the RequestURI's query component as received (not decoded),
+ * the values of secret parameters redacted as in a client's url.full.
+ * None without a query, nor when the capture ended before its '?', nor in
+ * a record of URL.Path (a layout without RequestURI).
+ */
+static void add_url_query(struct span *s, const struct ot_http_server_rec *r)
+{
+	size_t got = span__captured(r->path_len, OT_PATH_CAP), n;
+	const char *q = r->flags & OT_HTTP_PATH_RAW ? memchr(r->path, '?', got) : NULL;
+	char redacted[3 * OT_PATH_CAP]; /* each secret value may grow to REDACTED */
+	const char *kept;
+
+	if (!q || !(n = got - (size_t)(q + 1 - r->path)))
+		return;
+	n = semconv__redact_query(redacted, sizeof(redacted), q + 1, n);
+	kept = span__keep(s, redacted, n);
+	if (kept && span__add_string(s, "url.query", kept, n) && r->path_len > OT_PATH_CAP)
+		s->attrs[s->nattrs - 1].truncated = true;
+}
+
 /* The strings of a record, in the order its wire form packs them. */
 static const struct packed_string packed[] = {
 	PACKED_STRING(struct ot_http_server_rec, method_len, method),
@@ -158,6 +179,7 @@ int net_http_server__decode(const struct span_decoding *d, const void *rec, size
 
 	known = semconv__add_http_method(s, r->method, r->method_len);
 	add_url_path(s, r);
+	add_url_query(s, r);
 	span__add_string(s, "url.scheme", tls ? "https" : "http", tls ? 5 : 4);
 	if (status && !semconv__add_http_status(s, status))
 		status = 0; /* not a status: memory that was something else */

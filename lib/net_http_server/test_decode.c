@@ -252,6 +252,56 @@ static void test_http_h2_and_paths(struct span_assembler *sa)
 	      find(&s, "url.path")->truncated);
 }
 
+/* url.query: the RequestURI's query as received, secret values redacted */
+static void test_url_query(struct span_assembler *sa)
+{
+	struct ot_http_server_rec r;
+	const struct attr *a;
+	struct span s;
+
+	CHECK(decode_request_uri(sa, "/spa/a%20b?x=%20&y=1+2", &s) == 0);
+	CHECK(str_is(&s, "url.query", "x=%20&y=1+2") && !find(&s, "url.query")->truncated);
+	CHECK(decode_request_uri(sa, "/p?a=1&sig=abc&X-Goog-Signature=z&sigx=k&sig", &s) == 0);
+	CHECK(str_is(&s, "url.query", "a=1&sig=REDACTED&X-Goog-Signature=REDACTED&sigx=k&sig"));
+	CHECK(decode_request_uri(sa, "http://example.com/p?q", &s) == 0);
+	CHECK(str_is(&s, "url.query", "q"));
+	/* none, or empty: no attribute */
+	CHECK(decode_request_uri(sa, "/p", &s) == 0);
+	CHECK(!find(&s, "url.query"));
+	CHECK(decode_request_uri(sa, "/p?", &s) == 0);
+	CHECK(!find(&s, "url.query"));
+	/* URL.Path (no RequestURI in the layout): no query known */
+	http_record(&r);
+	memcpy(r.path, "/p?q", 4);
+	r.path_len = 4;
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
+	CHECK(!find(&s, "url.query"));
+	/* a capture cut inside the query: what was read, marked cut, still redacted */
+	http_record(&r);
+	r.flags |= OT_HTTP_PATH_RAW;
+	memset(r.path, 'v', sizeof(r.path));
+	memcpy(r.path, "/p?a=1&Signature=", 17);
+	r.path_len = OT_PATH_CAP + 40;
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
+	a = find(&s, "url.query");
+	CHECK(a && a->truncated && a->len == 22 && !memcmp(a->str, "a=1&Signature=REDACTED", 22));
+	/* cut before the '?': none */
+	memset(r.path, 'p', sizeof(r.path));
+	r.path[0] = '/';
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
+	CHECK(!find(&s, "url.query"));
+	/* many secret values, each growing to REDACTED, all kept */
+	http_record(&r);
+	r.flags |= OT_HTTP_PATH_RAW;
+	memcpy(r.path, "/?", 2);
+	for (size_t i = 2; i + 5 <= OT_PATH_CAP; i += 5)
+		memcpy(r.path + i, "sig=&", 5);
+	r.path_len = 2 + (OT_PATH_CAP - 2) / 5 * 5;
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
+	a = find(&s, "url.query");
+	CHECK(a && a->len == (OT_PATH_CAP - 2) / 5 * 13 && !a->truncated);
+}
+
 static void test_continued_trace(struct span_assembler *sa)
 {
 	static const char valid[] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
@@ -360,6 +410,7 @@ int main(void)
 	test_http_server(sa);
 	test_http_variants(sa);
 	test_continued_trace(sa);
+	test_url_query(sa);
 	test_http_false_data(sa);
 	test_http_cut_host(sa);
 	test_http_h2_and_paths(sa);

@@ -203,10 +203,9 @@ static size_t put(char *dst, size_t used, size_t cap, const char *src, size_t n)
 	return used + n;
 }
 
-/* ?query, the values of secret parameters replaced */
+/* query's parameters after dst[0..n), the values of secret ones replaced; the new length */
 static size_t put_query(char *dst, size_t n, size_t cap, const char *query, size_t query_len)
 {
-	n = put(dst, n, cap, "?", 1);
 	for (size_t i = 0; i < query_len;) {
 		const char *amp = memchr(query + i, '&', query_len - i);
 		size_t end = amp ? (size_t)(amp - query) : query_len;
@@ -225,6 +224,11 @@ static size_t put_query(char *dst, size_t n, size_t cap, const char *query, size
 	return n;
 }
 
+size_t semconv__redact_query(char *dst, size_t cap, const char *query, size_t len)
+{
+	return put_query(dst, 0, cap, query, len);
+}
+
 size_t semconv__url_full(char *dst, size_t cap, const struct url_parts *u)
 {
 	size_t n = 0;
@@ -236,7 +240,7 @@ size_t semconv__url_full(char *dst, size_t cap, const struct url_parts *u)
 	n = put(dst, n, cap, u->host, u->host_len);
 	n = put(dst, n, cap, u->path, u->path_len);
 	if (u->query_len)
-		n = put_query(dst, n, cap, u->query, u->query_len);
+		n = put_query(dst, put(dst, n, cap, "?", 1), cap, u->query, u->query_len);
 	if (u->fragment_len) {
 		n = put(dst, n, cap, "#", 1);
 		n = put(dst, n, cap, u->fragment, u->fragment_len);

@@ -65,6 +65,13 @@ struct url_parts {
  * conventions). Returns the length written.
  */
 size_t semconv__url_full(char *dst, size_t cap, const struct url_parts *u);
+/*
+ * Writes the query component query (len bytes, no '?') into dst (capacity
+ * cap), the values of the same secret parameters replaced by REDACTED;
+ * returns the length written. "sig=x" grows to "sig=REDACTED": a cap of
+ * 3 * len always holds it.
+ */
+size_t semconv__redact_query(char *dst, size_t cap, const char *query, size_t len);
 /* Splits "host:port", "[v6]:port" or "host"; port -1 when absent. 0 or -EINVAL. */
 int semconv__split_host_port(const char *s, size_t len, size_t *host_off, size_t *host_len,
 			     int64_t *port);

@@ -16,7 +16,7 @@
 
 #include "records.h"
 
-#define SPAN_MAX_ATTRS 16
+#define SPAN_MAX_ATTRS 20
 #define SPAN_NAME_MAX 160
 #define SPAN_SCRATCH_MAX 1552 /* twice the longest url.full: scheme, user info, host, path, query, fragment */
 #define SPAN_REC_MAX 2304 /* the largest record any library emits */

@@ -31,6 +31,7 @@ type request struct {
 	method string
 	target string // path plus optional query, as sent
 	path   string // expected url.path
+	query  string // expected url.query: the query sent ("": none)
 	ua     string // unique per request: spans are matched to requests by it
 	status int    // expected response status
 	route  string // http.route with Go >= 1.22 fixtures; "" when no pattern matched
@@ -53,12 +54,9 @@ func uniqueUA(tag string) string {
 }
 
 func newRequest(method, target string, status int, route string) *request {
-	path := target
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
+	path, query, _ := strings.Cut(target, "?")
 	return &request{
-		method: method, target: target, path: path, status: status, route: route,
+		method: method, target: target, path: path, query: query, status: status, route: route,
 		ua: uniqueUA(method + " " + target),
 	}
 }
@@ -340,6 +338,11 @@ func checkServerSpan(t *testing.T, s otlp.Span, r *request, env serverEnv) {
 	}
 	if route != "" {
 		want["http.route"] = route
+	}
+	if r.query != "" {
+		want["url.query"] = r.query // as sent: not decoded
+	} else if q, ok := s.Attributes["url.query"]; ok {
+		errorf("url.query %#v on a request without a query", q)
 	}
 	for k, v := range want {
 		got, ok := s.Attributes[k]

@@ -42,7 +42,8 @@ func rawGet(t *testing.T, port int, target, host, ua string) string {
 // the cut falls inside the host name; url.path is the path received,
 // decoded as net/http decodes URL.Path ('+' stays), whether or not the
 // handler rewrites r.URL.Path in place (the fixture's /spa/ serves its index
-// for every path, as single-page apps do).
+// for every path, as single-page apps do); url.query the query received,
+// undecoded, the values of secret parameters redacted, none when empty.
 func TestServerValues(t *testing.T) {
 	_, port, otrace, out := tracedFixture(t)
 	long := strings.Repeat("h", 200)
@@ -58,11 +59,14 @@ func TestServerValues(t *testing.T) {
 			t.Fatalf("%s: %s", ua, got)
 		}
 	}
-	paths := map[string]string{ // target -> url.path
-		"/spa/deep/link":    "/spa/deep/link",
-		"/spa/a%20b+c?x=1":  "/spa/a b+c", // rewritten and escaped: as received, decoded
-		"/spa/settings?x=1": "/spa/settings",
-		"/status/2%300?x=1": "/status/200", // escaped, left alone: the same
+	paths := map[string]struct{ path, query string }{ // target -> url.path, url.query ("": none)
+		"/spa/deep/link":    {"/spa/deep/link", ""},
+		"/spa/a%20b+c?x=1":  {"/spa/a b+c", "x=1"}, // rewritten and escaped: as received, decoded
+		"/spa/settings?x=1": {"/spa/settings", "x=1"},
+		"/status/2%300?x=1": {"/status/200", "x=1"}, // escaped, left alone: the same
+		// the query as received, not decoded; secret parameters' values redacted
+		"/spa/q?a=%20b+c&sig=s3cr3t&X-Amz-Signature=abc&z": {"/spa/q", "a=%20b+c&sig=REDACTED&X-Amz-Signature=REDACTED&z"},
+		"/spa/empty?": {"/spa/empty", ""},
 	}
 	for target := range paths {
 		if got := rawGet(t, port, target, "example.com", "values/path"+target); !strings.HasPrefix(got, "HTTP/1.1 200") {
@@ -91,12 +95,17 @@ func TestServerValues(t *testing.T) {
 			t.Errorf("%s: server.port %v (present %v)", ua, p, hasPort)
 		}
 	}
-	for target, path := range paths {
+	for target, want := range paths {
 		s, ok := serverSpanByUA(spans, "values/path"+target)
 		if !ok {
 			t.Errorf("%s: no span", target)
-		} else if s.Attributes["url.path"] != path {
-			t.Errorf("%s: url.path %v, want %s", target, s.Attributes["url.path"], path)
+			continue
+		}
+		if s.Attributes["url.path"] != want.path {
+			t.Errorf("%s: url.path %v, want %s", target, s.Attributes["url.path"], want.path)
+		}
+		if q, has := s.Attributes["url.query"]; has != (want.query != "") || (has && q != want.query) {
+			t.Errorf("%s: url.query %v (present %v), want %q", target, q, has, want.query)
 		}
 	}
 	checkSummary(t, otrace.stderr(), len(spans))
