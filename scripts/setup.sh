@@ -23,8 +23,9 @@ packages=(
 	# a real Redis server for the go-redis tests (test/go/integration/redis_test.go)
 	redis-server
 	# Go programs as Debian builds them (Go 1.19, GOPATH mode, stripped), traced by
-	# TestDebianPrograms: an HTTP server, a static-site server, etcd's gRPC
-	prometheus-node-exporter hugo etcd-server etcd-client
+	# TestDebianPrograms: an HTTP server, a static-site server, a reverse proxy,
+	# etcd's gRPC
+	prometheus-node-exporter hugo caddy etcd-server etcd-client
 	# benchmark plots; protobuf-c for the encoder comparison (bench/wrk2-hdr/pipeline/proto_compare.c)
 	gnuplot-nox protobuf-c-compiler libprotobuf-c-dev
 	# test/vm: a guest booting Debian's kernel for what lockdown refuses (--propagate);

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,7 @@ const (
 	hugoBin         = "/usr/bin/hugo"
 	etcdBin         = "/usr/bin/etcd"
 	etcdctlBin      = "/usr/bin/etcdctl"
+	caddyBin        = "/usr/bin/caddy"
 )
 
 func requireDebianProgram(t *testing.T, path, pkg string) {
@@ -132,8 +134,10 @@ func checkProgramSpans(t *testing.T, spans []otlp.Span, want map[string]int) {
 
 // TestDebianPrograms: real servers as Debian ships them, traced: one SERVER
 // span per HTTP request, with its path and status, from the Prometheus node
-// exporter and `hugo server`; and etcd's gRPC calls, made by etcdctl, as
-// gRPC SERVER spans (rpc.method, status), etcdctl's own as CLIENT spans.
+// exporter, `hugo server` and Caddy, whose reverse proxy's calls upstream
+// are CLIENT spans, children of the request they serve; and etcd's gRPC
+// calls, made by etcdctl, as gRPC SERVER spans (rpc.method, status),
+// etcdctl's own as CLIENT spans.
 func TestDebianPrograms(t *testing.T) {
 	bin := otraceBin(t)
 	requireRoot(t)
@@ -180,6 +184,75 @@ func TestDebianPrograms(t *testing.T) {
 			}
 		}
 		checkProgramSpans(t, p.stop(t), map[string]int{"/ 200": 1, "/page/ 200": 1, "/missing 404": 1})
+	})
+
+	t.Run("caddy reverse proxy", func(t *testing.T) {
+		requireDebianProgram(t, caddyBin, "caddy")
+		upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/proxy/ok" {
+				http.NotFound(w, r)
+				return
+			}
+			fmt.Fprintln(w, "upstream")
+		}))
+		defer upstream.Close()
+		// no admin endpoint, no automatic HTTPS (which would install a root
+		// certificate in the host's trust store), state in the test's directory
+		dir := t.TempDir()
+		t.Setenv("XDG_DATA_HOME", dir)
+		t.Setenv("XDG_CONFIG_HOME", dir)
+		listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		config := fmt.Sprintf(`{"admin": {"disabled": true},
+			"storage": {"module": "file_system", "root": %q},
+			"apps": {"http": {"servers": {"test": {"listen": [%q],
+				"automatic_https": {"disable": true},
+				"routes": [
+					{"match": [{"path": ["/proxy/*"]}], "handle": [{"handler": "reverse_proxy",
+						"upstreams": [{"dial": %q}]}]},
+					{"handle": [{"handler": "static_response", "status_code": 200, "body": "caddy"}]}
+				]}}}}}`, filepath.Join(dir, "data"), listen, strings.TrimPrefix(upstream.URL, "http://"))
+		configPath := filepath.Join(dir, "caddy.json")
+		if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p := startTracedProgram(t, bin, caddyBin, "run", "--config", configPath)
+		base := "http://" + listen
+		getUntilUp(t, p, base+"/")
+		for path, want := range map[string]int{"/static?q=1": 200, "/proxy/ok": 200, "/proxy/missing?z=2": 404} {
+			if code := getStatus(t, base+path); code != want {
+				t.Fatalf("%s: %d, want %d", path, code, want)
+			}
+		}
+		spans := p.stop(t)
+		checkProgramSpans(t, spans, map[string]int{"/ 200": 1, "/static 200": 1, "/proxy/ok 200": 1,
+			"/proxy/missing 404": 1})
+		servers := map[string]otlp.Span{}
+		for _, s := range spans {
+			if path, _ := s.Attributes["url.path"].(string); s.Kind == 2 {
+				servers[path] = s
+			}
+		}
+		if q := servers["/static"].Attributes["url.query"]; q != "q=1" {
+			t.Errorf("/static?q=1: url.query %v", q)
+		}
+		// each proxied request's call upstream: its child, in its trace
+		calls := 0
+		for _, s := range spans {
+			if s.Kind != 3 {
+				continue
+			}
+			calls++
+			full, _ := s.Attributes["url.full"].(string)
+			path := strings.TrimPrefix(strings.SplitN(full, "?", 2)[0], upstream.URL)
+			server, ok := servers[path]
+			if !ok || s.TraceID != server.TraceID || s.ParentSpanID != server.SpanID {
+				t.Errorf("CLIENT span %s (%s): trace %s parent %s, want the child of the request it proxies",
+					s.Name, full, s.TraceID, s.ParentSpanID)
+			}
+		}
+		if calls != 2 {
+			t.Errorf("%d CLIENT spans, want the two proxied calls", calls)
+		}
 	})
 
 	t.Run("etcd", func(t *testing.T) {
