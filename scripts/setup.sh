@@ -24,8 +24,8 @@ packages=(
 	redis-server
 	# Go programs as Debian builds them (Go 1.19, GOPATH mode, stripped), traced by
 	# TestDebianPrograms: an HTTP server, a static-site server, a reverse proxy,
-	# etcd's gRPC
-	prometheus-node-exporter hugo caddy etcd-server etcd-client
+	# a monitoring server scraping itself, etcd's gRPC
+	prometheus-node-exporter hugo caddy prometheus etcd-server etcd-client
 	# benchmark plots; protobuf-c for the encoder comparison (bench/wrk2-hdr/pipeline/proto_compare.c)
 	gnuplot-nox protobuf-c-compiler libprotobuf-c-dev
 	# test/vm: a guest booting Debian's kernel for what lockdown refuses (--propagate);

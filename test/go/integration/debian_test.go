@@ -27,6 +27,7 @@ const (
 	etcdBin         = "/usr/bin/etcd"
 	etcdctlBin      = "/usr/bin/etcdctl"
 	caddyBin        = "/usr/bin/caddy"
+	prometheusBin   = "/usr/bin/prometheus"
 )
 
 func requireDebianProgram(t *testing.T, path, pkg string) {
@@ -135,7 +136,8 @@ func checkProgramSpans(t *testing.T, spans []otlp.Span, want map[string]int) {
 // TestDebianPrograms: real servers as Debian ships them, traced: one SERVER
 // span per HTTP request, with its path and status, from the Prometheus node
 // exporter, `hugo server` and Caddy, whose reverse proxy's calls upstream
-// are CLIENT spans, children of the request they serve; and etcd's gRPC
+// are CLIENT spans, children of the request they serve; Prometheus, whose
+// scrapes of itself are root CLIENT spans (no request is being served); and etcd's gRPC
 // calls, made by etcdctl, as gRPC SERVER spans (rpc.method, status),
 // etcdctl's own as CLIENT spans.
 func TestDebianPrograms(t *testing.T) {
@@ -252,6 +254,65 @@ func TestDebianPrograms(t *testing.T) {
 		}
 		if calls != 2 {
 			t.Errorf("%d CLIENT spans, want the two proxied calls", calls)
+		}
+	})
+
+	t.Run("prometheus", func(t *testing.T) {
+		requireDebianProgram(t, prometheusBin, "prometheus")
+		dir := t.TempDir()
+		listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		config := fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n"+
+			"  - job_name: self\n    static_configs:\n      - targets: [%q]\n", listen)
+		configPath := filepath.Join(dir, "prometheus.yml")
+		if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p := startTracedProgram(t, bin, prometheusBin, "--config.file="+configPath,
+			"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+listen)
+		base := "http://" + listen
+		getUntilUp(t, p, base+"/-/ready")
+		// until a scrape of itself has been stored
+		queries := 0
+		for deadline := time.Now().Add(readyTimeout); ; {
+			resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(base + "/api/v1/query?query=up")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			queries++
+			if strings.Contains(string(body), `"value"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no scrape stored: %s", body)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		spans := p.stop(t)
+		servers := programServerSpans(t, spans)
+		if servers["/-/ready 200"] < 1 || servers["/api/v1/query 200"] != queries {
+			t.Errorf("server spans %v, want /-/ready and %d of /api/v1/query", servers, queries)
+		}
+		scrapes := 0
+		for _, s := range spans {
+			switch {
+			case s.Kind == 2 && s.Attributes["url.path"] == "/api/v1/query":
+				if q := s.Attributes["url.query"]; q != "query=up" {
+					t.Errorf("/api/v1/query: url.query %v", q)
+				}
+			case s.Kind == 3:
+				scrapes++
+				if s.Attributes["url.full"] != base+"/metrics" || s.ParentSpanID != "" ||
+					s.Attributes["http.response.status_code"] != int64(200) {
+					t.Errorf("scrape: CLIENT span of %v, parent %q, status %v; want a root of /metrics, 200",
+						s.Attributes["url.full"], s.ParentSpanID, s.Attributes["http.response.status_code"])
+				}
+			}
+		}
+		// a scrape in progress at the stop may have ended on one side only
+		if served := servers["/metrics 200"]; scrapes < 1 || served < scrapes-1 || served > scrapes+1 {
+			t.Errorf("%d scrapes as CLIENT spans, %d as SERVER spans", scrapes, served)
 		}
 	})
 
