@@ -190,71 +190,7 @@ func TestDebianPrograms(t *testing.T) {
 
 	t.Run("caddy reverse proxy", func(t *testing.T) {
 		requireDebianProgram(t, caddyBin, "caddy")
-		upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/proxy/ok" {
-				http.NotFound(w, r)
-				return
-			}
-			fmt.Fprintln(w, "upstream")
-		}))
-		defer upstream.Close()
-		// no admin endpoint, no automatic HTTPS (which would install a root
-		// certificate in the host's trust store), state in the test's directory
-		dir := t.TempDir()
-		t.Setenv("XDG_DATA_HOME", dir)
-		t.Setenv("XDG_CONFIG_HOME", dir)
-		listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-		config := fmt.Sprintf(`{"admin": {"disabled": true},
-			"storage": {"module": "file_system", "root": %q},
-			"apps": {"http": {"servers": {"test": {"listen": [%q],
-				"automatic_https": {"disable": true},
-				"routes": [
-					{"match": [{"path": ["/proxy/*"]}], "handle": [{"handler": "reverse_proxy",
-						"upstreams": [{"dial": %q}]}]},
-					{"handle": [{"handler": "static_response", "status_code": 200, "body": "caddy"}]}
-				]}}}}}`, filepath.Join(dir, "data"), listen, strings.TrimPrefix(upstream.URL, "http://"))
-		configPath := filepath.Join(dir, "caddy.json")
-		if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		p := startTracedProgram(t, bin, caddyBin, "run", "--config", configPath)
-		base := "http://" + listen
-		getUntilUp(t, p, base+"/")
-		for path, want := range map[string]int{"/static?q=1": 200, "/proxy/ok": 200, "/proxy/missing?z=2": 404} {
-			if code := getStatus(t, base+path); code != want {
-				t.Fatalf("%s: %d, want %d", path, code, want)
-			}
-		}
-		spans := p.stop(t)
-		checkProgramSpans(t, spans, map[string]int{"/ 200": 1, "/static 200": 1, "/proxy/ok 200": 1,
-			"/proxy/missing 404": 1})
-		servers := map[string]otlp.Span{}
-		for _, s := range spans {
-			if path, _ := s.Attributes["url.path"].(string); s.Kind == 2 {
-				servers[path] = s
-			}
-		}
-		if q := servers["/static"].Attributes["url.query"]; q != "q=1" {
-			t.Errorf("/static?q=1: url.query %v", q)
-		}
-		// each proxied request's call upstream: its child, in its trace
-		calls := 0
-		for _, s := range spans {
-			if s.Kind != 3 {
-				continue
-			}
-			calls++
-			full, _ := s.Attributes["url.full"].(string)
-			path := strings.TrimPrefix(strings.SplitN(full, "?", 2)[0], upstream.URL)
-			server, ok := servers[path]
-			if !ok || s.TraceID != server.TraceID || s.ParentSpanID != server.SpanID {
-				t.Errorf("CLIENT span %s (%s): trace %s parent %s, want the child of the request it proxies",
-					s.Name, full, s.TraceID, s.ParentSpanID)
-			}
-		}
-		if calls != 2 {
-			t.Errorf("%d CLIENT spans, want the two proxied calls", calls)
-		}
+		testCaddy(t, bin, caddyBin, false)
 	})
 
 	t.Run("prometheus", func(t *testing.T) {
@@ -377,4 +313,105 @@ func TestDebianPrograms(t *testing.T) {
 			}
 		}
 	})
+}
+
+// testCaddy runs the Caddy at caddy, traced, as a server with a static
+// route and a reverse_proxy route to a test server: one SERVER span per
+// request, url.query on the one with a query, and each proxied call a
+// CLIENT span, the child of the request it proxies, in its trace. h2c: also
+// a request over HTTP/2 with prior knowledge (the server then allows h2c),
+// a SERVER span of protocol 2.
+func testCaddy(t *testing.T, bin, caddy string, h2c bool) {
+	t.Helper()
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/proxy/ok" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintln(w, "upstream")
+	}))
+	defer upstream.Close()
+	// no admin endpoint, no automatic HTTPS (which would install a root
+	// certificate in the host's trust store), state in the test's directory
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", dir)
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	listen := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	protocols := ""
+	if h2c {
+		protocols = `"protocols": ["h1", "h2", "h2c"],`
+	}
+	config := fmt.Sprintf(`{"admin": {"disabled": true},
+		"storage": {"module": "file_system", "root": %q},
+		"apps": {"http": {"servers": {"test": {"listen": [%q], %s
+			"automatic_https": {"disable": true},
+			"routes": [
+				{"match": [{"path": ["/proxy/*"]}], "handle": [{"handler": "reverse_proxy",
+					"upstreams": [{"dial": %q}]}]},
+				{"handle": [{"handler": "static_response", "status_code": 200, "body": "caddy"}]}
+			]}}}}}`, filepath.Join(dir, "data"), listen, protocols, strings.TrimPrefix(upstream.URL, "http://"))
+	configPath := filepath.Join(dir, "caddy.json")
+	if err := os.WriteFile(configPath, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startTracedProgram(t, bin, caddy, "run", "--config", configPath)
+	base := "http://" + listen
+	getUntilUp(t, p, base+"/")
+	for path, want := range map[string]int{"/static?q=1": 200, "/proxy/ok": 200, "/proxy/missing?z=2": 404} {
+		if code := getStatus(t, base+path); code != want {
+			t.Fatalf("%s: %d, want %d", path, code, want)
+		}
+	}
+	if h2c {
+		var protos http.Protocols
+		protos.SetUnencryptedHTTP2(true)
+		client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Protocols: &protos}}
+		resp, err := client.Get(base + "/h2c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		drain(resp)
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("/h2c answered over %s", resp.Proto)
+		}
+	}
+	spans := p.stop(t)
+	servers := map[string]otlp.Span{}
+	paths := map[string]int{}
+	for _, s := range spans {
+		if path, _ := s.Attributes["url.path"].(string); s.Kind == 2 {
+			servers[path] = s
+			paths[fmt.Sprintf("%s %v %v", path, s.Attributes["http.response.status_code"],
+				s.Attributes["network.protocol.version"])]++
+		}
+	}
+	want := map[string]int{"/ 200 1.1": 1, "/static 200 1.1": 1, "/proxy/ok 200 1.1": 1,
+		"/proxy/missing 404 1.1": 1}
+	if h2c {
+		want["/h2c 200 2"] = 1
+	}
+	if fmt.Sprint(paths) != fmt.Sprint(want) {
+		t.Errorf("server spans (path status protocol: count) %v, want %v", paths, want)
+	}
+	if q := servers["/static"].Attributes["url.query"]; q != "q=1" {
+		t.Errorf("/static?q=1: url.query %v", q)
+	}
+	// each proxied request's call upstream: its child, in its trace
+	calls := 0
+	for _, s := range spans {
+		if s.Kind != 3 {
+			continue
+		}
+		calls++
+		full, _ := s.Attributes["url.full"].(string)
+		path := strings.TrimPrefix(strings.SplitN(full, "?", 2)[0], upstream.URL)
+		server, ok := servers[path]
+		if !ok || s.TraceID != server.TraceID || s.ParentSpanID != server.SpanID {
+			t.Errorf("CLIENT span %s (%s): trace %s parent %s, want the child of the request it proxies",
+				s.Name, full, s.TraceID, s.ParentSpanID)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("%d CLIENT spans, want the two proxied calls", calls)
+	}
 }
