@@ -302,6 +302,39 @@ static void test_url_query(struct span_assembler *sa)
 	CHECK(a && a->len == (OT_PATH_CAP - 2) / 5 * 13 && !a->truncated);
 }
 
+/*
+ * Every attribute a server span can carry at once (an unknown method adds
+ * http.request.method_original, a 5xx error.type): none lost for room.
+ */
+static void test_http_all_attributes(struct span_assembler *sa)
+{
+	static const char *const keys[] = {
+		"http.request.method",	"http.request.method_original",
+		"url.path",		"url.query",
+		"url.scheme",		"http.response.status_code",
+		"http.route",		"server.address",
+		"server.port",		"client.address",
+		"client.port",		"network.peer.address",
+		"network.peer.port",	"network.protocol.version",
+		"user_agent.original",	"error.type",
+	};
+	struct ot_http_server_rec r;
+	struct span s;
+
+	http_record(&r);
+	r.flags |= OT_HTTP_PATH_RAW;
+	SET_STR(&r, method, "PURGE");
+	SET_STR(&r, path, "/items/7?sig=x&a=1");
+	r.status = 503;
+	CHECK(decode_http_from_ring(sa, &r, &s) == 0);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		CHECK(find(&s, keys[i]) != NULL);
+	CHECK(s.nattrs == sizeof(keys) / sizeof(keys[0]) && s.nattrs < SPAN_MAX_ATTRS);
+	CHECK(str_is(&s, "http.request.method", "_OTHER") &&
+	      str_is(&s, "http.request.method_original", "PURGE"));
+	CHECK(str_is(&s, "url.query", "sig=REDACTED&a=1") && str_is(&s, "error.type", "503"));
+}
+
 static void test_continued_trace(struct span_assembler *sa)
 {
 	static const char valid[] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
@@ -411,6 +444,7 @@ int main(void)
 	test_http_variants(sa);
 	test_continued_trace(sa);
 	test_url_query(sa);
+	test_http_all_attributes(sa);
 	test_http_false_data(sa);
 	test_http_cut_host(sa);
 	test_http_h2_and_paths(sa);
